@@ -1,0 +1,1 @@
+"""Everything that does I/O: calendar providers, storage, mail, token encryption."""

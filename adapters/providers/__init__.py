@@ -1,0 +1,1 @@
+"""Calendar provider adapters implementing ``scheduler.ports.CalendarProvider``."""

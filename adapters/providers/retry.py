@@ -1,0 +1,71 @@
+"""Retries with exponential backoff and full jitter that honour ``Retry-After``, and a
+per-account rate limiter. Shared by every HTTP-based provider adapter."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+from scheduler.errors import ProviderUnavailable, RateLimited
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is surfaced to the caller instead
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        cap = min(self.max_delay, self.base_delay * (2 ** attempt))
+        return rng.uniform(0, cap)
+
+
+def call_with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(), *,
+                      sleep: Callable[[float], None] = time.sleep,
+                      rng: random.Random | None = None) -> T:
+    """Call ``fn``; retry on RateLimited / ProviderUnavailable. Other errors (ReconnectNeeded,
+    NotFound, ...) propagate at once: they are not fixed by waiting."""
+    rng = rng or random.Random()
+    for attempt in range(policy.attempts):
+        try:
+            return fn()
+        except RateLimited as exc:
+            if attempt == policy.attempts - 1 or (exc.retry_after or 0) > policy.max_retry_after:
+                raise
+            sleep(policy.delay(attempt, exc.retry_after, rng))
+        except ProviderUnavailable:
+            if attempt == policy.attempts - 1:
+                raise
+            sleep(policy.delay(attempt, None, rng))
+    raise AssertionError("unreachable")
+
+
+class RateLimiter:
+    """Token bucket per key (an account): at most ``rate`` calls per second, bursts of ``burst``."""
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.rate, self.burst = rate, burst
+        self._clock, self._sleep = clock, sleep
+        self._state: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                tokens, last = self._state.get(key, (float(self.burst), now))
+                tokens = min(self.burst, tokens + (now - last) * self.rate)
+                if tokens >= 1:
+                    self._state[key] = (tokens - 1, now)
+                    return
+                self._state[key] = (tokens, now)
+                wait = (1 - tokens) / self.rate
+            self._sleep(wait)

@@ -1,0 +1,1 @@
+"""Pure planning core: no I/O, ``now`` is always a parameter."""

@@ -1,0 +1,71 @@
+"""Error hierarchy that callers catch by meaning.
+
+Every error carries a message a person can act on: what went wrong and what to do next.
+"""
+from __future__ import annotations
+
+
+class TandemError(Exception):
+    """Base of every error Tandem raises on purpose."""
+
+
+# --- bad input -----------------------------------------------------------------------------
+class InvalidInput(TandemError):
+    """Input that cannot be used as given (a file, a form, a scenario)."""
+
+
+class InvalidCalendarFile(InvalidInput):
+    """An iCalendar file that cannot be parsed; the message names the file and the problem."""
+
+
+class UnknownTimeZone(InvalidInput):
+    """A time-zone name that is neither IANA nor a known Windows zone name."""
+
+
+class ImpossiblePreferences(InvalidInput):
+    """Preferences that leave no possible time (e.g. earliest start after latest end)."""
+
+
+class ConfigError(TandemError):
+    """Settings that are missing, unreadable or not allowed."""
+
+
+# --- planning ------------------------------------------------------------------------------
+class NoMutualTime(TandemError):
+    """Two people share no time that could hold a session; ``reason`` is for coordinators."""
+
+
+# --- calendar providers ---------------------------------------------------------------------
+class ProviderError(TandemError):
+    """A calendar provider call failed."""
+
+
+class RateLimited(ProviderError):
+    """The provider asked us to slow down; retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str = "rate limited by the calendar provider", retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider is down, slow or answered 5xx; retry later."""
+
+
+class ReconnectNeeded(ProviderError):
+    """The person's consent is gone (revoked, expired refresh token): they must reconnect.
+
+    Never retried automatically.
+    """
+
+
+class NotFound(ProviderError):
+    """The calendar object does not exist (any more)."""
+
+
+class SyncTokenExpired(ProviderError):
+    """An incremental-sync cursor is no longer valid (HTTP 410): do a full resync."""
+
+
+class UnsafeUrl(InvalidInput):
+    """A URL a user gave points at a loopback, private or link-local address, or is not http(s)."""
