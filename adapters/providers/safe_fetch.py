@@ -1,0 +1,204 @@
+"""Fetch a URL a user gave us (an ICS feed) without letting it reach our own network.
+
+An untrusted URL may point, directly or through DNS or a redirect, at loopback, the private
+network, link-local cloud metadata (169.254.169.254) and the like. :func:`fetch_untrusted_url`
+
+- accepts only ``http``, ``https`` and ``webcal`` (fetched as https) URLs;
+- resolves the host itself, refuses the URL if *any* resolved address is not allowed, and then
+  connects to the checked address only (the connection is pinned: a second DNS answer cannot
+  swap in another address — no DNS rebinding), keeping the real host name for the ``Host``
+  header, TLS SNI and certificate checks;
+- follows redirects by hand (at most ``max_redirects``), checking every hop the same way;
+- enforces a connect timeout, a read timeout per socket operation and a total deadline;
+- streams the body and stops at ``max_bytes`` (no compression is requested).
+
+The address rule is injectable (``address_policy``) so tests can serve from a loopback address
+they declare public; the default, :func:`is_public_address`, refuses every non-global address.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+from scheduler.errors import InvalidInput, ProviderUnavailable, UnsafeUrl
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressPolicy = Callable[[IPAddress], bool]
+Resolver = Callable[..., list]  # the shape of socket.getaddrinfo
+_SCHEMES = {"http": ("http", 80), "https": ("https", 443), "webcal": ("https", 443)}
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+
+
+class ResponseTooLarge(InvalidInput):
+    """The document behind a URL is bigger than we accept."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """The final response: ``url`` after redirects, status, lower-cased headers, body."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only for globally routable unicast addresses.
+
+    >>> is_public_address(ipaddress.ip_address("93.184.216.34"))
+    True
+    >>> [is_public_address(ipaddress.ip_address(a)) for a in ("127.0.0.1", "10.1.2.3", "169.254.169.254",
+    ...  "100.64.0.1", "224.0.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1")]
+    [False, False, False, False, False, False, False, False, False, False]
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None and not is_public_address(embedded):
+            return False
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_loopback
+                                      or address.is_link_local or address.is_private or address.is_unspecified)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to ``address``, speaking to ``host`` (Host header) over it."""
+
+    def __init__(self, host: str, port: int, address: str, limits: FetchLimits):
+        super().__init__(host, port, timeout=limits.read_timeout)
+        self._address, self._limits = address, limits
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self._limits.connect_timeout)
+        self.sock.settimeout(self._limits.read_timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to ``address``; SNI and certificate checks use the real ``host``."""
+
+    def __init__(self, host: str, port: int, address: str, limits: FetchLimits, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=limits.read_timeout, context=context)
+        self._address, self._limits, self._tls = address, limits, context
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self._limits.connect_timeout)
+        raw.settimeout(self._limits.read_timeout)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def _checked_addresses(host: str, port: int, resolver: Resolver, policy: AddressPolicy) -> list[str]:
+    """Resolve ``host`` once and return its addresses, refusing if any is not allowed."""
+    try:
+        literal = ipaddress.ip_address(host)
+        addresses = [literal]
+    except ValueError:
+        try:
+            infos = resolver(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise ProviderUnavailable(f"the host {host} could not be found ({exc}); check the link") from exc
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    if not addresses:
+        raise ProviderUnavailable(f"the host {host} has no address; check the link")
+    refused = [a for a in addresses if not policy(a)]
+    if refused:
+        raise UnsafeUrl(f"the link points at {host} ({refused[0]}), a private or local network address; "
+                        "give a public calendar link instead")
+    return [str(a) for a in addresses]
+
+
+def fetch_untrusted_url(url: str, *, limits: FetchLimits = FetchLimits(),
+                        address_policy: AddressPolicy = is_public_address,
+                        resolver: Resolver = socket.getaddrinfo,
+                        ssl_context: ssl.SSLContext | None = None,
+                        headers: dict[str, str] | None = None) -> FetchedDocument:
+    """GET ``url`` under the rules in the module docstring and return the final response.
+
+    Raises :class:`UnsafeUrl` (bad scheme, refused address on any hop), :class:`ResponseTooLarge`,
+    :class:`ProviderUnavailable` (DNS failure, refused connection, timeout, TLS failure, too many
+    redirects). Any HTTP status that is not a redirect is returned for the caller to judge.
+    """
+    deadline = time.monotonic() + limits.total_timeout
+    context = ssl_context or ssl.create_default_context()
+    current = url
+    for _hop in range(limits.max_redirects + 1):
+        response_status, response_headers, body = _fetch_once(current, limits, address_policy, resolver,
+                                                               context, headers or {}, deadline)
+        location = response_headers.get("location")
+        if response_status in _REDIRECTS and location:
+            current = urljoin(current, location)
+            continue
+        return FetchedDocument(url=current, status=response_status, headers=response_headers, body=body)
+    raise ProviderUnavailable(f"the link redirects more than {limits.max_redirects} times; "
+                              "give the final calendar link instead")
+
+
+def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: Resolver,
+                context: ssl.SSLContext, extra_headers: dict[str, str], deadline: float
+                ) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES or not parts.hostname:
+        raise UnsafeUrl(f"only http(s) calendar links can be used, not {url[:80]!r}")
+    transport, default_port = _SCHEMES[scheme]
+    host = parts.hostname
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise UnsafeUrl(f"the link has an invalid port: {url[:80]!r}") from exc
+    addresses = _checked_addresses(host, port, resolver, policy)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    last_error: OSError | None = None
+    for address in addresses:
+        connection = (_PinnedHTTPSConnection(host, port, address, limits, context) if transport == "https"
+                      else _PinnedHTTPConnection(host, port, address, limits))
+        try:
+            connection.request("GET", target, headers={"Accept": "text/calendar, */*;q=0.5",
+                                                       "User-Agent": "Tandem calendar fetcher", **extra_headers})
+            response = connection.getresponse()
+            headers = {k.lower(): v for k, v in response.getheaders()}
+            if response.status in _REDIRECTS:
+                return response.status, headers, b""
+            return response.status, headers, _read_capped(response, limits, deadline, host)
+        except TimeoutError as exc:
+            raise ProviderUnavailable(f"{host} did not answer within {limits.read_timeout:g} s; "
+                                      "try again later") from exc
+        except ssl.SSLError as exc:
+            raise ProviderUnavailable(f"a secure connection to {host} failed ({exc.reason}); check the link") from exc
+        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+            last_error = exc
+        finally:
+            connection.close()
+    raise ProviderUnavailable(f"could not connect to {host} ({last_error}); try again later")
+
+
+def _read_capped(response: http.client.HTTPResponse, limits: FetchLimits, deadline: float, host: str) -> bytes:
+    declared = response.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+        raise ResponseTooLarge(f"the document at {host} is {int(declared)} bytes; at most "
+                               f"{limits.max_bytes} are accepted")
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the document")
+        chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limits.max_bytes:
+            raise ResponseTooLarge(f"the document at {host} is larger than {limits.max_bytes} bytes")
+        chunks.append(chunk)

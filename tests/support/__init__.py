@@ -1,0 +1,1 @@
+"""Reusable test helpers shared by the suites: local servers (HTTP, Radicale), databases."""
