@@ -76,3 +76,59 @@ def pytest_terminal_summary(terminalreporter):
             "SERVICE TESTS SKIPPED: " + ", ".join(sorted(_skipped_services))
             + " not running — start them (make services) to run the whole suite",
             yellow=True, bold=True)
+
+
+# --- databases: the same tests run on SQLite and PostgreSQL ------------------------------------
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory):
+    from tests.support.db import migrated_sqlite_template
+
+    return migrated_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_database():
+    from tests.support.db import private_postgres_database
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with private_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, _sqlite_template):
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        from tests.support.db import sqlite_copy
+
+        yield sqlite_copy(_sqlite_template, tmp_path)
+    else:
+        from tests.support.db import truncate_all
+
+        url = request.getfixturevalue("_postgres_database")
+        truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    """Test settings: a fresh database, in-process broker, throwaway keys."""
+    from adapters.tokens import TokenCipher
+    from config.settings import load_settings
+
+    return load_settings(environ={}, overrides={
+        "app.env": "test", "app.var_dir": str(tmp_path / "var"), "database.url": database_url,
+        "security.secret_key": "test-secret-key-" + "x" * 32,
+        "security.token_keys": [TokenCipher.generate_key()],
+        "security.webhook_secret": "test-webhook-secret",
+        "tick.interval_seconds": 0.05,
+    })
+
+
+@pytest.fixture
+def container(settings):
+    from config.bootstrap import bootstrap
+
+    c = bootstrap(settings)
+    yield c
+    c.dispose()

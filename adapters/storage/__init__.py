@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 storage: models, engine/session, unit of work, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Typed settings, the composition root and default agenda templates."""

@@ -1,0 +1,191 @@
+"""All emulator state behind one lock: users and calendars, OAuth clients, codes and tokens,
+delta cursors, subscriptions, injected faults and a request log."""
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from .model import PERSONAL_TENANT, User
+
+WORK_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+@dataclass
+class Client:
+    client_id: str
+    secret: str | None  # None: a public client
+    redirect_uris: tuple[str, ...] = ()  # empty: any loopback redirect is accepted
+
+
+@dataclass
+class AuthCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    oid: str
+    scopes: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    client_id: str
+    oid: str
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    state: str = "active"  # active | rotated | revoked | expired
+
+
+@dataclass
+class AccessToken:
+    token: str
+    client_id: str
+    oid: str
+    scopes: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass
+class DeltaState:
+    oid: str
+    seq: int
+    start: datetime
+    end: datetime
+    pending: list[dict] = field(default_factory=list)  # items not yet paged out (skiptoken state)
+
+
+@dataclass
+class Subscription:
+    id: str
+    oid: str
+    client_id: str
+    resource: str
+    change_types: tuple[str, ...]
+    notification_url: str
+    lifecycle_url: str | None
+    client_state: str | None
+    expires_at: datetime
+
+
+@dataclass
+class Fault:
+    """Answer the next ``count`` matching requests with ``status`` (or delay them)."""
+
+    status: int | None
+    count: int
+    path_contains: str = "/v1.0/"
+    retry_after: int | None = None
+    delay: float = 0.0
+    code: str | None = None
+
+
+class Store:
+    """Mutable state of one emulator. Handlers take ``lock`` for every read and write."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.users: dict[str, User] = {}  # by lower-cased email
+        self.users_by_oid: dict[str, User] = {}
+        self.clients: dict[str, Client] = {}
+        self.codes: dict[str, AuthCode] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.access_tokens: dict[str, AccessToken] = {}
+        self.pending_authorizations: dict[str, dict] = {}
+        self.delta_states: dict[str, DeltaState] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.faults: list[Fault] = []
+        self.request_log: list[dict] = []
+        self.notification_log: list[dict] = []
+        self.auto_approve = False
+        self.access_token_lifetime = timedelta(seconds=3599)
+        self.refresh_token_lifetime = timedelta(days=90)
+        self.throttle: tuple[int, float] | None = None  # (requests, seconds) per mailbox
+        self.throttle_hits: dict[str, list[float]] = {}
+
+    # --- users and clients ---------------------------------------------------------------
+    def add_user(self, email: str, *, personal: bool = False, display_name: str = "",
+                 time_zone: str = "UTC") -> User:
+        with self.lock:
+            key = email.lower()
+            if key in self.users:
+                user = self.users[key]
+                user.personal = personal
+                user.tid = PERSONAL_TENANT if personal else WORK_TENANT
+                return user
+            user = User(email=email, oid=str(uuid.uuid4()), tid=PERSONAL_TENANT if personal else WORK_TENANT,
+                        personal=personal, display_name=display_name or email.split("@")[0].title(),
+                        time_zone=time_zone)
+            self.users[key] = user
+            self.users_by_oid[user.oid] = user
+            return user
+
+    def user(self, email: str) -> User:
+        with self.lock:
+            try:
+                return self.users[email.lower()]
+            except KeyError:
+                raise KeyError(f"no emulator user {email!r}; add it with add_user") from None
+
+    def register_client(self, client_id: str, secret: str | None, redirect_uris: tuple[str, ...] = ()) -> Client:
+        with self.lock:
+            client = Client(client_id, secret, tuple(redirect_uris))
+            self.clients[client_id] = client
+            return client
+
+    # --- tokens ---------------------------------------------------------------------------
+    def issue_tokens(self, client_id: str, oid: str, scopes: tuple[str, ...]) -> tuple[AccessToken, RefreshToken]:
+        now = datetime.now(timezone.utc)
+        with self.lock:
+            at = AccessToken("eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(48), client_id, oid, scopes,
+                             now + self.access_token_lifetime)
+            rt = RefreshToken("0.AXEA" + secrets.token_urlsafe(64), client_id, oid, scopes,
+                              now + self.refresh_token_lifetime)
+            self.access_tokens[at.token] = at
+            self.refresh_tokens[rt.token] = rt
+            return at, rt
+
+    def expire_access_tokens(self, email: str | None = None) -> int:
+        with self.lock:
+            past = datetime.now(timezone.utc) - timedelta(seconds=1)
+            n = 0
+            for at in self.access_tokens.values():
+                if email is None or at.oid == self.user(email).oid:
+                    at.expires_at = past
+                    n += 1
+            return n
+
+    def set_refresh_state(self, email: str, state: str) -> int:
+        with self.lock:
+            oid = self.user(email).oid
+            n = 0
+            for rt in self.refresh_tokens.values():
+                if rt.oid == oid and rt.state == "active":
+                    rt.state = state
+                    n += 1
+            if state == "revoked":  # revoking sessions also kills issued access tokens
+                for token in [t for t, at in self.access_tokens.items() if at.oid == oid]:
+                    del self.access_tokens[token]
+            return n
+
+    # --- faults ---------------------------------------------------------------------------
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.count > 0 and fault.path_contains in path:
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.faults.remove(fault)
+                    return fault
+            return None
+
+    def log_request(self, entry: dict) -> None:
+        with self.lock:
+            self.request_log.append(entry)

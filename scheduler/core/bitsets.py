@@ -1,0 +1,134 @@
+"""Python integers used as bitsets over time slots: bit ``i`` set means slot ``i`` has the property.
+
+Big-integer shifts and ANDs run in C over whole machine words, so one operation answers a
+question for thousands of slots at once. These helpers are the few shapes the planner needs.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+
+def span_mask(start: int, end: int) -> int:
+    """Bits ``[start, end)`` set (empty when ``end <= start``).
+
+    >>> bin(span_mask(2, 5))
+    '0b11100'
+    """
+    if end <= start:
+        return 0
+    start = max(start, 0)
+    return ((1 << (end - start)) - 1) << start
+
+
+def run_starts(bits: int, length: int) -> int:
+    """Slots that begin a run of at least ``length`` consecutive set bits.
+
+    Doubling keeps this at ``O(log length)`` big-integer operations.
+
+    >>> bin(run_starts(0b0111101110, 3))
+    '0b100000010'
+    """
+    if length <= 1:
+        return bits if length == 1 else -1
+    have, runs = 1, bits
+    while have * 2 <= length:
+        runs &= runs >> have
+        have *= 2
+    if have < length:
+        runs &= runs >> (length - have)
+    return runs
+
+
+def move_bits(bits: int, src_start: int, src_end: int, delta: int) -> int:
+    """Take bits ``[src_start, src_end)`` and move them by ``delta`` positions (negative = down).
+
+    Source bits that would land below zero are dropped.
+
+    >>> bin(move_bits(0b111100, 2, 6, -1))
+    '0b11110'
+    """
+    src_start = max(src_start, 0, -delta)
+    if src_end <= src_start:
+        return 0
+    chunk = (bits >> src_start) & ((1 << (src_end - src_start)) - 1)
+    return chunk << (src_start + delta)
+
+
+def lowest_bit(bits: int) -> int:
+    """Index of the lowest set bit of a non-zero bitset.
+
+    >>> lowest_bit(0b10100)
+    2
+    """
+    return (bits & -bits).bit_length() - 1
+
+
+def iter_bits(bits: int) -> Iterator[int]:
+    """Indices of set bits, lowest first.
+
+    >>> list(iter_bits(0b1010010))
+    [1, 4, 6]
+    """
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+def nearest_bit(bits: int, position: int) -> int | None:
+    """The set bit closest to ``position`` (the earlier one on a tie), or ``None``.
+
+    >>> nearest_bit(0b1000001, 3), nearest_bit(0b1000001, 4), nearest_bit(0, 4)
+    (0, 6, None)
+    """
+    below = bits & ((1 << (position + 1)) - 1)
+    above = bits >> (position + 1)
+    candidate_below = below.bit_length() - 1 if below else None
+    candidate_above = position + 1 + lowest_bit(above) if above else None
+    if candidate_below is None:
+        return candidate_above
+    if candidate_above is None:
+        return candidate_below
+    return candidate_below if position - candidate_below <= candidate_above - position else candidate_above
+
+
+class BitSlicedCounter:
+    """Per-bit counters stored as bit planes: adds a bitset in ``O(planes)`` operations.
+
+    Bit ``j`` of ``planes[b]`` is bit ``b`` of the count for position ``j``. Used to count, for
+    every candidate start at once, how many occurrences of a series are free.
+
+    >>> c = BitSlicedCounter()
+    >>> for x in (0b011, 0b110, 0b010):
+    ...     c.add(x)
+    >>> c.positions_with_max(0b111), c.count_at(1)
+    (2, 3)
+    """
+
+    __slots__ = ("planes",)
+
+    def __init__(self) -> None:
+        self.planes: list[int] = []
+
+    def add(self, bits: int) -> None:
+        carry = bits
+        planes = self.planes
+        for level, plane in enumerate(planes):
+            if not carry:
+                return
+            planes[level] = plane ^ carry
+            carry &= plane
+        if carry:
+            planes.append(carry)
+
+    def positions_with_max(self, among: int) -> int:
+        """The subset of ``among`` whose count is the largest (``among`` itself if all are 0)."""
+        best = among
+        for plane in reversed(self.planes):
+            narrowed = best & plane
+            if narrowed:
+                best = narrowed
+        return best
+
+    def count_at(self, position: int) -> int:
+        return sum(((plane >> position) & 1) << level for level, plane in enumerate(self.planes))

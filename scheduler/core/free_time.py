@@ -1,0 +1,111 @@
+"""Per-person bitsets on the slot grid: working slots, free slots, and how good each start is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from scheduler.core.availability import LocalRange, PersonAvailability, WeeklyHours
+from scheduler.core.bitsets import run_starts, span_mask
+from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SLOTS_PER_WEEK, LEAD_DAYS, SlotGrid
+
+# Margins (in slots) a session keeps from the edges of a working stretch, best tier first:
+# 2 h, 1 h, 30 min. A session closer than 30 min to an edge is in the last edge tier.
+EDGE_MARGINS = (8, 4, 2)
+EDGE_TIERS = len(EDGE_MARGINS) + 1
+OUTSIDE_PREFERRED_PENALTY = EDGE_TIERS  # any slot in a preferred window beats any slot outside
+
+
+@dataclass(frozen=True)
+class PersonSlots:
+    """One person's UTC-slot bitsets over a grid.
+
+    ``working``: inside working hours (after hard preference limits and time off).
+    ``free``: working and not busy (busy widened by the buffer) and not before ``now``.
+    ``preferred``: inside preferred windows, or ``None`` when the person named none.
+    """
+
+    person: PersonAvailability
+    working: int
+    free: int
+    preferred: int | None
+
+    def start_tiers(self, duration_slots: int) -> tuple[int, ...]:
+        """Disjoint masks of session starts by desirability (index = penalty, 0 best)."""
+        return _start_tiers(self.working, self.preferred, duration_slots)
+
+
+def weekly_pattern(ranges_by_day: tuple[tuple[LocalRange, ...], ...]) -> int:
+    """One week of local slots (bit 0 = Monday 00:00); ranges shrink inward to the grid."""
+    pattern = 0
+    for day, ranges in enumerate(ranges_by_day):
+        base = day * SLOTS_PER_DAY
+        for r in ranges:
+            first = -(-r.start_min // SLOT_MINUTES)
+            last = r.end_min // SLOT_MINUTES
+            pattern |= span_mask(base + first, base + last)
+    return pattern
+
+
+def repeat_weekly(grid: SlotGrid, pattern: int) -> int:
+    """Tile a Monday-based weekly pattern over the grid's local slots."""
+    origin_weekday = (grid.first_day.toordinal() - LEAD_DAYS - 1) % 7  # date.weekday() of the origin day
+    shift = origin_weekday * SLOTS_PER_DAY
+    week_mask = (1 << SLOTS_PER_WEEK) - 1
+    rotated = ((pattern >> shift) | (pattern << (SLOTS_PER_WEEK - shift))) & week_mask
+    return rotated * _week_repeater(grid.size + 2 * SLOTS_PER_DAY)
+
+
+@lru_cache(maxsize=64)
+def _week_repeater(local_size: int) -> int:
+    weeks = local_size // SLOTS_PER_WEEK + 1
+    value = 0
+    for week in range(weeks):
+        value |= 1 << (week * SLOTS_PER_WEEK)
+    return value
+
+
+def slots_of_hours(grid: SlotGrid, tz_name: str, hours: WeeklyHours, excluded_local: int = 0) -> int:
+    """UTC slots inside weekly wall-clock ``hours`` of zone ``tz_name`` (DST handled per stretch)."""
+    local = repeat_weekly(grid, weekly_pattern(hours.days)) & ~excluded_local
+    return grid.segments(tz_name).local_to_utc(local)
+
+
+def person_slots(person: PersonAvailability, grid: SlotGrid, buffer_slots: int = 0, first_allowed_slot: int = 0) -> PersonSlots:
+    """Build :class:`PersonSlots`; busy intervals widen outward to whole slots plus the buffer."""
+    hours = person.effective_hours()
+    time_off_local = 0
+    for first, last in person.time_off:
+        start_day = (first - grid.first_day).days
+        end_day = (last - grid.first_day).days + 1
+        time_off_local |= span_mask(grid.day_start_slot(start_day), grid.day_start_slot(end_day))
+    working = slots_of_hours(grid, person.tz, hours, time_off_local) & grid.all_slots
+    busy = 0
+    origin_ts = grid.origin.timestamp()
+    slot_seconds = SLOT_MINUTES * 60
+    for iv in person.busy:
+        first = int((iv.start.timestamp() - origin_ts) // slot_seconds) - buffer_slots
+        last = -int((origin_ts - iv.end.timestamp()) // slot_seconds) + buffer_slots
+        if last > 0 and first < grid.size:
+            busy |= span_mask(first, min(last, grid.size))
+    free = working & ~busy & ~((1 << max(first_allowed_slot, 0)) - 1)
+    preferred = None
+    if person.preferences.preferred:
+        everyday = tuple(person.preferences.preferred for _ in range(7))
+        preferred = slots_of_hours(grid, person.tz, WeeklyHours(everyday))
+    return PersonSlots(person, working, free, preferred)
+
+
+@lru_cache(maxsize=4096)
+def _start_tiers(working: int, preferred: int | None, duration_slots: int) -> tuple[int, ...]:
+    possible = run_starts(working, duration_slots)
+    tiers = []
+    better = 0
+    for margin in EDGE_MARGINS:
+        good = (run_starts(working, margin + duration_slots + margin) << margin) & possible
+        tiers.append(good & ~better)
+        better |= good
+    tiers.append(possible & ~better)
+    if preferred is None:
+        return tuple(tiers)
+    inside = run_starts(preferred & working, duration_slots)
+    return tuple(t & inside for t in tiers) + tuple(t & ~inside for t in tiers)

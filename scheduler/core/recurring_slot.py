@@ -1,0 +1,154 @@
+"""Recurring slot search: the wall-clock rule with the most mutual free occurrences.
+
+Input is the pair's *mutual start bitset* in UTC slots (bit ``i`` set: both people are inside
+working hours and free for the whole session starting at slot ``i``). It is re-indexed into the
+anchor zone's wall-clock slots, so a weekly rule "Tuesday 10:00" is the local bit pattern
+``j, j + 672, j + 1344, ...`` whatever DST does; every occurrence is still judged on the UTC
+bits, i.e. for both people in their own local time.
+
+For all candidate rules at once, the free occurrences are counted with a bit-sliced counter
+(one big-integer add per occurrence). Among the rules with the highest count:
+
+1. the smallest combined desirability penalty of the first occurrence for both people
+   (preferred windows first, then distance from the edges of the working day, see
+   :mod:`scheduler.core.free_time`);
+2. optionally, slots no other pending mentee of the same mentor could use (fairness);
+3. the earliest first occurrence (weekly/biweekly) or the lowest (weekday, ordinal, time)
+   (monthly): deterministic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from scheduler.core.bitsets import BitSlicedCounter, lowest_bit, nearest_bit, span_mask
+from scheduler.core.cadence import Cadence, DayPattern, day_patterns
+from scheduler.core.plan_model import SeriesRule
+from scheduler.core.timegrid import SLOTS_PER_DAY, SlotGrid, ZoneSegments
+
+_DAY_MASK = (1 << SLOTS_PER_DAY) - 1
+
+
+@dataclass(frozen=True)
+class SlotChoice:
+    """The chosen rule, its occurrences as anchor-zone local slots, and how many are free."""
+
+    rule: SeriesRule
+    local_slots: tuple[int, ...]
+    free_count: int
+
+
+class CandidateSpace:
+    """Indexes every candidate rule of one cadence by a bit position.
+
+    Weekly/biweekly: position ``j`` = the rule whose first occurrence is local slot
+    ``day_start(0) + j``. Monthly: position ``p * 96 + t`` = day pattern ``p`` at time slot ``t``.
+    """
+
+    def __init__(self, grid: SlotGrid, cadence: Cadence, count: int):
+        self.grid = grid
+        self.cadence = cadence
+        self.count = count
+        self.base = grid.day_start_slot(0)
+        self.patterns: tuple[DayPattern, ...] = day_patterns(cadence, grid.first_day, count)
+        if cadence is Cadence.MONTHLY:
+            self.size = len(self.patterns) * SLOTS_PER_DAY
+        else:
+            self.period_slots = cadence.period_days * SLOTS_PER_DAY
+            self.size = self.period_slots
+        self.all = (1 << self.size) - 1
+
+    def layer(self, local_bits: int, k: int) -> int:
+        """Bit ``c`` set iff occurrence ``k`` of candidate ``c`` falls on a set local bit."""
+        if self.cadence is not Cadence.MONTHLY:
+            return (local_bits >> (self.base + k * self.period_slots)) & self.all
+        out = 0
+        for index, pattern in enumerate(self.patterns):
+            out |= ((local_bits >> (self.base + pattern.days[k] * SLOTS_PER_DAY)) & _DAY_MASK) << (index * SLOTS_PER_DAY)
+        return out
+
+    def local_slot(self, candidate: int, k: int) -> int:
+        if self.cadence is not Cadence.MONTHLY:
+            return self.base + candidate + k * self.period_slots
+        pattern = self.patterns[candidate // SLOTS_PER_DAY]
+        return self.base + pattern.days[k] * SLOTS_PER_DAY + candidate % SLOTS_PER_DAY
+
+    def rule(self, candidate: int, tz: str) -> SeriesRule:
+        first = self.local_slot(candidate, 0)
+        dtstart = self.grid.local_naive(first)
+        if self.cadence is Cadence.MONTHLY:
+            pattern = self.patterns[candidate // SLOTS_PER_DAY]
+            return SeriesRule(self.cadence, self.count, tz, dtstart, pattern.weekday, pattern.ordinal)
+        return SeriesRule(self.cadence, self.count, tz, dtstart, dtstart.weekday(), None)
+
+
+def count_free_occurrences(space: CandidateSpace, mutual_local: int) -> BitSlicedCounter:
+    """Per candidate, the number of occurrences whose start bit is set in ``mutual_local``."""
+    counter = BitSlicedCounter()
+    for k in range(space.count):
+        counter.add(space.layer(mutual_local, k))
+    return counter
+
+
+def find_recurring_slot(
+    space: CandidateSpace,
+    anchor: ZoneSegments,
+    mutual_utc: int,
+    tiers_a: tuple[int, ...] = (),
+    tiers_b: tuple[int, ...] = (),
+    contested_utc: int = 0,
+) -> SlotChoice | None:
+    """Choose the rule with the most mutual free occurrences (``None`` if no rule has any).
+
+    ``tiers_a``/``tiers_b``: each person's disjoint UTC start masks by desirability, best first.
+    ``contested_utc``: starts other pending pairs of the same mentor could use.
+    """
+    mutual_local = anchor.utc_to_local(mutual_utc)
+    counter = count_free_occurrences(space, mutual_local)
+    best = counter.positions_with_max(space.all)
+    free_count = counter.count_at(lowest_bit(best)) if best else 0
+    if free_count == 0:
+        return None
+    best = _prefer_desirable(space, anchor, best, tiers_a, tiers_b)
+    if contested_utc and best & (best - 1):
+        uncontested = best & ~space.layer(anchor.utc_to_local(contested_utc), 0)
+        if uncontested:
+            best = uncontested
+    candidate = lowest_bit(best)
+    return SlotChoice(
+        rule=space.rule(candidate, anchor.tz_name),
+        local_slots=tuple(space.local_slot(candidate, k) for k in range(space.count)),
+        free_count=free_count,
+    )
+
+
+def _prefer_desirable(space: CandidateSpace, anchor: ZoneSegments, best: int, tiers_a, tiers_b) -> int:
+    """Narrow ``best`` to the candidates with the smallest summed penalty of both people."""
+    if not tiers_a or not tiers_b or not best & (best - 1):
+        return best
+    in_a = [space.layer(anchor.utc_to_local(t), 0) & best if t else 0 for t in tiers_a]
+    in_b = [space.layer(anchor.utc_to_local(t), 0) & best if t else 0 for t in tiers_b]
+    for total in range(len(in_a) + len(in_b) - 1):
+        picked = 0
+        for a in range(max(0, total - len(in_b) + 1), min(total, len(in_a) - 1) + 1):
+            picked |= in_a[a] & in_b[total - a]
+        if picked:
+            return picked
+    return best
+
+
+def move_occurrence(mutual_local: int, nominal: int, period_start: int, period_end: int) -> int | None:
+    """Nearest mutual free local slot for one occurrence within ``[period_start, period_end)``.
+
+    Same wall-clock time on another day of the period first (closest day, earlier on a tie),
+    then the free start nearest in time (earlier on a tie). ``None`` when the period has none.
+    Slots are the anchor zone's local slots; ``mutual_local`` must already exclude anything the
+    occurrence may not overlap (other sessions, capped weeks).
+    """
+    within = mutual_local & span_mask(period_start, period_end)
+    if not within:
+        return None
+    for days in range(1, (period_end - period_start) // SLOTS_PER_DAY + 1):
+        for direction in (-1, 1):
+            slot = nominal + direction * days * SLOTS_PER_DAY
+            if period_start <= slot < period_end and (within >> slot) & 1:
+                return slot
+    return nearest_bit(within, nominal)
