@@ -216,7 +216,8 @@ def parse_calendar(text: str | bytes, source: str) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise InvalidCalendarFile(f"{source} is not a valid iCalendar file ({exc}); "
+        # The parser's message may quote a line of the file (a title): keep it out of ours.
+        raise InvalidCalendarFile(f"{source} is not a valid iCalendar file (a line could not be read); "
                                   "export the calendar again as .ics and retry") from exc
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise InvalidCalendarFile(f"{source} does not hold a VCALENDAR; export the calendar as .ics and retry")
@@ -258,7 +259,8 @@ def busy_intervals(calendars: Iterable[icalendar.Calendar], start: datetime, end
             occurrences = list(recurring_ical_events.of(calendar).between(start - _FLOATING_MARGIN,
                                                                            end + _FLOATING_MARGIN))
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidCalendarFile(f"a recurring event could not be expanded ({exc})") from exc
+            raise InvalidCalendarFile("an event's date or repeat rule in the calendar could not be read; "
+                                      "export the calendar again as .ics and retry") from exc
         for occ in occurrences:
             if not is_busy_component(occ):
                 continue
