@@ -69,3 +69,19 @@ class SyncTokenExpired(ProviderError):
 
 class UnsafeUrl(InvalidInput):
     """A URL a user gave points at a loopback, private or link-local address, or is not http(s)."""
+
+
+# --- mail ----------------------------------------------------------------------------------
+class MailUnavailable(TandemError):
+    """The mail server could not take the message now (4xx, refused connection, timeout, our
+    login or sender refused): the outbox retries later."""
+
+
+class MailRejected(TandemError):
+    """The mail server permanently refused the message for ``addresses`` (5xx): retrying the
+    same message will not help; fix or replace those addresses."""
+
+    def __init__(self, message: str, addresses: tuple[str, ...] = (), code: int | None = None):
+        super().__init__(message)
+        self.addresses = addresses
+        self.code = code
