@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from .model import SHOW_AS, Attendee, Event, Instance, User, new_id, split_occurrence_id
 from .recurrence import RecurrenceError, parse_recurrence
 from .replies import GraphError, bad_request, json_reply, not_found
-from .serialize import event_json, parse_select
+from .serialize import event_json, parse_select, preferred_body_type
 from .store import Store
 from .zones import ZoneError, format_datetime_tz, parse_datetime_tz, parse_query_instant, preferred_zone
 
@@ -35,6 +35,9 @@ class Ctx:
     def basic(self) -> bool:
         """Only Calendars.ReadBasic granted: Graph leaves out body and attachments."""
         return not ({"Calendars.Read", "Calendars.ReadWrite"} & set(self.scopes))
+
+    def body_type(self) -> str:
+        return preferred_body_type(self.request.headers.get("Prefer"))
 
     def zone(self) -> str:
         try:
@@ -155,7 +158,7 @@ class Calendar:
         page = instances[skip:skip + top]
         body = {"@odata.context": f"{ctx.base_url}/v1.0/$metadata#users('{ctx.user.oid}')/{what}",
                 "value": [event_json(i.event, zone, instance=i, select=select, basic=ctx.basic,
-                                     expand=args.get("$expand")) for i in page]}
+                                     expand=args.get("$expand"), body_type=ctx.body_type()) for i in page]}
         if skip + top < len(instances):
             query = {k: v for k, v in args.items() if k not in ("$skip",)}
             query["$skip"] = str(skip + top)
@@ -248,7 +251,7 @@ class Calendar:
             return ev, None
         master_id = split_occurrence_id(event_id)
         master = ctx.user.events.get(master_id or "")
-        if master is not None:
+        if master is not None and not master.hidden:
             original = master.find_original(event_id)
             if original is not None and original not in master.cancelled:
                 return master, original
@@ -264,12 +267,15 @@ class Calendar:
             ev, original = self._locate(ctx, event_id)
             inst = self._instance(ev, original) if original else None
             return json_reply(event_json(ev, ctx.zone(), instance=inst, select=parse_select(ctx.request.args.get("$select")),
-                                         basic=ctx.basic, expand=ctx.request.args.get("$expand")))
+                                         basic=ctx.basic, expand=ctx.request.args.get("$expand"),
+                                         body_type=ctx.body_type()))
 
     def update_event(self, ctx: Ctx, event_id: str) -> Response:
         body = ctx.json()
         with self.store.lock:
             ev, original = self._locate(ctx, event_id)
+            if ev.hidden:
+                raise bad_request("The meeting was cancelled and can't be changed.", "ErrorInvalidRequest")
             if original is not None:
                 start, end = ev.exceptions.get(original, (original, original + ev.duration))
                 try:
@@ -318,7 +324,14 @@ class Calendar:
             if ev.organizer_email.lower() != ctx.user.email.lower():
                 raise bad_request("Your request can't be completed. You need to be an organizer to cancel a meeting.",
                                   "ErrorAccessDenied")
-            self._remove(ctx.user, ev, original)
+            if ev.hidden:
+                raise bad_request("The meeting has already been cancelled.", "ErrorInvalidRequest")
+            if original is not None:
+                self._remove(ctx.user, ev, original)
+            else:  # the organizer's copy goes to Deleted Items; attendees get a cancellation
+                ev.is_cancelled = True
+                ev.touch()
+                self.on_change(ctx.user, ev.id, "deleted")
         return Response(status=202)
 
     def _remove(self, user: User, ev: Event, original: datetime | None) -> None:

@@ -108,18 +108,22 @@ class Identity:
         if not _redirect_allowed(client.redirect_uris, redirect_uri):
             return _error_page(50011, f"The redirect URI '{redirect_uri}' specified in the request does not "
                                       "match the redirect URIs configured for the application.")
+        mode = args.get("response_mode", "query")
+        if mode not in ("query", "form_post", "fragment"):
+            mode = "query"
         if args.get("response_type") != "code":
-            return _redirect_error(redirect_uri, args.get("state"), "unsupported_response_type",
+            return _redirect_error(redirect_uri, mode, args.get("state"), "unsupported_response_type",
                                    "AADSTS70005: response_type is not supported.")
         try:
             resource, oidc = normalise_scopes(args.get("scope"))
         except OAuthError as err:
-            return _redirect_error(redirect_uri, args.get("state"), err.error, f"AADSTS{err.aadsts}: {err.description}")
+            return _redirect_error(redirect_uri, mode, args.get("state"), err.error,
+                                   f"AADSTS{err.aadsts}: {err.description}")
         method = args.get("code_challenge_method")
         if args.get("code_challenge") and method not in (None, "S256", "plain"):
-            return _redirect_error(redirect_uri, args.get("state"), "invalid_request",
+            return _redirect_error(redirect_uri, mode, args.get("state"), "invalid_request",
                                    "AADSTS501491: Invalid code_challenge_method.")
-        pending = {"client_id": client.client_id, "redirect_uri": redirect_uri, "state": args.get("state"),
+        pending = {"response_mode": mode, "client_id": client.client_id, "redirect_uri": redirect_uri, "state": args.get("state"),
                    "scopes": resource + oidc, "nonce": args.get("nonce"),
                    "code_challenge": args.get("code_challenge"), "code_challenge_method": method or "plain",
                    "tenant": tenant}
@@ -139,7 +143,8 @@ class Identity:
             if pending is None:
                 return _error_page(90014, "The authorization request expired or was already used.")
             if form.get("action") != "accept":
-                return _redirect_error(pending["redirect_uri"], pending["state"], "access_denied",
+                return _redirect_error(pending["redirect_uri"], pending["response_mode"], pending["state"],
+                                       "access_denied",
                                        "AADSTS65004: User declined to consent to access the app.")
             user = self.store.users.get(form.get("email", "").strip().lower())
             if user is None:
@@ -155,7 +160,7 @@ class Identity:
         params = {"code": code, "session_state": str(uuid.uuid4())}
         if pending["state"] is not None:
             params["state"] = pending["state"]
-        return redirect(_with_query(pending["redirect_uri"], params), code=302)
+        return _deliver(pending["redirect_uri"], pending["response_mode"], params)
 
     # --- token ----------------------------------------------------------------------------
     def token(self, request: Request, tenant: str) -> Response:
@@ -284,10 +289,27 @@ def _with_query(url: str, params: dict) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
-def _redirect_error(redirect_uri: str, state: str | None, error: str, description: str) -> Response:
+def _redirect_error(redirect_uri: str, mode: str, state: str | None, error: str, description: str) -> Response:
     params = {"error": error, "error_description": description}
     if state is not None:
         params["state"] = state
+    return _deliver(redirect_uri, mode, params)
+
+
+def _deliver(redirect_uri: str, mode: str, params: dict) -> Response:
+    """Send the authorization response: a 302 with a query (or fragment), or for
+    ``response_mode=form_post`` a page whose form POSTs the parameters to the redirect URI."""
+    if mode == "form_post":
+        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(str(v))}">'
+                         for k, v in params.items())
+        body = (f"<!doctype html><html><head><title>Working...</title></head>"
+                f"<body onload=\"document.forms[0].submit()\">"
+                f'<form method="POST" name="hiddenform" action="{html.escape(redirect_uri)}">{fields}'
+                f"<noscript><p>Script is disabled. Click Submit to continue.</p>"
+                f'<input type="submit" value="Submit"></noscript></form></body></html>')
+        return Response(body, mimetype="text/html")
+    if mode == "fragment":
+        return redirect(redirect_uri + "#" + urlencode(params), code=302)
     return redirect(_with_query(redirect_uri, params), code=302)
 
 

@@ -106,6 +106,12 @@ class Event:
     def type(self) -> str:
         return "seriesMaster" if self.recurrence else "singleInstance"
 
+    @property
+    def hidden(self) -> bool:
+        """Cancelled by its organizer: moved to Deleted Items, gone from every calendar view, but
+        still readable by id (``isCancelled: true``)."""
+        return self.is_cancelled and self.organizer_email.lower() == self.owner.lower()
+
     def touch(self) -> None:
         self.modified = datetime.now(timezone.utc)
         self.change_key = new_id("CQAAA")
@@ -118,6 +124,8 @@ class Event:
 
     def instances(self, start: datetime, end: datetime) -> list[Instance]:
         """Instances overlapping ``[start, end)``; cancelled occurrences are left out."""
+        if self.hidden:
+            return []
         if self.recurrence is None:
             if self.start < end and start < self.end:
                 return [Instance(self.id, self, "singleInstance", self.start, self.end)]

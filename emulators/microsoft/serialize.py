@@ -3,6 +3,7 @@
 (no body)."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import timezone
 
@@ -16,12 +17,37 @@ def _response_json(response: str, when) -> dict:
     return {"response": response, "time": format_instant(when) if when else "0001-01-01T00:00:00Z"}
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
+def body_as(ev: Event, wanted: str) -> tuple[str, str]:
+    """The body in the wanted content type: Graph stores text bodies as HTML and returns HTML
+    unless ``Prefer: outlook.body-content-type="text"``."""
+    if ev.body_type == "html" and wanted == "text":
+        text = _TAG.sub("", re.sub(r"<br\s*/?>", "\n", ev.body, flags=re.IGNORECASE))
+        return "text", html.unescape(text).strip()
+    if ev.body_type == "text" and wanted == "html":
+        inner = html.escape(ev.body).replace("\n", "<br>")
+        return "html", ('<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+                        f"\r\n</head>\r\n<body>\r\n<div>{inner}</div>\r\n</body>\r\n</html>\r\n")
+    return ev.body_type, ev.body
+
+
+def preferred_body_type(prefer: str | None) -> str:
+    for part in (prefer or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "outlook.body-content-type" and value.strip().strip('"').lower() == "text":
+            return "text"
+    return "html"
+
+
 def event_json(ev: Event, zone: str, *, instance: Instance | None = None, select: set[str] | None = None,
-               basic: bool = False, expand: str | None = None) -> dict:
+               basic: bool = False, expand: str | None = None, body_type: str = "html") -> dict:
     """One event (or one instance of it) as Graph renders it."""
     start = instance.start if instance else ev.start
     end = instance.end if instance else ev.end
-    body_preview = ev.body[:255]
+    content_type, content = body_as(ev, body_type)
+    body_preview = body_as(ev, "text")[1][:255]
     data: dict = {
         "@odata.etag": f'W/"{ev.change_key}"',
         "id": instance.id if instance else ev.id,
@@ -56,7 +82,7 @@ def event_json(ev: Event, zone: str, *, instance: Instance | None = None, select
         "recurrence": _recurrence_json(ev) if instance is None or instance.type == "singleInstance" else None,
         "responseStatus": _response_json("organizer" if ev.organizer_email.lower() == ev.owner.lower()
                                          else "notResponded", None),
-        "body": {"contentType": ev.body_type, "content": ev.body},
+        "body": {"contentType": content_type, "content": content},
         "start": format_datetime_tz(start, zone),
         "end": format_datetime_tz(end, zone),
         "location": {"displayName": ev.location, "locationType": "default", "uniqueIdType": "unknown"},

@@ -103,6 +103,13 @@ class Subscriptions:
         self._session.trust_env = False
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
+        self.redirects: dict[str, str] = {}  # URL prefix -> replacement (test-only DNS)
+
+    def _target(self, url: str) -> str:
+        for prefix, replacement in self.redirects.items():
+            if url.startswith(prefix):
+                return replacement + url[len(prefix):]
+        return url
 
     # --- lifecycle of the delivery thread -----------------------------------------------------
     def start(self) -> None:
@@ -131,7 +138,7 @@ class Subscriptions:
                 url, body = item
                 entry = {"url": url, "body": body, "at": datetime.now(timezone.utc).isoformat()}
                 try:
-                    resp = self._session.post(url, json=body, timeout=NOTIFICATION_TIMEOUT)
+                    resp = self._session.post(self._target(url), json=body, timeout=NOTIFICATION_TIMEOUT)
                     entry["status"] = resp.status_code
                     resp.close()
                 except requests.RequestException as exc:
@@ -233,7 +240,7 @@ class Subscriptions:
         token = "Validation: Testing client application reachability for subscription Request-Id: " + str(uuid.uuid4())
         sep = "&" if "?" in url else "?"
         try:
-            resp = self._session.post(f"{url}{sep}{urlencode({'validationToken': token})}",
+            resp = self._session.post(self._target(f"{url}{sep}{urlencode({'validationToken': token})}"),
                                       headers={"Content-Type": "text/plain; charset=utf-8"}, data=b"",
                                       timeout=VALIDATION_TIMEOUT)
             ok = resp.status_code == 200 and resp.text == token

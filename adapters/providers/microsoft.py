@@ -1,0 +1,314 @@
+"""Microsoft 365 / Outlook calendars through Microsoft Graph v1.0 (``CalendarProvider``).
+
+- Free/busy: ``POST /me/calendar/getSchedule`` in windows of at most 62 days (Graph's limit);
+  personal outlook.com accounts, which Graph does not serve getSchedule for, use
+  ``GET /me/calendarView`` with ``$select=start,end,showAs,isCancelled``. Only start, end and
+  status are kept; subjects and locations in the replies are dropped at once and never logged.
+  Busy: ``busy``, ``oof``, ``tentative`` (a maybe is not a free slot to book over) and
+  ``unknown``. Free: ``free`` and ``workingElsewhere`` (the person is working, only elsewhere —
+  a video session still fits).
+- Series: ``POST /me/events`` with a ``patternedRecurrence`` built from the RRULE, a
+  ``transactionId`` derived from ``series_key`` (a retried create returns the same event), a
+  Teams meeting when ``video``, and a ``singleValueExtendedProperties`` tag holding the key.
+- One occurrence: found with ``/instances`` by its ``originalStart``, then PATCHed or cancelled.
+- Changes: ``calendarView/delta``; the cursor is the ``@odata.deltaLink``; 410 -> SyncTokenExpired.
+- Watch: a ``/subscriptions`` on ``me/events`` (clientState = the watch token), renewed with
+  :meth:`MicrosoftCalendarProvider.renew_watch` before it expires (< 7 days).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Sequence
+
+import requests
+
+from adapters.providers.microsoft_auth import MsalApps, MsalConfig, is_personal_account, load_cache
+from adapters.providers.microsoft_graph import GraphClient, GraphRejected
+from adapters.providers.microsoft_recurrence import (graph_datetime, iana_zone, parse_graph_datetime,
+                                                     rrule_to_graph, utc_graph_datetime)
+from adapters.providers.retry import RateLimiter, RetryPolicy
+from scheduler.core.intervals import Interval, interval, merge
+from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
+from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, ProviderKind, Response,
+                             SeriesRef, SeriesSpec, SeriesState, Watch)
+
+MAX_SCHEDULE_WINDOW = timedelta(days=62)
+BUSY_STATUSES = frozenset({"busy", "oof", "tentative", "unknown"})
+TAG_PROPERTY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name tandemSeriesKey"
+WATCH_LIFETIME = timedelta(days=6)  # Graph allows < 7 days (10080 minutes) for events
+MAX_CLIENT_STATE = 128
+DELTA_WINDOW = (timedelta(days=30), timedelta(days=730))  # past, future, around now
+OCCURRENCE_SEARCH = timedelta(days=45)  # how far a moved occurrence may sit from its original start
+_TXN_NAMESPACE = uuid.UUID("0d7a3c52-3c4e-4f0e-8a51-6f1f3a0c9b21")
+_RESPONSES: dict[str, Response] = {"accepted": "accepted", "organizer": "accepted", "declined": "declined",
+                                   "tentativelyAccepted": "tentative", "none": "needsAction",
+                                   "notResponded": "needsAction"}
+UTC = timezone.utc
+
+
+def transaction_id(series_key: str) -> str:
+    """The Graph ``transactionId`` for a series key (stable, so a retried create is a no-op).
+
+    >>> transaction_id("series-42") == transaction_id("series-42")
+    True
+    """
+    return str(uuid.uuid5(_TXN_NAMESPACE, series_key))
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class MicrosoftCalendarProvider:
+    """``CalendarProvider`` for Microsoft Graph. ``session`` is the ``requests.Session`` used for
+    both MSAL and Graph (tests pass one with ``verify=<emulator CA>`` and ``trust_env=False``)."""
+
+    kind: ProviderKind = "microsoft"
+    can_write: bool = True
+
+    def __init__(self, graph_url: str, authority: str, client_id: str, client_secret: str,
+                 session: requests.Session, *, validate_authority: bool = True,
+                 retry_policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
+                 rate_limiter: RateLimiter | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        base = graph_url.rstrip("/")
+        self.graph_url = base if base.endswith("/v1.0") else base + "/v1.0"
+        self.apps = MsalApps(MsalConfig(client_id, client_secret, authority, session, validate_authority))
+        self.graph = GraphClient(self.graph_url, self.apps, session, retry_policy=retry_policy, sleep=sleep,
+                                 rate_limiter=rate_limiter)
+        self._now = now
+
+    # --- free/busy ----------------------------------------------------------------------------
+    def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
+        """Busy time per account. A lost consent or a missing mailbox makes that account unknown
+        (``FreeBusy.error``); throttling and outages raise, so the caller retries the whole read."""
+        out: dict[str, FreeBusy] = {}
+        for account in accounts:
+            try:
+                out[account.connection_id] = self._free_busy_one(account, start, end)
+            except ReconnectNeeded as exc:
+                out[account.connection_id] = FreeBusy(error=f"reconnect_needed: {exc}")
+            except NotFound as exc:
+                out[account.connection_id] = FreeBusy(error=f"not_found: {exc}")
+        return out
+
+    def _free_busy_one(self, account: CalendarAccount, start: datetime, end: datetime) -> FreeBusy:
+        if is_personal_account(account.credentials):
+            return FreeBusy(busy=tuple(merge(self._busy_from_view(account, start, end))))
+        busy: list[Interval] = []
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(chunk_start + MAX_SCHEDULE_WINDOW, end)
+            try:
+                items, error = self._schedule(account, chunk_start, chunk_end)
+            except GraphRejected as exc:
+                if exc.code != "ErrorNotSupported":
+                    raise
+                return FreeBusy(busy=tuple(merge(self._busy_from_view(account, start, end))))
+            if error:
+                return FreeBusy(error=error)
+            busy.extend(items)
+            chunk_start = chunk_end
+        return FreeBusy(busy=tuple(merge(busy)))
+
+    def _schedule(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[list[Interval], str | None]:
+        body = {"schedules": [account.email], "startTime": utc_graph_datetime(start),
+                "endTime": utc_graph_datetime(end), "availabilityViewInterval": 60}
+        reply = self.graph.request(account, "POST", "/me/calendar/getSchedule", json=body).json()
+        busy: list[Interval] = []
+        for info in reply.get("value", []):
+            if info.get("error"):
+                return [], f"schedule_error: {info['error'].get('responseCode', 'unknown')}"
+            for item in info.get("scheduleItems", []):
+                # keep status, start and end only: subject/location are dropped here, unread
+                status, s, e = item.get("status"), item.get("start"), item.get("end")
+                if status in BUSY_STATUSES and s and e:
+                    busy.append(_clip(interval(parse_graph_datetime(s), parse_graph_datetime(e)), start, end))
+        return [b for b in busy if b.end > b.start], None
+
+    def _busy_from_view(self, account: CalendarAccount, start: datetime, end: datetime) -> list[Interval]:
+        params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
+                  "$select": "start,end,showAs,isCancelled", "$top": "100"}
+        busy = []
+        for item in self._pages(account, "/me/calendarView", params):
+            if item.get("isCancelled") or item.get("showAs") not in BUSY_STATUSES:
+                continue
+            iv = _clip(interval(parse_graph_datetime(item["start"]), parse_graph_datetime(item["end"])), start, end)
+            if iv.end > iv.start:
+                busy.append(iv)
+        return busy
+
+    def _pages(self, account: CalendarAccount, path: str, params: dict | None, headers: dict | None = None):
+        url, query = path, params
+        while url:
+            reply = self.graph.request(account, "GET", url, params=query, headers=headers).json()
+            yield from reply.get("value", [])
+            url, query = reply.get("@odata.nextLink"), None
+
+    # --- series -------------------------------------------------------------------------------
+    def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
+        end_local = spec.start_local + timedelta(minutes=spec.duration_min)
+        body = {
+            "subject": spec.title,
+            "body": {"contentType": "text", "content": spec.description},
+            "start": graph_datetime(spec.start_local, spec.tz),
+            "end": graph_datetime(end_local, spec.tz),
+            "recurrence": rrule_to_graph(spec.rrule, spec.start_local, spec.tz),
+            "attendees": [{"emailAddress": {"address": a}, "type": "required"} for a in spec.attendee_emails],
+            "allowNewTimeProposals": False,
+            "transactionId": transaction_id(spec.series_key),
+            "singleValueExtendedProperties": [{"id": TAG_PROPERTY_ID, "value": spec.series_key}],
+        }
+        if spec.video:
+            body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
+        created = self.graph.request(account, "POST", "/me/events", json=body).json()
+        join = (created.get("onlineMeeting") or {}).get("joinUrl")
+        return SeriesRef(event_id=created["id"], video_url=join)
+
+    def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
+        master = self.graph.request(
+            account, "GET", f"/me/events/{event_id}",
+            params={"$select": "isCancelled,body,attendees,recurrence,cancelledOccurrences,start,end,type"},
+            headers={"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="text"'}).json()
+        attendees = {a["emailAddress"]["address"].lower(): _RESPONSES.get(a.get("status", {}).get("response"),
+                                                                          "needsAction")
+                     for a in master.get("attendees", []) if a.get("emailAddress", {}).get("address")}
+        description = (master.get("body") or {}).get("content", "")
+        if master.get("isCancelled"):
+            return SeriesState(event_id, True, description, attendees, ())
+        occurrences = [OccurrenceState(original_start=parse_graph_datetime({"dateTime": i["originalStart"],
+                                                                            "timeZone": "UTC"}),
+                                       start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]))
+                       for i in self._instances(account, event_id, start, end)]
+        occurrences.extend(self._cancelled_occurrences(master, start, end))
+        occurrences.sort(key=lambda o: o.original_start)
+        return SeriesState(event_id, False, description, attendees, tuple(occurrences))
+
+    def _instances(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> list[dict]:
+        params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
+                  "$select": "start,end,originalStart,isCancelled,type", "$top": "100"}
+        return [i for i in self._pages(account, f"/me/events/{event_id}/instances", params)
+                if not i.get("isCancelled") and i.get("originalStart")]
+
+    def _cancelled_occurrences(self, master: dict, start: datetime, end: datetime) -> list[OccurrenceState]:
+        """Graph lists deleted occurrences on the master as ``OID.<master id>.<yyyy-mm-dd>``."""
+        recurrence = master.get("recurrence") or {}
+        zone = iana_zone((recurrence.get("range") or {}).get("recurrenceTimeZone") or "UTC")
+        first_start = parse_graph_datetime(master["start"])
+        duration = parse_graph_datetime(master["end"]) - first_start
+        wall = first_start.astimezone(zone).timetz().replace(tzinfo=None)
+        out = []
+        for marker in master.get("cancelledOccurrences") or []:
+            day = marker.rsplit(".", 1)[-1]
+            try:
+                original = datetime.combine(datetime.fromisoformat(day).date(), wall, tzinfo=zone).astimezone(UTC)
+            except ValueError:
+                continue
+            if start <= original < end:
+                out.append(OccurrenceState(original, original, original + duration, cancelled=True))
+        return out
+
+    def _find_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
+        target = original_start.astimezone(UTC)
+        for inst in self._instances(account, event_id, target - OCCURRENCE_SEARCH, target + OCCURRENCE_SEARCH):
+            original = parse_graph_datetime({"dateTime": inst["originalStart"], "timeZone": "UTC"})
+            if original == target:
+                return inst
+        raise NotFound(f"the series has no occurrence that started at {_iso(target)}")
+
+    def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
+                        new_start: datetime, new_end: datetime) -> None:
+        inst = self._find_occurrence(account, event_id, original_start)
+        self.graph.request(account, "PATCH", f"/me/events/{inst['id']}",
+                           json={"start": utc_graph_datetime(new_start), "end": utc_graph_datetime(new_end)})
+
+    def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
+        inst = self._find_occurrence(account, event_id, original_start)
+        self.graph.request(account, "POST", f"/me/events/{inst['id']}/cancel", json={})
+
+    def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
+        self.graph.request(account, "PATCH", f"/me/events/{event_id}",
+                           json={"body": {"contentType": "text", "content": description}})
+
+    def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
+        try:
+            state = self.graph.request(account, "GET", f"/me/events/{event_id}",
+                                       params={"$select": "isCancelled"}).json()
+            if state.get("isCancelled"):
+                return
+            self.graph.request(account, "POST", f"/me/events/{event_id}/cancel", json={})
+        except NotFound:
+            return  # already gone: cancelling is idempotent
+
+    # --- changes and watches -------------------------------------------------------------------
+    def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
+        """Event ids (series masters for occurrences) changed since ``cursor``. Starting a cursor
+        (``None``) pages through the current state and reports nothing as changed."""
+        headers = {"Prefer": 'outlook.timezone="UTC", odata.maxpagesize=100'}
+        if cursor is None:
+            now = self._now()
+            url, params = "/me/calendarView/delta", {"startDateTime": _iso(now - DELTA_WINDOW[0]),
+                                                     "endDateTime": _iso(now + DELTA_WINDOW[1])}
+        else:
+            url, params = cursor, None
+        changed: dict[str, None] = {}
+        while True:
+            reply = self.graph.request(account, "GET", url, params=params, headers=headers).json()
+            for item in reply.get("value", []):
+                changed[item.get("seriesMasterId") or item["id"]] = None  # ids only; subjects are not read
+            if "@odata.nextLink" in reply:
+                url, params = reply["@odata.nextLink"], None
+                continue
+            delta_link = reply.get("@odata.deltaLink")
+            if not delta_link:
+                raise ProviderError("Microsoft Graph ended a delta round without a deltaLink")
+            return Changes(cursor=delta_link, changed_event_ids=tuple(changed) if cursor is not None else ())
+
+    def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
+        """A Graph subscription on the account's events; None if the consent cannot read events
+        (a ``Calendars.ReadBasic``-only connection: Graph needs Calendars.Read to subscribe)."""
+        if len(token) > MAX_CLIENT_STATE:
+            raise InvalidInput(f"a Graph clientState holds at most {MAX_CLIENT_STATE} characters")
+        scopes = set(account.credentials.get("scopes") or ())
+        if not scopes & {"Calendars.Read", "Calendars.ReadWrite"}:
+            return None
+        expires = self._now() + WATCH_LIFETIME
+        sub = self.graph.request(account, "POST", "/subscriptions", json={
+            "changeType": "created,updated,deleted", "notificationUrl": webhook_url,
+            "lifecycleNotificationUrl": webhook_url, "resource": "me/events",
+            "expirationDateTime": _iso(expires), "clientState": token}).json()
+        return _watch(sub, token)
+
+    def renew_watch(self, account: CalendarAccount, watch: Watch, lifetime: timedelta = WATCH_LIFETIME) -> Watch:
+        """Extend a subscription (Graph event subscriptions live less than 7 days)."""
+        sub = self.graph.request(account, "PATCH", f"/subscriptions/{watch.watch_id}",
+                                 json={"expirationDateTime": _iso(self._now() + lifetime)}).json()
+        return _watch(sub, watch.token)
+
+    def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
+        try:
+            self.graph.request(account, "DELETE", f"/subscriptions/{watch.watch_id}")
+        except NotFound:
+            return
+
+    def revoke(self, account: CalendarAccount) -> None:
+        """Forget our tokens. Graph has no per-app revoke of delegated consent (revokeSignInSessions
+        would sign the person out of every app), so the MSAL cache is emptied and persisted; the
+        person removes the app grant at myapps.microsoft.com / account.live.com/consent/Manage."""
+        cache = load_cache(account.credentials)
+        app = self.apps.app(cache)
+        for acct in app.get_accounts():
+            app.remove_account(acct)
+        account.credentials_changed({**account.credentials, "msal_cache": cache.serialize(), "home_account_id": ""})
+
+
+def _watch(sub: dict, token: str) -> Watch:
+    expires = parse_graph_datetime({"dateTime": sub["expirationDateTime"], "timeZone": "UTC"})
+    return Watch(watch_id=sub["id"], resource_id=sub.get("resource", "me/events"), expires_at=expires,
+                 token=sub.get("clientState") or token)
+
+
+def _clip(iv: Interval, start: datetime, end: datetime) -> Interval:
+    return Interval(max(iv.start, start.astimezone(UTC)), min(iv.end, end.astimezone(UTC)))

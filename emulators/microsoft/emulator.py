@@ -1,0 +1,239 @@
+"""``GraphEmulator``: Microsoft Graph v1.0 calendar endpoints and an MSAL-compatible authority,
+served over HTTPS on 127.0.0.1 from a background thread, with a Python control API.
+
+    emu = GraphEmulator().start()
+    emu.add_user("ada@contoso.example")
+    app = msal.ConfidentialClientApplication(emu.client_id, client_credential=emu.client_secret,
+        authority=emu.authority, instance_discovery=False, http_client=client_session(emu.ca_file))
+    ...
+    emu.stop()
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Iterable
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from emulators.tls import LocalTls, shared_tls
+
+from .control import Control
+from .model import Attendee, Event, User, new_id
+from .recurrence import parse_recurrence
+from .server import GraphApp
+from .store import Fault, Store, Subscription
+from .sync import Subscriptions
+
+DEFAULT_CLIENT_ID = "3f6c2b1e-7a5d-4c1e-9f0a-5b8e2d4c6a10"
+DEFAULT_CLIENT_SECRET = "emulator-secret~not-for-production"
+DEFAULT_TENANT = "organizations"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines: the emulator keeps its own request log (``requests()``)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+    def log_error(self, format, *args) -> None:  # noqa: A002 - signature of the base class
+        pass
+
+
+class GraphEmulator:
+    """A loopback Microsoft Graph + identity platform. See the module docstring."""
+
+    def __init__(self, *, port: int = 0, tenant: str = DEFAULT_TENANT, tls: LocalTls | None = None,
+                 allow_http_webhooks: bool = False):
+        self.tls = tls or shared_tls()
+        self.tenant = tenant
+        self._port = port
+        self.store = Store()
+        self._control = Control()
+        self._subs = Subscriptions(self.store, self.tls.ca_file, allow_http=allow_http_webhooks)
+        self.app = GraphApp(self.store, self._subs, self._control)
+        self._control.emulator = self
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.client_id, self.client_secret = DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+        self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> "GraphEmulator":
+        self._server = make_server("127.0.0.1", self._port, self.app, threaded=True,
+                                   request_handler=_QuietHandler, ssl_context=self.tls.server_context())
+        self._server.daemon_threads = True
+        self.app.base_url = self.base_url
+        self.app.identity.issuer_base = self.origin
+        self._subs.start()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._subs.stop()
+
+    def __enter__(self) -> "GraphEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the emulator first"
+        return self._server.port
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """Graph root; requests go to ``{base_url}/v1.0/...``."""
+        return self.origin
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.origin}/v1.0"
+
+    @property
+    def authority(self) -> str:
+        return f"{self.origin}/{self.tenant}"
+
+    @property
+    def ca_file(self) -> str:
+        return self.tls.ca_file
+
+    # --- directory ----------------------------------------------------------------------------
+    def add_user(self, email: str, *, personal: bool = False, time_zone: str = "UTC") -> User:
+        """Create (or update) a mailbox; ``personal=True`` makes it an outlook.com (MSA) account."""
+        return self.store.add_user(email, personal=personal, time_zone=time_zone)
+
+    def register_client(self, client_id: str, secret: str | None, redirect_uris: Iterable[str] = ()) -> None:
+        """Register an app; no redirect URIs means any loopback redirect URI is accepted."""
+        self.store.register_client(client_id, secret, tuple(redirect_uris))
+
+    def set_auto_approve(self, enabled: bool = True) -> None:
+        """Authorize requests with a known ``login_hint`` redirect at once (no consent page)."""
+        with self.store.lock:
+            self.store.auto_approve = enabled
+
+    # --- calendar back door -------------------------------------------------------------------
+    def add_event(self, email: str, subject: str, start: datetime, end: datetime, *, show_as: str = "busy",
+                  recurrence: dict | None = None, sensitivity: str = "normal", cancelled: bool = False,
+                  body: str = "") -> str:
+        """Put one of the person's own events straight into their calendar; returns its id.
+
+        ``start``/``end`` are aware datetimes; ``recurrence`` is a Graph ``patternedRecurrence``.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("add_event needs aware datetimes")
+        with self.store.lock:
+            user = self.store.user(email)
+            zone = getattr(start.tzinfo, "key", "UTC")
+            # a cancelled meeting still in someone's calendar is an attendee copy (the organizer's own
+            # cancelled copy would be in Deleted Items, not in the calendar)
+            organizer = "organizer@elsewhere.example" if cancelled else user.email
+            ev = Event(id=new_id(), owner=user.email, subject=subject, start=start, end=end, start_zone=zone,
+                       end_zone=zone, show_as=show_as, organizer_email=organizer, sensitivity=sensitivity,
+                       is_cancelled=cancelled, body=body)
+            if recurrence is not None:
+                ev.recurrence = parse_recurrence(recurrence, start, zone)
+            user.events[ev.id] = ev
+            self.app._on_change(user, ev.id, "created")
+            return ev.id
+
+    def events(self, email: str) -> list[Event]:
+        with self.store.lock:
+            return list(self.store.user(email).events.values())
+
+    def respond(self, email: str, event_id: str, attendee: str, response: str) -> None:
+        """Record an attendee's answer (accepted, declined, tentativelyAccepted) on an event."""
+        if response not in ("accepted", "declined", "tentativelyAccepted", "none"):
+            raise ValueError(f"unknown response {response!r}")
+        with self.store.lock:
+            user = self.store.user(email)
+            ev = user.events[event_id]
+            for a in ev.attendees:
+                if a.email.lower() == attendee.lower():
+                    a.response, a.response_time = response, datetime.now().astimezone()
+                    break
+            else:
+                ev.attendees.append(Attendee(attendee, response=response, response_time=datetime.now().astimezone()))
+            ev.touch()
+            self.app._on_change(user, ev.id, "updated")
+
+    # --- faults -------------------------------------------------------------------------------
+    def fail_next(self, status: int | None, *, count: int = 1, path_contains: str = "/v1.0/",
+                  retry_after: int | None = None, delay: float = 0.0, code: str | None = None) -> None:
+        """Answer the next ``count`` requests whose path contains ``path_contains`` with ``status``
+        (429 gets ``Retry-After`` when given); ``status=None`` with ``delay`` only slows them."""
+        with self.store.lock:
+            self.store.faults.append(Fault(status, count, path_contains, retry_after, delay, code))
+
+    def slow_next(self, delay: float, *, count: int = 1, path_contains: str = "/v1.0/") -> None:
+        self.fail_next(None, count=count, path_contains=path_contains, delay=delay)
+
+    def expire_access_tokens(self, email: str | None = None) -> int:
+        """Make issued access tokens expired: Graph answers 401 InvalidAuthenticationToken."""
+        return self.store.expire_access_tokens(email)
+
+    def revoke_refresh_tokens(self, email: str) -> int:
+        """The person revoked consent / reset their password: refresh gives invalid_grant AADSTS50173."""
+        return self.store.set_refresh_state(email, "revoked")
+
+    def expire_refresh_tokens(self, email: str) -> int:
+        """Refresh tokens unused for 90 days: invalid_grant AADSTS700082."""
+        return self.store.set_refresh_state(email, "expired")
+
+    def invalidate_delta_tokens(self) -> None:
+        """Forget every delta/skip token: the next delta call answers 410 SyncStateNotFound."""
+        with self.store.lock:
+            self.store.delta_states.clear()
+
+    def set_throttle(self, limit: int | None, window: float = 600.0) -> None:
+        """At most ``limit`` Graph requests per mailbox per ``window`` seconds, then 429."""
+        with self.store.lock:
+            self.store.throttle = None if limit is None else (int(limit), float(window))
+            self.store.throttle_hits.clear()
+
+    # --- subscriptions ------------------------------------------------------------------------
+    def redirect_webhooks(self, prefix: str, target: str) -> None:
+        """Deliver webhook calls for URLs starting with ``prefix`` to ``target`` instead (a test-only
+        stand-in for DNS, e.g. ``https://tandem.example.org`` -> ``https://127.0.0.1:PORT``)."""
+        self._subs.redirects[prefix] = target
+
+    def subscriptions(self) -> list[Subscription]:
+        with self.store.lock:
+            return list(self.store.subscriptions.values())
+
+    def trigger_lifecycle(self, subscription_id: str, event: str) -> None:
+        """Send a lifecycle notification: reauthorizationRequired, subscriptionRemoved or missed."""
+        self._subs.lifecycle(subscription_id, event)
+
+    def flush_notifications(self, timeout: float = 5.0) -> None:
+        self._subs.flush(timeout)
+
+    def notifications(self) -> list[dict]:
+        with self.store.lock:
+            return list(self.store.notification_log)
+
+    # --- logs ---------------------------------------------------------------------------------
+    def requests(self) -> list[dict]:
+        """Every request served: method, path, query, status, ms."""
+        with self.store.lock:
+            return list(self.store.request_log)
+
+    def reset_logs(self) -> None:
+        with self.store.lock:
+            self.store.request_log.clear()
+            self.store.notification_log.clear()
+            self.store.faults.clear()
