@@ -224,6 +224,23 @@ def parse_calendar(text: str | bytes, source: str) -> icalendar.Calendar:
     return calendar
 
 
+_BUSY_FIELDS = frozenset({"UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE",
+                          "RECURRENCE-ID", "RANGE", "TRANSP", "STATUS", "X-MICROSOFT-CDO-BUSYSTATUS",
+                          "SEQUENCE", "DTSTAMP"})
+
+
+def strip_to_busy_fields(calendar: icalendar.Calendar) -> icalendar.Calendar:
+    """Drop every VEVENT property free/busy does not need (titles, places, people) in place.
+
+    Called right after parsing someone's calendar, so no title can reach a log or a result.
+    """
+    for event in calendar.walk("VEVENT"):
+        for name in [n for n in event if n.upper() not in _BUSY_FIELDS]:
+            del event[name]
+        event.subcomponents = []  # alarms carry descriptions too
+    return calendar
+
+
 def _as_utc(value: date | datetime, tz: ZoneInfo | timezone) -> datetime:
     """An aware UTC instant: dates are local midnight, naive (floating) times are local time."""
     if not isinstance(value, datetime):

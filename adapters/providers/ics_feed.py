@@ -88,12 +88,13 @@ class IcsFeedCalendarProvider:
         """Fetch (or take the uploaded text) and parse the account's calendar; raises typed errors."""
         credentials = account.credentials
         if credentials.get("ics_text"):
-            return ical_util.parse_calendar(credentials["ics_text"], "the uploaded calendar file")
+            return ical_util.strip_to_busy_fields(
+                ical_util.parse_calendar(credentials["ics_text"], "the uploaded calendar file"))
         url = credentials.get("url")
         if not url:
             raise ReconnectNeeded("no calendar feed link is stored for this person: give Tandem the feed link")
         body = call_with_retries(lambda: _feed_body(self._fetch(url)), self._retry_policy, sleep=self._sleep)
-        return ical_util.parse_calendar(body, "the calendar feed")
+        return ical_util.strip_to_busy_fields(ical_util.parse_calendar(body, "the calendar feed"))
 
     def check_feed(self, account: CalendarAccount, *, now: datetime) -> None:
         """Raise the typed error if the feed cannot be used (for the connect step): fetch, parse

@@ -121,6 +121,24 @@ def _checked_addresses(host: str, port: int, resolver: Resolver, policy: Address
     return [str(a) for a in addresses]
 
 
+def check_url_target(url: str, *, address_policy: AddressPolicy = is_public_address,
+                     resolver: Resolver = socket.getaddrinfo) -> None:
+    """Refuse (:class:`UnsafeUrl`) a URL whose scheme or resolved addresses are not allowed.
+
+    For clients that cannot pin their connection (e.g. a CalDAV library): this check alone does
+    not stop DNS rebinding, so prefer :func:`fetch_untrusted_url` wherever the fetch is ours.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES or not parts.hostname:
+        raise UnsafeUrl(f"only http(s) links can be used, not {url[:80]!r}")
+    try:
+        port = parts.port or _SCHEMES[scheme][1]
+    except ValueError as exc:
+        raise UnsafeUrl(f"the link has an invalid port: {url[:80]!r}") from exc
+    _checked_addresses(parts.hostname, port, resolver, address_policy)
+
+
 def fetch_untrusted_url(url: str, *, limits: FetchLimits = FetchLimits(),
                         address_policy: AddressPolicy = is_public_address,
                         resolver: Resolver = socket.getaddrinfo,

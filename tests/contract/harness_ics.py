@@ -11,38 +11,21 @@ import ipaddress
 import itertools
 import uuid
 
-import icalendar
-
 from adapters.providers.ics_feed import IcsFeedCalendarProvider
 from adapters.providers.retry import RetryPolicy
 from adapters.providers.safe_fetch import fetch_untrusted_url, is_public_address
 from scheduler.ports import CalendarAccount
 from tests.contract.harness import Harness
 from tests.support.http_server import local_http_server
+from tests.support.ical_events import busy_event, wrap_in_calendar
 
 PRETEND_PUBLIC = ipaddress.ip_address("127.0.0.2")
 FAST_RETRIES = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)
 
 
-def _event(start, end, title, *, rrule=None, transparent=False, cancelled=False) -> icalendar.Event:
-    event = icalendar.Event()
-    event.add("uid", f"{uuid.uuid4().hex}@feed.test")
-    event.add("dtstamp", start)
-    event.add("dtstart", start)
-    event.add("dtend", end)
-    event.add("summary", title)
-    if rrule:
-        event.add("rrule", icalendar.vRecur.from_ical(rrule))
-    if transparent:
-        event.add("transp", "TRANSPARENT")
-    if cancelled:
-        event.add("status", "CANCELLED")
-    return event
-
-
 @contextlib.contextmanager
 def make_harness():
-    feeds: dict[str, list[icalendar.Event]] = {}
+    feeds: dict[str, list] = {}
     pending_faults: list[list] = []  # [status, remaining, headers]
     numbers = itertools.count(1)
 
@@ -52,11 +35,7 @@ def make_harness():
                 if fault[1] > 0:
                     fault[1] -= 1
                     return fault[0], fault[2], b"not now"
-            calendar = icalendar.Calendar()
-            calendar.add("prodid", "-//feed.test//EN")
-            calendar.add("version", "2.0")
-            for event in feeds[handler.path.rsplit("/", 1)[-1]]:
-                calendar.add_component(event)
+            calendar = wrap_in_calendar(*feeds[handler.path.rsplit("/", 1)[-1]])
             return 200, {"Content-Type": "text/calendar; charset=utf-8"}, calendar.to_ical()
 
         def account(email: str) -> CalendarAccount:
@@ -67,7 +46,7 @@ def make_harness():
                                    credentials={"url": server.url(f"/feeds/{feed_name}"), "tz": "UTC"})
 
         def add_busy(account: CalendarAccount, start, end, title, **kw) -> None:
-            feeds[account.credentials["url"].rsplit("/", 1)[-1]].append(_event(start, end, title, **kw))
+            feeds[account.credentials["url"].rsplit("/", 1)[-1]].append(busy_event(start, end, title, **kw))
 
         def inject(name: str, times: int = 1, retry_after: float | None = None) -> None:
             if name == "rate_limit":

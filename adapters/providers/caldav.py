@@ -1,0 +1,233 @@
+"""A calendar provider over CalDAV (Radicale, Nextcloud, Fastmail, iCloud, ...) with ``caldav``.
+
+``CalendarAccount.credentials`` holds ``{"url": server or calendar URL, "username", "password"}``
+(an app password where the server offers them). ``calendar_id`` is ``"primary"`` (the first
+calendar of the user's principal, found once and remembered) or a calendar URL / path.
+
+How the port maps onto CalDAV:
+
+- free/busy: ``calendar.search(start, end, event=True)`` (the server's time-range filter), then
+  the shared expansion in :mod:`ical_util` (one code path for RRULE/EXDATE/overrides, floating and
+  all-day times in ``credentials["tz"]``). Every VEVENT is stripped to its time fields right after
+  parsing: titles are never kept. A failure for one account gives ``FreeBusy(error=...)`` for it
+  (each account is its own server and login); the others still count.
+- create: PUT of one VCALENDAR (VTIMEZONE + a VEVENT with RRULE, ORGANIZER/ATTENDEE, DESCRIPTION)
+  whose UID — and so its resource name — comes from ``series_key``, with ``If-None-Match: *``:
+  a repeat finds it there and changes nothing (an existing series is never overwritten).
+- one occurrence: a RECURRENCE-ID override under the same UID, written back with ``If-Match``
+  on the ETag; a concurrent change (412) is retried from a fresh read.
+- changes: WebDAV sync tokens (RFC 6578); an invalid token is :class:`SyncTokenExpired`. For
+  servers without sync-collection, the ``caldav`` library's own fallback compares ETags of all
+  objects (its ``fake-`` cursors): then a change reports every one of our events.
+- no push (``watch`` returns None): CalDAV has no standard webhook; callers poll ``changes``.
+- ``revoke`` forgets the remembered calendar URL; nothing is held remotely (the person removes
+  the app password at their server).
+
+Errors: 401/403 → :class:`ReconnectNeeded` (never retried); 404 → :class:`NotFound`;
+429 → :class:`RateLimited`; 5xx, timeouts and connection errors → :class:`ProviderUnavailable`
+(retried). The server URL is user-given, so its address is checked like an ICS link (the HTTP
+library cannot pin the connection; see :func:`safe_fetch.check_url_target`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Sequence, TypeVar
+from urllib.parse import unquote, urljoin
+
+import caldav
+import icalendar
+from caldav.lib import error as dav_error
+
+from adapters.providers import ical_util
+from adapters.providers.retry import RetryPolicy, call_with_retries
+from adapters.providers.safe_fetch import AddressPolicy, check_url_target, is_public_address
+from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
+                              ReconnectNeeded, SyncTokenExpired)
+from scheduler.ports import (CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
+                             SeriesState, Watch)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_PARALLEL_ACCOUNTS = 8
+_SYNC_TOKEN_PRECONDITION = "{DAV:}valid-sync-token"
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+for _library in ("niquests", "requests"):
+    try:
+        _NETWORK_ERRORS += (__import__(f"{_library}.exceptions", fromlist=["RequestException"]).RequestException,)
+    except ImportError:
+        pass
+
+
+def translate_dav_error(exc: BaseException) -> ProviderError:
+    """The Tandem error for a failed CalDAV request (messages say what to do next)."""
+    if isinstance(exc, dav_error.DAVError) and _SYNC_TOKEN_PRECONDITION in getattr(exc, "preconditions", []):
+        return SyncTokenExpired("the CalDAV sync token is no longer valid: do a full resync")
+    if isinstance(exc, dav_error.RateLimitError):
+        return RateLimited("the CalDAV server asked us to slow down", retry_after=exc.retry_after_seconds)
+    if isinstance(exc, dav_error.AuthorizationError):
+        return ReconnectNeeded("the CalDAV server refused the login or access to the calendar "
+                               f"(HTTP {exc.status or '401/403'}): reconnect with a new app password")
+    if isinstance(exc, dav_error.NotFoundError):
+        return NotFound("the calendar object does not exist (any more) on the CalDAV server")
+    if isinstance(exc, dav_error.ETagMismatchError):
+        return ProviderUnavailable("the event changed on the CalDAV server while we edited it; try again")
+    if isinstance(exc, dav_error.DAVError):
+        status = exc.status
+        if status is None or status >= 500 or status in (408, 423):
+            return ProviderUnavailable(f"the CalDAV server failed (HTTP {status or 'error'}); try again later")
+        return ProviderError(f"the CalDAV server refused the request (HTTP {status}): {exc.reason}")
+    return ProviderUnavailable(f"the CalDAV server could not be reached ({type(exc).__name__}); try again later")
+
+
+def _our_uids(urls: Iterable) -> tuple[str, ...]:
+    """UIDs of our series among resource URLs (their names are ``<uid>.ics``)."""
+    uids = []
+    for url in urls:
+        name = unquote(str(url).rstrip("/").rsplit("/", 1)[-1]).removesuffix(".ics")
+        if name.startswith("tandem-") and name not in uids:
+            uids.append(name)
+    return tuple(uids)
+
+
+class CalDavCalendarProvider:
+    """Implements ``CalendarProvider`` over CalDAV with the ``caldav`` client library."""
+
+    kind: ProviderKind = "caldav"
+    can_write: bool = True
+
+    def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
+                 sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
+                 address_policy: AddressPolicy = is_public_address,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self._retry_policy = retry_policy
+        self._sleep = sleep
+        self._timeout = timeout
+        self._address_policy = address_policy
+        self._now = now
+        self._calendar_urls: dict[str, str] = {}  # connection_id -> discovered calendar URL
+        self._lock = threading.Lock()
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _run(self, account: CalendarAccount, operation: Callable[[caldav.Calendar], T]) -> T:
+        """Run ``operation`` on the account's calendar with retries and translated errors."""
+        def attempt() -> T:
+            url = account.credentials.get("url", "")
+            check_url_target(url, address_policy=self._address_policy)
+            try:
+                with caldav.DAVClient(url=url, username=account.credentials.get("username"),
+                                      password=account.credentials.get("password"), timeout=self._timeout,
+                                      enable_rfc6764=False) as client:
+                    return operation(self._calendar(client, account))
+            except (dav_error.DAVError, *_NETWORK_ERRORS) as exc:
+                raise translate_dav_error(exc) from exc
+        return call_with_retries(attempt, self._retry_policy, sleep=self._sleep)
+
+    def _calendar(self, client: caldav.DAVClient, account: CalendarAccount) -> caldav.Calendar:
+        if account.calendar_id != "primary":
+            return caldav.Calendar(client=client, url=urljoin(account.credentials["url"], account.calendar_id))
+        with self._lock:
+            known = self._calendar_urls.get(account.connection_id)
+        if known is None:
+            calendars = client.principal().calendars()
+            if not calendars:
+                raise NotFound("the CalDAV account has no calendar: create one at the server and reconnect")
+            known = str(calendars[0].url)
+            with self._lock:
+                self._calendar_urls[account.connection_id] = known
+        return caldav.Calendar(client=client, url=known)
+
+    def _load_series(self, calendar: caldav.Calendar, event_id: str) -> tuple[caldav.Event, icalendar.Calendar]:
+        resource = calendar.get_event_by_uid(event_id)
+        return resource, ical_util.parse_calendar(resource.data, f"CalDAV event {event_id}")
+
+    def _edit(self, account: CalendarAccount, event_id: str, change: Callable[[icalendar.Calendar], object]) -> None:
+        """Read the series, apply ``change`` and write it back under If-Match (False: no write)."""
+        def edit(calendar: caldav.Calendar) -> None:
+            resource, ics = self._load_series(calendar, event_id)
+            if change(ics) is False:
+                return
+            resource.data = ics.to_ical().decode()
+            resource.save(increase_seqno=False)
+        self._run(account, edit)
+
+    # --- CalendarProvider ---------------------------------------------------------------------
+    def check_connection(self, account: CalendarAccount) -> None:
+        """Raise the typed error if the account cannot be used (for the connect step)."""
+        self._run(account, lambda calendar: calendar.get_supported_components())
+
+    def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
+        def one(account: CalendarAccount) -> FreeBusy:
+            def read(calendar: caldav.Calendar) -> list[icalendar.Calendar]:
+                found = calendar.search(start=start, end=end, event=True)
+                return [ical_util.strip_to_busy_fields(ical_util.parse_calendar(r.data, "a CalDAV event"))
+                        for r in found]
+            try:
+                busy = ical_util.busy_intervals(self._run(account, read), start, end, account.credentials.get("tz"))
+                return FreeBusy(busy=busy)
+            except (ProviderError, InvalidInput) as exc:
+                log.warning("CalDAV free/busy of connection %s failed: %s", account.connection_id,
+                            type(exc).__name__)
+                return FreeBusy(error=str(exc))
+
+        if len(accounts) <= 1:
+            return {account.connection_id: one(account) for account in accounts}
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_ACCOUNTS, len(accounts))) as pool:
+            return {account.connection_id: result for account, result in zip(accounts, pool.map(one, accounts))}
+
+    def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
+        uid = ical_util.series_uid(spec.series_key)
+        ics = ical_util.build_series_calendar(spec, now=self._now()).to_ical().decode()
+
+        def create(calendar: caldav.Calendar) -> None:
+            try:
+                calendar.add_event(ics, no_overwrite=True, increase_seqno=False)
+            except (dav_error.ConsistencyError, dav_error.UidConflictError):
+                log.info("CalDAV series %s already exists: create is a no-op", uid)
+        self._run(account, create)
+        return SeriesRef(event_id=uid, video_url=None)
+
+    def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
+        return self._run(account, lambda calendar: ical_util.read_series(
+            self._load_series(calendar, event_id)[1], event_id, start, end))
+
+    def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
+                        new_start: datetime, new_end: datetime) -> None:
+        self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
+            ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end))
+
+    def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
+        self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
+            ics, event_id, original_start, now=self._now(), cancelled=True))
+
+    def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
+        self._edit(account, event_id, lambda ics: ical_util.set_description(
+            ics, event_id, description, now=self._now()))
+
+    def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
+        self._edit(account, event_id, lambda ics: ical_util.cancel_series(ics, event_id, now=self._now()))
+
+    def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
+        def read(calendar: caldav.Calendar) -> Changes:
+            if cursor is None:
+                found = calendar.get_objects_by_sync_token(load_objects=False)
+            else:
+                found = calendar.get_objects_by_sync_token(sync_token=cursor, load_objects=False,
+                                                           disable_fallback=not cursor.startswith("fake-"))
+            changed = _our_uids([*(o.url for o in found.objects), *getattr(found, "deleted_urls", ())])
+            return Changes(cursor=str(found.sync_token), changed_event_ids=changed, full_resync=cursor is None)
+        return self._run(account, read)
+
+    def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
+        return None
+
+    def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
+        """Nothing to stop: CalDAV never pushes."""
+
+    def revoke(self, account: CalendarAccount) -> None:
+        """Forget what we remembered; the person deletes the app password at their server."""
+        with self._lock:
+            self._calendar_urls.pop(account.connection_id, None)
