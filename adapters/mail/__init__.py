@@ -1,0 +1,15 @@
+"""Email: the SMTP and in-memory mailers, the iTIP invitations and the email templates.
+
+- :mod:`adapters.mail.smtp` — :class:`SmtpMailer` (the production :class:`~scheduler.ports.Mailer`)
+- :mod:`adapters.mail.memory` — :class:`InMemoryMailer` (demo and tests)
+- :mod:`adapters.mail.itip` — ``METHOD:REQUEST`` / ``CANCEL`` calendars for a series
+- :mod:`adapters.mail.templates` — one renderer per email, returning ``(subject, text, html)``
+
+Nothing is built at import time; the composition root builds the mailer from ``settings.mail``.
+"""
+from __future__ import annotations
+
+from adapters.mail.memory import InMemoryMailer
+from adapters.mail.smtp import SmtpMailer
+
+__all__ = ["InMemoryMailer", "SmtpMailer"]

@@ -1,0 +1,162 @@
+"""The SMTP :class:`~scheduler.ports.Mailer`: one connection per email, errors mapped by meaning.
+
+Message layout (what Gmail, Outlook and Apple Mail all read as an invitation)::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain
+    │   ├── text/html                          (when given)
+    │   └── text/calendar; method=REQUEST      (when an .ics is given: the iTIP part)
+    └── application/ics; name=invite.ics       (the same .ics as a download)
+
+The Message-ID is derived from the idempotency key alone, so a retried send of the same outbox
+row carries the same Message-ID and mail clients show it once.
+
+Errors: a temporary failure (4xx, refused or dropped connection, timeout, our sender or login
+refused) raises :class:`~scheduler.errors.MailUnavailable` and the outbox retries; a permanent
+refusal of recipients or of the message (5xx) raises :class:`~scheduler.errors.MailRejected`
+naming the addresses, and retrying will not help.
+"""
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, parseaddr
+
+from config.settings import MailSection
+from scheduler.errors import MailRejected, MailUnavailable
+from scheduler.ports import OutgoingEmail
+
+ICS_METHODS = ("REQUEST", "CANCEL")
+ATTACHMENT_NAME = "invite.ics"
+
+
+def message_id_for(idempotency_key: str) -> str:
+    """The Message-ID for an email with ``idempotency_key``: stable across retries and settings.
+
+    >>> message_id_for("reminder:occ-1") == message_id_for("reminder:occ-1")
+    True
+    >>> message_id_for("reminder:occ-1")
+    '<a8ca5b382c93b9c0bce48cf9100307e0@tandem>'
+    """
+    return f"<{hashlib.sha256(idempotency_key.encode('utf-8')).hexdigest()[:32]}@tandem>"
+
+
+def build_message(email: OutgoingEmail, *, from_address: str, date: str | None = None) -> EmailMessage:
+    """The MIME message for ``email`` (layout in the module docstring).
+
+    ``date`` is an RFC 5322 date; None means now.
+    """
+    if not email.to:
+        raise ValueError("an email needs at least one recipient")
+    method = _ics_method(email)
+    message = EmailMessage()
+    message["From"] = from_address
+    message["To"] = ", ".join(email.to)
+    message["Subject"] = email.subject
+    message["Date"] = date or formatdate(usegmt=True)
+    message["Message-ID"] = message_id_for(email.idempotency_key)
+    # RFC 3834: automatic mail, so out-of-office responders stay quiet.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(email.text)
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html")
+    if email.ics is not None:
+        message.add_alternative(email.ics, subtype="calendar", params={"method": method})
+        message.add_attachment(email.ics.encode("utf-8"), maintype="application", subtype="ics",
+                               filename=ATTACHMENT_NAME)
+    return message
+
+
+def _ics_method(email: OutgoingEmail) -> str | None:
+    """The iTIP method of the .ics (from ``ics_method``, else its METHOD line), checked."""
+    if email.ics is None:
+        return None
+    method = (email.ics_method or _method_in(email.ics) or "").upper()
+    if method not in ICS_METHODS:
+        raise ValueError(f"an invitation needs ics_method REQUEST or CANCEL, not {method or 'nothing'!r}")
+    return method
+
+
+def _method_in(ics: str) -> str | None:
+    for line in ics.splitlines():
+        if line.upper().startswith("METHOD:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+class SmtpMailer:
+    """Sends each email over a fresh SMTP connection (STARTTLS and login when configured)."""
+
+    def __init__(self, settings: MailSection, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None):
+        self._settings = settings
+        self._timeout = timeout
+        self._tls_context = tls_context
+        self._envelope_from = parseaddr(settings.from_address)[1] or settings.from_address
+
+    def send(self, email: OutgoingEmail) -> None:
+        """Deliver ``email`` or raise :class:`MailUnavailable` / :class:`MailRejected`."""
+        message = build_message(email, from_address=self._settings.from_address)
+        recipients = [address for _, address in getaddresses(list(email.to))]
+        try:
+            with smtplib.SMTP(self._settings.smtp_host, self._settings.smtp_port, timeout=self._timeout) as smtp:
+                self._prepare(smtp)
+                refused = smtp.send_message(message, from_addr=self._envelope_from, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _recipients_error(exc.recipients) from exc
+        except smtplib.SMTPDataError as exc:
+            if _permanent(exc.smtp_code):
+                raise MailRejected(f"the mail server refused the message ({exc.smtp_code}): "
+                                   f"{_reply(exc.smtp_error)}", tuple(recipients), exc.smtp_code) from exc
+            raise _unavailable(f"the mail server deferred the message ({exc.smtp_code})") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise _unavailable(f"the mail server refused our sender address {exc.sender} ({exc.smtp_code}); "
+                               "check mail.from_address") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise _unavailable(f"the mail server refused our login ({exc.smtp_code}); "
+                               "check mail.smtp_user and mail.smtp_password") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise _unavailable(f"the mail server does not support what we asked ({exc}); "
+                               "check mail.starttls and mail.smtp_user") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _unavailable(f"the mail server answered {exc.smtp_code}: {_reply(exc.smtp_error)}") from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timeout, TLS failure
+            raise _unavailable(f"could not reach the mail server at {self._settings.smtp_host}:"
+                               f"{self._settings.smtp_port} ({exc.__class__.__name__}: {exc})") from exc
+        if refused:
+            # Some recipients got it. A permanent refusal is reported, not retried; a temporary one
+            # is retried, which resends to everyone under the same Message-ID (clients show it once).
+            raise _recipients_error(refused)
+
+    def _prepare(self, smtp: smtplib.SMTP) -> None:
+        smtp.ehlo()
+        if self._settings.starttls:
+            smtp.starttls(context=self._tls_context or ssl.create_default_context())
+            smtp.ehlo()
+        if self._settings.smtp_user:
+            smtp.login(self._settings.smtp_user, self._settings.smtp_password)
+
+
+def _permanent(code: int) -> bool:
+    return 500 <= code < 600
+
+
+def _reply(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _unavailable(what: str) -> MailUnavailable:
+    return MailUnavailable(f"{what}; the email stays queued and is retried")
+
+
+def _recipients_error(refused: dict[str, tuple[int, bytes]]) -> MailUnavailable | MailRejected:
+    """5xx for any address: MailRejected naming those addresses; only 4xx: MailUnavailable."""
+    permanent = {address: answer for address, answer in refused.items() if _permanent(answer[0])}
+    if permanent:
+        details = "; ".join(f"{address} ({code} {_reply(text)})" for address, (code, text) in permanent.items())
+        first_code = next(iter(permanent.values()))[0]
+        return MailRejected(f"the mail server refused {details}; check the address", tuple(permanent), first_code)
+    details = ", ".join(f"{address} ({code})" for address, (code, _) in refused.items())
+    return _unavailable(f"the mail server deferred {details}")
