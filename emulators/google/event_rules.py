@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from emulators.google.errors import ApiError, bad_request
 from emulators.google.events_model import event_span
-from emulators.google.recurrence import check_recurrence, rfc3339
+from emulators.google.recurrence import check_recurrence, parse_event_time, rfc3339, zone_info
 
 EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
 MAX_PRIVATE_KEY = 44
@@ -40,6 +40,17 @@ def check_times(body: dict, calendar_zone: str) -> None:
             if not body["end"].get("timeZone"):
                 raise bad_request("Missing time zone definition for end time.", reason="required")
         check_recurrence(body["recurrence"], start)
+
+
+def normalize_times(body: dict, calendar_zone: str) -> None:
+    """Show timed ``start``/``end``/``originalStartTime`` in their ``timeZone`` with its offset,
+    as Google echoes them (``10:00`` + ``America/New_York`` -> ``10:00:00-05:00``)."""
+    for which in ("start", "end", "originalStartTime"):
+        value = body.get(which)
+        if isinstance(value, dict) and value.get("dateTime"):
+            parsed = parse_event_time(value, which, calendar_zone)
+            value["dateTime"] = rfc3339(parsed.instant.astimezone(zone_info(value["timeZone"]))
+                                        if value.get("timeZone") else parsed.instant)
 
 
 def drop_long_private_keys(body: dict) -> None:
@@ -103,6 +114,7 @@ def build_new_event(incoming: dict, event_id: str, owner: str, calendar_zone: st
     if body["status"] not in ("confirmed", "tentative", "cancelled"):
         raise bad_request("Invalid value for status.", reason="invalid")
     check_times(body, calendar_zone)
+    normalize_times(body, calendar_zone)
     drop_long_private_keys(body)
     normalize_attendees(body, owner)
     apply_conference(body, incoming.get("conferenceData"), conference_version)

@@ -13,7 +13,7 @@ from emulators.google.api_auth import Caller, authenticate, own_calendar
 from emulators.google.errors import ApiError, bad_request, not_found
 from emulators.google.event_rules import (SERVER_FIELDS, apply_conference, build_new_event, check_event_id,
                                           check_times, drop_long_private_keys, merge_patch, new_event_id,
-                                          normalize_attendees, touch)
+                                          normalize_attendees, normalize_times, touch)
 from emulators.google.events_model import event_span, instances, make_instance
 from emulators.google.recurrence import occurrence_starts, parse_instance_suffix
 from emulators.google.request_body import bool_param, enum_param, int_param, json_body
@@ -107,6 +107,7 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
             if "conferenceData" in patch:
                 apply_conference(body, patch["conferenceData"], conference_version())
             check_times(body, zone)
+            normalize_times(body, zone)
             drop_long_private_keys(body)
             normalize_attendees(body, caller.email)
             touch(body, emu.now(), (body.get("start"), body.get("end")) != before)

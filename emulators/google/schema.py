@@ -57,7 +57,7 @@ def _check(value: object, schema: dict, path: str) -> None:
         if not isinstance(value, str):
             raise bad_request(f'Invalid value at "{where}": expected a string.')
         if schema.get("format") == "date-time":
-            parse_rfc3339(value, where)
+            _check_date_time(value, where)
     elif kind == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
         if not ok and isinstance(value, str):
@@ -70,6 +70,15 @@ def _check(value: object, schema: dict, path: str) -> None:
     elif kind == "number":
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise bad_request(f'Invalid value at "{where}": expected a number.')
+
+
+def _check_date_time(text: str, where: str) -> None:
+    """RFC 3339 date-time; the offset may be left out where a ``timeZone`` says the zone
+    (Google: "A time zone offset is required unless a time zone is explicitly specified")."""
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"Invalid value for {where}: {text}", reason="invalid") from None
 
 
 def parse_rfc3339(text: str, where: str = "value") -> datetime:

@@ -1,0 +1,33 @@
+"""``python -m emulators.google --port N``: run the Google emulator until interrupted."""
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from emulators.google.server import GoogleEmulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Google Calendar v3 + OAuth emulator (loopback only)")
+    parser.add_argument("--port", type=int, default=8085, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--auto-approve", metavar="EMAIL", default=None,
+                        help="approve every consent as this user without showing the page")
+    parser.add_argument("--user", action="append", default=[], metavar="EMAIL", help="create a user at start")
+    args = parser.parse_args(argv)
+    emu = GoogleEmulator(port=args.port, auto_approve=args.auto_approve or False).start()
+    for email in args.user:
+        emu.add_user(email)
+    print(f"Google emulator on {emu.base_url} (client_id={emu.client_id} client_secret={emu.client_secret})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""The Google Calendar v3 + Google OAuth emulator: a Flask app served on 127.0.0.1 in a
+background thread, with a Python control API (and the same over HTTP under ``/_emulator``)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from emulators.google import scopes as scope_names
+from emulators.google.batch import BATCH_PART, register_batch_routes
+from emulators.google.control import register_control_routes
+from emulators.google.errors import ApiError
+from emulators.google.event_rules import build_new_event, new_event_id
+from emulators.google.events_api import register_event_routes
+from emulators.google.faults import Faults, fault_error
+from emulators.google.fields import parse_fields, select
+from emulators.google.freebusy_api import register_freebusy_routes
+from emulators.google.keys import SigningKeys
+from emulators.google.oauth import register_oauth_routes
+from emulators.google.push import Notifier
+from emulators.google.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Store
+from emulators.google.sync_api import register_sync_routes
+
+DEFAULT_SCOPES = ("openid", scope_names.USERINFO_EMAIL, scope_names.FREEBUSY, scope_names.EVENTS_OWNED)
+API_PREFIXES = ("/calendar/v3", "/batch")
+RESPONSE_LOG_LIMIT = 5000
+
+
+class GoogleEmulator:
+    """A loopback Google Calendar + OAuth server.
+
+    >>> emu = GoogleEmulator().start()      # doctest: +SKIP
+    >>> emu.base_url                         # doctest: +SKIP
+    'http://127.0.0.1:54321'
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, client_id: str = DEFAULT_CLIENT_ID,
+                 client_secret: str = DEFAULT_CLIENT_SECRET, seed: int = 0, auto_approve: bool | str = False,
+                 token_lifetime_s: float = 3600, sleep: Callable[[float], None] = time.sleep):
+        self.host, self.port = host, port
+        self.client_id, self.client_secret = client_id, client_secret
+        self.store = Store()
+        self.store.register_client(client_id, client_secret)
+        self.faults = Faults(self.store, seed)
+        self.keys = SigningKeys()
+        self.auto_approve = auto_approve  # True: approve when login_hint is given; an email: always that user
+        self.token_lifetime_s = token_lifetime_s
+        self.sleep = sleep
+        self.free_busy_errors: dict[str, str] = {}  # email -> reason answered in freeBusy ``errors``
+        self.response_log: list[str] = []  # every Calendar API reply body, for privacy checks
+        self.notifier = Notifier(self.store, lambda: self.base_url, self.now)
+        self.app = create_app(self)
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "GoogleEmulator":
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="google-emulator", daemon=True)
+        self._thread.start()
+        self.notifier.start()
+        return self
+
+    def stop(self) -> None:
+        self.notifier.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "GoogleEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.store.clock(), timezone.utc)
+
+    # --- endpoints a client needs ------------------------------------------------------------
+    @property
+    def calendar_endpoint(self) -> str:
+        return self.base_url + "/calendar/v3/"
+
+    @property
+    def batch_uri(self) -> str:
+        return self.base_url + "/batch/calendar/v3"
+
+    @property
+    def token_uri(self) -> str:
+        return self.base_url + "/token"
+
+    @property
+    def auth_uri(self) -> str:
+        return self.base_url + "/o/oauth2/auth"
+
+    @property
+    def revoke_uri(self) -> str:
+        return self.base_url + "/revoke"
+
+    # --- control -----------------------------------------------------------------------------
+    def add_user(self, email: str, time_zone: str = "UTC") -> str:
+        """Create a user (and their primary calendar); returns the normalised email."""
+        return self.store.ensure_user(email, time_zone).email
+
+    def add_event(self, email: str, start: datetime, end: datetime, summary: str = "Busy", *,
+                  rrule: str | None = None, tz: str | None = None, transparent: bool = False,
+                  cancelled: bool = False, secret: bool = True, attendees: tuple[str, ...] = ()) -> str:
+        """Put one of the person's *other* events straight into their calendar; returns its id.
+
+        Timed events use aware ``start``/``end``; with ``rrule`` the series repeats in ``tz``.
+        """
+        owner = self.add_user(email)
+        zone = tz or "UTC"
+        incoming: dict = {"summary": summary, "start": _event_time(start, zone), "end": _event_time(end, zone)}
+        if rrule:
+            incoming["recurrence"] = [rrule if rrule.startswith(("RRULE:", "EXDATE", "RDATE")) else "RRULE:" + rrule]
+        if transparent:
+            incoming["transparency"] = "transparent"
+        if cancelled:
+            incoming["status"] = "cancelled"
+        if attendees:
+            incoming["attendees"] = [{"email": a} for a in attendees]
+        with self.store.lock:
+            calendar = self.store.calendars[owner]
+            body = build_new_event(incoming, new_event_id(), owner, self.store.users[owner].time_zone,
+                                   self.base_url, 0, self.now())
+            self.store.save_event(calendar, body, secret=secret)
+        return body["id"]
+
+    def grant(self, email: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, *, client_id: str | None = None) -> dict:
+        """Consent without the browser: a fresh grant; returns token, refresh_token, expiry, scopes."""
+        owner = self.add_user(email)
+        grant = self.store.new_grant(owner, client_id or self.client_id, tuple(scope_names.normalize_scopes(scopes)))
+        access = self.store.issue_access_token(grant, self.token_lifetime_s)
+        expiry = datetime.fromtimestamp(access.expires_at, timezone.utc).replace(tzinfo=None)
+        return {"token": access.value, "refresh_token": grant.refresh_token, "expiry": expiry.isoformat(),
+                "scopes": list(grant.scopes)}
+
+    def revoke(self, email: str) -> None:
+        self.store.revoke_user(email)
+
+    def expire_tokens(self, email: str | None = None) -> None:
+        self.store.expire_access_tokens(email)
+
+    def invalidate_sync_tokens(self, email: str | None = None) -> None:
+        self.store.invalidate_sync_tokens(email)
+
+    def set_response(self, organizer: str, event_id: str, attendee: str, status: str) -> None:
+        """An attendee answers an invitation (accepted / declined / tentative)."""
+        with self.store.lock:
+            calendar = self.store.calendars[organizer.lower()]
+            body = json.loads(json.dumps(calendar.events[event_id].body))
+            for entry in body.get("attendees", []):
+                if entry["email"] == attendee.lower():
+                    entry["responseStatus"] = status
+            self.store.save_event(calendar, body)
+
+    def events(self, email: str) -> list[dict]:
+        """Stored event bodies of a person's calendar (series, singles and exceptions)."""
+        with self.store.lock:
+            calendar = self.store.calendars.get(email.lower())
+            return [json.loads(json.dumps(e.body)) for e in calendar.events.values()] if calendar else []
+
+    def delete_calendar(self, email: str) -> None:
+        """Remove a person's calendar (channels on it get ``not_exists``)."""
+        with self.store.lock:
+            self.store.calendars.pop(email.lower(), None)
+        self.notifier.calendar_deleted(email.lower())
+
+    @property
+    def deliveries(self):
+        return list(self.notifier.deliveries)
+
+    def wait_for_deliveries(self, count: int, timeout: float = 5.0):
+        return self.notifier.wait_for(count, timeout)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: URLs are noise in test output (and the tests read the log for privacy)."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        return None
+
+
+def _event_time(instant: datetime, zone: str) -> dict:
+    if not isinstance(instant, datetime):
+        return {"date": instant.isoformat()}
+    if instant.tzinfo is None:
+        raise ValueError("add_event needs aware datetimes")
+    from zoneinfo import ZoneInfo
+    return {"dateTime": instant.astimezone(ZoneInfo(zone)).isoformat(), "timeZone": zone}
+
+
+def create_app(emu: GoogleEmulator) -> Flask:
+    """The Flask app behind the emulator."""
+    app = Flask("google_emulator")
+
+    @app.before_request
+    def inject_faults():
+        if not request.path.startswith(API_PREFIXES) or request.environ.get(BATCH_PART):
+            return None
+        fault = emu.faults.take("api", request.path)
+        if fault is None:
+            return None
+        if fault.delay:
+            emu.sleep(fault.delay)
+        if fault.kind == "expired_token":
+            token = (request.headers.get("Authorization") or "")[7:].strip()
+            with emu.store.lock:
+                if token in emu.store.access_tokens:
+                    emu.store.access_tokens[token].expired_by_control = True
+            return ApiError(401, "authError", "Invalid Credentials", location="Authorization",
+                            location_type="header").response()
+        error = fault_error(fault)
+        return error.response() if error is not None else None
+
+    @app.after_request
+    def partial_response(response: Response):
+        if request.path.startswith("/calendar/v3") and response.is_json and response.status_code < 300:
+            fields = request.args.get("fields")
+            if fields:
+                response.set_data(json.dumps(select(response.get_json(), parse_fields(fields))))
+        if request.path.startswith(API_PREFIXES) and len(emu.response_log) < RESPONSE_LOG_LIMIT:
+            emu.response_log.append(response.get_data(as_text=True))
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith(API_PREFIXES):
+            reason = {404: "notFound", 405: "httpMethodNotAllowed"}.get(exc.code or 400, "invalid")
+            return ApiError(exc.code or 400, reason, exc.description or exc.name).response()
+        return exc
+
+    register_oauth_routes(app, emu)
+    register_freebusy_routes(app, emu)
+    register_event_routes(app, emu)
+    register_sync_routes(app, emu)
+    register_batch_routes(app, emu)
+    register_control_routes(app, emu)
+    return app
