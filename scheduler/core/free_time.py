@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from scheduler.core.availability import LocalRange, PersonAvailability, WeeklyHours
 from scheduler.core.bitsets import run_starts, span_mask
-from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SLOTS_PER_WEEK, LEAD_DAYS, SlotGrid
+from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SLOTS_PER_WEEK, SlotGrid
 
 # Margins (in slots) a session keeps from the edges of a working stretch, best tier first:
 # 2 h, 1 h, 30 min. A session closer than 30 min to an edge is in the last edge tier.
@@ -48,8 +48,7 @@ def weekly_pattern(ranges_by_day: tuple[tuple[LocalRange, ...], ...]) -> int:
 
 def repeat_weekly(grid: SlotGrid, pattern: int) -> int:
     """Tile a Monday-based weekly pattern over the grid's local slots."""
-    origin_weekday = (grid.first_day.toordinal() - LEAD_DAYS - 1) % 7  # date.weekday() of the origin day
-    shift = origin_weekday * SLOTS_PER_DAY
+    shift = grid.origin.weekday() * SLOTS_PER_DAY
     week_mask = (1 << SLOTS_PER_WEEK) - 1
     rotated = ((pattern >> shift) | (pattern << (SLOTS_PER_WEEK - shift))) & week_mask
     return rotated * _week_repeater(grid.size + 2 * SLOTS_PER_DAY)

@@ -1,0 +1,293 @@
+"""Cohort planning: every pair of a program, sharing mentors, weekly caps and buffers.
+
+Order: most constrained pairs first (fewest mutual free starts over the horizon), then input
+order. Each pair gets the rule with the most mutual free occurrences given the sessions
+already placed (see :mod:`scheduler.core.recurring_slot`); occurrences that are not free move
+alone within their period or are flagged ``conflict``.
+
+Sessions ("held" occurrences: free as planned, or moved) block the people's time for later
+pairs, widened by the buffer on both sides, so a mentor's sessions never overlap and keep the
+buffer. Occurrences flagged ``conflict`` are placeholders: they also block time (so later pairs
+avoid them when they can) but do not count toward the weekly cap.
+
+The weekly cap counts a mentor's held sessions per ISO week (Monday 00:00 to Sunday 24:00) in
+the **mentor's** zone, by session start.
+
+A pair is booked when at least half of its sessions can be held; otherwise it is unschedulable
+with a reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Mapping, Sequence
+
+from scheduler.core import reasons
+from scheduler.core.availability import PersonAvailability
+from scheduler.core.bitsets import run_starts, span_mask
+from scheduler.core.cadence import Cadence, horizon_days_needed, period_days
+from scheduler.core.free_time import PersonSlots, person_slots
+from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
+from scheduler.core.recurring_slot import CandidateSpace, find_recurring_slot, move_occurrence
+from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SlotGrid, zone
+from scheduler.errors import InvalidInput
+
+ProgressCallback = Callable[[int, int], None]
+MIN_HELD_SHARE = 0.5
+
+
+def grid_for(horizon: Horizon, pairs: Sequence[PairRequest]) -> SlotGrid:
+    """A grid covering the horizon and every candidate series of every pair."""
+    days = horizon.weeks * 7
+    for cadence, count in {(p.cadence, p.count) for p in pairs}:
+        days = max(days, horizon_days_needed(cadence, horizon.start, count))
+    return SlotGrid(horizon.start, days)
+
+
+def slots_for(minutes: int) -> int:
+    return -(-minutes // SLOT_MINUTES)
+
+
+@dataclass
+class _PersonState:
+    """What the cohort has given a person so far."""
+
+    occupied: int = 0
+    pairs: list[str] = field(default_factory=list)
+    week_counts: dict[int, int] = field(default_factory=dict)
+    capped_starts: int = 0
+
+
+@dataclass
+class _Prepared:
+    request: PairRequest
+    mentor: PersonSlots
+    mentee: PersonSlots
+    duration_slots: int
+    mutual: int  # mutual free starts, before other sessions of the cohort
+
+
+class CohortPlanner:
+    """Plans pairs one after another against shared state (occupied time, weekly counts)."""
+
+    def __init__(self, people: Mapping[str, PersonAvailability], horizon: Horizon, grid: SlotGrid, now: datetime,
+                 mentor_max_sessions_per_week: int | None = None, buffer_min: int = 0):
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime")
+        if mentor_max_sessions_per_week is not None and mentor_max_sessions_per_week < 1:
+            raise InvalidInput("mentor_max_sessions_per_week must be at least 1")
+        if buffer_min < 0:
+            raise InvalidInput("buffer_min must not be negative")
+        self.people = people
+        self.horizon = horizon
+        self.grid = grid
+        self.cap = mentor_max_sessions_per_week
+        self.buffer_slots = slots_for(buffer_min)
+        self.first_allowed_slot = max(grid.slot_ceil(now), 0)
+        self._slots: dict[str, PersonSlots] = {}
+        self._state: dict[str, _PersonState] = {}
+        self._spaces: dict[tuple[Cadence, int], CandidateSpace] = {}
+        self._origin_weekday = grid.origin.weekday()
+
+    # --- preparation ---------------------------------------------------------------------
+    def person(self, person_id: str) -> PersonSlots:
+        slots = self._slots.get(person_id)
+        if slots is None:
+            slots = person_slots(self.people[person_id], self.grid, self.buffer_slots, self.first_allowed_slot)
+            self._slots[person_id] = slots
+        return slots
+
+    def prepare(self, request: PairRequest) -> _Prepared:
+        for role, person_id in (("mentor", request.mentor_id), ("mentee", request.mentee_id)):
+            if person_id not in self.people:
+                raise InvalidInput(f"pair {request.pair_id}: {role} {person_id!r} is not among the people")
+        if request.tz is not None:
+            zone(request.tz)
+        mentor, mentee = self.person(request.mentor_id), self.person(request.mentee_id)
+        duration = slots_for(request.duration_min)
+        return _Prepared(request, mentor, mentee, duration, run_starts(mentor.free & mentee.free, duration))
+
+    def _space(self, request: PairRequest) -> CandidateSpace:
+        key = (request.cadence, request.count)
+        if key not in self._spaces:
+            self._spaces[key] = CandidateSpace(self.grid, request.cadence, request.count)
+        return self._spaces[key]
+
+    def _state_of(self, person_id: str) -> _PersonState:
+        state = self._state.get(person_id)
+        if state is None:
+            state = self._state[person_id] = _PersonState()
+        return state
+
+    # --- planning one pair ---------------------------------------------------------------
+    def plan(self, prepared: _Prepared, contested: int = 0) -> PairPlan:
+        request = prepared.request
+        if not prepared.mutual:
+            return PairPlan.unschedulable(request.pair_id, self._why_no_mutual_time(prepared))
+        mentor_state, mentee_state = self._state_of(request.mentor_id), self._state_of(request.mentee_id)
+        duration = prepared.duration_slots
+        occupied = mentor_state.occupied | mentee_state.occupied
+        mutual = prepared.mutual
+        if occupied:
+            mutual &= run_starts(~occupied & self.grid.all_slots, duration)
+        mutual &= ~mentor_state.capped_starts
+        if not mutual:
+            return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
+        anchor = self.grid.segments(request.tz or prepared.mentor.person.tz)
+        space = self._space(request)
+        choice = find_recurring_slot(
+            space, anchor, mutual,
+            prepared.mentor.start_tiers(duration), prepared.mentee.start_tiers(duration), contested)
+        if choice is None:
+            if find_recurring_slot(space, anchor, prepared.mutual) is not None:
+                return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
+            return PairPlan.unschedulable(request.pair_id, reasons.no_pattern_fits(request.cadence.value))
+        mutual_local = anchor.utc_to_local(mutual)
+        mentor_segments = self.grid.segments(prepared.mentor.person.tz)
+        week_counts = dict(mentor_state.week_counts)
+        occurrences: list[PlannedOccurrence] = []
+        held_slots: list[int] = []
+        placeholder_slots: list[int] = []
+        length = timedelta(minutes=request.duration_min)
+        for nominal in choice.local_slots:
+            nominal_utc = anchor.utc_slot(nominal)
+            slot = nominal if (mutual_local >> nominal) & 1 else None
+            if slot is None:
+                first_day, end_day = period_days(request.cadence, self.grid.first_day, (nominal - space.base) // SLOTS_PER_DAY)
+                slot = move_occurrence(mutual_local, nominal, self.grid.day_start_slot(first_day), self.grid.day_start_slot(end_day))
+            utc_slot = anchor.utc_slot(slot) if slot is not None else None
+            if utc_slot is not None and self.cap is not None:
+                week = self._mentor_week(mentor_segments, utc_slot)
+                if week_counts.get(week, 0) >= self.cap:
+                    utc_slot = None
+                else:
+                    week_counts[week] = week_counts.get(week, 0) + 1
+            if utc_slot is None:
+                placeholder_slots.append(nominal_utc)
+                start = self.grid.instant(nominal_utc)
+                occurrences.append(PlannedOccurrence(start, start + length, conflict=True))
+                continue
+            held_slots.append(utc_slot)
+            start = self.grid.instant(utc_slot)
+            original = self.grid.instant(nominal_utc) if utc_slot != nominal_utc else None
+            occurrences.append(PlannedOccurrence(start, start + length, conflict=False, original_start=original))
+        if len(held_slots) < MIN_HELD_SHARE * request.count:
+            rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
+            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(held_slots), request.count))
+        self._commit(prepared, held_slots, placeholder_slots, week_counts, mentor_segments)
+        return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(occurrences), free_occurrences=choice.free_count)
+
+    def _commit(self, prepared: _Prepared, held: list[int], placeholders: list[int], week_counts: dict[int, int], mentor_segments) -> None:
+        request = prepared.request
+        block = 0
+        for slot in held + placeholders:
+            block |= span_mask(slot - self.buffer_slots, slot + prepared.duration_slots + self.buffer_slots)
+        for person_id in (request.mentor_id, request.mentee_id):
+            state = self._state_of(person_id)
+            state.occupied |= block & self.grid.all_slots
+            state.pairs.append(request.pair_id)
+        mentor_state = self._state_of(request.mentor_id)
+        if self.cap is not None:
+            for week, count in week_counts.items():
+                if count >= self.cap and mentor_state.week_counts.get(week, 0) < self.cap:
+                    mentor_state.capped_starts |= self._week_mask(mentor_segments, week)
+            mentor_state.week_counts = week_counts
+
+    # --- ISO weeks in the mentor's zone --------------------------------------------------
+    def _mentor_week(self, mentor_segments, utc_slot: int) -> int:
+        local_day = mentor_segments.local_slot(utc_slot) // SLOTS_PER_DAY
+        return (local_day + self._origin_weekday) // 7
+
+    def _week_mask(self, mentor_segments, week: int) -> int:
+        first_local_day = week * 7 - self._origin_weekday
+        return mentor_segments.local_range_mask(first_local_day * SLOTS_PER_DAY, (first_local_day + 7) * SLOTS_PER_DAY)
+
+    # --- reasons -------------------------------------------------------------------------
+    def _why_no_mutual_time(self, prepared: _Prepared) -> str:
+        mentor, mentee = prepared.mentor, prepared.mentee
+        request = prepared.request
+        shared = mentor.working & mentee.working
+        anchor = self.grid.segments(request.tz or mentor.person.tz)
+        if not shared:
+            return reasons.no_shared_working_time(mentor.person, mentee.person)
+        shared_text = reasons.describe_shared_week(self.grid, anchor, shared)
+        starts = run_starts(shared, prepared.duration_slots)
+        if not starts:
+            return reasons.shared_time_too_short(mentor.person, mentee.person, shared_text, request.duration_min)
+        if not starts >> self.first_allowed_slot:
+            return reasons.horizon_passed(f"from {self.horizon.start.isoformat()}, {self.horizon.weeks} weeks")
+        mentor_free = run_starts(mentor.free & mentee.working, prepared.duration_slots)
+        mentee_free = run_starts(mentee.free & mentor.working, prepared.duration_slots)
+        if not mentor_free and not mentee_free:
+            whose = "both calendars"
+        elif not mentor_free:
+            whose = "the mentor's calendar"
+        elif not mentee_free:
+            whose = "the mentee's calendar"
+        else:
+            whose = "one calendar or the other (no common free stretch)"
+        return reasons.always_busy(whose, shared_text)
+
+    def _why_cohort_blocks(self, prepared: _Prepared) -> str:
+        """Name what the cohort took away: the mentor's cap, or someone's other sessions."""
+        request = prepared.request
+        mentor_state, mentee_state = self._state_of(request.mentor_id), self._state_of(request.mentee_id)
+        duration = prepared.duration_slots
+        anchor = self.grid.segments(request.tz or prepared.mentor.person.tz)
+        space = self._space(request)
+
+        def fits(mutual: int) -> bool:
+            return bool(mutual) and find_recurring_slot(space, anchor, mutual) is not None
+
+        free_of_mentor_sessions = prepared.mutual & run_starts(~mentor_state.occupied & self.grid.all_slots, duration)
+        free_of_mentee_sessions = prepared.mutual & run_starts(~mentee_state.occupied & self.grid.all_slots, duration)
+        if self.cap is not None and fits(free_of_mentor_sessions & free_of_mentee_sessions):
+            return reasons.cap_reached(self.cap)
+        if not fits(free_of_mentor_sessions):
+            return reasons.taken_by_other_sessions("mentor", mentor_state.pairs)
+        if not fits(free_of_mentee_sessions):
+            return reasons.taken_by_other_sessions("mentee", mentee_state.pairs)
+        return reasons.taken_by_other_sessions("mentor's and mentee", mentor_state.pairs + mentee_state.pairs)
+
+def plan_cohort(
+    people: Mapping[str, PersonAvailability],
+    pairs: Sequence[PairRequest],
+    horizon: Horizon,
+    now: datetime,
+    *,
+    mentor_max_sessions_per_week: int | None = None,
+    buffer_min: int = 0,
+    progress: ProgressCallback | None = None,
+) -> list[PairPlan]:
+    """Plan every pair; returns one :class:`PairPlan` per pair, in input order."""
+    seen: set[str] = set()
+    for request in pairs:
+        if request.pair_id in seen:
+            raise InvalidInput(f"pair id {request.pair_id!r} appears twice")
+        seen.add(request.pair_id)
+    grid = grid_for(horizon, pairs)
+    planner = CohortPlanner(people, horizon, grid, now, mentor_max_sessions_per_week, buffer_min)
+    prepared = [planner.prepare(request) for request in pairs]
+    order = sorted(range(len(prepared)), key=lambda index: (prepared[index].mutual.bit_count(), index))
+    pending_by_mentor: dict[str, set[int]] = {}
+    for index, item in enumerate(prepared):
+        pending_by_mentor.setdefault(item.request.mentor_id, set()).add(index)
+    plans: list[PairPlan | None] = [None] * len(prepared)
+    for done, index in enumerate(order, start=1):
+        item = prepared[index]
+        pending = pending_by_mentor[item.request.mentor_id]
+        pending.discard(index)
+        contested = 0
+        for other in pending:
+            contested |= prepared[other].mutual
+        plans[index] = planner.plan(item, contested)
+        if progress is not None:
+            progress(done, len(order))
+    return [plan for plan in plans if plan is not None]
+
+
+def plan_pair(mentor: PersonAvailability, mentee: PersonAvailability, request: PairRequest, horizon: Horizon,
+              now: datetime, *, buffer_min: int = 0) -> PairPlan:
+    """Plan a single pair (a cohort of one)."""
+    people = {mentor.person_id: mentor, mentee.person_id: mentee}
+    return plan_cohort(people, [request], horizon, now, buffer_min=buffer_min)[0]

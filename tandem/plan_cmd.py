@@ -1,0 +1,156 @@
+"""``tandem plan SCENARIO.json [--out PLAN.json]``: preview a cohort's schedule from calendar exports.
+
+Input and output follow CONTRACTS.md section 1. The plan goes to stdout (pure JSON) unless
+``--out`` is given; progress goes to stderr. Bad input ends with one line on stderr and exit
+code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, TextIO
+
+from scheduler.core.cohort import grid_for, plan_cohort
+from scheduler.core.ics_busy import busy_from_ics
+from scheduler.core.plan_model import PairPlan, PairStatus
+from scheduler.core.scenario import Scenario, parse_scenario
+from scheduler.errors import TandemError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+PROGRESS_MIN_PAIRS = 200  # show progress on a non-terminal stderr only for cohorts this large
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``plan`` on the main CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "plan", help="plan a cohort from SCENARIO.json and calendar exports",
+        description="Plan every pair of SCENARIO.json (see CONTRACTS.md) and print PLAN.json.")
+    parser.add_argument("scenario", help="path of SCENARIO.json (busy_ics paths are relative to it)")
+    parser.add_argument("--out", help="write PLAN.json here instead of stdout")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO | None = None,
+        stderr: TextIO | None = None) -> int:
+    """Run the command; returns the exit code."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        plan = build_plan(Path(args.scenario), now or datetime.now(timezone.utc), _progress_reporter(stderr))
+    except (TandemError, ValueError) as exc:
+        print(f"tandem plan: {exc}", file=stderr)
+        return EXIT_BAD_INPUT
+    text = json.dumps(plan, indent=1) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"tandem plan: cannot write {args.out}: {exc.strerror or exc}", file=stderr)
+            return EXIT_BAD_INPUT
+    else:
+        stdout.write(text)
+    return EXIT_OK
+
+
+def build_plan(scenario_path: Path, now: datetime, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Read the scenario and its calendar files, plan the cohort, return PLAN.json as a dict."""
+    scenario = _read_scenario(scenario_path)
+    people = _with_ics_busy(scenario, scenario_path.parent)
+    plans = plan_cohort(
+        people, scenario.pairs, scenario.horizon, now,
+        mentor_max_sessions_per_week=scenario.mentor_max_sessions_per_week,
+        buffer_min=scenario.buffer_min, progress=progress)
+    return {"pairs": [plan_to_json(plan) for plan in plans]}
+
+
+def _read_scenario(path: Path) -> Scenario:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TandemError(f"scenario file {path} does not exist") from None
+    except OSError as exc:
+        raise TandemError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TandemError(f"{path} is not valid JSON: {exc}") from None
+    return parse_scenario(raw)
+
+
+def _with_ics_busy(scenario: Scenario, base_dir: Path) -> dict:
+    """People with the busy time of their ``busy_ics`` file added (expanded over the plan's grid)."""
+    grid = grid_for(scenario.horizon, scenario.pairs)
+    window_start, window_end = grid.origin, grid.instant(grid.size)
+    people = dict(scenario.people)
+    for person_id, relative in scenario.busy_ics.items():
+        path = base_dir / relative
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise TandemError(f"person {person_id}: busy_ics file {path} does not exist") from None
+        except OSError as exc:
+            raise TandemError(f"person {person_id}: cannot read busy_ics file {path}: {exc.strerror or exc}") from None
+        person = people[person_id]
+        busy = busy_from_ics(data, str(path), person.tz, window_start, window_end)
+        people[person_id] = type(person)(person.person_id, person.tz, person.working_hours,
+                                         person.busy + tuple(busy), person.time_off, person.preferences)
+    return people
+
+
+def plan_to_json(plan: PairPlan) -> dict:
+    """One entry of PLAN.json ``pairs``."""
+    if plan.status is PairStatus.UNSCHEDULABLE:
+        return {"pair": plan.pair_id, "status": plan.status.value, "reason": plan.reason}
+    series = plan.series
+    occurrences = []
+    for occurrence in plan.occurrences:
+        item = {"start": _utc(occurrence.start), "end": _utc(occurrence.end), "conflict": occurrence.conflict}
+        if occurrence.moved:
+            item["moved"] = True
+            item["original_start"] = _utc(occurrence.original_start)
+        occurrences.append(item)
+    return {
+        "pair": plan.pair_id,
+        "status": plan.status.value,
+        "series": {"rrule": series.rrule, "dtstart_local": series.dtstart_local.isoformat(timespec="seconds"),
+                   "tz": series.tz},
+        "occurrences": occurrences,
+    }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _progress_reporter(stderr: TextIO) -> Callable[[int, int], None]:
+    is_tty = hasattr(stderr, "isatty") and stderr.isatty()
+    last_shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        if not is_tty and total < PROGRESS_MIN_PAIRS:
+            return
+        percent = done * 100 // total
+        if percent == last_shown[0] and done != total:
+            return
+        last_shown[0] = percent
+        filled = percent // 5
+        stderr.write(f"\rplanning pairs [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}")
+        if done == total:
+            stderr.write("\n")
+        stderr.flush()
+
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tandem")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["plan", *(sys.argv[1:] if argv is None else argv)])
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
