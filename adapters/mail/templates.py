@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Sequence
 import jinja2
 
 from adapters.mail.localtime import ClockShift, at, clock, clock_shifts, day, format_day, place, weekday_name, when
+from scheduler.ports import OutgoingEmail
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -29,6 +30,12 @@ class RenderedEmail(NamedTuple):
     subject: str
     text: str
     html: str
+
+    def to_email(self, to: Sequence[str], idempotency_key: str, *, ics: str | None = None,
+                 ics_method: str | None = None) -> OutgoingEmail:
+        """The :class:`~scheduler.ports.OutgoingEmail` carrying this content (and an iTIP .ics)."""
+        return OutgoingEmail(to=tuple(to), subject=self.subject, text=self.text, idempotency_key=idempotency_key,
+                             html=self.html, ics=ics, ics_method=ics_method)
 
 
 @dataclass(frozen=True)

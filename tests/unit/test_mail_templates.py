@@ -165,6 +165,15 @@ def test_the_coordinator_email_carries_attendance_signals_only():
                                     signals=[], pair_url="https://t.example.org/p")
 
 
+def test_a_rendered_email_becomes_an_outgoing_email():
+    rendered = _booked("America/New_York", "Europe/Berlin")
+
+    email = rendered.to_email(["ana@example.org"], "booked:series-7:ana", ics="BEGIN:VCALENDAR...", ics_method="REQUEST")
+
+    assert (email.to, email.subject, email.text, email.html) == (("ana@example.org",), *rendered)
+    assert (email.idempotency_key, email.ics_method) == ("booked:series-7:ana", "REQUEST")
+
+
 def test_names_are_escaped_in_html_and_kept_as_written_in_text():
     _, text, html = _booked("America/New_York", "Europe/Berlin", other="<b>Sam</b> & co")
 
