@@ -66,7 +66,7 @@ class GraphEmulator:
         self.app.base_url = self.base_url
         self.app.identity.issuer_base = self.origin
         self._subs.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="graph-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -114,7 +114,8 @@ class GraphEmulator:
 
     # --- directory ----------------------------------------------------------------------------
     def add_user(self, email: str, *, personal: bool = False, time_zone: str = "UTC") -> User:
-        """Create (or update) a mailbox; ``personal=True`` makes it an outlook.com (MSA) account."""
+        """Create a mailbox (an existing one is returned unchanged); ``personal=True`` makes it an
+        outlook.com (Microsoft account) mailbox in the consumer tenant."""
         return self.store.add_user(email, personal=personal, time_zone=time_zone)
 
     def register_client(self, client_id: str, secret: str | None, redirect_uris: Iterable[str] = ()) -> None:

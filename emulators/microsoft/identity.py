@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import secrets
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,19 @@ def normalise_scopes(raw: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(dict.fromkeys(resource)), tuple(dict.fromkeys(oidc))
 
 
+_SIGNING_KEY: rsa.RSAPrivateKey | None = None
+_SIGNING_KEY_LOCK = threading.Lock()
+
+
+def _signing_key() -> rsa.RSAPrivateKey:
+    """One RSA key per process: generating 2048-bit keys per emulator would slow every test."""
+    global _SIGNING_KEY
+    with _SIGNING_KEY_LOCK:
+        if _SIGNING_KEY is None:
+            _SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return _SIGNING_KEY
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -59,7 +73,7 @@ class Identity:
     def __init__(self, store: Store):
         self.store = store
         self.issuer_base = ""
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = _signing_key()
         self._kid = uuid.uuid4().hex[:16]
 
     # --- discovery ------------------------------------------------------------------------

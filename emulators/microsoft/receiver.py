@@ -38,7 +38,7 @@ class WebhookReceiver:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler,
                                    ssl_context=self.tls.server_context())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True)
         self._thread.start()
         return self
 

@@ -115,11 +115,8 @@ class Store:
                  time_zone: str = "UTC") -> User:
         with self.lock:
             key = email.lower()
-            if key in self.users:
-                user = self.users[key]
-                user.personal = personal
-                user.tid = PERSONAL_TENANT if personal else WORK_TENANT
-                return user
+            if key in self.users:  # already there: unchanged
+                return self.users[key]
             user = User(email=email, oid=str(uuid.uuid4()), tid=PERSONAL_TENANT if personal else WORK_TENANT,
                         personal=personal, display_name=display_name or email.split("@")[0].title(),
                         time_zone=time_zone)

@@ -1,0 +1,179 @@
+"""The Graph emulator's change tracking and back door: calendarView delta (paging, delta links,
+410 for lost sync state), subscriptions (validation handshake, limits, notifications, renewal,
+lifecycle events), injected faults, throttling, the HTTP control API and the standalone CLI."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from emulators.microsoft.receiver import WebhookReceiver
+from tests.emulators.microsoft_helpers import bearer, emu, http, tokens, unique, weekly_event  # noqa: F401
+
+UTC = timezone.utc
+WINDOW = {"startDateTime": "2027-03-01T00:00:00Z", "endDateTime": "2027-04-15T00:00:00Z"}
+
+
+def _expiry(minutes: int) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def hook():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+# --- delta ---------------------------------------------------------------------------------------
+def test_delta_pages_then_reports_changes_and_removals(emu, http):
+    email = unique("ada")
+    reply = tokens(emu, http, email)
+    series = http.post(f"{emu.graph_url}/me/events", json=weekly_event(), headers=bearer(reply)).json()
+    headers = {**bearer(reply), "Prefer": "odata.maxpagesize=4"}
+
+    first = http.get(f"{emu.graph_url}/me/calendarView/delta", params=WINDOW, headers=headers).json()
+    assert len(first["value"]) == 4 and "@odata.nextLink" in first
+    second = http.get(first["@odata.nextLink"], headers=headers).json()
+    assert len(second["value"]) == 2 and "@odata.deltaLink" in second
+    quiet = http.get(second["@odata.deltaLink"], headers=headers).json()
+    assert quiet["value"] == [] and "@odata.deltaLink" in quiet
+
+    http.patch(f"{emu.graph_url}/me/events/{series['id']}", json={"body": {"contentType": "text", "content": "x"}},
+               headers=bearer(reply))
+    changed = http.get(quiet["@odata.deltaLink"], headers=bearer(reply)).json()
+    assert {i["seriesMasterId"] for i in changed["value"]} == {series["id"]}
+    http.post(f"{emu.graph_url}/me/events/{series['id']}/cancel", json={}, headers=bearer(reply))
+    removed = http.get(changed["@odata.deltaLink"], headers=bearer(reply)).json()
+    assert removed["value"] == [{"@odata.type": "#microsoft.graph.event", "id": series["id"],
+                                 "@removed": {"reason": "deleted"}}]
+
+
+def test_delta_needs_a_window_and_answers_410_for_lost_sync_state(emu, http):
+    reply = tokens(emu, http, unique("bo"))
+    url = f"{emu.graph_url}/me/calendarView/delta"
+    assert http.get(url, headers=bearer(reply)).status_code == 400
+    link = http.get(url, params=WINDOW, headers=bearer(reply)).json()["@odata.deltaLink"]
+
+    emu.invalidate_delta_tokens()
+
+    gone = http.get(link, headers=bearer(reply))
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "SyncStateNotFound"
+
+
+# --- subscriptions ---------------------------------------------------------------------------------
+def _subscribe(emu, http, reply, url, **overrides):
+    body = {"changeType": "created,updated,deleted", "notificationUrl": url, "resource": "me/events",
+            "expirationDateTime": _expiry(60), "clientState": "s3cret"}
+    body.update(overrides)
+    return http.post(f"{emu.graph_url}/subscriptions", json=body, headers=bearer(reply))
+
+
+def test_subscription_limits_and_failed_handshake_are_rejected(emu, http, hook):
+    reply = tokens(emu, http, unique("cy"))
+
+    too_long_state = _subscribe(emu, http, reply, hook.url, clientState="x" * 129)
+    assert too_long_state.status_code == 400 and "clientState" in too_long_state.json()["error"]["message"]
+    too_far = _subscribe(emu, http, reply, hook.url, expirationDateTime=_expiry(10081))
+    assert too_far.status_code == 400 and "10080 minutes" in too_far.json()["error"]["message"]
+    plain_http = _subscribe(emu, http, reply, hook.url.replace("https://", "http://"))
+    assert plain_http.status_code == 400
+    hook.echo_validation = False
+    failed = _subscribe(emu, http, reply, hook.url)
+    assert failed.status_code == 400 and failed.json()["error"]["code"] == "ValidationError"
+    assert hook.validations, "the emulator never called the endpoint"
+    assert emu.subscriptions() == []
+
+
+def test_subscription_handshake_notifications_renewal_and_delete(emu, http, hook):
+    email = unique("dee")
+    reply = tokens(emu, http, email)
+    created = _subscribe(emu, http, reply, hook.url)
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    assert len(hook.validations) == 1
+
+    http.post(f"{emu.graph_url}/me/events", json=weekly_event(), headers=bearer(reply))
+    emu.flush_notifications()
+    note = hook.notifications[-1]["value"][0]
+    assert note["changeType"] == "created" and note["clientState"] == "s3cret"
+    assert note["subscriptionId"] == sub["id"] and "subject" not in str(note)
+
+    renewed = http.patch(f"{emu.graph_url}/subscriptions/{sub['id']}", json={"expirationDateTime": _expiry(5000)},
+                         headers=bearer(reply))
+    assert renewed.status_code == 200 and renewed.json()["expirationDateTime"] != sub["expirationDateTime"]
+    too_far = http.patch(f"{emu.graph_url}/subscriptions/{sub['id']}",
+                         json={"expirationDateTime": _expiry(20000)}, headers=bearer(reply))
+    assert too_far.status_code == 400
+    assert http.delete(f"{emu.graph_url}/subscriptions/{sub['id']}", headers=bearer(reply)).status_code == 204
+    assert http.get(f"{emu.graph_url}/subscriptions/{sub['id']}", headers=bearer(reply)).status_code == 404
+
+
+def test_lifecycle_events_reach_the_lifecycle_url(emu, http, hook):
+    reply = tokens(emu, http, unique("eve"))
+    sub = _subscribe(emu, http, reply, hook.url, lifecycleNotificationUrl=hook.url).json()
+
+    for event in ("reauthorizationRequired", "missed", "subscriptionRemoved"):
+        emu.trigger_lifecycle(sub["id"], event)
+    emu.flush_notifications()
+
+    events = [n["value"][0]["lifecycleEvent"] for n in hook.notifications]
+    assert events == ["reauthorizationRequired", "missed", "subscriptionRemoved"]
+    assert all(n["value"][0]["clientState"] == "s3cret" for n in hook.notifications)
+    assert emu.subscriptions() == []
+
+
+# --- faults, throttling, control API, CLI ---------------------------------------------------------
+def test_injected_faults_throttling_and_slow_replies(emu, http):
+    reply = tokens(emu, http, unique("fay"))
+    url = f"{emu.graph_url}/me/events"
+
+    emu.fail_next(429, retry_after=7)
+    throttled = http.get(url, headers=bearer(reply))
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    emu.fail_next(503)
+    assert http.get(url, headers=bearer(reply)).status_code == 503
+    emu.slow_next(0.3)
+    started = time.monotonic()
+    assert http.get(url, headers=bearer(reply)).status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+    emu.set_throttle(2, window=60)
+    codes = [http.get(url, headers=bearer(reply)).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_http_control_api_drives_the_same_back_door(emu, http):
+    email = unique("gus")
+    made = http.post(f"{emu.origin}/_emulator/users", json={"email": email}).json()
+    assert made["email"] == email and made["oid"]
+    http.post(f"{emu.origin}/_emulator/events", json={"email": email, "subject": "Gym",
+                                                      "start": "2027-03-01T09:00:00+00:00",
+                                                      "end": "2027-03-01T10:00:00+00:00"})
+    http.post(f"{emu.origin}/_emulator/faults", json={"status": 502, "count": 1})
+    reply = tokens(emu, http, email)
+
+    assert http.get(f"{emu.graph_url}/me/events", headers=bearer(reply)).status_code == 502
+    assert [e["subject"] for e in http.get(f"{emu.graph_url}/me/events", headers=bearer(reply)).json()["value"]] == ["Gym"]
+    logged = http.get(f"{emu.origin}/_emulator/requests").json()["value"]
+    assert [r["status"] for r in logged if r["path"] == "/v1.0/me/events"] == [502, 200]
+    assert http.post(f"{emu.origin}/_emulator/nonsense", json={}).status_code == 400
+
+
+def test_standalone_cli_prints_authority_base_url_and_ca():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.Popen([sys.executable, "-m", "emulators.microsoft", "--port", "0", "--user", "a@b.example"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert lines[0].startswith("authority:") and "https://127.0.0.1:" in lines[0]
+    assert lines[1].startswith("graph base:") and lines[1].endswith("/v1.0")
+    assert lines[2].startswith("CA file:") and lines[2].endswith(".pem")
