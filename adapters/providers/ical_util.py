@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 
 from scheduler.core.intervals import Interval, interval, merge
 from scheduler.errors import InvalidCalendarFile, NotFound, UnknownTimeZone
@@ -33,6 +34,8 @@ _UID_NAMESPACE = uuid.UUID("6f1c2b8e-3f55-4a7e-9d0b-7f2d5c1a9e44")
 _PARTSTAT_TO_RESPONSE: dict[str, Response] = {
     "NEEDS-ACTION": "needsAction", "ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
 }
+# Rules without COUNT/UNTIL get a VTIMEZONE this long; every series Tandem books is bounded.
+_OPEN_SERIES_SPAN = timedelta(days=3 * 366)
 # Floating and all-day events are read in the person's zone; a day of margin on each side of
 # the window is enough for any UTC offset (-12..+14 h) before the exact clip.
 _FLOATING_MARGIN = timedelta(days=1)
@@ -81,9 +84,23 @@ def build_series_calendar(spec: SeriesSpec, *, now: datetime) -> icalendar.Calen
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
+    calendar.add_component(series_vtimezone(spec))
     calendar.add_component(event)
-    calendar.add_missing_timezones()
     return calendar
+
+
+def series_vtimezone(spec: SeriesSpec) -> icalendar.Timezone:
+    """A VTIMEZONE for the series zone covering the whole years the series runs in (plus one).
+
+    Generated from ``zoneinfo`` for that span only: parsers that read VTIMEZONE rules instead of
+    the IANA name (dateutil, vobject, some clients) mis-read icalendar's default 1970-2038 block.
+    """
+    tz = zone(spec.tz)
+    start = spec.start_local.replace(tzinfo=tz)
+    rule = rrulestr(spec.rrule, dtstart=start)
+    last = rule.before(start + _OPEN_SERIES_SPAN, inc=True) or start
+    return icalendar.Timezone.from_tzinfo(tz, spec.tz, first_date=date(start.year, 1, 1),
+                                          last_date=date(last.year + 2, 1, 1))
 
 
 def series_components(calendar: icalendar.Calendar, uid: str) -> tuple[icalendar.Event, list[icalendar.Event]]:
