@@ -135,7 +135,7 @@ def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event
     container = bootstrap(settings)
     broker = configure_broker(settings)
     runtime.install(container)
-    runtime.load_actors()
+    runtime.load_actors(broker)
     started_worker = runtime.start_worker(broker, settings.broker.worker_threads) if worker else None
     if tick:
         steps = _tick_steps()

@@ -28,9 +28,9 @@ def container() -> Container:
     return _container
 
 
-def load_actors() -> None:
-    """Import the actor modules; the broker must be configured first (workers.broker)."""
-    importlib.import_module("workers.actors")
+def load_actors(broker: dramatiq.Broker) -> dict:
+    """Import the use cases and declare them as actors on ``broker``."""
+    return importlib.import_module("workers.actors").bind_actors(broker)
 
 
 def start_worker(broker: dramatiq.Broker, threads: int) -> Worker:

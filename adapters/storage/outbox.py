@@ -19,15 +19,21 @@ from sqlalchemy.orm import Session
 from adapters.storage.models import OutboxMessage, new_id
 
 
+def insert_once(session: Session, model, values: dict, key_column: str = "idempotency_key") -> str | None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` on PostgreSQL and SQLite; returns the new id,
+    or None when a row with that key exists (then nothing was written)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {"id": new_id(), **values}
+    stmt = (insert(model).values(**values)
+            .on_conflict_do_nothing(index_elements=[key_column]).returning(model.id))
+    return session.execute(stmt).scalar()
+
+
 def add_outbox(session: Session, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
     """Queue an effect in the caller's transaction. False when that key was queued before."""
-    dialect = session.get_bind().dialect.name
-    values = dict(id=new_id(), kind=kind, subject_id=subject_id, idempotency_key=idempotency_key,
-                  status="pending", due_at=due_at, attempts=0)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(OutboxMessage).values(**values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxMessage.id))
-    return session.execute(stmt).scalar() is not None
+    return insert_once(session, OutboxMessage, dict(kind=kind, subject_id=subject_id, idempotency_key=idempotency_key,
+                                                    status="pending", due_at=due_at, attempts=0)) is not None
 
 
 def claim_due(session: Session, now: datetime, *, limit: int, claim_timeout: timedelta,

@@ -125,3 +125,68 @@ def find_move(mentor: PersonAvailability, mentee: PersonAvailability, occurrence
         if fits_person(mentor, start, end, mentor_busy).ok and fits_person(mentee, start, end, mentee_busy).ok:
             return start
     return None
+
+
+def subtract(busy, holes) -> list[Interval]:
+    """``busy`` minus ``holes`` (both interval lists), merged.
+
+    >>> from datetime import datetime, timezone
+    >>> t = lambda h: datetime(2027, 1, 1, h, tzinfo=timezone.utc)
+    >>> [(i.start.hour, i.end.hour) for i in subtract([Interval(t(9), t(12))], [Interval(t(10), t(11))])]
+    [(9, 10), (11, 12)]
+    """
+    out: list[Interval] = []
+    holes = merge(holes)
+    for iv in merge(busy):
+        pieces = [iv]
+        for hole in holes:
+            if hole.start >= iv.end:
+                break
+            next_pieces = []
+            for p in pieces:
+                if not p.overlaps(hole):
+                    next_pieces.append(p)
+                    continue
+                if p.start < hole.start:
+                    next_pieces.append(Interval(p.start, hole.start))
+                if hole.end < p.end:
+                    next_pieces.append(Interval(hole.end, p.end))
+            pieces = next_pieces
+        out.extend(pieces)
+    return out
+
+
+def without_own_sessions(busy, sessions, *, holds_sessions: bool) -> list[Interval]:
+    """Busy time of one calendar with our own sessions taken out, where free/busy allows telling.
+
+    Free/busy merges overlapping and touching events, so our session S can show up inside a
+    larger block B. The rules (documented in docs/pipeline.md):
+
+    - ``B == S``: our event (or its auto-added invitation) — removed.
+    - ``holds_sessions`` (the organizer's calendar, which certainly shows S) and B contains S
+      sharing an edge with it: our event merged with a back-to-back meeting — S is removed and
+      the rest of B kept.
+    - anything else overlapping S (B inside S, B covering S with margin on both sides, B on a
+      calendar that does not hold S) — kept: a conflict.
+
+    >>> from datetime import datetime, timezone
+    >>> t = lambda h, m=0: datetime(2027, 1, 1, h, m, tzinfo=timezone.utc)
+    >>> s = [Interval(t(10), t(11))]
+    >>> [(i.start.hour, i.end.hour) for i in without_own_sessions([Interval(t(10), t(12))], s, holds_sessions=True)]
+    [(11, 12)]
+    >>> [(i.start.hour, i.end.hour) for i in without_own_sessions([Interval(t(10), t(12))], s, holds_sessions=False)]
+    [(10, 12)]
+    >>> without_own_sessions([Interval(t(10), t(11))], s, holds_sessions=False)
+    []
+    """
+    blocks = merge(busy)
+    removable = []
+    for session in sessions:
+        for block in blocks:
+            if not block.overlaps(session):
+                continue
+            exact = block == session
+            edge = block.contains(session) and (block.start == session.start or block.end == session.end)
+            if exact or (holds_sessions and edge):
+                removable.append(session)
+    return subtract(blocks, removable)

@@ -23,13 +23,15 @@ def stub_broker(container):
 
 
 def test_row_is_done_once_even_when_delivered_twice(container, stub_broker):
-    from workers.actors import outbox_actor
+    from workers.actors import bind_actors, outbox_actor
 
     effects = []
 
     @outbox_actor("test_effect", time_limit_ms=10_000)
     def effect(c, subject_id):
         effects.append(subject_id)
+
+    actors = bind_actors(stub_broker)
 
     now = container.clock.now()
     with container.uow() as uow:
@@ -38,7 +40,7 @@ def test_row_is_done_once_even_when_delivered_twice(container, stub_broker):
     assert tick_once(container, stub_broker) == 1
     with container.uow() as uow:
         row_id = uow.session.scalars(select(OutboxMessage.id)).one()
-    effect.send(row_id)  # a duplicate delivery (at-least-once)
+    actors["test_effect"].send(row_id)  # a duplicate delivery (at-least-once)
     worker = Worker(stub_broker, worker_timeout=100)
     worker.start()
     stub_broker.join("default")
@@ -52,7 +54,7 @@ def test_row_is_done_once_even_when_delivered_twice(container, stub_broker):
 
 def test_failure_is_recorded_and_retried_later(container, stub_broker):
     from scheduler.errors import ProviderUnavailable
-    from workers.actors import outbox_actor
+    from workers.actors import bind_actors, outbox_actor
 
     calls = []
 
@@ -60,6 +62,8 @@ def test_failure_is_recorded_and_retried_later(container, stub_broker):
     def flaky(c, subject_id):
         calls.append(subject_id)
         raise ProviderUnavailable("calendar answered 503")
+
+    bind_actors(stub_broker)
 
     with container.uow() as uow:
         add_outbox(uow.session, "test_flaky", "s", "flaky:1", container.clock.now())

@@ -1,0 +1,126 @@
+"""What the planner needs about people: hours and preferences from the database, busy time
+from their calendars (batched per provider) and from their other Tandem sessions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from adapters.storage.models import CalendarConnection, Occurrence, Pair, Person, Series
+from scheduler.core.availability import (WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours,
+                                         parse_clock)
+from scheduler.core.intervals import Interval, interval
+from scheduler.errors import ProviderUnavailable, ReconnectNeeded
+from scheduler.services.accounts import account_for, mark_reconnect_needed, provider_for
+
+ACTIVE_OCCURRENCE = ("scheduled", "moved")
+ACTIVE_SERIES = ("planned", "booking", "booked")
+
+
+class CalendarUnreadable(ProviderUnavailable):
+    """A person's calendar answered with an error for part of the window: their time is unknown,
+    not free, so nothing is planned on it. Retried later."""
+
+
+@dataclass(frozen=True)
+class PersonSnapshot:
+    """What was read about a person inside one short transaction."""
+
+    person_id: str
+    email: str
+    name: str
+    tz: str | None
+    working_hours: dict | None
+    preferences: dict
+    connection_ids: tuple[str, ...]
+
+
+def snapshot(session, person: Person) -> PersonSnapshot:
+    connections = session.scalars(select(CalendarConnection.id).where(
+        CalendarConnection.person_id == person.id, CalendarConnection.status == "ok"))
+    return PersonSnapshot(person.id, person.email, person.name or person.email, person.tz,
+                          person.working_hours, dict(person.preferences or {}), tuple(connections))
+
+
+def preferences_from(data: dict) -> tuple[Preferences, tuple[tuple[date, date], ...]]:
+    """Preferences and time off from a person's ``preferences`` JSON."""
+    prefs = Preferences(
+        preferred=tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in data.get("preferred", [])),
+        earliest_min=parse_clock(data["earliest"]) if data.get("earliest") else None,
+        latest_min=parse_clock(data["latest"]) if data.get("latest") else None,
+        avoid_days=frozenset(WEEKDAYS.index(d) for d in data.get("avoid_days", [])),
+    )
+    time_off = tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in data.get("time_off", []))
+    return prefs, time_off
+
+
+def availability(person: PersonSnapshot, busy: tuple[Interval, ...]) -> PersonAvailability:
+    prefs, time_off = preferences_from(person.preferences)
+    return PersonAvailability(person.person_id, person.tz or "UTC",
+                              WeeklyHours.from_mapping(person.working_hours or {}), busy, time_off, prefs)
+
+
+def read_calendar_busy(container, people: list[PersonSnapshot], start: datetime, end: datetime
+                       ) -> dict[str, list[Interval]]:
+    """Busy intervals per person from every healthy connection, one batched call per provider.
+
+    A connection whose consent is gone is flagged (and its owner told) and the error re-raised;
+    a calendar that answers with an error raises :class:`CalendarUnreadable`.
+    """
+    return {person_id: [iv for _, busy in per_connection for iv in busy]
+            for person_id, per_connection in read_busy_by_connection(container, people, start, end).items()}
+
+
+def read_busy_by_connection(container, people: list[PersonSnapshot], start: datetime, end: datetime
+                            ) -> dict[str, list[tuple[str, tuple[Interval, ...]]]]:
+    """Like :func:`read_calendar_busy`, keeping each connection's busy time apart:
+    ``{person_id: [(connection_id, busy), ...]}``."""
+    with container.uow() as uow:
+        connections = list(uow.session.scalars(select(CalendarConnection).where(
+            CalendarConnection.id.in_([cid for p in people for cid in p.connection_ids]))))
+        accounts = [(c.person_id, c.provider, account_for(container, c)) for c in connections]
+    busy: dict[str, list[tuple[str, tuple[Interval, ...]]]] = {p.person_id: [] for p in people}
+    by_provider: dict[str, list] = {}
+    for person_id, kind, account in accounts:
+        by_provider.setdefault(kind, []).append((person_id, account))
+    for kind, items in by_provider.items():
+        provider = provider_for(container, kind)
+        try:
+            result = provider.free_busy([a for _, a in items], start, end)
+        except ReconnectNeeded:
+            result = _one_by_one(container, provider, [a for _, a in items], start, end)
+        for person_id, account in items:
+            answer = result.get(account.connection_id)
+            if answer is None or answer.error:
+                raise CalendarUnreadable(f"the {kind} calendar of {account.email} could not be read "
+                                         f"({answer.error if answer else 'no answer'}); will try again")
+            busy[person_id].append((account.connection_id, tuple(answer.busy)))
+    return busy
+
+
+def _one_by_one(container, provider, accounts, start, end):
+    """After a batch failed for lost consent: find whose, flag those connections, re-raise."""
+    result, lost = {}, None
+    for account in accounts:
+        try:
+            result.update(provider.free_busy([account], start, end))
+        except ReconnectNeeded as exc:
+            mark_reconnect_needed(container, account.connection_id, str(exc), container.clock.now())
+            lost = lost or ReconnectNeeded(f"calendar access for {account.email} was withdrawn or expired; "
+                                           f"they have been asked to reconnect")
+    if lost:
+        raise lost
+    return result
+
+
+def tandem_sessions(session, person_id: str, *, exclude_series_id: str | None = None) -> list[Interval]:
+    """The person's other Tandem sessions (as mentor or mentee), busy even before they are booked."""
+    query = (select(Occurrence.start, Occurrence.end)
+             .join(Series, Occurrence.series_id == Series.id)
+             .join(Pair, Series.pair_id == Pair.id)
+             .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
+                    Series.status.in_(ACTIVE_SERIES), Occurrence.status.in_(ACTIVE_OCCURRENCE)))
+    if exclude_series_id is not None:
+        query = query.where(Series.id != exclude_series_id)
+    return [interval(start, end) for start, end in session.execute(query)]

@@ -1,0 +1,94 @@
+"""Book a planned series on the organizer's calendar, idempotently, and set up its emails."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from adapters.storage.models import Pair, Series
+from adapters.storage.outbox import add_outbox
+from scheduler.core.agenda import series_description
+from scheduler.ports import SeriesSpec
+from scheduler.services.accounts import account_for, provider_for, writable_connection
+from scheduler.services.notifications import notify_pair, schedule_occurrence_notifications
+
+log = logging.getLogger(__name__)
+RECHECK_BEFORE = timedelta(hours=24)
+
+
+def _organizer_and_attendee(pair: Pair):
+    if pair.organizer_role == "mentee":
+        return pair.mentee, pair.mentor
+    return pair.mentor, pair.mentee
+
+
+def book_series(container, series_id: str) -> None:
+    """Create the series on a calendar (or invite by email when no calendar can be written),
+    apply moved and cancelled occurrences, then mark everything booked and queue the emails.
+
+    Every provider call is idempotent (the series key is the event's id / transactionId / UID;
+    moving or cancelling an occurrence twice leaves it the same), so a crash anywhere in here
+    followed by a retry repeats nothing visible.
+    """
+    now = container.clock.now()
+    with container.uow() as uow:
+        series = uow.session.get(Series, series_id)
+        if series is None or series.status not in ("planned", "booking"):
+            return
+        pair = series.pair
+        organizer, attendee = _organizer_and_attendee(pair)
+        connection = writable_connection(container, uow.session, organizer.id)
+        if connection is None:  # the other person's calendar, if theirs can be written
+            connection = writable_connection(container, uow.session, attendee.id)
+            if connection is not None:
+                organizer, attendee = attendee, organizer
+        occurrences = [(o.original_start, o.start, o.end, o.status) for o in series.occurrences]
+        first_agenda = next((o.agenda for o in series.occurrences if o.status in ("scheduled", "moved")), "") or ""
+        spec = SeriesSpec(
+            series_key=series.idempotency_key,
+            title=f"Mentoring: {pair.mentor.name or pair.mentor.email} & {pair.mentee.name or pair.mentee.email}",
+            description=series_description(first_agenda),
+            organizer_email=organizer.email, attendee_emails=(attendee.email,),
+            start_local=datetime.fromisoformat(series.dtstart_local), tz=series.tz,
+            duration_min=series.duration_min, rrule=series.rrule, video=True)
+        account = account_for(container, connection) if connection is not None else None
+        kind = connection.provider if connection is not None else None
+        connection_id = connection.id if connection is not None else None
+        series.status = "booking"
+        uow.commit()
+
+    event_id = video_url = None
+    if account is not None:
+        provider = provider_for(container, kind)
+        ref = provider.create_series(account, spec)
+        event_id, video_url = ref.event_id, ref.video_url
+        for original, start, end, status in occurrences:
+            if status == "moved":
+                provider.move_occurrence(account, event_id, original, start, end)
+            elif status == "conflict":
+                provider.cancel_occurrence(account, event_id, original)
+
+    with container.uow() as uow:
+        series = uow.session.get(Series, series_id)
+        if series is None or series.status != "booking":
+            return
+        pair = series.pair
+        series.status = "booked"
+        series.provider_event_id, series.video_url = event_id, video_url
+        series.organizer_connection_id = connection_id
+        if pair.status == "planning":
+            pair.status = "booked"
+        for occ in series.occurrences:
+            if occ.status == "conflict":
+                occ.status = "cancelled"  # no mutual time in its period: not held, both told
+            schedule_occurrence_notifications(uow.session, occ, pair, pair.program, now)
+            if occ.status in ("scheduled", "moved") and occ.start - RECHECK_BEFORE > now:
+                add_outbox(uow.session, "recheck_series", series.id,
+                           f"recheck_series:{series.id}:before:{occ.id}:{occ.start:%Y%m%dT%H%M}",
+                           occ.start - RECHECK_BEFORE)
+        skipped = sum(o.status == "cancelled" for o in series.occurrences)
+        notify_pair(uow.session, pair, "series_booked" if event_id else "series_invite", now,
+                    key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
+                                                        "organizer_email": spec.organizer_email})
+        uow.commit()
+    log.info("series %s booked (%s)", series_id, f"event {event_id}" if event_id else "emailed invitations")
+

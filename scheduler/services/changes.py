@@ -1,0 +1,143 @@
+"""Calendar change notices (webhooks, periodic checks) and the push channels that send them."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from adapters.storage.models import CalendarConnection, Occurrence, Series
+from adapters.storage.outbox import add_outbox
+from scheduler.errors import NotFound, SyncTokenExpired
+from scheduler.services.accounts import account_for, providers
+from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
+from scheduler.services.repair import booked_series_ids
+
+log = logging.getLogger(__name__)
+RENEW_BEFORE = timedelta(days=1)
+WEBHOOK_PATHS = {"google": "/webhooks/google", "microsoft": "/webhooks/microsoft", "memory": "/webhooks/memory"}
+
+
+# --- channel tokens: "<connection id>.<hmac>" so a notice names and proves its connection ---------
+def channel_token(secret: str, connection_id: str) -> str:
+    mac = hmac.new(secret.encode(), f"channel:{connection_id}".encode(), hashlib.sha256).hexdigest()[:43]
+    return f"{connection_id}.{mac}"
+
+
+def verify_channel_token(secret: str, token: str | None) -> str | None:
+    """The connection id a token stands for, or None when it is forged or malformed."""
+    if not token or "." not in token or not secret:
+        return None
+    connection_id = token.split(".", 1)[0]
+    return connection_id if hmac.compare_digest(channel_token(secret, connection_id), token) else None
+
+
+def enqueue_change(session, connection_id: str, now: datetime, dedupe: str) -> bool:
+    """Queue ``handle_calendar_change`` for a connection (from a webhook: answer fast)."""
+    return add_outbox(session, "handle_calendar_change", connection_id, f"change:{connection_id}:{dedupe}", now)
+
+
+def handle_calendar_change(container, connection_id: str) -> int:
+    """Read what changed since the cursor, note series cancelled at the provider, and queue a
+    re-check of every booked series of the connection's owner. Returns how many were queued."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        connection = uow.session.get(CalendarConnection, connection_id)
+        if connection is None or connection.status != "ok":
+            return 0
+        provider = providers(container).get(connection.provider)
+        account = account_for(container, connection)
+        cursor, person_id = connection.sync_cursor, connection.person_id
+    changed: tuple[str, ...] = ()
+    if provider is not None:
+        try:
+            result = provider.changes(account, cursor)
+        except SyncTokenExpired:
+            result = provider.changes(account, None)
+        cursor, changed = result.cursor, result.changed_event_ids
+    cancelled = _cancelled_at_provider(container, provider, account, changed, now)
+    with container.uow() as uow:
+        connection = uow.session.get(CalendarConnection, connection_id)
+        connection.sync_cursor, connection.last_checked_at = cursor, now
+        _record_cancellations(uow.session, cancelled, now)
+        queued = 0
+        for series_id in booked_series_ids(uow.session, person_id):
+            queued += add_outbox(uow.session, "recheck_series", series_id,
+                                 f"recheck_series:{series_id}:change:{cursor or now.isoformat()}", now)
+        uow.commit()
+    return queued
+
+
+def _cancelled_at_provider(container, provider, account, changed_ids, now):
+    """For our events among ``changed_ids``: the whole series, or single occurrences, that the
+    people cancelled in their calendar."""
+    if not changed_ids or provider is None:
+        return []
+    with container.uow() as uow:
+        ours = list(uow.session.execute(select(Series.id, Series.provider_event_id)
+                                        .where(Series.provider_event_id.in_(changed_ids), Series.status == "booked")))
+    found = []
+    for series_id, event_id in ours:
+        try:
+            state = provider.get_series(account, event_id, now - timedelta(days=1), now + timedelta(days=400))
+        except NotFound:
+            found.append((series_id, None))
+            continue
+        if state.cancelled:
+            found.append((series_id, None))
+        else:
+            found.extend((series_id, o.original_start) for o in state.occurrences if o.cancelled)
+    return found
+
+
+def _record_cancellations(session, cancelled, now) -> None:
+    for series_id, original_start in cancelled:
+        series = session.get(Series, series_id)
+        if original_start is None:
+            series.status = "cancelled"
+            pair = series.pair
+            pair.status, pair.status_reason = "needs_attention", "the series was cancelled in a calendar"
+            notify_coordinators(session, pair, "pair_attention", now, key=f"cancelled:{series_id}",
+                                payload={"reason": pair.status_reason})
+            continue
+        occ = session.scalars(select(Occurrence).where(Occurrence.series_id == series_id,
+                                                       Occurrence.original_start == original_start)).one_or_none()
+        if occ is not None and occ.status in ("scheduled", "moved", "conflict"):
+            occ.status = "cancelled"
+            cancel_occurrence_notifications(session, occ.id)
+
+
+def ensure_watch(container, connection_id: str) -> bool:
+    """Start (or replace before it expires) the push channel of a connection. True if changed."""
+    now = container.clock.now()
+    settings = container.settings
+    with container.uow() as uow:
+        connection = uow.session.get(CalendarConnection, connection_id)
+        if connection is None or connection.status != "ok":
+            return False
+        provider = providers(container).get(connection.provider)
+        path = WEBHOOK_PATHS.get(connection.provider)
+        if provider is None or path is None:
+            return False
+        current = dict(connection.watch or {})
+        if current and datetime.fromisoformat(current["expires_at"]) - RENEW_BEFORE > now:
+            return False
+        account = account_for(container, connection)
+    token = channel_token(settings.security.webhook_secret, connection_id)
+    watch = provider.watch(account, settings.app.base_url.rstrip("/") + path, token)
+    if current:
+        from scheduler.ports import Watch
+        try:
+            provider.stop_watch(account, Watch(current["watch_id"], current["resource_id"],
+                                               datetime.fromisoformat(current["expires_at"]), token))
+        except NotFound:
+            pass
+    with container.uow() as uow:
+        connection = uow.session.get(CalendarConnection, connection_id)
+        connection.watch = None if watch is None else {
+            "watch_id": watch.watch_id, "resource_id": watch.resource_id,
+            "expires_at": watch.expires_at.isoformat()}
+        uow.commit()
+    return watch is not None

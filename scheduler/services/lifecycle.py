@@ -1,0 +1,184 @@
+"""A pair's life after booking: skip or move one session, pause, resume, end, change cadence.
+
+Each use case changes the database and queues the calendar work in the same transaction
+(``push_occurrence`` / ``cancel_series`` outbox rows); the actors make the calendar match.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from adapters.storage.models import CalendarConnection, Occurrence, Pair, Series
+from adapters.storage.outbox import add_outbox
+from scheduler.core.cadence import Cadence
+from scheduler.errors import InvalidInput, NotFound
+from scheduler.services.accounts import account_for, provider_for
+from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
+                                              schedule_occurrence_notifications)
+
+ACTIVE = ("scheduled", "moved")
+
+
+def _active_series(session, pair_id: str) -> list[Series]:
+    return list(session.scalars(select(Series).where(Series.pair_id == pair_id,
+                                                     Series.status.in_(("planned", "booking", "booked")))))
+
+
+def _push(session, occ: Occurrence, now: datetime) -> None:
+    add_outbox(session, "push_occurrence", occ.id, f"push:{occ.id}:{occ.status}:{occ.start:%Y%m%dT%H%M}", now)
+
+
+def skip_occurrence(container, occurrence_id: str, by_person_id: str) -> None:
+    now = container.clock.now()
+    with container.uow() as uow:
+        occ = uow.session.get(Occurrence, occurrence_id)
+        if occ is None or occ.status not in ACTIVE or occ.start <= now:
+            raise InvalidInput("only an upcoming session can be skipped")
+        occ.status = "skipped"
+        cancel_occurrence_notifications(uow.session, occ.id)
+        _push(uow.session, occ, now)
+        notify_pair(uow.session, occ.series.pair, "skipped", now, key=f"skipped:{occ.id}",
+                    payload={"start": occ.start.isoformat(), "by": by_person_id}, occurrence_id=occ.id)
+        uow.commit()
+
+
+def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_person_id: str) -> None:
+    """Move one session to a time the people chose (the web offers only mutual free times)."""
+    now = container.clock.now()
+    if new_start <= now:
+        raise InvalidInput("the new time is in the past; choose an upcoming time")
+    with container.uow() as uow:
+        occ = uow.session.get(Occurrence, occurrence_id)
+        if occ is None or occ.status not in ACTIVE + ("conflict",) or occ.start <= now:
+            raise InvalidInput("only an upcoming session can be moved")
+        old = occ.start
+        duration = occ.end - occ.start
+        occ.start, occ.end, occ.status = new_start, new_start + duration, "moved"
+        pair = occ.series.pair
+        cancel_occurrence_notifications(uow.session, occ.id)
+        schedule_occurrence_notifications(uow.session, occ, pair, pair.program, now)
+        _push(uow.session, occ, now)
+        notify_pair(uow.session, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}",
+                    payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),
+                             "why": "moved by one of you", "by": by_person_id}, occurrence_id=occ.id)
+        uow.commit()
+
+
+def pause_pair(container, pair_id: str) -> None:
+    """Skip every upcoming session (holidays, a busy stretch); ``resume_pair`` plans again."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        if pair is None or pair.status not in ("booked", "needs_attention", "planning"):
+            raise InvalidInput("only a booked pair can be paused")
+        for series in _active_series(uow.session, pair_id):
+            for occ in series.occurrences:
+                if occ.status in ACTIVE and occ.start > now:
+                    occ.status = "skipped"
+                    _push(uow.session, occ, now)
+        cancel_pair_notifications(uow.session, pair_id)
+        pair.status, pair.status_reason = "paused", None
+        notify_pair(uow.session, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
+        uow.commit()
+
+
+def resume_pair(container, pair_id: str) -> None:
+    """Plan the remaining sessions again from now (a new series)."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        if pair is None or pair.status != "paused":
+            raise InvalidInput("only a paused pair can be resumed")
+        for series in _active_series(uow.session, pair_id):
+            _end_series(uow.session, series, now)
+        pair.status = "ready"
+        add_outbox(uow.session, "plan_pair", pair_id, f"plan_pair:{pair_id}:resume:{now:%Y%m%dT%H%M%S}", now)
+        uow.commit()
+
+
+def end_pair(container, pair_id: str) -> None:
+    now = container.clock.now()
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        if pair is None or pair.status == "ended":
+            return
+        for series in _active_series(uow.session, pair_id):
+            _end_series(uow.session, series, now)
+        cancel_pair_notifications(uow.session, pair_id)
+        pair.status, pair.status_reason = "ended", None
+        notify_pair(uow.session, pair, "ended", now, key=f"ended:{pair_id}")
+        uow.commit()
+
+
+def change_cadence(container, pair_id: str, cadence: str | None, duration_min: int | None) -> None:
+    """New cadence or duration: the current series ends and the pair is planned again."""
+    now = container.clock.now()
+    if cadence is not None:
+        try:
+            Cadence(cadence)
+        except ValueError:
+            raise InvalidInput(f"cadence '{cadence}' is not one of weekly, biweekly, monthly") from None
+    if duration_min is not None and not 15 <= duration_min <= 240:
+        raise InvalidInput("duration must be between 15 and 240 minutes")
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        if pair is None or pair.status == "ended":
+            raise InvalidInput("this pair has ended")
+        for series in _active_series(uow.session, pair_id):
+            _end_series(uow.session, series, now)
+        cancel_pair_notifications(uow.session, pair_id)
+        pair.cadence = cadence or pair.cadence
+        pair.duration_min = duration_min or pair.duration_min
+        pair.status = "ready"
+        add_outbox(uow.session, "plan_pair", pair_id, f"plan_pair:{pair_id}:change:{now:%Y%m%dT%H%M%S}", now)
+        uow.commit()
+
+
+def _end_series(session, series: Series, now: datetime) -> None:
+    was_booked = series.status == "booked" and series.provider_event_id
+    series.status = "cancelled"
+    for occ in series.occurrences:
+        if occ.status in ACTIVE + ("conflict",) and occ.start > now:
+            occ.status = "cancelled"
+    if was_booked:
+        add_outbox(session, "cancel_series", series.id, f"cancel_series:{series.id}", now)
+
+
+# --- the actors' side: make the calendar match the database ---------------------------------
+def push_occurrence(container, occurrence_id: str) -> None:
+    with container.uow() as uow:
+        occ = uow.session.get(Occurrence, occurrence_id)
+        if occ is None:
+            return
+        series = occ.series
+        if not series.provider_event_id or not series.organizer_connection_id:
+            return
+        connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
+        account = account_for(container, connection)
+        kind, event_id = connection.provider, series.provider_event_id
+        status, original, start, end = occ.status, occ.original_start, occ.start, occ.end
+    provider = provider_for(container, kind)
+    try:
+        if status in ("skipped", "cancelled"):
+            provider.cancel_occurrence(account, event_id, original)
+        elif status == "moved":
+            provider.move_occurrence(account, event_id, original, start, end)
+    except NotFound:
+        pass  # the series is gone at the provider: nothing left to change
+
+
+def cancel_series_at_provider(container, series_id: str) -> None:
+    with container.uow() as uow:
+        series = uow.session.get(Series, series_id)
+        if series is None or not series.provider_event_id or not series.organizer_connection_id:
+            return
+        connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
+        if connection is None:
+            return
+        account = account_for(container, connection)
+        kind, event_id = connection.provider, series.provider_event_id
+    try:
+        provider_for(container, kind).cancel_series(account, event_id)
+    except NotFound:
+        pass

@@ -1,0 +1,84 @@
+"""Emails as rows: reminders, feedback requests, invitations, moves — created with the change
+that causes them, delivered by an actor, never twice (the key is unique and becomes the
+Message-ID)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from adapters.storage.models import Notification, Occurrence, Pair, Program
+from adapters.storage.outbox import add_outbox, insert_once
+
+FEEDBACK_DELAY = timedelta(minutes=10)
+
+
+def add_notification(session, *, kind: str, person_id: str, due_at: datetime, key: str,
+                     pair_id: str | None = None, occurrence_id: str | None = None,
+                     payload: dict | None = None) -> str | None:
+    """Create the notification and its delivery row; None when ``key`` exists already."""
+    notification_id = insert_once(session, Notification, dict(
+        kind=kind, person_id=person_id, pair_id=pair_id, occurrence_id=occurrence_id, due_at=due_at,
+        status="pending", idempotency_key=key, payload=payload or {}))
+    if notification_id is not None:
+        add_outbox(session, "deliver_notification", notification_id, f"deliver:{notification_id}", due_at)
+    return notification_id
+
+
+def schedule_occurrence_notifications(session, occurrence: Occurrence, pair: Pair, program: Program,
+                                      now: datetime) -> int:
+    """Reminders before and a feedback request after one occurrence, for both people.
+
+    Keys include the occurrence's start, so a moved occurrence gets fresh rows; call
+    :func:`cancel_occurrence_notifications` first to drop the old ones.
+    """
+    if occurrence.status not in ("scheduled", "moved"):
+        return 0
+    created = 0
+    stamp = occurrence.start.strftime("%Y%m%dT%H%M%SZ")
+    for person_id in (pair.mentor_id, pair.mentee_id):
+        for offset in sorted(set(program.reminder_offsets_min or [])):
+            due = occurrence.start - timedelta(minutes=offset)
+            if due > now:
+                created += add_notification(
+                    session, kind="reminder", person_id=person_id, due_at=due, pair_id=pair.id,
+                    occurrence_id=occurrence.id, key=f"reminder:{occurrence.id}:{person_id}:{offset}:{stamp}",
+                    payload={"offset_min": offset}) is not None
+        due = occurrence.end + FEEDBACK_DELAY
+        if due > now:
+            created += add_notification(
+                session, kind="feedback", person_id=person_id, due_at=due, pair_id=pair.id,
+                occurrence_id=occurrence.id, key=f"feedback:{occurrence.id}:{person_id}:{stamp}") is not None
+    return created
+
+
+def cancel_occurrence_notifications(session, occurrence_id: str, kinds=("reminder", "feedback")) -> None:
+    session.execute(update(Notification)
+                    .where(Notification.occurrence_id == occurrence_id, Notification.status == "pending",
+                           Notification.kind.in_(kinds))
+                    .values(status="cancelled"))
+
+
+def cancel_pair_notifications(session, pair_id: str) -> None:
+    session.execute(update(Notification)
+                    .where(Notification.pair_id == pair_id, Notification.status == "pending",
+                           Notification.kind.in_(("reminder", "feedback")))
+                    .values(status="cancelled"))
+
+
+def notify_pair(session, pair: Pair, kind: str, now: datetime, key: str, payload: dict | None = None,
+                occurrence_id: str | None = None) -> None:
+    """The same message to both people of a pair (one row each)."""
+    for person_id in (pair.mentor_id, pair.mentee_id):
+        add_notification(session, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
+                         pair_id=pair.id, occurrence_id=occurrence_id, payload=payload)
+
+
+def notify_coordinators(session, pair: Pair, kind: str, now: datetime, key: str, payload: dict) -> None:
+    from adapters.storage.models import Membership
+
+    coordinator_ids = session.scalars(select(Membership.person_id).where(
+        Membership.program_id == pair.program_id, Membership.role == "coordinator"))
+    for person_id in coordinator_ids:
+        add_notification(session, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
+                         pair_id=pair.id, payload=payload)

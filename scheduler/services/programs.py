@@ -1,0 +1,350 @@
+"""Coordinator use cases: create a program, import pairs from CSV, send invitations, and see each
+pair's state at a glance.
+
+Every function takes a SQLAlchemy ``session`` inside the caller's unit of work and never
+commits: the caller commits once, so the program, its pairs and the invitation rows land together
+or not at all.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.storage.models import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair,
+                                     Person, Program)
+from scheduler.errors import InvalidInput
+from scheduler.services.notifications import add_notification
+
+CADENCES = ("weekly", "biweekly", "monthly")
+REPAIR_POLICIES = ("auto", "propose", "notify")
+CSV_COLUMNS = ("mentor_email", "mentee_email")
+CSV_OPTIONAL = ("mentor_name", "mentee_name")
+MAX_CSV_ROWS = 2000
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+# --- programs ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProgramSpec:
+    """What a coordinator chooses for a program. ``templates`` are ``(name, body)`` in order."""
+
+    name: str
+    cadence: str = "biweekly"
+    duration_min: int = 45
+    session_count: int = 6
+    horizon_weeks: int = 12
+    reminder_offsets_min: tuple[int, ...] = (24 * 60, 60)
+    repair_policy: str = "auto"
+    allow_pair_cadence: bool = False
+    mentor_max_sessions_per_week: int | None = None
+    templates: tuple[tuple[str, str], ...] = ()
+
+
+def validate_program_spec(spec: ProgramSpec) -> list[str]:
+    """Every problem with ``spec``, each saying what to change (empty when it is fine)."""
+    problems = []
+    if not spec.name.strip():
+        problems.append("Give the program a name.")
+    if len(spec.name) > 200:
+        problems.append("The program name is longer than 200 characters; shorten it.")
+    if spec.cadence not in CADENCES:
+        problems.append(f"Cadence must be one of {', '.join(CADENCES)}.")
+    if not 15 <= spec.duration_min <= 180:
+        problems.append("Session length must be between 15 and 180 minutes.")
+    if not 1 <= spec.session_count <= 52:
+        problems.append("Number of sessions must be between 1 and 52.")
+    if not 1 <= spec.horizon_weeks <= 104:
+        problems.append("Planning horizon must be between 1 and 104 weeks.")
+    weeks_needed = {"weekly": 1, "biweekly": 2, "monthly": 4.3}.get(spec.cadence, 1) * spec.session_count
+    if spec.cadence in CADENCES and 1 <= spec.session_count and weeks_needed > spec.horizon_weeks + 0.5:
+        problems.append(f"{spec.session_count} {spec.cadence} sessions need about {round(weeks_needed)} weeks; "
+                        f"raise the horizon or lower the number of sessions.")
+    if not spec.reminder_offsets_min:
+        problems.append("Give at least one reminder time (for example 1440, 60 minutes before).")
+    if any(not 5 <= m <= 14 * 24 * 60 for m in spec.reminder_offsets_min):
+        problems.append("Reminders must be between 5 minutes and 14 days before a session.")
+    if spec.repair_policy not in REPAIR_POLICIES:
+        problems.append(f"Conflict repair must be one of {', '.join(REPAIR_POLICIES)}.")
+    if spec.mentor_max_sessions_per_week is not None and not 1 <= spec.mentor_max_sessions_per_week <= 40:
+        problems.append("A mentor's weekly cap must be between 1 and 40 sessions (or left empty).")
+    for name, body in spec.templates:
+        if not name.strip() or not body.strip():
+            problems.append("Each agenda template needs a first line (its name) and at least one more line.")
+            break
+    return problems
+
+
+def parse_reminder_offsets(text: str) -> tuple[int, ...]:
+    """``"1440, 60"`` → ``(1440, 60)`` (minutes before a session), largest first.
+
+    >>> parse_reminder_offsets("60, 1440")
+    (1440, 60)
+    """
+    values = []
+    for part in re.split(r"[,\s]+", text.strip()):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise InvalidInput(f"Reminder time '{part}' is not a whole number of minutes; write e.g. 1440, 60.")
+        values.append(int(part))
+    return tuple(sorted(set(values), reverse=True))
+
+
+def parse_templates(text: str) -> tuple[tuple[str, str], ...]:
+    """Agenda templates from a text box: blocks separated by a blank line; a block's first line is
+    its name, the rest its body.
+
+    >>> parse_templates("Kick-off\\nGoals\\n\\nCheck-in\\nProgress")
+    (('Kick-off', 'Goals'), ('Check-in', 'Progress'))
+    """
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if b.strip()]
+    result = []
+    for block in blocks:
+        name, _, body = block.partition("\n")
+        result.append((name.strip(), body.strip()))
+    return tuple(result)
+
+
+def create_program(session: Session, coordinator_id: str, spec: ProgramSpec) -> Program:
+    """Create the program, its agenda templates, and make ``coordinator_id`` its coordinator."""
+    problems = validate_program_spec(spec)
+    if problems:
+        raise InvalidInput(" ".join(problems))
+    program = Program(name=spec.name.strip(), cadence=spec.cadence, duration_min=spec.duration_min,
+                      session_count=spec.session_count, horizon_weeks=spec.horizon_weeks,
+                      reminder_offsets_min=list(spec.reminder_offsets_min), repair_policy=spec.repair_policy,
+                      allow_pair_cadence=spec.allow_pair_cadence,
+                      mentor_max_sessions_per_week=spec.mentor_max_sessions_per_week)
+    session.add(program)
+    session.flush()
+    for position, (name, body) in enumerate(spec.templates):
+        session.add(AgendaTemplate(program_id=program.id, name=name, body=body, position=position))
+    session.add(Membership(program_id=program.id, person_id=coordinator_id, role="coordinator"))
+    session.flush()
+    return program
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowError:
+    """One bad line of an import: ``line`` counts the header as line 1."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class ImportResult:
+    """Either ``errors`` (nothing was imported) or the number of pairs and people created."""
+
+    errors: list[RowError] = field(default_factory=list)
+    pairs_created: int = 0
+    people_created: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    mentor_email: str
+    mentor_name: str
+    mentee_email: str
+    mentee_name: str
+
+
+def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
+    """Parse and check every row on its own; no database access."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        return [], [RowError(1, f"The header is missing column(s) {', '.join(missing)}. The first line must "
+                                f"name the columns: mentor_email, mentor_name, mentee_email, mentee_name.")]
+    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_OPTIONAL]
+    if unknown:
+        return [], [RowError(1, f"Unknown column(s) {', '.join(unknown)}; use mentor_email, mentor_name, "
+                                f"mentee_email, mentee_name.")]
+    reader.fieldnames = header
+    rows, errors, seen = [], [], {}
+    for record in reader:
+        line = reader.line_num
+        if len(rows) + len(errors) >= MAX_CSV_ROWS:
+            errors.append(RowError(line, f"The file has more than {MAX_CSV_ROWS} rows; split it into smaller files."))
+            break
+        if None in record:
+            errors.append(RowError(line, "This row has more values than the header has columns; check for "
+                                         "an unquoted comma."))
+            continue
+        values = {k: (v or "").strip() for k, v in record.items()}
+        if not any(values.values()):
+            continue  # a blank line
+        mentor, mentee = values["mentor_email"].lower(), values["mentee_email"].lower()
+        problems = []
+        for role, email in (("mentor", mentor), ("mentee", mentee)):
+            if not email:
+                problems.append(f"{role}_email is empty")
+            elif not EMAIL.match(email):
+                problems.append(f"{role}_email '{email}' is not an email address")
+        if mentor and mentor == mentee:
+            problems.append("mentor and mentee are the same person")
+        if not problems and (mentor, mentee) in seen:
+            problems.append(f"the same pair is already on line {seen[(mentor, mentee)]}")
+        if problems:
+            errors.append(RowError(line, "; ".join(problems).capitalize() + "."))
+            continue
+        seen[(mentor, mentee)] = line
+        rows.append(_Row(line, mentor, values.get("mentor_name", ""), mentee, values.get("mentee_name", "")))
+    if not rows and not errors:
+        errors.append(RowError(1, "The file has no pairs; add one line per pair below the header."))
+    return rows, errors
+
+
+def import_pairs_csv(session: Session, program_id: str, text: str) -> ImportResult:
+    """Import pairs from CSV text, all or nothing: when any row is bad nothing is written and
+    every bad row is reported with its line number and what to fix."""
+    rows, errors = _read_rows(text)
+    existing = {(p.mentor.email, p.mentee.email) for p in
+                session.scalars(select(Pair).where(Pair.program_id == program_id))}
+    for row in rows:
+        if (row.mentor_email, row.mentee_email) in existing:
+            errors.append(RowError(row.line, f"{row.mentor_email} and {row.mentee_email} are already a pair "
+                                             f"in this program; remove the line."))
+    if errors:
+        return ImportResult(errors=sorted(errors, key=lambda e: e.line))
+    result = ImportResult()
+    people: dict[str, Person] = {}
+
+    def person(email: str, name: str) -> Person:
+        if email not in people:
+            found = session.scalar(select(Person).where(Person.email == email))
+            if found is None:
+                found = Person(email=email, name=name or email.split("@")[0])
+                session.add(found)
+                result.people_created += 1
+            elif name and not found.name:
+                found.name = name
+            people[email] = found
+        return people[email]
+
+    roles = {(m.person_id, m.role) for m in
+             session.scalars(select(Membership).where(Membership.program_id == program_id))}
+    for row in rows:
+        mentor, mentee = person(row.mentor_email, row.mentor_name), person(row.mentee_email, row.mentee_name)
+        session.flush()
+        for who, role in ((mentor, "mentor"), (mentee, "mentee")):
+            if (who.id, role) not in roles:
+                session.add(Membership(program_id=program_id, person_id=who.id, role=role))
+                roles.add((who.id, role))
+        session.add(Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id, status="invited"))
+        result.pairs_created += 1
+    session.flush()
+    return result
+
+
+# --- invitations ---------------------------------------------------------------------------------
+InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
+
+
+def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink) -> int:
+    """Queue one invitation email per person of each pair still at ``invited`` who has not
+    finished onboarding (a Notification and its delivery outbox row, in the caller's
+    transaction). A person is invited once per pair (the idempotency key says so), so pressing
+    "send" twice sends nothing new. Returns how many invitations were queued."""
+    program = session.get(Program, program_id)
+    if program is None:
+        raise InvalidInput("That program does not exist; pick one from your programs list.")
+    queued = 0
+    pairs = session.scalars(select(Pair).where(Pair.program_id == program_id, Pair.status == "invited"))
+    for pair in pairs:
+        for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
+            if person.onboarded_at is not None:
+                continue
+            key = f"invitation:{pair.id}:{person.id}"
+            if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+                continue  # invited before: the link would differ, so do not even build it
+            created = add_notification(
+                session, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
+                payload={"url": link_for(person.id, pair.id), "program": program.name, "role": role,
+                         "other_name": other.name})
+            queued += created is not None
+    session.flush()
+    return queued
+
+
+# --- the coordinator's overview ------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairOverview:
+    """One line of the coordinator's table. ``state`` is invited | connected | booked | paused |
+    ended | needs_attention; ``detail`` says why, for the coordinator."""
+
+    pair_id: str
+    mentor_name: str
+    mentor_email: str
+    mentee_name: str
+    mentee_email: str
+    state: str
+    detail: str
+
+
+def _person_setup(person: Person, connections: list[CalendarConnection]) -> tuple[bool, str | None]:
+    """(is set up, problem) for one person of a pair."""
+    broken = [c for c in connections if c.status != "ok"]
+    if broken:
+        return False, f"{person.name or person.email} must reconnect their {broken[0].provider} calendar"
+    return person.onboarded_at is not None and (bool(connections) or bool(person.working_hours)), None
+
+
+def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnection]]) -> tuple[str, str]:
+    """The at-a-glance state of a pair and a sentence explaining it."""
+    if pair.status in ("needs_attention", "unschedulable"):
+        return "needs_attention", pair.status_reason or "Tandem could not find or keep a time for this pair."
+    problems, waiting = [], []
+    for person in (pair.mentor, pair.mentee):
+        ready, problem = _person_setup(person, connections_by_person.get(person.id, []))
+        if problem:
+            problems.append(problem)
+        elif not ready:
+            waiting.append(person.name or person.email)
+    if problems:
+        return "needs_attention", "; ".join(problems) + "."
+    if pair.status in ("booked", "paused", "ended"):
+        labels = {"booked": "Sessions are booked.", "paused": "Paused by the pair.", "ended": "The pair has ended."}
+        return pair.status, labels[pair.status]
+    if waiting:
+        return "invited", "Waiting for " + " and ".join(waiting) + " to finish setting up."
+    return "connected", "Both are set up; Tandem is finding a time."
+
+
+def program_overview(session: Session, program_id: str) -> list[PairOverview]:
+    """Every pair of the program with its state, mentors' names first."""
+    pairs = list(session.scalars(select(Pair).where(Pair.program_id == program_id)))
+    ids = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
+    by_person: dict[str, list[CalendarConnection]] = {}
+    if ids:
+        for conn in session.scalars(select(CalendarConnection).where(CalendarConnection.person_id.in_(ids))):
+            by_person.setdefault(conn.person_id, []).append(conn)
+    lines = []
+    for pair in pairs:
+        state, detail = pair_state(pair, by_person)
+        lines.append(PairOverview(pair.id, pair.mentor.name, pair.mentor.email, pair.mentee.name,
+                                  pair.mentee.email, state, detail))
+    return sorted(lines, key=lambda line: (line.mentor_name.lower(), line.mentee_name.lower()))
+
+
+def programs_for_coordinator(session: Session, person_id: str, *, is_admin: bool = False) -> list[Program]:
+    """The programs a person coordinates (every program for an admin)."""
+    query = select(Program).order_by(Program.created_at)
+    if not is_admin:
+        query = query.join(Membership, Membership.program_id == Program.id).where(
+            Membership.person_id == person_id, Membership.role == "coordinator")
+    return list(session.scalars(query))
