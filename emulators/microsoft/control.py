@@ -7,7 +7,7 @@ Every action takes a JSON body (POST) and answers JSON. Actions:
 - ``clients`` ``{client_id, client_secret?, redirect_uris?}``
 - ``auto-approve`` ``{enabled}``
 - ``events`` ``{email, subject, start, end, show_as?, recurrence?, sensitivity?}`` (ISO instants) -> ``{id}``
-- ``faults`` ``{status?, count?, path_contains?, retry_after?, delay?}``
+- ``faults`` ``{status?, count?, path_contains?, retry_after?, delay?, after?}``
 - ``expire-access-tokens`` ``{email?}``; ``revoke-refresh-tokens`` / ``expire-refresh-tokens`` ``{email}``
 - ``invalidate-delta-tokens`` ``{}``
 - ``lifecycle`` ``{subscription_id, event}``
@@ -65,7 +65,8 @@ class Control:
         if action == "faults":
             emu.fail_next(body.get("status"), count=int(body.get("count", 1)),
                           path_contains=body.get("path_contains", "/v1.0/"),
-                          retry_after=body.get("retry_after"), delay=float(body.get("delay", 0)))
+                          retry_after=body.get("retry_after"), delay=float(body.get("delay", 0)),
+                          after=bool(body.get("after", False)))
             return None
         if action == "expire-access-tokens":
             return {"expired": emu.expire_access_tokens(body.get("email"))}

@@ -174,11 +174,13 @@ class GraphEmulator:
 
     # --- faults -------------------------------------------------------------------------------
     def fail_next(self, status: int | None, *, count: int = 1, path_contains: str = "/v1.0/",
-                  retry_after: int | None = None, delay: float = 0.0, code: str | None = None) -> None:
+                  retry_after: int | None = None, delay: float = 0.0, code: str | None = None,
+                  after: bool = False) -> None:
         """Answer the next ``count`` requests whose path contains ``path_contains`` with ``status``
-        (429 gets ``Retry-After`` when given); ``status=None`` with ``delay`` only slows them."""
+        (429 gets ``Retry-After`` when given); ``status=None`` with ``delay`` only slows them;
+        ``after=True`` carries the request out and then loses the reply (a timeout after success)."""
         with self.store.lock:
-            self.store.faults.append(Fault(status, count, path_contains, retry_after, delay, code))
+            self.store.faults.append(Fault(status, count, path_contains, retry_after, delay, code, after))
 
     def slow_next(self, delay: float, *, count: int = 1, path_contains: str = "/v1.0/") -> None:
         self.fail_next(None, count=count, path_contains=path_contains, delay=delay)

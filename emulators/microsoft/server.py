@@ -118,11 +118,15 @@ class GraphApp:
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
-                if fault.status is not None:
+                if fault.status is not None and not fault.after:
                     return self._fault_reply(request, fault)
             if endpoint in self.graph_routes:
-                return self._graph(request, endpoint, values)
-            return self._identity(request, endpoint, values)
+                response = self._graph(request, endpoint, values)
+            else:
+                response = self._identity(request, endpoint, values)
+            if fault is not None and fault.status is not None and fault.after:
+                return self._fault_reply(request, fault)  # done, but the caller never hears of it
+            return response
         except GraphError as err:
             return graph_error_reply(err, request.headers.get("client-request-id"))
         except OAuthError as err:

@@ -77,7 +77,8 @@ class Subscription:
 
 @dataclass
 class Fault:
-    """Answer the next ``count`` matching requests with ``status`` (or delay them)."""
+    """Answer the next ``count`` matching requests with ``status`` (or delay them). With
+    ``after=True`` the request is carried out first and only its reply is lost."""
 
     status: int | None
     count: int
@@ -85,6 +86,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     code: str | None = None
+    after: bool = False
 
 
 class Store:

@@ -1,0 +1,259 @@
+"""The Microsoft Graph adapter with the real MSAL and ``requests`` against the Graph emulator over
+TLS: the connect flow, faults and retries, token rotation, personal accounts, idempotent creates,
+recurrence shapes, subscriptions and revoke. (The shared behaviour is in tests/contract.)"""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from adapters.providers.microsoft import TAG_PROPERTY_ID, MicrosoftCalendarProvider, transaction_id
+from adapters.providers.microsoft_auth import BOOKING_SCOPES, FREE_BUSY_SCOPES, MicrosoftConnectFlow
+from adapters.providers.retry import RetryPolicy
+from emulators.microsoft import GraphEmulator
+from emulators.microsoft.browser import sign_in
+from emulators.microsoft.receiver import WebhookReceiver
+from emulators.tls import client_session
+from scheduler.errors import RateLimited, ReconnectNeeded, SyncTokenExpired
+from scheduler.ports import CalendarAccount, SeriesSpec
+
+UTC = timezone.utc
+REDIRECT = "https://127.0.0.1/connect/microsoft/callback"
+MARCH = (datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 8, tzinfo=UTC))
+_numbers = itertools.count(1)
+
+
+class World:
+    """An emulator, a webhook receiver and an adapter whose sleeps are recorded, not slept."""
+
+    def __init__(self, emu: GraphEmulator, hook: WebhookReceiver, session):
+        self.emu, self.hook, self.session = emu, hook, session
+        self.sleeps: list[float] = []
+        self.provider = MicrosoftCalendarProvider(
+            emu.graph_url, emu.authority, emu.client_id, emu.client_secret, session, validate_authority=False,
+            retry_policy=RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.01), sleep=self.sleeps.append)
+        self.connect = MicrosoftConnectFlow(self.provider.apps)
+        self.saved: list[dict] = []
+
+    def account(self, email: str, scopes=BOOKING_SCOPES, *, personal: bool = False) -> CalendarAccount:
+        self.emu.add_user(email, personal=personal)
+        flow = self.connect.start(REDIRECT, scopes, login_hint=email)
+        connection = self.connect.finish(flow, sign_in(self.session, flow["auth_uri"]))
+        return CalendarAccount(f"ms-{next(_numbers)}", "microsoft", email, credentials=connection.credentials,
+                               on_credentials_changed=self.saved.append)
+
+    def graph_requests(self, fragment: str = "/v1.0/") -> list[dict]:
+        return [r for r in self.emu.requests() if fragment in r["path"]]
+
+
+@pytest.fixture
+def world():
+    with GraphEmulator() as emu, WebhookReceiver() as hook, client_session(emu.ca_file) as session:
+        emu.set_auto_approve(True)
+        yield World(emu, hook, session)
+
+
+def _spec(email: str, rrule: str = "FREQ=WEEKLY;INTERVAL=1;COUNT=6;BYDAY=TU", key: str = "series-1") -> SeriesSpec:
+    return SeriesSpec(series_key=key, title="Mentoring", description="Agenda", organizer_email=email,
+                      attendee_emails=("mentee@example.org",), start_local=datetime(2027, 3, 2, 10),
+                      tz="America/New_York", duration_min=45, rrule=rrule)
+
+
+def _utc(day: int, hour: int, month: int = 3) -> datetime:
+    return datetime(2027, month, day, hour, tzinfo=UTC)
+
+
+# --- connecting ------------------------------------------------------------------------------------
+def test_auth_code_flow_through_the_consent_page(world):
+    world.emu.set_auto_approve(False)
+    world.emu.add_user("ada@contoso.example")
+    flow = world.connect.start(REDIRECT, FREE_BUSY_SCOPES, login_hint="ada@contoso.example")
+    assert "code_challenge" in flow["auth_uri"] and "response_mode=form_post" in flow["auth_uri"]
+
+    answer = sign_in(world.session, flow["auth_uri"])  # shows the consent page, presses Accept
+    connection = world.connect.finish(flow, answer)
+
+    assert connection.email == "ada@contoso.example" and not connection.personal
+    assert connection.credentials["scopes"] == ["Calendars.ReadBasic"]
+    assert connection.credentials["msal_cache"] and connection.credentials["home_account_id"]
+    with pytest.raises(ReconnectNeeded):
+        world.connect.finish(flow, {**answer, "state": "forged"})
+
+
+# --- faults and retries ------------------------------------------------------------------------------
+def test_rate_limit_then_success_honours_retry_after(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.add_event(ada.email, "Dentist", _utc(1, 14), _utc(1, 15))
+    world.emu.fail_next(429, retry_after=2)
+
+    result = world.provider.free_busy([ada], *MARCH)[ada.connection_id]
+
+    assert [(b.start, b.end) for b in result.busy] == [(_utc(1, 14), _utc(1, 15))]
+    assert world.sleeps == [2.0]
+    assert [r["status"] for r in world.graph_requests("getSchedule")] == [429, 200]
+
+
+def test_server_error_then_success_and_persistent_throttling(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.fail_next(503)
+    assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
+    assert len(world.sleeps) == 1
+
+    world.emu.fail_next(429, count=10, retry_after=5)
+    with pytest.raises(RateLimited) as raised:
+        world.provider.free_busy([ada], *MARCH)
+    assert raised.value.retry_after == 5.0
+
+
+def test_revoked_refresh_token_needs_reconnect_without_retries(world):
+    ada = world.account("ada@contoso.example")
+    ref = world.provider.create_series(ada, _spec(ada.email))
+    world.emu.expire_access_tokens()
+    world.emu.revoke_refresh_tokens(ada.email)
+    before = len(world.emu.requests())
+
+    with pytest.raises(ReconnectNeeded, match="reconnect"):
+        world.provider.get_series(ada, ref.event_id, *MARCH)
+
+    after = world.emu.requests()[before:]
+    assert [r["path"].rsplit("/", 1)[-1] for r in after] == [ref.event_id, "token"]  # one try each, no retry
+    assert world.sleeps == []
+    assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error.startswith("reconnect_needed")
+
+
+def test_stale_delta_cursor_raises_sync_token_expired(world):
+    ada = world.account("ada@contoso.example")
+    cursor = world.provider.changes(ada, None).cursor
+    world.emu.invalidate_delta_tokens()
+
+    with pytest.raises(SyncTokenExpired):
+        world.provider.changes(ada, cursor)
+
+
+def test_rotated_refresh_token_is_persisted_and_the_old_cache_is_dead(world):
+    ada = world.account("ada@contoso.example")
+    original = dict(ada.credentials)
+    world.provider.free_busy([ada], *MARCH)
+    assert world.saved == [], "an unchanged cache was persisted"
+
+    world.emu.expire_access_tokens()  # Graph answers 401: the adapter refreshes once and retries
+    assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
+
+    assert len(world.saved) == 1 and world.saved[0]["msal_cache"] != original["msal_cache"]
+    assert ada.credentials == world.saved[0]
+    stale = CalendarAccount("ms-stale", "microsoft", ada.email, credentials=original)
+    world.emu.expire_access_tokens()
+    assert world.provider.free_busy([stale], *MARCH)[stale.connection_id].error.startswith("reconnect_needed")
+    assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
+
+
+def test_missing_write_permission_needs_reconnect(world):
+    mentee = world.account("mentee@contoso.example", FREE_BUSY_SCOPES)
+
+    with pytest.raises(ReconnectNeeded, match="permission"):
+        world.provider.create_series(mentee, _spec(mentee.email))
+    assert world.provider.watch(mentee, world.hook.url, "state") is None
+
+
+# --- free/busy -----------------------------------------------------------------------------------------
+def test_statuses_and_windows_longer_than_62_days(world):
+    ada = world.account("ada@contoso.example")
+    for day, status in ((1, "busy"), (2, "tentative"), (3, "oof"), (4, "workingElsewhere"), (5, "free")):
+        world.emu.add_event(ada.email, status, _utc(day, 9), _utc(day, 10), show_as=status)
+    world.emu.add_event(ada.email, "Later", _utc(20, 9, month=5), _utc(20, 10, month=5))
+
+    busy = world.provider.free_busy([ada], MARCH[0], MARCH[0] + timedelta(days=100))[ada.connection_id].busy
+
+    assert [b.start for b in busy] == [_utc(1, 9), _utc(2, 9), _utc(3, 9), _utc(20, 9, month=5)]
+    assert len(world.graph_requests("getSchedule")) == 2
+
+
+def test_personal_account_falls_back_to_calendar_view(world):
+    sam = world.account("sam@outlook.com", FREE_BUSY_SCOPES, personal=True)
+    world.emu.add_event(sam.email, "Private", _utc(1, 9), _utc(1, 10))
+    world.emu.add_event(sam.email, "Called off", _utc(1, 11), _utc(1, 12), cancelled=True)
+    world.emu.add_event(sam.email, "Lunch", _utc(1, 13), _utc(1, 14), show_as="free")
+
+    result = world.provider.free_busy([sam], *MARCH)[sam.connection_id]
+
+    assert [(b.start, b.end) for b in result.busy] == [(_utc(1, 9), _utc(1, 10))]
+    assert world.graph_requests("getSchedule") == []
+    view = world.graph_requests("/me/calendarView")
+    assert len(view) == 1 and "%24select=start%2Cend%2CshowAs%2CisCancelled" in view[0]["query"]
+
+
+# --- series ------------------------------------------------------------------------------------------
+def test_lost_create_reply_is_retried_with_the_same_transaction_id(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.fail_next(504, path_contains="/me/events", after=True)
+
+    ref = world.provider.create_series(ada, _spec(ada.email))
+
+    events = world.emu.events(ada.email)
+    assert len(events) == 1 and events[0].id == ref.event_id
+    assert events[0].transaction_id == transaction_id("series-1")
+    assert events[0].extended == {TAG_PROPERTY_ID: "series-1"}
+    assert ref.video_url and ref.video_url.startswith("https://teams.microsoft.com/")
+    assert [r["status"] for r in world.graph_requests("/me/events")] == [504, 201]
+
+
+@pytest.mark.parametrize("rrule, expected", [
+    ("FREQ=WEEKLY;INTERVAL=2;COUNT=3;BYDAY=TU", [_utc(2, 15), _utc(16, 14), _utc(30, 14)]),
+    ("FREQ=MONTHLY;BYDAY=1TU;COUNT=3", [_utc(2, 15), _utc(6, 14, month=4), _utc(4, 14, month=5)]),
+    ("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=1;COUNT=2", [_utc(2, 15), _utc(6, 14, month=4)]),
+])
+def test_biweekly_and_monthly_nth_weekday_series(world, rrule, expected):
+    ada = world.account("ada@contoso.example")
+    ref = world.provider.create_series(ada, _spec(ada.email, rrule))
+
+    state = world.provider.get_series(ada, ref.event_id, _utc(1, 0), _utc(1, 0, month=6))
+
+    assert [o.start for o in state.occurrences] == expected
+    pattern = world.emu.events(ada.email)[0].recurrence.raw["pattern"]
+    assert pattern["type"] == ("weekly" if "WEEKLY" in rrule else "relativeMonthly")
+
+
+def test_cancelled_occurrence_is_reported_as_cancelled(world):
+    ada = world.account("ada@contoso.example")
+    ref = world.provider.create_series(ada, _spec(ada.email))
+
+    world.provider.cancel_occurrence(ada, ref.event_id, _utc(16, 14))
+    state = world.provider.get_series(ada, ref.event_id, _utc(1, 0), _utc(15, 0, month=4))
+
+    assert [o.original_start for o in state.occurrences if o.cancelled] == [_utc(16, 14)]
+    assert len(state.occurrences) == 6
+
+
+def test_attendee_answers_are_mapped(world):
+    ada = world.account("ada@contoso.example")
+    ref = world.provider.create_series(ada, _spec(ada.email))
+    world.emu.respond(ada.email, ref.event_id, "mentee@example.org", "tentativelyAccepted")
+
+    assert world.provider.get_series(ada, ref.event_id, *MARCH).attendees == {"mentee@example.org": "tentative"}
+
+
+# --- watches and revoke ----------------------------------------------------------------------------------
+def test_watch_renew_notify_and_stop(world):
+    ada = world.account("ada@contoso.example")
+
+    watch = world.provider.watch(ada, world.hook.url, "client-state-1")
+    assert watch is not None and watch.token == "client-state-1"
+    world.provider.create_series(ada, _spec(ada.email))
+    world.emu.flush_notifications()
+    assert world.hook.notifications[-1]["value"][0]["clientState"] == "client-state-1"
+
+    renewed = world.provider.renew_watch(ada, watch, timedelta(days=2))
+    assert renewed.watch_id == watch.watch_id and renewed.expires_at < watch.expires_at
+    world.provider.stop_watch(ada, watch)
+    world.provider.stop_watch(ada, watch)  # already gone: fine
+    assert world.emu.subscriptions() == []
+
+
+def test_revoke_forgets_tokens(world):
+    ada = world.account("ada@contoso.example")
+
+    world.provider.revoke(ada)
+
+    assert world.saved[-1]["home_account_id"] == ""
+    assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error.startswith("reconnect_needed")
