@@ -5,11 +5,13 @@ import contextlib
 import email
 import email.policy
 import socket
+import ssl
 from datetime import datetime, timezone
 from typing import Iterator
 
 import icalendar
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
@@ -153,6 +155,32 @@ def test_login_when_a_user_is_configured():
 
     # smtplib tries each mechanism the server offers before giving up on a wrong password.
     assert logins[0] == (b"tandem", b"s3cret") and set(logins[1:]) == {(b"tandem", b"wrong")}
+    assert len(handler.received) == 1
+
+
+def test_starttls_then_login_when_configured():
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    sessions = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        sessions.append(session.ssl is not None)
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    handler = RecordingHandler()
+    # The server refuses mail and login before STARTTLS, so delivery proves the upgrade happened.
+    with smtp_server(handler, tls_context=server_context, require_starttls=True, authenticator=authenticator) as port:
+        mailer = SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port, starttls=True, smtp_user="tandem",
+                                        smtp_password="s3cret", from_address="tandem@example.org"),
+                            timeout=5, tls_context=client_context)
+        mailer.send(_invite())
+        with pytest.raises(MailUnavailable, match="CERTIFICATE_VERIFY_FAILED"):  # system trust: not our CA
+            SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port, starttls=True), timeout=5).send(_invite())
+
+    assert sessions == [True]
     assert len(handler.received) == 1
 
 
