@@ -7,9 +7,9 @@ calendar of the user's principal, found once and remembered) or a calendar URL /
 How the port maps onto CalDAV:
 
 - free/busy: ``calendar.search(start, end, event=True)`` (the server's time-range filter), then
-  the shared expansion in :mod:`ical_util` (one code path for RRULE/EXDATE/overrides, floating and
-  all-day times in ``credentials["tz"]``). Every VEVENT is stripped to its time fields right after
-  parsing: titles are never kept. A failure for one account gives ``FreeBusy(error=...)`` for it
+  the one busy parser of :mod:`scheduler.core.ics_busy` via :func:`ical_util.busy_time` (RRULE,
+  EXDATE, overrides, floating and all-day times in ``credentials["tz"]``); only start and end are
+  kept, never a title. A failure for one account gives ``FreeBusy(error=...)`` for it
   (each account is its own server and login); the others still count.
 - create: PUT of one VCALENDAR (VTIMEZONE + a VEVENT with RRULE, ORGANIZER/ATTENDEE, DESCRIPTION)
   whose UID — and so its resource name — comes from ``series_key``, with ``If-None-Match: *``:
@@ -161,13 +161,11 @@ class CalDavCalendarProvider:
 
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         def one(account: CalendarAccount) -> FreeBusy:
-            def read(calendar: caldav.Calendar) -> list[icalendar.Calendar]:
-                found = calendar.search(start=start, end=end, event=True)
-                return [ical_util.strip_to_busy_fields(ical_util.parse_calendar(r.data, "a CalDAV event"))
-                        for r in found]
+            def read(calendar: caldav.Calendar) -> list[str]:
+                return [resource.data for resource in calendar.search(start=start, end=end, event=True)]
             try:
-                busy = ical_util.busy_intervals(self._run(account, read), start, end, account.credentials.get("tz"))
-                return FreeBusy(busy=busy)
+                return FreeBusy(busy=ical_util.busy_time(self._run(account, read), "an event in the CalDAV calendar",
+                                                         start, end, account.credentials.get("tz")))
             except (ProviderError, InvalidInput) as exc:
                 log.warning("CalDAV free/busy of connection %s failed: %s", account.connection_id,
                             type(exc).__name__)

@@ -6,17 +6,16 @@ Two halves:
   in an IANA zone, with VTIMEZONE, ORGANIZER/ATTENDEE and our tag), edit it (move or cancel one
   occurrence with a RECURRENCE-ID override, replace the description, cancel the series) and read
   it back as a :class:`~scheduler.ports.SeriesState`.
-- *Busy*: turn any calendar (an export, a feed, a CalDAV collection) into busy intervals inside a
-  window, expanding recurrences with ``recurring_ical_events`` (RRULE, EXDATE, RECURRENCE-ID),
-  treating all-day and floating times in the person's own zone, and dropping transparent and
-  cancelled events. Only start and end survive: titles never leave this module.
+- *Busy*: :func:`busy_time` turns iCalendar documents (a feed, a CalDAV collection, the memory
+  store) into busy intervals inside a window with the core's one parser,
+  :mod:`scheduler.core.ics_busy`. Only start and end survive: titles never leave it.
 
 Every expansion is bounded by the window the caller gives.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +23,8 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
-from scheduler.core.intervals import Interval, interval, merge
+from scheduler.core.ics_busy import busy_from_ics
+from scheduler.core.intervals import Interval, merge
 from scheduler.errors import InvalidCalendarFile, NotFound, UnknownTimeZone
 from scheduler.ports import OccurrenceState, Response, SeriesSpec, SeriesState
 
@@ -36,9 +36,6 @@ _PARTSTAT_TO_RESPONSE: dict[str, Response] = {
 }
 # Rules without COUNT/UNTIL get a VTIMEZONE this long; every series Tandem books is bounded.
 _OPEN_SERIES_SPAN = timedelta(days=3 * 366)
-# Floating and all-day events are read in the person's zone; a day of margin on each side of
-# the window is enough for any UTC offset (-12..+14 h) before the exact clip.
-_FLOATING_MARGIN = timedelta(days=1)
 
 
 # --- series --------------------------------------------------------------------------------
@@ -227,7 +224,7 @@ def read_series(calendar: icalendar.Calendar, uid: str, start: datetime, end: da
                        attendees=attendees, occurrences=tuple(occurrences))
 
 
-# --- busy ----------------------------------------------------------------------------------
+# --- parsing and busy -----------------------------------------------------------------------
 def parse_calendar(text: str | bytes, source: str) -> icalendar.Calendar:
     """Parse iCalendar text or raise :class:`InvalidCalendarFile` naming ``source`` and the problem."""
     try:
@@ -241,65 +238,22 @@ def parse_calendar(text: str | bytes, source: str) -> icalendar.Calendar:
     return calendar
 
 
-_BUSY_FIELDS = frozenset({"UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE",
-                          "RECURRENCE-ID", "RANGE", "TRANSP", "STATUS", "X-MICROSOFT-CDO-BUSYSTATUS",
-                          "SEQUENCE", "DTSTAMP"})
+def busy_time(documents: Iterable[bytes | str], source: str, start: datetime, end: datetime,
+              tz_name: str | None = None) -> tuple[Interval, ...]:
+    """Merged busy intervals of iCalendar ``documents`` inside ``[start, end)``.
 
-
-def strip_to_busy_fields(calendar: icalendar.Calendar) -> icalendar.Calendar:
-    """Drop every VEVENT property free/busy does not need (titles, places, people) in place.
-
-    Called right after parsing someone's calendar, so no title can reach a log or a result.
+    The one busy parser is :func:`scheduler.core.ics_busy.busy_from_ics` (also used by
+    ``tandem plan``); this wrapper merges several documents (a CalDAV collection holds one per
+    event) and keeps parser details out of the message, since a parser may quote a line of the
+    file — a title. ``tz_name`` is the person's zone for floating and all-day times (UTC if None).
     """
-    for event in calendar.walk("VEVENT"):
-        for name in [n for n in event if n.upper() not in _BUSY_FIELDS]:
-            del event[name]
-        event.subcomponents = []  # alarms carry descriptions too
-    return calendar
-
-
-def _as_utc(value: date | datetime, tz: ZoneInfo | timezone) -> datetime:
-    """An aware UTC instant: dates are local midnight, naive (floating) times are local time."""
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time.min)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
-
-
-def is_busy_component(event: icalendar.Event) -> bool:
-    """False for events that do not block time: transparent, cancelled, or shown as free."""
-    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return False
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
-        return False
-    return str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "BUSY")).upper() != "FREE"
-
-
-def busy_intervals(calendars: Iterable[icalendar.Calendar], start: datetime, end: datetime,
-                   tz_name: str | None = None) -> tuple[Interval, ...]:
-    """Merged busy intervals of ``calendars`` inside ``[start, end)`` (clipped to it).
-
-    ``tz_name`` is the person's zone, used for floating times and all-day events (UTC if None).
-    Raises :class:`InvalidCalendarFile` when a recurrence cannot be expanded.
-    """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("busy_intervals needs an aware window")
-    tz = zone(tz_name) if tz_name else timezone.utc
-    window = interval(start, end)
     found: list[Interval] = []
-    for calendar in calendars:
+    for document in documents:
         try:
-            occurrences = list(recurring_ical_events.of(calendar).between(start - _FLOATING_MARGIN,
-                                                                           end + _FLOATING_MARGIN))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidCalendarFile("an event's date or repeat rule in the calendar could not be read; "
-                                      "export the calendar again as .ics and retry") from exc
-        for occ in occurrences:
-            if not is_busy_component(occ):
-                continue
-            occ_start, occ_end = _as_utc(occ.start, tz), _as_utc(occ.end, tz)
-            if occ_end <= window.start or occ_start >= window.end:
-                continue
-            found.append(Interval(max(occ_start, window.start), min(occ_end, window.end)))
+            found.extend(busy_from_ics(document, source, tz_name or "UTC", start, end))
+        except UnknownTimeZone:
+            raise  # names the zone and the event's UID only
+        except InvalidCalendarFile as exc:
+            raise InvalidCalendarFile(f"{source} could not be read as an iCalendar file; export the calendar "
+                                      "again as .ics and retry") from exc
     return tuple(merge(found))

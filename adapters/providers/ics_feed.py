@@ -25,11 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
-import icalendar
-
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
 from adapters.providers.safe_fetch import FetchedDocument, fetch_untrusted_url
+from scheduler.core.intervals import Interval
 from scheduler.errors import (InvalidInput, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded)
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
@@ -84,29 +83,31 @@ class IcsFeedCalendarProvider:
         self._sleep = sleep
 
     # --- reading ---------------------------------------------------------------------------
-    def load_calendar(self, account: CalendarAccount) -> icalendar.Calendar:
-        """Fetch (or take the uploaded text) and parse the account's calendar; raises typed errors."""
+    def load_feed(self, account: CalendarAccount) -> tuple[bytes | str, str]:
+        """The account's iCalendar data and how messages name it; raises typed errors."""
         credentials = account.credentials
         if credentials.get("ics_text"):
-            return ical_util.strip_to_busy_fields(
-                ical_util.parse_calendar(credentials["ics_text"], "the uploaded calendar file"))
+            return credentials["ics_text"], "the uploaded calendar file"
         url = credentials.get("url")
         if not url:
             raise ReconnectNeeded("no calendar feed link is stored for this person: give Tandem the feed link")
         body = call_with_retries(lambda: _feed_body(self._fetch(url)), self._retry_policy, sleep=self._sleep)
-        return ical_util.strip_to_busy_fields(ical_util.parse_calendar(body, "the calendar feed"))
+        return body, "the calendar feed"
+
+    def busy_in(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[Interval, ...]:
+        """Busy intervals of one account's feed in ``[start, end)``; raises typed errors."""
+        data, source = self.load_feed(account)
+        return ical_util.busy_time([data], source, start, end, account.credentials.get("tz"))
 
     def check_feed(self, account: CalendarAccount, *, now: datetime) -> None:
         """Raise the typed error if the feed cannot be used (for the connect step): fetch, parse
         and expand the next ``CHECK_WINDOW`` from ``now``."""
-        ical_util.busy_intervals([self.load_calendar(account)], now, now + CHECK_WINDOW,
-                                 account.credentials.get("tz"))
+        self.busy_in(account, now, now + CHECK_WINDOW)
 
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         def one(account: CalendarAccount) -> FreeBusy:
             try:
-                calendar = self.load_calendar(account)
-                return FreeBusy(busy=ical_util.busy_intervals([calendar], start, end, account.credentials.get("tz")))
+                return FreeBusy(busy=self.busy_in(account, start, end))
             except (ProviderError, InvalidInput) as exc:
                 log.warning("ICS feed of connection %s unusable: %s", account.connection_id, type(exc).__name__)
                 return FreeBusy(error=str(exc))

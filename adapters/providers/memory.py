@@ -146,8 +146,8 @@ class InMemoryCalendarProvider:
             result = {}
             for account in accounts:
                 calendar = self._calendar(account.email, account.calendar_id)
-                busy = ical_util.busy_intervals([o.calendar for o in calendar.objects.values()], start, end,
-                                                account.credentials.get("tz"))
+                busy = ical_util.busy_time([o.calendar.to_ical() for o in calendar.objects.values()],
+                                           "the calendar", start, end, account.credentials.get("tz"))
                 result[account.connection_id] = FreeBusy(busy=busy)
             return result
         return self._call(read)
