@@ -124,7 +124,8 @@ def finish_authorization(config: GoogleOAuthConfig, *, saved_state: str, code_ve
         raise ProviderUnavailable("Google's sign-in service could not be reached. Try again in a minute.") from None
     if not token.get("access_token"):
         raise ReconnectNeeded("Google returned no access token. Start connecting again.")
-    granted = tuple(str(token.get("scope", " ".join(config.scopes))).split())
+    scope = token.get("scope", config.scopes)
+    granted = tuple(scope.split() if isinstance(scope, str) else scope)  # oauthlib hands back a list
     email = _email_from_id_token(token.get("id_token"), config)
     now = now or datetime.now(timezone.utc)
     expiry = now + timedelta(seconds=int(token.get("expires_in", 3600)))

@@ -4,6 +4,7 @@
     emu.faults.add("rate_limit", count=2, retry_after=1)       # next two API calls get 429
     emu.faults.add("unavailable", probability=0.2, count=None)  # seeded RNG, until cleared
     emu.faults.add("revoked", email="ann@example.com")          # applied at once
+    emu.faults.add("unavailable", when="after")                 # done, but the reply is lost
 """
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ class Fault:
     delay: float = 0.0
     target: str = "api"  # "api" (Calendar + batch) or "token" (the OAuth token endpoint)
     path_contains: str | None = None
+    when: str = "before"  # "after": the request is carried out, then its reply is lost to this fault
 
-    def matches(self, target: str, path: str) -> bool:
-        return self.target == target and (self.path_contains is None or self.path_contains in path)
+    def matches(self, target: str, path: str, when: str) -> bool:
+        return (self.target == target and self.when == when
+                and (self.path_contains is None or self.path_contains in path))
 
 
 class Faults:
@@ -45,7 +48,7 @@ class Faults:
 
     def add(self, kind: str, *, count: int | None = 1, probability: float | None = None,
             retry_after: float | None = None, delay: float = 0.0, target: str = "api",
-            path_contains: str | None = None, email: str | None = None) -> None:
+            path_contains: str | None = None, email: str | None = None, when: str = "before") -> None:
         """Arm a fault (request faults) or apply it now (state faults: revoked, stale_sync, expire_tokens)."""
         if kind in STATE_FAULTS:
             self._apply_state_fault(kind, email)
@@ -55,7 +58,7 @@ class Faults:
         if kind == "slow" and not delay:
             delay = 2.0
         with self._lock:
-            self._armed.append(Fault(kind, count, probability, retry_after, delay, target, path_contains))
+            self._armed.append(Fault(kind, count, probability, retry_after, delay, target, path_contains, when))
 
     def clear(self) -> None:
         with self._lock:
@@ -76,11 +79,11 @@ class Faults:
             self._store.expire_access_tokens(email)
         self.fired.append(kind)
 
-    def take(self, target: str, path: str) -> Fault | None:
+    def take(self, target: str, path: str, when: str = "before") -> Fault | None:
         """The fault to apply to this request (consuming one use), if any."""
         with self._lock:
             for fault in list(self._armed):
-                if not fault.matches(target, path):
+                if not fault.matches(target, path, when):
                     continue
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +34,12 @@ class SigningKeys:
             return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
         return {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid,
                 "n": enc(self._public.n), "e": enc(self._public.e)}
+
+
+@functools.lru_cache(maxsize=1)
+def shared_signing_keys() -> SigningKeys:
+    """One key per process: making an RSA key takes up to a second, and emulators are many in tests."""
+    return SigningKeys()
 
 
 def b64url(data: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -21,7 +22,7 @@ from emulators.google.events_api import register_event_routes
 from emulators.google.faults import Faults, fault_error
 from emulators.google.fields import parse_fields, select
 from emulators.google.freebusy_api import register_freebusy_routes
-from emulators.google.keys import SigningKeys
+from emulators.google.keys import shared_signing_keys
 from emulators.google.oauth import register_oauth_routes
 from emulators.google.push import Notifier
 from emulators.google.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Store
@@ -48,12 +49,13 @@ class GoogleEmulator:
         self.store = Store()
         self.store.register_client(client_id, client_secret)
         self.faults = Faults(self.store, seed)
-        self.keys = SigningKeys()
+        self.keys = shared_signing_keys()
         self.auto_approve = auto_approve  # True: approve when login_hint is given; an email: always that user
         self.token_lifetime_s = token_lifetime_s
         self.sleep = sleep
         self.free_busy_errors: dict[str, str] = {}  # email -> reason answered in freeBusy ``errors``
         self.response_log: list[str] = []  # every Calendar API reply body, for privacy checks
+        self.request_log: list[RequestRecord] = []  # every OAuth / API request (batch parts too)
         self.notifier = Notifier(self.store, lambda: self.base_url, self.now)
         self.app = create_app(self)
         self._server = None
@@ -67,7 +69,8 @@ class GoogleEmulator:
     def start(self) -> "GoogleEmulator":
         self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="google-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="google-emulator", daemon=True)
         self._thread.start()
         self.notifier.start()
         return self
@@ -190,6 +193,25 @@ class GoogleEmulator:
         return self.notifier.wait_for(count, timeout)
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator answered (for tests: what the client really sent)."""
+
+    method: str
+    path: str
+    query: dict
+    body: object
+    batch_part: bool
+    status: int
+
+
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log: URLs are noise in test output (and the tests read the log for privacy)."""
 
@@ -231,11 +253,21 @@ def create_app(emu: GoogleEmulator) -> Flask:
 
     @app.after_request
     def partial_response(response: Response):
+        api = request.path.startswith(API_PREFIXES)
+        if api and not request.environ.get(BATCH_PART):
+            fault = emu.faults.take("api", request.path, when="after")
+            error = fault_error(fault) if fault is not None else None
+            if error is not None:
+                response = error.response()
         if request.path.startswith("/calendar/v3") and response.is_json and response.status_code < 300:
             fields = request.args.get("fields")
             if fields:
                 response.set_data(json.dumps(select(response.get_json(), parse_fields(fields))))
-        if request.path.startswith(API_PREFIXES) and len(emu.response_log) < RESPONSE_LOG_LIMIT:
+        if not request.path.startswith("/_emulator") and len(emu.request_log) < RESPONSE_LOG_LIMIT:
+            emu.request_log.append(RequestRecord(request.method, request.path, request.args.to_dict(),
+                                                 _json_or_none(request.get_data(as_text=True)),
+                                                 bool(request.environ.get(BATCH_PART)), response.status_code))
+        if api and len(emu.response_log) < RESPONSE_LOG_LIMIT:
             emu.response_log.append(response.get_data(as_text=True))
         return response
 

@@ -1,0 +1,451 @@
+"""GoogleCalendarProvider through the real Google client libraries against the emulator:
+batching and chunking, idempotent creation, error mapping and retries, token refresh, sync,
+push channels, and the OAuth consent flow (Flow + PKCE) end to end."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from flask import Flask, request
+from werkzeug.serving import make_server
+
+from adapters.providers.google import MAX_WINDOW, SERIES_TAG, event_id_for
+from adapters.providers.google_oauth import (EVENTS_OWNED_SCOPE, FREEBUSY_SCOPE, GoogleOAuthConfig,
+                                             finish_authorization, start_authorization)
+from emulators.google import GoogleEmulator
+from scheduler.errors import NotFound, ProviderUnavailable, RateLimited, ReconnectNeeded, SyncTokenExpired
+from scheduler.ports import CalendarAccount, SeriesSpec
+from tests.contract.harness_google import provider_for
+
+UTC = timezone.utc
+REDIRECT_URI = "http://127.0.0.1:8000/connect/google/callback"
+
+
+def at(month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(2027, month, day, hour, tzinfo=UTC)
+
+
+def spec(organizer: str, key: str = "series-1", video: bool = True) -> SeriesSpec:
+    return SeriesSpec(series_key=key, title="Mentoring", description="Agenda: goals", organizer_email=organizer,
+                      attendee_emails=("mentee@example.org",), start_local=datetime(2027, 3, 2, 10),
+                      tz="America/New_York", duration_min=45, rrule="FREQ=WEEKLY;COUNT=6;BYDAY=TU", video=video)
+
+
+@pytest.fixture
+def emu():
+    with GoogleEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def provider(emu, sleeps):
+    return provider_for(emu, sleep=sleeps.append)
+
+
+@pytest.fixture
+def saved():
+    return []
+
+
+@pytest.fixture
+def account(emu, saved):
+    def make(email: str = "ada@example.org", **credentials) -> CalendarAccount:
+        return CalendarAccount(connection_id=f"c-{email}", provider="google", email=email,
+                               credentials=emu.grant(email) | credentials, on_credentials_changed=saved.append)
+    return make
+
+
+def api_requests(emu: GoogleEmulator, path_part: str = "/calendar/v3") -> list:
+    return [r for r in emu.request_log if path_part in r.path]
+
+
+# --- free/busy ---------------------------------------------------------------------------------
+def test_long_window_is_queried_in_60_day_chunks_in_one_batch_and_merged(emu, provider, account):
+    ada = account()
+    emu.add_event(ada.email, at(1, 1) + MAX_WINDOW - timedelta(hours=1), at(1, 1) + MAX_WINDOW + timedelta(hours=1), "Secret")
+
+    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+
+    queries = [r for r in api_requests(emu, "/freeBusy")]
+    assert [(i.start, i.end) for i in result.busy] == [(at(1, 1) + MAX_WINDOW - timedelta(hours=1),
+                                                         at(1, 1) + MAX_WINDOW + timedelta(hours=1))]
+    assert len(queries) == 3 and all(q.batch_part for q in queries)
+    assert len(api_requests(emu, "/batch/")) == 1
+    spans = [datetime.fromisoformat(q.body["timeMax"]) - datetime.fromisoformat(q.body["timeMin"]) for q in queries]
+    assert max(spans) <= MAX_WINDOW
+
+
+def test_more_than_50_chunks_take_two_batches(emu, provider, account):
+    ada = account()
+
+    provider.free_busy([ada], at(1, 1), at(1, 1) + MAX_WINDOW * 51 + timedelta(days=1))
+
+    batches = api_requests(emu, "/batch/")
+    assert len(batches) == 2 and len(api_requests(emu, "/freeBusy")) == 52
+
+
+def test_calendar_with_errors_is_unknown_not_free(emu, provider, account):
+    ada, bob = account("ada@example.org"), account("bob@example.org")
+    emu.free_busy_errors["bob@example.org"] = "internalError"
+
+    result = provider.free_busy([ada, bob], at(3, 1), at(3, 8))
+
+    assert result[ada.connection_id].error is None
+    assert result[bob.connection_id].busy == () and "internalError" in result[bob.connection_id].error
+
+
+def test_wire_never_carries_titles_of_other_events(emu, provider, account):
+    ada = account()
+    emu.add_event(ada.email, at(3, 1, 9), at(3, 1, 10), "Secret-Oncology", rrule="FREQ=DAILY;COUNT=5")
+    ref = provider.create_series(ada, spec(ada.email))
+
+    provider.free_busy([ada], at(3, 1), at(3, 8))
+    cursor = provider.changes(ada, None).cursor
+    emu.add_event(ada.email, at(3, 2, 12), at(3, 2, 13), "Secret-Lawyer")
+    provider.changes(ada, cursor)
+    provider.get_series(ada, ref.event_id, at(3, 1), at(4, 15))
+
+    assert not [body for body in emu.response_log if "Secret-" in body]
+
+
+# --- faults and retries ------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["rate_limit", "rate_limit_403", "user_rate_limit"])
+def test_rate_limit_with_retry_after_is_waited_out_then_succeeds(emu, provider, account, sleeps, kind):
+    ada = account()
+    emu.add_event(ada.email, at(3, 1, 9), at(3, 1, 10), "Busy")
+    emu.faults.add(kind, count=1, retry_after=2)
+
+    result = provider.free_busy([ada], at(3, 1), at(3, 8))[ada.connection_id]
+
+    assert [(i.start, i.end) for i in result.busy] == [(at(3, 1, 9), at(3, 1, 10))]
+    assert sleeps == [2.0]
+
+
+def test_persistent_rate_limit_raises_rate_limited_with_retry_after(emu, provider, account):
+    ada = account()
+    emu.faults.add("rate_limit", count=None, retry_after=7)
+
+    with pytest.raises(RateLimited) as raised:
+        provider.get_series(ada, "abcdefgh", at(3, 1), at(3, 8))
+
+    assert raised.value.retry_after == 7.0
+
+
+def test_server_errors_are_retried_then_succeed(emu, provider, account, sleeps):
+    ada = account()
+    emu.faults.add("unavailable", count=1)
+    emu.faults.add("server_error", count=1)
+
+    ref = provider.create_series(ada, spec(ada.email))
+
+    assert ref.event_id == event_id_for("series-1") and len(sleeps) == 2
+
+
+def test_slow_reply_times_out_as_unavailable_and_is_retried(emu, account, sleeps):
+    provider = provider_for(emu, sleep=sleeps.append, timeout_s=0.3)
+    ada = account()
+    emu.faults.add("slow", count=1, delay=1.0)
+
+    result = provider.free_busy([ada], at(3, 1), at(3, 8))
+
+    assert result[ada.connection_id].error is None and len(sleeps) == 1
+
+
+def test_slow_replies_that_never_end_raise_provider_unavailable(emu, account):
+    provider = provider_for(emu, sleep=lambda s: None, timeout_s=0.2)
+    ada = account()
+    emu.faults.add("slow", count=None, delay=0.5)
+
+    with pytest.raises(ProviderUnavailable):
+        provider.get_series(ada, "abcdefgh", at(3, 1), at(3, 8))
+
+
+def test_lost_insert_reply_is_retried_into_a_409_and_read_back(emu, provider, account):
+    ada = account()
+    emu.faults.add("unavailable", count=1, when="after", path_contains="/events")
+
+    ref = provider.create_series(ada, spec(ada.email))
+
+    statuses = [r.status for r in api_requests(emu, "/events") if r.method == "POST"]
+    assert statuses == [503, 409]  # the insert was done, its reply lost; the retry hits the same id
+    assert len(emu.events(ada.email)) == 1 and ref.video_url and ref.video_url.startswith("https://meet.google.com/")
+
+
+def test_revoked_consent_is_reconnect_needed_and_not_retried(emu, provider, account, sleeps):
+    ada = account()
+    emu.revoke(ada.email)
+
+    with pytest.raises(ReconnectNeeded):
+        provider.create_series(ada, spec(ada.email))
+    free_busy = provider.free_busy([ada], at(3, 1), at(3, 8))[ada.connection_id]
+
+    assert sleeps == []
+    assert free_busy.busy == () and free_busy.error.startswith("reconnect_needed")
+    assert [r.status for r in emu.request_log if r.path == "/token"] == [400, 400]  # one refresh per call
+
+
+def test_missing_scope_is_reconnect_needed(emu, provider, saved):
+    ada = CalendarAccount("c-ada", "google", "ada@example.org",
+                          credentials=emu.grant("ada@example.org", ("openid", FREEBUSY_SCOPE)))
+
+    with pytest.raises(ReconnectNeeded, match="lacks calendar access"):
+        provider.create_series(ada, spec(ada.email))
+
+
+# --- tokens --------------------------------------------------------------------------------------
+def test_server_side_expired_token_is_refreshed_once_and_handed_to_the_caller(emu, provider, account, saved):
+    ada = account()
+    old = dict(ada.credentials)
+    emu.expire_tokens(ada.email)
+
+    provider.free_busy([ada], at(3, 1), at(3, 8))
+
+    assert len(saved) == 1 and saved[0]["token"] != old["token"]
+    assert saved[0]["refresh_token"] == old["refresh_token"] and ada.credentials == saved[0]
+    assert [r.status for r in emu.request_log if r.path == "/token"] == [200]
+
+
+def test_token_past_its_expiry_is_refreshed_before_the_call(emu, provider, account, saved):
+    ada = account(expiry=(datetime.now(UTC) - timedelta(minutes=5)).replace(tzinfo=None).isoformat())
+
+    provider.get_series(ada, provider.create_series(ada, spec(ada.email)).event_id, at(3, 1), at(3, 8))
+
+    assert len(saved) == 1
+    assert not [r for r in api_requests(emu) if r.status == 401]
+
+
+# --- series --------------------------------------------------------------------------------------
+def test_created_event_has_deterministic_id_zone_tag_attendee_and_meet_link(emu, provider, account):
+    ada = account()
+
+    ref = provider.create_series(ada, spec(ada.email))
+    again = provider.create_series(ada, spec(ada.email))
+
+    [stored] = emu.events(ada.email)
+    assert ref == again and re.fullmatch(r"[0-9a-v]{5,1024}", ref.event_id)
+    assert stored["start"] == {"dateTime": "2027-03-02T10:00:00-05:00", "timeZone": "America/New_York"}
+    assert stored["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=6;BYDAY=TU"]
+    assert stored["extendedProperties"]["private"][SERIES_TAG] == "series-1"
+    assert [a["email"] for a in stored["attendees"]] == ["mentee@example.org"]
+    assert ref.video_url == stored["hangoutLink"]
+
+
+def test_series_without_video_has_no_meet_link(emu, provider, account):
+    ada = account()
+
+    ref = provider.create_series(ada, spec(ada.email, video=False))
+
+    assert ref.video_url is None and "conferenceData" not in emu.events(ada.email)[0]
+
+
+def test_moving_one_occurrence_stores_one_instance_exception(emu, provider, account):
+    ada = account()
+    ref = provider.create_series(ada, spec(ada.email))
+
+    provider.move_occurrence(ada, ref.event_id, at(3, 16, 14), at(3, 17, 18), at(3, 17, 18) + timedelta(minutes=45))
+
+    exceptions = [e for e in emu.events(ada.email) if e.get("recurringEventId")]
+    assert [e["id"] for e in exceptions] == [f"{ref.event_id}_20270316T140000Z"]
+    with pytest.raises(NotFound):
+        provider.cancel_occurrence(ada, ref.event_id, at(3, 16, 15))
+
+
+def test_attendee_decline_is_read_back(emu, provider, account):
+    ada = account()
+    ref = provider.create_series(ada, spec(ada.email))
+    emu.set_response(ada.email, ref.event_id, "mentee@example.org", "declined")
+
+    state = provider.get_series(ada, ref.event_id, at(3, 1), at(4, 15))
+
+    assert state.attendees == {"mentee@example.org": "declined"}
+
+
+# --- changes and push ------------------------------------------------------------------------
+def test_stale_sync_token_raises_and_a_full_resync_recovers(emu, provider, account):
+    ada = account()
+    ref = provider.create_series(ada, spec(ada.email))
+    cursor = provider.changes(ada, None).cursor
+    emu.invalidate_sync_tokens(ada.email)
+
+    with pytest.raises(SyncTokenExpired):
+        provider.changes(ada, cursor)
+    fresh = provider.changes(ada, None)
+
+    assert fresh.full_resync and fresh.changed_event_ids == (ref.event_id,)
+
+
+def test_changes_follow_pages_and_map_instances_to_their_series(emu, provider, account):
+    ada = account()
+    for n in range(3):
+        emu.add_event(ada.email, at(3, 1, 9 + n), at(3, 1, 10 + n), "Other")
+    ref = provider.create_series(ada, spec(ada.email))
+    cursor = provider.changes(ada, None).cursor
+
+    provider.cancel_occurrence(ada, ref.event_id, at(3, 23, 14))
+    changes = provider.changes(ada, cursor)
+
+    assert changes.changed_event_ids == (ref.event_id,) and not changes.full_resync
+
+
+class _Webhook:
+    """A loopback receiver for push notifications."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.arrived = threading.Condition()
+        app = Flask("webhook")
+
+        @app.post("/hook")
+        def hook():
+            with self.arrived:
+                self.received.append(dict(request.headers))
+                self.arrived.notify_all()
+            return "", 200
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> "_Webhook":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int) -> list[dict]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout=5)
+            return list(self.received)
+
+
+def test_watch_delivers_sync_and_exists_with_our_token_until_stopped(emu, provider, account):
+    ada = account()
+    with _Webhook() as hook:
+        watch = provider.watch(ada, hook.url, "secret-channel-token")
+        provider.create_series(ada, spec(ada.email))
+        got = hook.wait_for(2)
+        provider.stop_watch(ada, watch)
+        provider.stop_watch(ada, watch)  # stopping twice is fine
+        provider.update_description(ada, event_id_for("series-1"), "Agenda: after stop")
+        emu.wait_for_deliveries(3, timeout=0.5)
+
+    assert [h["X-Goog-Resource-State"] for h in got] == ["sync", "exists"]
+    assert {h["X-Goog-Channel-Token"] for h in got} == {"secret-channel-token"}
+    assert {h["X-Goog-Channel-Id"] for h in got} == {watch.watch_id}
+    assert got[1]["X-Goog-Resource-Id"] == watch.resource_id and got[1]["X-Goog-Message-Number"] == "2"
+    assert len(emu.deliveries) == 2
+    assert watch.expires_at > datetime.now(UTC) + timedelta(days=6)
+
+
+# --- OAuth consent flow --------------------------------------------------------------------------
+class _ConsentForm(HTMLParser):
+    """Reads the consent page: form action, hidden/checked inputs, and the Allow button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action, self.fields, self.buttons = "", [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.action = a["action"]
+        elif tag == "input" and (a.get("type") in ("hidden", "email") or "checked" in a):
+            self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "button":
+            self.buttons.append((a["name"], a["value"]))
+
+
+@pytest.fixture
+def oauth(emu, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain-http loopback emulator, tests only
+    http = requests.Session()
+    http.trust_env = False
+    yield GoogleOAuthConfig.for_emulator(emu.base_url, REDIRECT_URI, emu.client_id, emu.client_secret), http
+    http.close()
+
+
+def consent(http: requests.Session, emu: GoogleEmulator, url: str, *, decision: str = "allow",
+            drop_scope: str | None = None) -> dict:
+    page = http.get(url)
+    form = _ConsentForm()
+    form.feed(page.text)
+    assert page.status_code == 200 and ("decision", "allow") in form.buttons
+    fields = [(k, v) for k, v in form.fields if not (k == "granted_scope" and v == drop_scope)]
+    reply = http.post(emu.base_url + form.action, data=fields + [("decision", decision)], allow_redirects=False)
+    assert reply.status_code == 302 and reply.headers["Location"].startswith(REDIRECT_URI)
+    return {k: v[0] for k, v in parse_qs(urlsplit(reply.headers["Location"]).query).items()}
+
+
+def test_consent_flow_with_pkce_gives_working_credentials_that_refresh(emu, oauth, saved):
+    config, http = oauth
+    start = start_authorization(config, login_hint="Ada@Example.org")
+    query = parse_qs(urlsplit(start.url).query)
+
+    args = consent(http, emu, start.url)
+    connection = finish_authorization(config, saved_state=start.state, code_verifier=start.code_verifier,
+                                      callback_args=args)
+
+    assert query["code_challenge_method"] == ["S256"] and query["access_type"] == ["offline"]
+    assert query["prompt"] == ["consent"] and query["state"] == [start.state]
+    assert connection.email == "ada@example.org" and connection.missing_scopes == ()
+    assert connection.credentials["refresh_token"]
+    provider = provider_for(emu)
+    ada = CalendarAccount("c-ada", "google", connection.email, credentials=connection.credentials,
+                          on_credentials_changed=saved.append)
+    assert provider.free_busy([ada], at(3, 1), at(3, 8))[ada.connection_id].error is None
+    emu.expire_tokens(ada.email)
+    assert provider.free_busy([ada], at(3, 1), at(3, 8))[ada.connection_id].error is None
+    assert len(saved) == 1 and saved[0]["token"] != connection.credentials["token"]
+
+
+def test_partial_consent_reports_the_missing_scope(emu, oauth):
+    config, http = oauth
+    start = start_authorization(config, login_hint="ada@example.org")
+
+    connection = finish_authorization(config, saved_state=start.state, code_verifier=start.code_verifier,
+                                      callback_args=consent(http, emu, start.url, drop_scope=EVENTS_OWNED_SCOPE))
+
+    assert connection.missing_scopes == (EVENTS_OWNED_SCOPE,)
+    assert connection.can_read_free_busy and not connection.can_write_events
+
+
+def test_denied_consent_and_wrong_state_need_a_new_attempt(emu, oauth):
+    config, http = oauth
+    start = start_authorization(config, login_hint="ada@example.org")
+    denied = consent(http, emu, start.url, decision="deny")
+    other = start_authorization(config, login_hint="ada@example.org")
+
+    with pytest.raises(ReconnectNeeded, match="not allowed"):
+        finish_authorization(config, saved_state=start.state, code_verifier=start.code_verifier, callback_args=denied)
+    with pytest.raises(ReconnectNeeded, match="did not match"):
+        finish_authorization(config, saved_state=start.state, code_verifier=start.code_verifier,
+                             callback_args=consent(http, emu, other.url))
+
+
+def test_code_with_the_wrong_verifier_is_refused(emu, oauth):
+    config, http = oauth
+    start = start_authorization(config, login_hint="ada@example.org")
+
+    with pytest.raises(ReconnectNeeded, match="invalid_grant"):
+        finish_authorization(config, saved_state=start.state, code_verifier="x" * 64,
+                             callback_args=consent(http, emu, start.url))
+
+
+def test_revoke_ends_access(emu, provider, account):
+    ada = account()
+    provider.revoke(ada)
+    emu.expire_tokens(ada.email)
+
+    with pytest.raises(ReconnectNeeded):
+        provider.get_series(ada, "abcdefgh", at(3, 1), at(3, 8))
