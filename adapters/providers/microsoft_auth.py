@@ -24,6 +24,7 @@ from typing import Sequence
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from scheduler.errors import ProviderUnavailable, ReconnectNeeded
 
@@ -62,7 +63,7 @@ class MsalApps:
                     c.client_id, client_credential=c.client_secret, authority=c.authority,
                     token_cache=cache, http_client=c.session, http_cache=self._http_cache,
                     instance_discovery=None if c.validate_authority else False)
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, MsalServiceError, ValueError) as exc:
             raise ProviderUnavailable(f"Microsoft sign-in service unreachable ({type(exc).__name__}); "
                                       "try again in a few minutes") from exc
 
@@ -95,8 +96,9 @@ def acquire_access_token(apps: MsalApps, credentials: dict, *, force_refresh: bo
     scopes = list(credentials.get("scopes") or FREE_BUSY_SCOPES)
     try:
         result = app.acquire_token_silent_with_error(scopes, account, force_refresh=force_refresh)
-    except requests.RequestException as exc:
-        raise ProviderUnavailable(f"Microsoft sign-in service unreachable ({type(exc).__name__}); "
+    except (requests.RequestException, MsalServiceError) as exc:
+        # MsalServiceError: the token endpoint answered 429/5xx (MSAL then throttles repeats itself)
+        raise ProviderUnavailable(f"Microsoft sign-in service failed ({type(exc).__name__}); "
                                   "try again in a few minutes") from exc
     changed = _changed_credentials(credentials, cache)
     if result is None:
@@ -150,8 +152,8 @@ class MicrosoftConnectFlow:
         except ValueError as exc:  # state mismatch, replayed or forged response
             raise ReconnectNeeded("the Microsoft sign-in answer did not match this request: please try "
                                   "connecting again") from exc
-        except requests.RequestException as exc:
-            raise ProviderUnavailable("Microsoft sign-in service unreachable; try again in a few minutes") from exc
+        except (requests.RequestException, MsalServiceError) as exc:
+            raise ProviderUnavailable("Microsoft sign-in service failed; try again in a few minutes") from exc
         if "access_token" not in result:
             raise ReconnectNeeded(f"Microsoft sign-in did not complete ({result.get('error', 'unknown error')}): "
                                   "please try connecting again")

@@ -75,6 +75,20 @@ def _weekday(token: str, rrule: str) -> tuple[int | None, str]:
     return (int(prefix) if prefix else None), _DAYS[day]
 
 
+def _until_date(until: str, tz: str) -> date:
+    """The local date of an RRULE UNTIL (a date, or a UTC date-time converted into ``tz``).
+
+    >>> _until_date("20270401T035959Z", "America/New_York").isoformat()
+    '2027-03-31'
+    """
+    day = date(int(until[0:4]), int(until[4:6]), int(until[6:8]))
+    if until.endswith("Z") and "T" in until:
+        hms = until.split("T", 1)[1]
+        instant = datetime(day.year, day.month, day.day, int(hms[0:2]), int(hms[2:4]), int(hms[4:6]), tzinfo=timezone.utc)
+        return instant.astimezone(iana_zone(tz)).date()
+    return day
+
+
 def rrule_to_graph(rrule: str, start_local: datetime, tz: str) -> dict:
     """A Graph ``patternedRecurrence`` for an RRULE starting at ``start_local`` (wall clock in ``tz``).
 
@@ -119,8 +133,7 @@ def rrule_to_graph(rrule: str, start_local: datetime, tz: str) -> dict:
     if "COUNT" in parts:
         rng.update(type="numbered", numberOfOccurrences=int(parts["COUNT"]))
     elif "UNTIL" in parts:
-        until = parts["UNTIL"]
-        rng.update(type="endDate", endDate=date(int(until[0:4]), int(until[4:6]), int(until[6:8])).isoformat())
+        rng.update(type="endDate", endDate=_until_date(parts["UNTIL"], tz).isoformat())
     else:
         rng["type"] = "noEnd"
     return {"pattern": pattern, "range": rng}

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .calendar import Calendar, Ctx
+from .calendar_api import Calendar, Ctx
 from .control import Control
 from .identity import Identity
 from .replies import GraphError, OAuthError, graph_error_reply, json_reply, oauth_error_reply

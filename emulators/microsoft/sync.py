@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlparse
 import requests
 from werkzeug.wrappers import Response
 
-from .calendar import PAGE_SIZE, Ctx, window_args
+from .calendar_api import PAGE_SIZE, Ctx, window_args
 from .model import User, split_occurrence_id
 from .replies import GraphError, bad_request, json_reply
 from .serialize import event_json

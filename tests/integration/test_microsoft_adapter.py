@@ -15,7 +15,7 @@ from emulators.microsoft import GraphEmulator
 from emulators.microsoft.browser import sign_in
 from emulators.microsoft.receiver import WebhookReceiver
 from emulators.tls import client_session
-from scheduler.errors import RateLimited, ReconnectNeeded, SyncTokenExpired
+from scheduler.errors import ProviderUnavailable, RateLimited, ReconnectNeeded, SyncTokenExpired
 from scheduler.ports import CalendarAccount, SeriesSpec
 
 UTC = timezone.utc
@@ -120,6 +120,19 @@ def test_revoked_refresh_token_needs_reconnect_without_retries(world):
     assert [r["path"].rsplit("/", 1)[-1] for r in after] == [ref.event_id, "token"]  # one try each, no retry
     assert world.sleeps == []
     assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error.startswith("reconnect_needed")
+
+
+def test_token_endpoint_outage_is_unavailable_not_reconnect(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.expire_access_tokens()
+    world.emu.fail_next(503, count=10, path_contains="/oauth2/v2.0/token")
+
+    with pytest.raises(ProviderUnavailable):
+        world.provider.free_busy([ada], *MARCH)
+
+    token_calls = world.graph_requests("/oauth2/v2.0/token")
+    assert token_calls[-1]["status"] == 503
+    assert len(token_calls) == 2, "MSAL should throttle repeats of a failed token request itself"
 
 
 def test_stale_delta_cursor_raises_sync_token_expired(world):
