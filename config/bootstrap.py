@@ -44,8 +44,15 @@ class Container:
 
 
 def bootstrap(settings: Settings, **extras: Any) -> Container:
-    """Build the container for ``settings``; ``extras`` replace or add adapters (tests, demo)."""
+    """Build the container for ``settings``; ``extras`` replace or add adapters (tests, demo):
+    ``clock``, ``providers`` (kind -> CalendarProvider, merged over the configured ones),
+    ``mailer``."""
+    from adapters.mail.smtp import SmtpMailer
+    from adapters.providers.registry import build_providers
+
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     clock = extras.pop("clock", None) or SystemClock()
+    extras["providers"] = {**build_providers(settings), **extras.get("providers", {})}
+    extras.setdefault("mailer", SmtpMailer(settings.mail))
     return Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
                      clock=clock, extras=extras)

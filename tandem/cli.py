@@ -125,14 +125,14 @@ def _require_ok(settings) -> None:
         raise ConfigError("cannot start:\n  - " + "\n  - ".join(found))
 
 
-def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event):
+def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event, **extras):
     """Build the container, broker, worker and tick thread as asked. Returns (container, worker)."""
     from config.bootstrap import bootstrap
     from workers import runtime
     from workers.broker import configure_broker
     from workers.tick import run_tick_loop
 
-    container = bootstrap(settings)
+    container = bootstrap(settings, **extras)
     broker = configure_broker(settings)
     runtime.install(container)
     runtime.load_actors(broker)
@@ -153,30 +153,51 @@ def _tick_steps():
 
 
 def cmd_run(args) -> int:
-    """The embedded default: web + in-process worker + tick in one process."""
+    """The embedded default: web + in-process worker + tick in one process.
+
+    With ``app.demo`` on and no real OAuth client configured, the Google and Microsoft
+    emulators start in-process, the sandbox program is seeded, and emails go to the in-memory
+    demo inbox (shown at /demo) instead of SMTP.
+    """
     from werkzeug.serving import make_server
 
+    from adapters.storage.db import make_engine
     from adapters.storage.migrate import upgrade
+    from tandem import demo
     from web import create_app
 
     settings = _settings(args)
     _require_ok(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
     stop = _wait_for_signal()
-    container, worker = _start_services(settings, worker=True, tick=True, stop=stop)
-    upgrade(container.engine)
+    extras, emulators = {}, None
+    if demo.wants_emulators(settings):
+        from adapters.mail.memory import InMemoryMailer
+
+        emulators = demo.start_emulators()
+        overrides = emulators.settings_overrides()
+        if "tick.interval_seconds" not in settings.sources:
+            overrides["tick.interval_seconds"] = 2.0
+        settings = settings.with_overrides(overrides, source="demo emulators")
+        extras["mailer"] = InMemoryMailer()
+    container, worker = _start_services(settings, worker=True, tick=True, stop=stop, **extras)
     if settings.app.demo:
-        try:
-            importlib.import_module("workers.demo").seed_demo(container)
-        except ModuleNotFoundError:
-            log.info("no demo module yet; starting without sandbox data")
+        demo.seed_demo(container, emulators)
     app = create_app(container=container)
     server = make_server(args.host or settings.app.host, args.port or settings.app.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="tandem-web", daemon=True).start()
     print(f"Tandem is running on http://{server.host}:{server.port}  (Ctrl-C stops it)", flush=True)
+    if emulators is not None:
+        print(f"  sandbox: Google emulator {emulators.google.base_url}, Microsoft emulator "
+              f"{emulators.microsoft.base_url}; open /demo to sign in as a sandbox person", flush=True)
     stop.wait()
     server.shutdown()
     if worker:
         worker.stop()
+    if emulators is not None:
+        emulators.stop()
     container.dispose()
     return 0
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from adapters.storage.models import CalendarConnection, Occurrence, Series
 from adapters.storage.outbox import add_outbox
-from scheduler.errors import NotFound, SyncTokenExpired
+from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded,
+                              SyncTokenExpired)
 from scheduler.services.accounts import account_for, providers
 from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
 from scheduler.services.repair import booked_series_ids
@@ -126,8 +127,21 @@ def ensure_watch(container, connection_id: str) -> bool:
             return False
         account = account_for(container, connection)
     token = channel_token(settings.security.webhook_secret, connection_id)
-    watch = provider.watch(account, settings.app.base_url.rstrip("/") + path, token)
-    if current:
+    try:
+        watch = provider.watch(account, settings.app.base_url.rstrip("/") + path, token)
+    except (RateLimited, ProviderUnavailable, ReconnectNeeded):
+        raise  # transient or consent lost: the outbox retries or flags it
+    except ProviderError as exc:
+        # The provider refuses this channel (e.g. Graph wants an https webhook URL): fall back
+        # to polling (daily and before each session) and try the channel again tomorrow.
+        log.warning("push channel for connection %s refused: %s; polling instead", connection_id, exc)
+        with container.uow() as uow:
+            connection = uow.session.get(CalendarConnection, connection_id)
+            connection.watch = {"watch_id": None, "resource_id": None, "error": str(exc)[:500],
+                                "expires_at": (now + RENEW_BEFORE + timedelta(days=1)).isoformat()}
+            uow.commit()
+        return False
+    if current.get("watch_id"):
         from scheduler.ports import Watch
         try:
             provider.stop_watch(account, Watch(current["watch_id"], current["resource_id"],

@@ -87,7 +87,7 @@ def render(container, session, n: Notification) -> OutgoingEmail:
     elif n.kind == "reconnect":
         rendered = t.render_reconnect_needed(
             recipient_name=name, calendar_label=PROVIDER_LABELS.get(p.get("provider"), "calendar"),
-            reconnect_url=f"{settings.app.base_url.rstrip('/')}/connect")
+            reconnect_url=f"{settings.app.base_url.rstrip('/')}/calendars/")
     elif n.kind == "pair_attention":
         program = session.get(Program, pair.program_id)
         rendered = t.render_pair_needs_attention(
