@@ -32,7 +32,7 @@ def register_control_routes(app: Flask, emu: "GoogleEmulator") -> None:
     @app.post("/_emulator/users")
     def control_add_user():
         data = body()
-        return jsonify({"email": emu.add_user(data["email"], data.get("time_zone", "UTC"))})
+        return jsonify({"email": emu.add_user(data["email"], data.get("time_zone"))})
 
     @app.post("/_emulator/events")
     def control_add_event():

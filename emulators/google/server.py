@@ -43,10 +43,11 @@ class GoogleEmulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, client_id: str = DEFAULT_CLIENT_ID,
                  client_secret: str = DEFAULT_CLIENT_SECRET, seed: int = 0, auto_approve: bool | str = False,
-                 token_lifetime_s: float = 3600, sleep: Callable[[float], None] = time.sleep):
+                 token_lifetime_s: float = 3600, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time):
         self.host, self.port = host, port
         self.client_id, self.client_secret = client_id, client_secret
-        self.store = Store()
+        self.store = Store(clock=clock)  # a test may pass a fake clock (token expiry, channel expiry)
         self.store.register_client(client_id, client_secret)
         self.faults = Faults(self.store, seed)
         self.keys = shared_signing_keys()
@@ -116,8 +117,9 @@ class GoogleEmulator:
         return self.base_url + "/revoke"
 
     # --- control -----------------------------------------------------------------------------
-    def add_user(self, email: str, time_zone: str = "UTC") -> str:
-        """Create a user (and their primary calendar); returns the normalised email."""
+    def add_user(self, email: str, time_zone: str | None = None) -> str:
+        """Create a user (and their primary calendar, zone UTC unless given); returns the
+        normalised email. For an existing user, a given ``time_zone`` replaces theirs."""
         return self.store.ensure_user(email, time_zone).email
 
     def add_event(self, email: str, start: datetime, end: datetime, summary: str = "Busy", *,

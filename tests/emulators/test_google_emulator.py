@@ -343,3 +343,114 @@ def test_batch_runs_parts_with_the_real_client_and_caps_at_50(emu):
     assert raised.value.resp.status == 400
     assert json.loads(raised.value.content)["error"]["errors"][0]["reason"] == "batchSizeTooLarge"
     assert BatchError  # imported to show the client parsed our multipart reply without a BatchError
+
+
+# --- more Google behaviour -------------------------------------------------------------------------
+def test_all_day_event_is_busy_for_the_whole_day_in_the_calendar_zone(emu, http):
+    from datetime import date
+    emu.add_user("ada@example.org", time_zone="Europe/Berlin")
+    emu.add_event("ada@example.org", date(2027, 3, 2), date(2027, 3, 3), "Secret holiday")
+    api = Api(emu, http, "ada@example.org")
+    body = {"timeMin": "2027-03-01T00:00:00Z", "timeMax": "2027-03-08T00:00:00Z", "items": [{"id": "primary"}]}
+    busy = api("POST", "/freeBusy", json=body).json()["calendars"]["primary"]["busy"]
+    assert busy == [{"start": "2027-03-01T23:00:00Z", "end": "2027-03-02T23:00:00Z"}]
+
+
+def test_access_token_dies_after_expires_in(http):
+    now = [1_800_000_000.0]
+    with GoogleEmulator(clock=lambda: now[0], token_lifetime_s=60) as emu:
+        api = Api(emu, http, "ada@example.org")
+        fresh = api("GET", "/calendars/primary/events")
+        now[0] += 61
+        stale = api("GET", "/calendars/primary/events")
+        refreshed = http.post(emu.token_uri, data={"grant_type": "refresh_token", "client_id": emu.client_id,
+                                                   "client_secret": emu.client_secret,
+                                                   "refresh_token": api.grant["refresh_token"]}).json()
+    assert fresh.status_code == 200 and error_of(stale) == (401, "authError")
+    assert refreshed["expires_in"] == 60 and "refresh_token" not in refreshed
+
+
+def test_revoking_through_the_endpoint_kills_refresh_and_access(emu, http):
+    api = Api(emu, http, "ada@example.org")
+    revoked = http.post(emu.revoke_uri, data={"token": api.grant["refresh_token"]})
+    again = http.post(emu.revoke_uri, data={"token": api.grant["refresh_token"]})
+    assert revoked.status_code == 200 and again.status_code == 400
+    assert error_of(api("GET", "/calendars/primary/events")) == (401, "authError")
+
+
+def test_second_consent_without_prompt_consent_gives_no_new_refresh_token(emu, http):
+    emu.auto_approve = True
+
+    def exchange(prompt: str) -> dict:
+        params = {"client_id": emu.client_id, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+                  "scope": "openid " + FREEBUSY, "state": "s", "access_type": "offline",
+                  "login_hint": "ada@example.org", "prompt": prompt}
+        location = http.get(emu.auth_uri, params=params, allow_redirects=False).headers["Location"]
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        return http.post(emu.token_uri, data={"grant_type": "authorization_code", "code": code,
+                                              "redirect_uri": "http://127.0.0.1:9/cb", "client_id": emu.client_id,
+                                              "client_secret": emu.client_secret}).json()
+    first, quiet, forced = exchange(""), exchange(""), exchange("consent")
+    assert "refresh_token" in first and "refresh_token" not in quiet and "refresh_token" in forced
+
+
+def test_consent_page_refuses_unknown_clients_and_foreign_redirects(emu, http):
+    base = {"client_id": emu.client_id, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+            "scope": "openid", "state": "s"}
+    unknown = http.get(emu.auth_uri, params=base | {"client_id": "nobody"})
+    foreign = http.get(emu.auth_uri, params=base | {"redirect_uri": "https://evil.example.com/cb"})
+    page = http.get(emu.auth_uri, params=base)
+    assert unknown.status_code == 400 and "invalid_client" in unknown.text
+    assert foreign.status_code == 400 and "redirect_uri_mismatch" in foreign.text
+    assert page.status_code == 200 and 'id="allow"' in page.text
+
+
+def test_methods_the_emulator_lacks_answer_in_googles_error_shape(emu, http):
+    api = Api(emu, http, "ada@example.org")
+    created = api("POST", "/calendars/primary/events", json=SERIES).json()
+    assert error_of(api("PUT", f"/calendars/primary/events/{created['id']}", json=SERIES)) == (405, "httpMethodNotAllowed")
+
+
+def test_deleted_calendar_sends_not_exists_and_foreign_webhooks_are_not_called(emu, http):
+    api = Api(emu, http, "ada@example.org")
+    api("POST", "/calendars/primary/events/watch",
+        json={"id": "chan-2", "type": "web_hook", "address": "https://hooks.example.com/x", "token": "t"})
+    emu.delete_calendar("ada@example.org")
+    deliveries = emu.wait_for_deliveries(2)
+    assert [(d.state, d.status) for d in deliveries] == [("sync", None), ("not_exists", None)]
+    assert all("not a loopback address" in d.error for d in deliveries)
+
+
+def test_non_https_foreign_webhook_is_refused(emu, http):
+    api = Api(emu, http, "ada@example.org")
+    reply = api("POST", "/calendars/primary/events/watch",
+                json={"id": "chan-3", "type": "web_hook", "address": "http://hooks.example.com/x"})
+    assert error_of(reply) == (400, "push.webhookUrlNotHttps")
+
+
+def test_runs_standalone_with_python_dash_m(http):
+    import socket
+    import subprocess
+    import sys
+    import time
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "emulators.google", "--port", str(port), "--user", "ada@example.org"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                state = http.get(f"http://127.0.0.1:{port}/_emulator/state", timeout=1).json()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+    assert f"127.0.0.1:{port}" in banner and state["users"] == ["ada@example.org"]
