@@ -11,7 +11,7 @@ served over HTTPS on 127.0.0.1 from a background thread, with a Python control A
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -201,6 +201,16 @@ class GraphEmulator:
         """Forget every delta/skip token: the next delta call answers 410 SyncStateNotFound."""
         with self.store.lock:
             self.store.delta_states.clear()
+
+    def set_concurrency_limit(self, limit: int | None) -> None:
+        """Concurrent Graph requests allowed per app and mailbox (Graph: 4; None: unlimited)."""
+        with self.store.lock:
+            self.store.concurrency_limit = limit
+
+    def set_token_lifetime(self, seconds: int) -> None:
+        """Lifetime of access tokens issued from now on (``expires_in``; default 3599 s)."""
+        with self.store.lock:
+            self.store.access_token_lifetime = timedelta(seconds=seconds)
 
     def set_throttle(self, limit: int | None, window: float = 600.0) -> None:
         """At most ``limit`` Graph requests per mailbox per ``window`` seconds, then 429."""

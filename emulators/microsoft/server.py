@@ -115,14 +115,14 @@ class GraphApp:
             return self.control.handle(request, values["action"])
         try:
             fault = self.store.take_fault(request.path)
-            if fault is not None:
-                if fault.delay:
-                    time.sleep(fault.delay)
-                if fault.status is not None and not fault.after:
-                    return self._fault_reply(request, fault)
+            delay = fault.delay if fault is not None else 0.0
+            if fault is not None and fault.status is not None and not fault.after:
+                time.sleep(delay)
+                return self._fault_reply(request, fault)
             if endpoint in self.graph_routes:
-                response = self._graph(request, endpoint, values)
+                response = self._graph(request, endpoint, values, delay)
             else:
+                time.sleep(delay)
                 response = self._identity(request, endpoint, values)
             if fault is not None and fault.status is not None and fault.after:
                 return self._fault_reply(request, fault)  # done, but the caller never hears of it
@@ -163,7 +163,9 @@ class GraphApp:
             return self.identity.token(request, tenant)
         return self.identity.keys()
 
-    def _graph(self, request: Request, endpoint: str, values: dict) -> Response:
+    def _graph(self, request: Request, endpoint: str, values: dict, delay: float = 0.0) -> Response:
+        """Authenticate, throttle, check the permission, then run the handler (after ``delay``,
+        an injected slow reply that counts against the mailbox's concurrency)."""
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -180,7 +182,20 @@ class GraphApp:
         if not route.scopes & set(at.scopes):
             raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         ctx = Ctx(request, user, at.scopes, self.base_url)
-        return route.handler(ctx, **values)
+        slot = (at.client_id, user.oid)
+        with self.store.lock:
+            limit = self.store.concurrency_limit
+            if limit is not None and self.store.in_flight.get(slot, 0) >= limit:
+                raise GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
+                                 {"Retry-After": "1"})
+            self.store.in_flight[slot] = self.store.in_flight.get(slot, 0) + 1
+        try:
+            if delay:
+                time.sleep(delay)
+            return route.handler(ctx, **values)
+        finally:
+            with self.store.lock:
+                self.store.in_flight[slot] -= 1
 
     def _check_throttle(self, oid: str) -> None:
         if self.store.throttle is None:

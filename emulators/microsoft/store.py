@@ -111,6 +111,8 @@ class Store:
         self.refresh_token_lifetime = timedelta(days=90)
         self.throttle: tuple[int, float] | None = None  # (requests, seconds) per mailbox
         self.throttle_hits: dict[str, list[float]] = {}
+        self.concurrency_limit: int | None = 4  # Graph: 4 concurrent requests per app per mailbox
+        self.in_flight: dict[tuple[str, str], int] = {}  # (client id, oid) -> requests being served
 
     # --- users and clients ---------------------------------------------------------------
     def add_user(self, email: str, *, personal: bool = False, display_name: str = "",

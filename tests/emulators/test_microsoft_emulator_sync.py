@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from emulators.microsoft.receiver import WebhookReceiver
+from emulators.tls import client_session
 from tests.emulators.microsoft_helpers import bearer, emu, http, tokens, unique, weekly_event  # noqa: F401
 
 UTC = timezone.utc
@@ -144,6 +146,30 @@ def test_injected_faults_throttling_and_slow_replies(emu, http):
     emu.set_throttle(2, window=60)
     codes = [http.get(url, headers=bearer(reply)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_more_than_four_concurrent_requests_per_mailbox_are_throttled(emu, http):
+    reply = tokens(emu, http, unique("hob"))
+    emu.slow_next(0.5, count=5)
+    results: list[int] = []
+
+    def call() -> None:
+        with client_session(emu.ca_file) as own:
+            results.append(own.get(f"{emu.graph_url}/me/events", headers=bearer(reply)).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for t in threads:
+        t.start()
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 200, 200, 200, 429]
+
+
+def test_short_lived_access_tokens(emu, http):
+    emu.set_token_lifetime(60)
+    reply = tokens(emu, http, unique("ivy"))
+    assert reply["expires_in"] == 60
 
 
 def test_http_control_api_drives_the_same_back_door(emu, http):

@@ -161,6 +161,18 @@ def test_rotated_refresh_token_is_persisted_and_the_old_cache_is_dead(world):
     assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
 
 
+def test_short_lived_tokens_refresh_each_call_and_every_rotation_is_saved(world):
+    world.emu.set_token_lifetime(60)  # MSAL refreshes tokens that expire within 5 minutes
+    ada = world.account("ada@contoso.example")
+
+    for _ in range(3):
+        assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
+
+    assert len(world.saved) == 3 and len({c["msal_cache"] for c in world.saved}) == 3
+    assert [r["status"] for r in world.graph_requests("/oauth2/v2.0/token")] == [200] * 4
+    assert world.sleeps == []
+
+
 def test_missing_write_permission_needs_reconnect(world):
     mentee = world.account("mentee@contoso.example", FREE_BUSY_SCOPES)
 
