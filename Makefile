@@ -41,6 +41,7 @@ doctor: $(VENV)/.installed-run $(CONFIG)
 
 services:
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-chromium.sh
 
 test: $(VENV)/.installed-dev services
 	$(BIN)/python -m pytest

@@ -1,6 +1,8 @@
 """Flask app factory: one blueprint per feature, thin controllers."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 from config.bootstrap import Container, bootstrap
@@ -18,11 +20,30 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.security.session_cookie_secure,
+        SESSION_COOKIE_NAME="tandem_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # CSV uploads and forms; nothing bigger is needed
         TESTING=settings.app.env == "test",
     )
     app.extensions["tandem"] = container
 
-    from web import health
+    from web import auth, connect, errors, health, home, onboarding, pairs, programs, security
+    from web.security.links import LinkSigner
 
+    app.extensions["tandem.links"] = LinkSigner(settings.security.secret_key, settings.security.link_max_age_days)
+    security.init_app(app)
+    errors.init_app(app)
     health.init_app(app)
+    home.init_app(app)
+    auth.init_app(app)
+    programs.init_app(app)
+    onboarding.init_app(app)
+    connect.init_app(app)
+    pairs.init_app(app)
+
+    from web import demo, feedback, webhooks
+
+    webhooks.init_app(app)
+    feedback.init_app(app)
+    demo.init_app(app)
     return app

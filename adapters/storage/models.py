@@ -256,3 +256,12 @@ class OutboxMessage(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsedLink(Base):
+    """A single-use signed link (magic sign-in) that has been used; a second use is refused."""
+
+    __tablename__ = "used_links"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,122 @@
+"""Coordinator pages: create a program, import pairs from CSV (all or nothing, errors per line),
+send invitations once, and see each pair's state."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.storage.models import AgendaTemplate, Membership, Notification, OutboxMessage, Pair, Person, Program
+from tests.e2e.helpers import seed, sign_in_as
+from web import create_app
+
+GOOD_CSV = ("mentor_email,mentor_name,mentee_email,mentee_name\n"
+            "lena@example.org,Lena Lee,tom@example.org,Tom Tan\n"
+            "lena@example.org,Lena Lee,ravi@example.org,Ravi Rao\n")
+
+
+@pytest.fixture
+def client(container):
+    return create_app(container=container).test_client()
+
+
+@pytest.fixture
+def seeded(container):
+    return seed(container)
+
+
+def _count(container, model, *where) -> int:
+    with container.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_coordinator_creates_a_program_with_templates(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    reply = client.post("/programs/new", data={
+        "csrf_token": token, "name": "Spring cohort", "cadence": "weekly", "duration_min": "30",
+        "session_count": "8", "horizon_weeks": "10", "reminder_offsets": "60, 1440", "repair_policy": "propose",
+        "allow_pair_cadence": "on", "templates": "Kick-off\nMeet each other\n\nGoals\nAgree goals"})
+    assert reply.status_code == 302
+    with container.uow() as uow:
+        program = uow.session.scalar(select(Program).where(Program.name == "Spring cohort"))
+        assert (program.cadence, program.duration_min, program.session_count, program.horizon_weeks) == ("weekly", 30, 8, 10)
+        assert program.reminder_offsets_min == [1440, 60] and program.repair_policy == "propose"
+        assert program.allow_pair_cadence is True
+        assert [(t.name, t.body) for t in uow.session.scalars(
+            select(AgendaTemplate).where(AgendaTemplate.program_id == program.id).order_by(AgendaTemplate.position))] \
+            == [("Kick-off", "Meet each other"), ("Goals", "Agree goals")]
+        assert uow.session.scalar(select(Membership.role).where(Membership.program_id == program.id,
+                                                                Membership.person_id == seeded.coordinator_id)) == "coordinator"
+
+
+def test_an_invalid_program_form_says_what_to_fix(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    reply = client.post("/programs/new", data={"csrf_token": token, "name": "", "cadence": "weekly",
+                                               "duration_min": "500", "session_count": "20", "horizon_weeks": "4",
+                                               "reminder_offsets": "soon"})
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 400
+    assert "Give the program a name." in page
+    assert "Session length must be between 15 and 180 minutes." in page
+    assert "raise the horizon or lower the number of sessions" in page
+    assert "is not a whole number of minutes" in page
+    assert _count(container, Program) == 2  # the two seeded ones
+
+
+def test_importing_a_good_csv_creates_people_memberships_and_pairs(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    reply = client.post(f"/programs/{seeded.program_id}/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "csv_file": (io.BytesIO(GOOD_CSV.encode()), "pairs.csv")})
+    assert reply.status_code == 302
+    assert _count(container, Pair, Pair.program_id == seeded.program_id) == 3
+    assert _count(container, Person, Person.email == "lena@example.org") == 1
+    assert _count(container, Membership, Membership.program_id == seeded.program_id, Membership.role == "mentor") == 2
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert "Lena Lee" in page and "Ravi Rao" in page and "Invited" in page
+
+
+def test_a_csv_with_bad_rows_imports_nothing_and_lists_every_problem(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    bad = ("mentor_email,mentor_name,mentee_email,mentee_name\n"
+           "lena@example.org,Lena,tom@example.org,Tom\n"
+           "not-an-email,X,ravi@example.org,Ravi\n"
+           "lena@example.org,Lena,lena@example.org,Lena\n"
+           "lena@example.org,Lena,tom@example.org,Tom\n"
+           "mentor@example.org,Max,mentee@example.org,Mia\n")
+    reply = client.post(f"/programs/{seeded.program_id}/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "csv_file": (io.BytesIO(bad.encode()), "pairs.csv")})
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 400
+    assert "Nothing was imported" in page
+    assert "Line 3: Mentor_email &#39;not-an-email&#39; is not an email address." in page
+    assert "Line 4: Mentor and mentee are the same person." in page
+    assert "Line 5: The same pair is already on line 2." in page
+    assert "Line 6: mentor@example.org and mentee@example.org are already a pair" in page
+    assert _count(container, Pair, Pair.program_id == seeded.program_id) == 1
+    assert _count(container, Person, Person.email == "tom@example.org") == 0
+
+
+def test_a_csv_without_the_right_header_is_refused(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    reply = client.post(f"/programs/{seeded.program_id}/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "csv_file": (io.BytesIO(b"mentor,mentee\na@x.org,b@x.org\n"), "pairs.csv")})
+    assert reply.status_code == 400
+    assert "Line 1: The header is missing column(s) mentor_email, mentee_email" in reply.get_data(as_text=True)
+
+
+def test_invitations_are_queued_once_with_signed_links(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token})
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token})
+    with container.uow() as uow:
+        rows = list(uow.session.scalars(select(Notification).where(Notification.kind == "invitation")))
+        assert sorted(n.person_id for n in rows) == sorted([seeded.mentor_id, seeded.mentee_id])
+        assert all(n.payload["url"].startswith("http://127.0.0.1:5000/invite/") for n in rows)
+        delivery = uow.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                      .where(OutboxMessage.kind == "deliver_notification"))
+        assert delivery == 2
+        link = rows[0].payload["url"].removeprefix("http://127.0.0.1:5000")
+    fresh = create_app(container=container).test_client()
+    reply = fresh.get(link)
+    assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")

@@ -1,0 +1,41 @@
+"""The magic sign-in link: queue the email, and redeem a link exactly once."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.storage.models import Person
+from scheduler.services.notifications import add_notification
+from web.security.links import LinkError, LinkSigner, use_once
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def request_link(session: Session, signer: LinkSigner, email: str, now: datetime,
+                 url_for_token: Callable[[str], str]) -> str | None:
+    """Queue a sign-in email for a known person; returns the link (None for an unknown address,
+    which the page does not reveal)."""
+    person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+    if person is None:
+        return None
+    token = signer.sign_magic(person.id)
+    nonce = signer.read("signin", token)["n"]
+    url = url_for_token(token)
+    add_notification(session, kind="magic_link", person_id=person.id, due_at=now, key=f"magic_link:{nonce}",
+                     payload={"url": url})
+    return url
+
+
+def redeem(session: Session, signer: LinkSigner, token: str, now: datetime) -> str:
+    """The person id of a valid, unused link, which is used up by this call; LinkError otherwise."""
+    data = signer.read("signin", token)
+    person = session.get(Person, data.get("p", ""))
+    if person is None:
+        raise LinkError("This sign-in link belongs to an account that no longer exists.")
+    use_once(session, "signin", str(data.get("n", "")), now)
+    return person.id

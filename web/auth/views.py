@@ -1,0 +1,70 @@
+"""Sign-in and sign-out pages (thin: parse, call, render)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from web.auth import magic
+from web.deps import container, external_url, now, signer, uow
+from web.security.auth import current, sign_in as start_session, sign_out as end_session
+from web.security.links import LinkError
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+@bp.get("/signin")
+def sign_in():
+    if current() is not None:
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/sign_in.html", next=request.args.get("next", ""),
+                           google=bool(container().settings.google.client_id),
+                           microsoft=bool(container().settings.microsoft.client_id))
+
+
+@bp.post("/signin/email")
+def request_link():
+    email = request.form.get("email", "")
+    if "@" not in email:
+        flash("Enter the email address your invitation was sent to.", "error")
+        return redirect(url_for("auth.sign_in"))
+    with uow() as work:
+        url = magic.request_link(work.session, signer(), email, now(),
+                                 lambda token: external_url("auth.confirm_link", token=token))
+        work.commit()
+    sandbox_url = url if container().settings.app.demo else None
+    return render_template("auth/link_sent.html", email=magic.normalise_email(email), sandbox_url=sandbox_url)
+
+
+@bp.get("/signin/link/<token>")
+def confirm_link(token: str):
+    """A page with a button: mail scanners that open links do not use up the link."""
+    try:
+        signer().read("signin", token)
+    except LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc)), 400
+    return render_template("auth/confirm.html", token=token)
+
+
+@bp.post("/signin/link/<token>")
+def use_link(token: str):
+    with uow() as work:
+        try:
+            person_id = magic.redeem(work.session, signer(), token, now())
+        except LinkError as exc:
+            return render_template("auth/link_problem.html", message=str(exc)), 400
+        work.commit()
+    start_session(person_id)
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/signout")
+def sign_out():
+    end_session()
+    flash("You are signed out.", "success")
+    return redirect(url_for("home.index"))

@@ -1,0 +1,95 @@
+"""Connection controllers: parse, call ``scheduler.services.connections``, render."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from scheduler.errors import InvalidInput, NotFound, ProviderError
+from scheduler.services import connections as service
+from web.deps import container, now, uow
+from web.security.auth import current, login_required
+
+bp = Blueprint("connect", __name__, url_prefix="/calendars")
+
+
+def _view(connection) -> dict:
+    return {"id": connection.id, "provider": connection.provider,
+            "label": service.PROVIDER_LABELS.get(connection.provider, connection.provider),
+            "account": connection.account_email, "status": connection.status,
+            "oauth": connection.provider in ("google", "microsoft")}
+
+
+@bp.get("/")
+@login_required
+def index():
+    settings = container().settings
+    with uow() as work:
+        connections = [_view(c) for c in service.connections_of(work.session, current().id)]
+    return render_template("connect/index.html", connections=connections,
+                           google=bool(settings.google.client_id), microsoft=bool(settings.microsoft.client_id))
+
+
+def _web_url(raw: str, what: str) -> str:
+    url = (raw or "").strip()
+    if url.startswith("webcal://"):
+        url = "https://" + url[len("webcal://"):]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"The {what} must be a web address starting with https:// (or webcal://).")
+    return url
+
+
+def _store(kind: str, account_email: str, credentials: dict):
+    """Check the connection once, then store it; errors go back to the form."""
+    service.check_before_storing(container(), kind, account_email, credentials, now())
+    with uow() as work:
+        service.store_connection(work.session, container().cipher, current().id, kind, account_email,
+                                 credentials, now())
+        work.commit()
+
+
+@bp.route("/caldav", methods=["GET", "POST"])
+@login_required
+def caldav():
+    form = request.form
+    if request.method == "POST":
+        try:
+            url = _web_url(form.get("url", ""), "CalDAV server address")
+            username = form.get("username", "").strip()
+            if not username or not form.get("password"):
+                raise InvalidInput("Enter the user name and the app password for your CalDAV server.")
+            _store("caldav", username if "@" in username else current().email,
+                   {"url": url, "username": username, "password": form["password"], "tz": current().tz or "UTC"})
+        except (InvalidInput, ProviderError) as exc:
+            return render_template("connect/caldav.html", form=form, problems=[str(exc)]), 400
+        flash("Your CalDAV calendar is connected. Tandem will only see when you are busy.", "success")
+        return redirect(url_for("connect.index"))
+    return render_template("connect/caldav.html", form=form, problems=[])
+
+
+@bp.route("/ics", methods=["GET", "POST"])
+@login_required
+def ics():
+    form = request.form
+    if request.method == "POST":
+        try:
+            url = _web_url(form.get("url", ""), "calendar feed link")
+            _store("ics", current().email, {"url": url, "tz": current().tz or "UTC"})
+        except (InvalidInput, ProviderError) as exc:
+            return render_template("connect/ics.html", form=form, problems=[str(exc)]), 400
+        flash("Your calendar feed is connected. Tandem will only see when you are busy.", "success")
+        return redirect(url_for("connect.index"))
+    return render_template("connect/ics.html", form=form, problems=[])
+
+
+@bp.post("/<connection_id>/disconnect")
+@login_required
+def disconnect(connection_id: str):
+    try:
+        outcome = service.disconnect(container(), current().id, connection_id)
+    except NotFound as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("connect.index"))
+    flash(outcome.message, "success" if outcome.revoked else "error")
+    return redirect(url_for("connect.index"))

@@ -1,0 +1,24 @@
+"""The home page: sign-in for visitors; for a signed-in person, their pairs and programs."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+
+from web.deps import uow
+from web.pairs.queries import pairs_of_person
+from web.security.auth import current
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    person = current()
+    if person is None:
+        return render_template("home/welcome.html")
+    with uow() as work:
+        pairs = pairs_of_person(work.session, person.id)
+    return render_template("home/dashboard.html", pairs=pairs)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

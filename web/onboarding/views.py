@@ -1,0 +1,94 @@
+"""Onboarding controllers: the invitation link, then the hours form."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from adapters.storage.models import Pair, Person
+from scheduler.errors import InvalidInput
+from scheduler.services.connections import connections_of
+from scheduler.services.onboarding import common_timezones, complete_onboarding
+from web.deps import now, signer, uow
+from web.onboarding.forms import DAY_NAMES, TIMES_OF_DAY, answers_from_form, form_from_person
+from web.security.auth import current, login_required, sign_in
+from web.security.links import LinkError
+
+bp = Blueprint("onboarding", __name__)
+PAIR_KEY = "onboarding_pair"
+
+
+@bp.get("/invite/<token>")
+def invitation(token: str):
+    """An invitation signs its person in until they have finished onboarding; after that they
+    sign in like everyone else (so an old forwarded invitation is not a key to the account)."""
+    try:
+        data = signer().read("invite", token)
+    except LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc)), 400
+    with uow() as work:
+        person = work.session.get(Person, data.get("p", ""))
+        pair = work.session.get(Pair, data.get("pair", ""))
+        if person is None or pair is None or person.id not in (pair.mentor_id, pair.mentee_id):
+            return render_template("auth/link_problem.html", message=(
+                "This invitation is no longer valid (the pair may have been removed). "
+                "Ask your program coordinator for a new one.")), 400
+        onboarded = person.onboarded_at is not None
+        person_id, pair_id = person.id, pair.id
+    me = current()
+    if onboarded and (me is None or me.id != person_id):
+        flash("You have already set up Tandem. Sign in to see your sessions.", "success")
+        return redirect(url_for("auth.sign_in", next=url_for("pairs.show", pair_id=pair_id)))
+    if me is None or me.id != person_id:
+        sign_in(person_id)
+    session[PAIR_KEY] = pair_id
+    return redirect(url_for("onboarding.hours"))
+
+
+def _context(person_id: str, pair_id: str | None):
+    """(pair info for the page or None, may the person choose rhythm and length)."""
+    with uow() as work:
+        pair = work.session.get(Pair, pair_id) if pair_id else None
+        if pair is None or person_id not in (pair.mentor_id, pair.mentee_id):
+            return None, False
+        program = pair.program
+        other = pair.mentee if pair.mentor_id == person_id else pair.mentor
+        info = {"program": program.name, "other": other.name or other.email,
+                "role": "mentor" if pair.mentor_id == person_id else "mentee",
+                "cadence": pair.cadence or program.cadence, "duration_min": pair.duration_min or program.duration_min}
+        return info, program.allow_pair_cadence
+
+
+@bp.route("/onboarding", methods=["GET", "POST"])
+@login_required
+def hours():
+    me = current()
+    pair_id = session.get(PAIR_KEY)
+    pair, may_choose = _context(me.id, pair_id)
+    if request.method == "POST":
+        answers = answers_from_form(request.form, may_choose_rhythm=may_choose)
+        try:
+            with uow() as work:
+                ready = complete_onboarding(work.session, me.id, answers, now(), pair_id=pair_id if pair else None)
+                has_calendar = bool(connections_of(work.session, me.id))
+                work.commit()
+        except InvalidInput as exc:
+            return _render(request.form, pair, may_choose, [str(exc)]), 400
+        session.pop(PAIR_KEY, None)
+        if ready:
+            flash("You are both set up. Tandem is finding a regular time that suits you both.", "success")
+        else:
+            flash("Your hours are saved.", "success")
+        if not has_calendar:
+            return redirect(url_for("connect.index"))
+        return redirect(url_for("home.index"))
+    with uow() as work:
+        person = work.session.get(Person, me.id)
+        values = form_from_person(person.tz, person.working_hours, person.preferences)
+    if pair:
+        values.setdefault("cadence", pair["cadence"])
+        values.setdefault("duration_min", str(pair["duration_min"]))
+    return _render(values, pair, may_choose, [])
+
+
+def _render(values, pair, may_choose: bool, problems: list[str]):
+    return render_template("onboarding/hours.html", form=values, pair=pair, may_choose=may_choose, problems=problems,
+                           days=DAY_NAMES, times_of_day=TIMES_OF_DAY, zones=common_timezones())
