@@ -202,6 +202,21 @@ def test_move_occurrence_moves_exactly_one(harness):
     assert not is_busy_during(busy, moved_from, moved_from + SESSION)
 
 
+def test_a_moved_occurrence_can_be_moved_again_by_its_original_start(harness):
+    require_writable(harness)
+    ada = harness.account(unique_email(harness, "ada"))
+    ref = harness.provider.create_series(ada, series_spec(ada.email, "mentee@example.org"))
+    original, first_move, second_move = utc(3, 16, 14), utc(3, 17, 18), utc(3, 18, 13)
+
+    harness.provider.move_occurrence(ada, ref.event_id, original, first_move, first_move + SESSION)
+    harness.provider.move_occurrence(ada, ref.event_id, original, second_move, second_move + SESSION)
+
+    state = harness.provider.get_series(ada, ref.event_id, *SERIES_WINDOW)
+    moved = [o for o in state.occurrences if o.moved]
+    assert [(o.original_start, o.start, o.end) for o in moved] == [(original, second_move, second_move + SESSION)]
+    assert len(state.occurrences) == len(DST_SERIES_EXPECTED_STARTS)
+
+
 def test_cancel_occurrence_cancels_exactly_one(harness):
     require_writable(harness)
     ada = harness.account(unique_email(harness, "ada"))
@@ -265,6 +280,17 @@ def test_changes_report_our_changed_event_and_the_cursor_advances(harness):
 
     assert ref.event_id in after_change.changed_event_ids
     assert ref.event_id not in after_nothing.changed_event_ids
+
+
+def test_changes_report_a_moved_occurrence_as_its_series(harness):
+    require_writable(harness)
+    ada = harness.account(unique_email(harness, "ada"))
+    ref = harness.provider.create_series(ada, series_spec(ada.email, "mentee@example.org"))
+    cursor = harness.provider.changes(ada, None).cursor
+
+    harness.provider.move_occurrence(ada, ref.event_id, utc(3, 16, 14), utc(3, 17, 18), utc(3, 17, 18, 45))
+
+    assert ref.event_id in harness.provider.changes(ada, cursor).changed_event_ids
 
 
 def test_stale_cursor_raises_sync_token_expired(harness):
