@@ -5,6 +5,7 @@
     emu.faults.add("unavailable", probability=0.2, count=None)  # seeded RNG, until cleared
     emu.faults.add("revoked", email="ann@example.com")          # applied at once
     emu.faults.add("unavailable", when="after")                 # done, but the reply is lost
+    emu.faults.add("rate_limit", batch_parts=True)              # one call inside a batch fails
 """
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ class Fault:
     target: str = "api"  # "api" (Calendar + batch) or "token" (the OAuth token endpoint)
     path_contains: str | None = None
     when: str = "before"  # "after": the request is carried out, then its reply is lost to this fault
+    batch_parts: bool = False  # hit the calls inside a batch instead of whole HTTP requests
 
-    def matches(self, target: str, path: str, when: str) -> bool:
-        return (self.target == target and self.when == when
+    def matches(self, target: str, path: str, when: str, batch_part: bool) -> bool:
+        return (self.target == target and self.when == when and self.batch_parts == batch_part
                 and (self.path_contains is None or self.path_contains in path))
 
 
@@ -48,7 +50,8 @@ class Faults:
 
     def add(self, kind: str, *, count: int | None = 1, probability: float | None = None,
             retry_after: float | None = None, delay: float = 0.0, target: str = "api",
-            path_contains: str | None = None, email: str | None = None, when: str = "before") -> None:
+            path_contains: str | None = None, email: str | None = None, when: str = "before",
+            batch_parts: bool = False) -> None:
         """Arm a fault (request faults) or apply it now (state faults: revoked, stale_sync, expire_tokens)."""
         if kind in STATE_FAULTS:
             self._apply_state_fault(kind, email)
@@ -58,7 +61,8 @@ class Faults:
         if kind == "slow" and not delay:
             delay = 2.0
         with self._lock:
-            self._armed.append(Fault(kind, count, probability, retry_after, delay, target, path_contains, when))
+            self._armed.append(Fault(kind, count, probability, retry_after, delay, target, path_contains,
+                                     when, batch_parts))
 
     def clear(self) -> None:
         with self._lock:
@@ -79,11 +83,11 @@ class Faults:
             self._store.expire_access_tokens(email)
         self.fired.append(kind)
 
-    def take(self, target: str, path: str, when: str = "before") -> Fault | None:
+    def take(self, target: str, path: str, when: str = "before", batch_part: bool = False) -> Fault | None:
         """The fault to apply to this request (consuming one use), if any."""
         with self._lock:
             for fault in list(self._armed):
-                if not fault.matches(target, path, when):
+                if not fault.matches(target, path, when, batch_part):
                     continue
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue

@@ -236,9 +236,9 @@ def create_app(emu: GoogleEmulator) -> Flask:
 
     @app.before_request
     def inject_faults():
-        if not request.path.startswith(API_PREFIXES) or request.environ.get(BATCH_PART):
+        if not request.path.startswith(API_PREFIXES):
             return None
-        fault = emu.faults.take("api", request.path)
+        fault = emu.faults.take("api", request.path, batch_part=bool(request.environ.get(BATCH_PART)))
         if fault is None:
             return None
         if fault.delay:

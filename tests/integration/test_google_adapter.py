@@ -449,3 +449,59 @@ def test_revoke_ends_access(emu, provider, account):
 
     with pytest.raises(ReconnectNeeded):
         provider.get_series(ada, "abcdefgh", at(3, 1), at(3, 8))
+
+
+def test_a_failed_call_inside_a_batch_is_retried_alone(emu, provider, account, sleeps):
+    ada = account()
+    emu.faults.add("rate_limit", count=1, retry_after=1, batch_parts=True)
+
+    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+
+    parts_per_batch, running = [], 0
+    for record in emu.request_log:  # parts are logged as they finish, before their batch
+        if record.batch_part and "/freeBusy" in record.path:
+            running += 1
+        elif record.path.startswith("/batch/"):
+            parts_per_batch, running = parts_per_batch + [running], 0
+    assert result.error is None and sleeps == [1.0]
+    assert parts_per_batch == [3, 1]
+
+
+def test_rate_limited_whole_batch_is_retried(emu, provider, account, sleeps):
+    ada = account()
+    emu.faults.add("rate_limit", count=1, retry_after=2, path_contains="/batch")
+
+    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+
+    assert result.error is None and sleeps == [2.0]
+    assert [r.status for r in api_requests(emu, "/batch/")] == [429, 200]
+
+
+def test_accounts_sharing_one_consent_share_one_query(emu, provider):
+    credentials = emu.grant("ada@example.org")
+    emu.add_event("ada@example.org", at(3, 1, 9), at(3, 1, 10), "Busy")
+    work = CalendarAccount("c-1", "google", "ada@example.org", calendar_id="primary", credentials=credentials)
+    same = CalendarAccount("c-2", "google", "ada@example.org", calendar_id="ada@example.org", credentials=credentials)
+
+    result = provider.free_busy([work, same], at(3, 1), at(3, 8))
+
+    [query] = api_requests(emu, "/freeBusy")
+    assert sorted(item["id"] for item in query.body["items"]) == ["ada@example.org", "primary"]
+    assert result["c-1"].busy == result["c-2"].busy and len(result["c-1"].busy) == 1
+
+
+def test_rate_limiter_paces_calls_per_account(emu, account):
+    from adapters.providers.retry import RateLimiter
+    now, waits = [100.0], []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+    provider = provider_for(emu, rate_limiter=RateLimiter(rate=2, burst=1, clock=lambda: now[0], sleep=wait))
+    ada, bob = account("ada@example.org"), account("bob@example.org")
+
+    provider.free_busy([ada], at(3, 1), at(3, 8))
+    provider.free_busy([bob], at(3, 1), at(3, 8))
+    provider.free_busy([ada], at(3, 1), at(3, 8))
+
+    assert waits == [0.5]  # only ada's second call waited; bob has his own bucket
