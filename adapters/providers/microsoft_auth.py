@@ -47,22 +47,24 @@ class MsalConfig:
 
 
 class MsalApps:
-    """Builds a ``ConfidentialClientApplication`` per token cache, sharing MSAL's HTTP cache so
-    OpenID discovery is fetched once per process, not once per call."""
+    """Builds a ``ConfidentialClientApplication`` per token cache, reusing MSAL's HTTP cache so
+    OpenID discovery is fetched once per thread, not once per call. (The HTTP cache is per thread
+    because MSAL guards it with a lock per application, not per cache.)"""
 
     def __init__(self, config: MsalConfig):
         self.config = config
-        self._http_cache: dict = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def app(self, cache: msal.SerializableTokenCache) -> msal.ConfidentialClientApplication:
         c = self.config
+        http_cache = getattr(self._local, "http_cache", None)
+        if http_cache is None:
+            http_cache = self._local.http_cache = {}
         try:
-            with self._lock:  # MSAL's discovery cache is a plain dict: fill it one app at a time
-                return msal.ConfidentialClientApplication(
-                    c.client_id, client_credential=c.client_secret, authority=c.authority,
-                    token_cache=cache, http_client=c.session, http_cache=self._http_cache,
-                    instance_discovery=None if c.validate_authority else False)
+            return msal.ConfidentialClientApplication(
+                c.client_id, client_credential=c.client_secret, authority=c.authority,
+                token_cache=cache, http_client=c.session, http_cache=http_cache,
+                instance_discovery=None if c.validate_authority else False)
         except (requests.RequestException, MsalServiceError, ValueError) as exc:
             raise ProviderUnavailable(f"Microsoft sign-in service unreachable ({type(exc).__name__}); "
                                       "try again in a few minutes") from exc

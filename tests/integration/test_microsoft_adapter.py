@@ -4,6 +4,7 @@ recurrence shapes, subscriptions and revoke. (The shared behaviour is in tests/c
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -206,6 +207,19 @@ def test_personal_account_falls_back_to_calendar_view(world):
     assert world.graph_requests("getSchedule") == []
     view = world.graph_requests("/me/calendarView")
     assert len(view) == 1 and "%24select=start%2Cend%2CshowAs%2CisCancelled" in view[0]["query"]
+
+
+def test_concurrent_reads_for_several_accounts(world):
+    accounts = [world.account(f"p{i}@contoso.example") for i in range(6)]
+    for i, acct in enumerate(accounts):
+        world.emu.add_event(acct.email, "Busy", _utc(1, 8 + i), _utc(1, 9 + i))
+    world.emu.expire_access_tokens()  # every thread refreshes (and rotates) at the same time
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda a: world.provider.free_busy([a], *MARCH)[a.connection_id], accounts))
+
+    assert [r.busy[0].start for r in results] == [_utc(1, 8 + i) for i in range(6)]
+    assert len(world.saved) == 6
 
 
 # --- series ------------------------------------------------------------------------------------------
