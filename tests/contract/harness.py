@@ -35,6 +35,9 @@ class Harness:
       recurring series counting once (checks that an idempotent create made exactly one).
     - ``requests_served()``: how many requests the backend has received so far, failed or not
       (tells a retry from a single attempt).
+    - ``set_attendee_response(organizer_account, event_id, attendee_email, response)``: the
+      attendee answers the invitation (``"accepted"``, ``"declined"``, ``"tentative"``) as their
+      own calendar app would; ``get_series`` must then show it.
     - ``all_logged_text()``: everything Tandem's side (the adapter, its logs, anything it
       persisted) wrote down, for privacy checks — not the backing calendar's own data.
     - ``extra``: anything else a provider-specific test wants.
@@ -50,3 +53,4 @@ class Harness:
     count_events: Callable[[CalendarAccount], int] | None = None
     requests_served: Callable[[], int] | None = None
     all_logged_text: Callable[[], str] | None = None
+    set_attendee_response: Callable[[CalendarAccount, str, str, str], None] | None = None

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import caldav
+import icalendar
 
 from adapters.providers.caldav import CalDavCalendarProvider
 from adapters.providers.retry import RetryPolicy
@@ -59,6 +60,18 @@ def make_harness():
         def count_events(account: CalendarAccount) -> int:
             return len(list(calendar_folder(account).glob("*.ics")))
 
+        def set_attendee_response(account: CalendarAccount, event_id: str, attendee: str, response: str) -> None:
+            """The attendee's reply merged into the organizer's copy, as a CalDAV scheduling server does."""
+            resource = back_door(account.email).get_event_by_uid(event_id)
+            ics = icalendar.Calendar.from_ical(resource.data)
+            for event in ics.walk("VEVENT"):
+                attendees = event.get("ATTENDEE", [])
+                for address in attendees if isinstance(attendees, list) else [attendees]:
+                    if str(address).lower() == f"mailto:{attendee.lower()}":
+                        address.params["PARTSTAT"] = response.upper()
+            resource.data = ics.to_ical().decode()
+            resource.save(increase_seqno=False)
+
         def inject(name: str, times: int = 1, retry_after: float | None = None) -> None:
             if name == "rate_limit":
                 proxy.fail_next(429, times, {"Retry-After": str(int(retry_after))} if retry_after else {})
@@ -83,4 +96,5 @@ def make_harness():
         yield Harness(name="caldav", provider=provider, account=account, add_busy=add_busy,
                       faults=frozenset({"rate_limit", "unavailable", "revoked", "stale_sync"}), inject=inject,
                       count_events=count_events, requests_served=lambda: proxy.requests_served,
+                      set_attendee_response=set_attendee_response,
                       extra={"radicale": server})

@@ -36,4 +36,5 @@ def make_harness():
         faults=frozenset({"rate_limit", "unavailable", "revoked", "stale_sync"}), inject=inject,
         count_events=lambda acct: provider.count_events(acct.email, acct.calendar_id),
         requests_served=lambda: provider.requests_served,
+        set_attendee_response=provider.set_attendee_response,
     )

@@ -163,6 +163,19 @@ def test_get_series_reads_description_and_attendees(harness):
     assert state.attendees.get("mentee@example.org") in ("needsAction", "accepted", "declined", "tentative")
 
 
+@pytest.mark.parametrize("response", ["accepted", "declined", "tentative"])
+def test_get_series_shows_the_attendees_answer(harness, response):
+    require_writable(harness)
+    if harness.set_attendee_response is None:
+        pytest.skip(f"{harness.name} harness cannot answer invitations as the attendee")
+    ada = harness.account(unique_email(harness, "ada"))
+    ref = harness.provider.create_series(ada, series_spec(ada.email, "mentee@example.org"))
+
+    harness.set_attendee_response(ada, ref.event_id, "mentee@example.org", response)
+
+    assert harness.provider.get_series(ada, ref.event_id, *SERIES_WINDOW).attendees["mentee@example.org"] == response
+
+
 def test_get_series_only_returns_occurrences_inside_the_window(harness):
     require_writable(harness)
     ada = harness.account(unique_email(harness, "ada"))
