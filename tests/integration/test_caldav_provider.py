@@ -108,3 +108,25 @@ def test_dav_failures_become_tandem_errors(dav_failure, expected):
     assert type(translated) is expected
     if expected is RateLimited:
         assert translated.retry_after == 3.0
+
+
+def test_an_edit_racing_another_client_is_retried_from_a_fresh_read(harness, monkeypatch):
+    ada = harness.account(unique_email(harness, "ada"))
+    ref = harness.provider.create_series(ada, series_spec(ada.email, "mentee@example.org"))
+    real_load = CalDavCalendarProvider._load_series
+    loads = []
+
+    def load_then_someone_else_writes(self, calendar, event_id):
+        loaded = real_load(self, calendar, event_id)
+        loads.append(event_id)
+        if len(loads) == 1:  # another client changes the event between our read and our write
+            harness.set_attendee_response(ada, event_id, "mentee@example.org", "accepted")
+        return loaded
+    monkeypatch.setattr(CalDavCalendarProvider, "_load_series", load_then_someone_else_writes)
+
+    harness.provider.move_occurrence(ada, ref.event_id, utc(3, 16, 14), utc(3, 17, 18), utc(3, 17, 18, 45))
+
+    state = harness.provider.get_series(ada, ref.event_id, *SERIES_WINDOW)
+    assert len(loads) == 3  # read, conflicting write refused (412), read again; then get_series
+    assert state.attendees["mentee@example.org"] == "accepted"
+    assert [o.start for o in state.occurrences if o.moved] == [utc(3, 17, 18)]
