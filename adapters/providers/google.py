@@ -52,6 +52,7 @@ CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),ne
 SERIES_FIELDS = "id,status,description,attendees(email,responseStatus),start,end,recurrence,hangoutLink,conferenceData"
 INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime),nextPageToken"
 RESPONSES = ("needsAction", "accepted", "declined", "tentative")
+MEET_POLL_WAITS = (0.5, 1.0, 2.0)  # a Meet link may stay "pending" briefly after the insert
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,9 @@ class GoogleCalendarProvider:
     # --- series ------------------------------------------------------------------------------
     def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
         """Insert the recurring event with an id derived from the series key; a 409 means an
-        earlier attempt made it: read it back."""
+        earlier attempt made it: read it back. A Meet link still ``pending`` is polled for a few
+        seconds; if it is still not ready, ``video_url`` is None and calling again (idempotent)
+        picks it up later."""
         event_id = event_id_for(spec.series_key)
         end_local = spec.start_local + timedelta(minutes=spec.duration_min)
         rrule = spec.rrule if spec.rrule.startswith("RRULE:") else "RRULE:" + spec.rrule
@@ -237,6 +240,12 @@ class GoogleCalendarProvider:
                 calendarId=calendar, body=body, conferenceDataVersion=1, sendUpdates=self._send_updates))
         except _AlreadyExists:
             log.info("series %s already exists on Google; reading it back", event_id)
+            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
+                                                                    fields=SERIES_FIELDS))
+        for wait in MEET_POLL_WAITS:
+            if not _meet_pending(event):
+                break
+            self._sleep(wait)
             event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS))
         return SeriesRef(event_id=event_id, video_url=_video_url(event))
@@ -464,6 +473,11 @@ def _event_time(instant: datetime, zone: str | None) -> dict:
     if zone:
         body["timeZone"] = zone
     return body
+
+
+def _meet_pending(event: dict) -> bool:
+    status = event.get("conferenceData", {}).get("createRequest", {}).get("status", {})
+    return status.get("statusCode") == "pending"
 
 
 def _video_url(event: dict) -> str | None:

@@ -99,6 +99,25 @@ def apply_conference(body: dict, incoming: dict | None, version: int) -> None:
     body["hangoutLink"] = f"https://meet.google.com/{code}"
 
 
+def hold_conference(body: dict) -> dict | None:
+    """Turn a just-made Meet link into ``pending`` (no link yet), as Google sometimes answers;
+    returns what :func:`release_conference` puts back, or None when there is no Meet request."""
+    conference = body.get("conferenceData")
+    if not conference or "createRequest" not in conference:
+        return None
+    held = {"conferenceData": copy.deepcopy(conference), "hangoutLink": body.pop("hangoutLink", None)}
+    body["conferenceData"] = {"createRequest": copy.deepcopy(conference["createRequest"])}
+    body["conferenceData"]["createRequest"]["status"] = {"statusCode": "pending"}
+    return held
+
+
+def release_conference(body: dict, held: dict) -> None:
+    """The Meet link is ready: status ``success``, entry points and ``hangoutLink`` appear."""
+    body["conferenceData"] = held["conferenceData"]
+    if held["hangoutLink"]:
+        body["hangoutLink"] = held["hangoutLink"]
+
+
 def _meet_code(request_id: str) -> str:
     digest = hashlib.sha256(request_id.encode()).digest()
     letters = "".join(chr(ord("a") + b % 26) for b in digest[:10])

@@ -13,7 +13,8 @@ from emulators.google.api_auth import Caller, authenticate, own_calendar
 from emulators.google.errors import ApiError, bad_request, not_found
 from emulators.google.event_rules import (SERVER_FIELDS, apply_conference, build_new_event, check_event_id,
                                           check_times, drop_long_private_keys, merge_patch, new_event_id,
-                                          normalize_attendees, normalize_times, touch)
+                                          hold_conference, normalize_attendees, normalize_times, release_conference,
+                                          touch)
 from emulators.google.events_model import event_span, instances, make_instance
 from emulators.google.recurrence import occurrence_starts, parse_instance_suffix
 from emulators.google.request_body import bool_param, enum_param, int_param, json_body
@@ -74,6 +75,10 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
                 raise ApiError(409, "duplicate", "The requested identifier already exists.")
             body = build_new_event(incoming, event_id, caller.email, calendar_zone(calendar), emu.base_url,
                                    conference_version(), emu.now())
+            if emu.meet_pending_reads > 0:
+                held = hold_conference(body)
+                if held is not None:
+                    emu.pending_conferences[(calendar.id, event_id)] = [emu.meet_pending_reads, held]
             store.save_event(calendar, body)
         return jsonify(body)
 
@@ -84,6 +89,8 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
             stored, instance = find_event(calendar, event_id, calendar_zone(calendar))
             if stored is None and instance is None:
                 raise not_found()
+            if stored is not None:
+                stored = _advance_pending_conference(emu, calendar, stored)
             return jsonify(copy.deepcopy(stored.body) if stored else instance)
 
     @app.patch(EVENTS + "/<event_id>")
@@ -102,7 +109,7 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
             body = copy.deepcopy(stored.body) if stored else instance
             if body.get("recurringEventId") and "recurrence" in patch:
                 raise bad_request("An instance of a recurring event cannot have a recurrence.", reason="invalid")
-            before = (body.get("start"), body.get("end"))
+            before = copy.deepcopy((body.get("start"), body.get("end")))
             merge_patch(body, {k: v for k, v in patch.items() if k not in SERVER_FIELDS and k != "conferenceData"})
             if "conferenceData" in patch:
                 apply_conference(body, patch["conferenceData"], conference_version())
@@ -157,6 +164,21 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
         if offset + max_results < len(items):
             reply["nextPageToken"] = _page_token(offset + max_results)
         return jsonify(reply)
+
+
+def _advance_pending_conference(emu: "GoogleEmulator", calendar: Calendar, stored: StoredEvent) -> StoredEvent:
+    """Each read of an event with a pending Meet link brings it closer to ready."""
+    pending = emu.pending_conferences.get((calendar.id, stored.id))
+    if pending is None:
+        return stored
+    pending[0] -= 1
+    if pending[0] > 0:
+        return stored
+    del emu.pending_conferences[(calendar.id, stored.id)]
+    body = copy.deepcopy(stored.body)
+    release_conference(body, pending[1])
+    touch(body, emu.now(), False)
+    return emu.store.save_event(calendar, body)
 
 
 def _time_arg(name: str) -> datetime | None:

@@ -2,12 +2,14 @@
 background thread, with a Python control API (and the same over HTTP under ``/_emulator``)."""
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -55,6 +57,8 @@ class GoogleEmulator:
         self.token_lifetime_s = token_lifetime_s
         self.sleep = sleep
         self.free_busy_errors: dict[str, str] = {}  # email -> reason answered in freeBusy ``errors``
+        self.meet_pending_reads = 0  # >0: new Meet links stay "pending" for that many events.get reads
+        self.pending_conferences: dict[tuple[str, str], list] = {}
         self.response_log: list[str] = []  # every Calendar API reply body, for privacy checks
         self.request_log: list[RequestRecord] = []  # every OAuth / API request (batch parts too)
         self.notifier = Notifier(self.store, lambda: self.base_url, self.now)
@@ -169,7 +173,7 @@ class GoogleEmulator:
         """An attendee answers an invitation (accepted / declined / tentative)."""
         with self.store.lock:
             calendar = self.store.calendars[organizer.lower()]
-            body = json.loads(json.dumps(calendar.events[event_id].body))
+            body = copy.deepcopy(calendar.events[event_id].body)
             for entry in body.get("attendees", []):
                 if entry["email"] == attendee.lower():
                     entry["responseStatus"] = status
@@ -179,7 +183,7 @@ class GoogleEmulator:
         """Stored event bodies of a person's calendar (series, singles and exceptions)."""
         with self.store.lock:
             calendar = self.store.calendars.get(email.lower())
-            return [json.loads(json.dumps(e.body)) for e in calendar.events.values()] if calendar else []
+            return [copy.deepcopy(e.body) for e in calendar.events.values()] if calendar else []
 
     def delete_calendar(self, email: str) -> None:
         """Remove a person's calendar (channels on it get ``not_exists``)."""
@@ -226,7 +230,6 @@ def _event_time(instant: datetime, zone: str) -> dict:
         return {"date": instant.isoformat()}
     if instant.tzinfo is None:
         raise ValueError("add_event needs aware datetimes")
-    from zoneinfo import ZoneInfo
     return {"dateTime": instant.astimezone(ZoneInfo(zone)).isoformat(), "timeZone": zone}
 
 

@@ -6,7 +6,7 @@ import base64
 import copy
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -174,6 +174,3 @@ def _filter_private(items: list[dict], wanted: list[str]) -> list[dict]:
     return [i for i in items
             if all(i.get("extendedProperties", {}).get("private", {}).get(k) == v for k, v in pairs)]
 
-
-def expiration_passed(channel: Channel, now: datetime) -> bool:
-    return channel.expiration_ms <= int(now.timestamp() * 1000)

@@ -240,6 +240,26 @@ def test_created_event_has_deterministic_id_zone_tag_attendee_and_meet_link(emu,
     assert ref.video_url == stored["hangoutLink"]
 
 
+def test_pending_meet_link_is_polled_until_ready(emu, provider, account, sleeps):
+    ada = account()
+    emu.meet_pending_reads = 2
+
+    ref = provider.create_series(ada, spec(ada.email))
+
+    assert ref.video_url and ref.video_url == emu.events(ada.email)[0]["hangoutLink"]
+    assert sleeps == [0.5, 1.0]
+
+
+def test_meet_link_still_pending_gives_none_and_a_later_call_gets_it(emu, provider, account):
+    ada = account()
+    emu.meet_pending_reads = 4
+
+    first = provider.create_series(ada, spec(ada.email))
+    later = provider.create_series(ada, spec(ada.email))
+
+    assert first.video_url is None and later.video_url.startswith("https://meet.google.com/")
+
+
 def test_series_without_video_has_no_meet_link(emu, provider, account):
     ada = account()
 
