@@ -130,3 +130,16 @@ def test_an_edit_racing_another_client_is_retried_from_a_fresh_read(harness, mon
     assert len(loads) == 3  # read, conflicting write refused (412), read again; then get_series
     assert state.attendees["mentee@example.org"] == "accepted"
     assert [o.start for o in state.occurrences if o.moved] == [utc(3, 17, 18)]
+
+
+def test_check_connection_accepts_a_good_login_and_asks_to_reconnect_after_a_bad_one(harness):
+    ada = harness.account(unique_email(harness, "ada"))
+    harness.provider.check_connection(ada)
+    before = harness.requests_served()
+
+    wrong_password = CalendarAccount(connection_id="wrong", provider="caldav", email=ada.email,
+                                     credentials={**ada.credentials, "password": "not-the-password"})
+
+    with pytest.raises(ReconnectNeeded, match="app password"):
+        harness.provider.check_connection(wrong_password)
+    assert harness.requests_served() - before <= 2  # a 401 is not retried
