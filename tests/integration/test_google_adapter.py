@@ -215,6 +215,19 @@ def test_server_side_expired_token_is_refreshed_once_and_handed_to_the_caller(em
     assert [r.status for r in emu.request_log if r.path == "/token"] == [200]
 
 
+def test_token_endpoint_outage_is_unavailable_not_reconnect(emu, provider, account, saved, sleeps):
+    ada = account()
+    emu.expire_tokens(ada.email)
+    # google-auth itself tries the token endpoint 3 times (about 3 s of real backoff) before giving up
+    emu.faults.add("unavailable", count=3, target="token")
+
+    result = provider.free_busy([ada], at(3, 1), at(3, 8))[ada.connection_id]
+
+    assert result.error is None and len(sleeps) == 1  # our retry after google-auth gave up
+    assert [r.status for r in emu.request_log if r.path == "/token"] == [503, 503, 503, 200]
+    assert len(saved) == 1
+
+
 def test_token_past_its_expiry_is_refreshed_before_the_call(emu, provider, account, saved):
     ada = account(expiry=(datetime.now(UTC) - timedelta(minutes=5)).replace(tzinfo=None).isoformat())
 
@@ -525,3 +538,22 @@ def test_rate_limiter_paces_calls_per_account(emu, account):
     provider.free_busy([ada], at(3, 1), at(3, 8))
 
     assert waits == [0.5]  # only ada's second call waited; bob has his own bucket
+
+
+def test_batch_refreshes_an_expired_token_once_and_resends(emu, provider, account, saved):
+    ada = account()
+    emu.expire_tokens(ada.email)
+
+    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+
+    assert result.error is None and len(saved) == 1
+    assert [r.status for r in emu.request_log if r.path == "/token"] == [200]
+
+
+def test_batch_with_revoked_consent_reports_reconnect_needed(emu, provider, account, sleeps):
+    ada = account()
+    emu.revoke(ada.email)
+
+    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+
+    assert result.busy == () and result.error.startswith("reconnect_needed") and sleeps == []
