@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
+from scheduler.core.availability import PersonAvailability
 from scheduler.core.cohort import grid_for, plan_cohort
 from scheduler.core.ics_busy import busy_from_ics
 from scheduler.core.plan_model import PairPlan, PairStatus
@@ -59,13 +60,18 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO
 
 def build_plan(scenario_path: Path, now: datetime, progress: Callable[[int, int], None] | None = None) -> dict:
     """Read the scenario and its calendar files, plan the cohort, return PLAN.json as a dict."""
-    scenario = _read_scenario(scenario_path)
-    people = _with_ics_busy(scenario, scenario_path.parent)
+    scenario, people = load_scenario(scenario_path)
     plans = plan_cohort(
         people, scenario.pairs, scenario.horizon, now,
         mentor_max_sessions_per_week=scenario.mentor_max_sessions_per_week,
         buffer_min=scenario.buffer_min, progress=progress)
     return {"pairs": [plan_to_json(plan) for plan in plans]}
+
+
+def load_scenario(path: Path) -> tuple[Scenario, dict[str, PersonAvailability]]:
+    """The parsed scenario, and its people with the busy time of their .ics files added."""
+    scenario = _read_scenario(path)
+    return scenario, _with_ics_busy(scenario, path.parent)
 
 
 def _read_scenario(path: Path) -> Scenario:
@@ -80,7 +86,7 @@ def _read_scenario(path: Path) -> Scenario:
     return parse_scenario(raw)
 
 
-def _with_ics_busy(scenario: Scenario, base_dir: Path) -> dict:
+def _with_ics_busy(scenario: Scenario, base_dir: Path) -> dict[str, PersonAvailability]:
     """People with the busy time of their ``busy_ics`` file added (expanded over the plan's grid)."""
     grid = grid_for(scenario.horizon, scenario.pairs)
     window_start, window_end = grid.origin, grid.instant(grid.size)

@@ -123,6 +123,8 @@ class Preferences:
 
     def limit(self, hours: WeeklyHours) -> WeeklyHours:
         """Working hours narrowed by the hard limits."""
+        if self.earliest_min is None and self.latest_min is None and not self.avoid_days:
+            return hours
         lo = self.earliest_min if self.earliest_min is not None else 0
         hi = self.latest_min if self.latest_min is not None else 24 * 60
         days = []

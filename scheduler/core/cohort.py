@@ -87,6 +87,7 @@ class CohortPlanner:
         self._slots: dict[str, PersonSlots] = {}
         self._state: dict[str, _PersonState] = {}
         self._spaces: dict[tuple[Cadence, int], CandidateSpace] = {}
+        self._tier_cache: dict[tuple[str, int, int], tuple[int, ...]] = {}
         self._origin_weekday = grid.origin.weekday()
 
     # --- preparation ---------------------------------------------------------------------
@@ -113,6 +114,13 @@ class CohortPlanner:
             self._spaces[key] = CandidateSpace(self.grid, request.cadence, request.count)
         return self._spaces[key]
 
+    def _tiers(self, slots: PersonSlots, duration: int, space: CandidateSpace) -> tuple[int, ...]:
+        key = (slots.person.person_id, duration, space.first_occurrences_utc_end)
+        tiers = self._tier_cache.get(key)
+        if tiers is None:
+            tiers = self._tier_cache[key] = slots.start_tiers(duration, space.first_occurrences_utc_end)
+        return tiers
+
     def _state_of(self, person_id: str) -> _PersonState:
         state = self._state.get(person_id)
         if state is None:
@@ -136,8 +144,8 @@ class CohortPlanner:
         anchor = self.grid.segments(request.tz or prepared.mentor.person.tz)
         space = self._space(request)
         choice = find_recurring_slot(
-            space, anchor, mutual,
-            prepared.mentor.start_tiers(duration), prepared.mentee.start_tiers(duration), contested)
+            space, anchor, mutual, self._tiers(prepared.mentor, duration, space),
+            self._tiers(prepared.mentee, duration, space), contested)
         if choice is None:
             if find_recurring_slot(space, anchor, prepared.mutual) is not None:
                 return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
@@ -173,7 +181,8 @@ class CohortPlanner:
             occurrences.append(PlannedOccurrence(start, start + length, conflict=False, original_start=original))
         if len(held_slots) < MIN_HELD_SHARE * request.count:
             rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
-            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(held_slots), request.count))
+            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(held_slots), request.count),
+                                         choice.free_count)
         self._commit(prepared, held_slots, placeholder_slots, week_counts, mentor_segments)
         return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(occurrences), free_occurrences=choice.free_count)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 from scheduler.core.availability import LocalRange, PersonAvailability, WeeklyHours
@@ -29,9 +30,18 @@ class PersonSlots:
     free: int
     preferred: int | None
 
-    def start_tiers(self, duration_slots: int) -> tuple[int, ...]:
-        """Disjoint masks of session starts by desirability (index = penalty, 0 best)."""
-        return _start_tiers(self.working, self.preferred, duration_slots)
+    def start_tiers(self, duration_slots: int, below_slot: int | None = None) -> tuple[int, ...]:
+        """Disjoint masks of session starts by desirability (index = penalty, 0 best).
+
+        ``below_slot`` limits the answer to earlier slots (small integers are much faster to
+        work with, and the search only ranks the first occurrence).
+        """
+        working, preferred = self.working, self.preferred
+        if below_slot is not None:
+            working &= (1 << below_slot) - 1
+            if preferred is not None:
+                preferred &= (1 << below_slot) - 1
+        return _start_tiers(working, preferred, duration_slots)
 
 
 def weekly_pattern(ranges_by_day: tuple[tuple[LocalRange, ...], ...]) -> int:
@@ -71,21 +81,8 @@ def slots_of_hours(grid: SlotGrid, tz_name: str, hours: WeeklyHours, excluded_lo
 
 def person_slots(person: PersonAvailability, grid: SlotGrid, buffer_slots: int = 0, first_allowed_slot: int = 0) -> PersonSlots:
     """Build :class:`PersonSlots`; busy intervals widen outward to whole slots plus the buffer."""
-    hours = person.effective_hours()
-    time_off_local = 0
-    for first, last in person.time_off:
-        start_day = (first - grid.first_day).days
-        end_day = (last - grid.first_day).days + 1
-        time_off_local |= span_mask(grid.day_start_slot(start_day), grid.day_start_slot(end_day))
-    working = slots_of_hours(grid, person.tz, hours, time_off_local) & grid.all_slots
-    busy = 0
-    origin_ts = grid.origin.timestamp()
-    slot_seconds = SLOT_MINUTES * 60
-    for iv in person.busy:
-        first = int((iv.start.timestamp() - origin_ts) // slot_seconds) - buffer_slots
-        last = -int((origin_ts - iv.end.timestamp()) // slot_seconds) + buffer_slots
-        if last > 0 and first < grid.size:
-            busy |= span_mask(first, min(last, grid.size))
+    working = _working_slots(grid, person.tz, person.effective_hours(), person.time_off)
+    busy = busy_slots(person.busy, grid, buffer_slots)
     free = working & ~busy & ~((1 << max(first_allowed_slot, 0)) - 1)
     preferred = None
     if person.preferences.preferred:
@@ -94,7 +91,37 @@ def person_slots(person: PersonAvailability, grid: SlotGrid, buffer_slots: int =
     return PersonSlots(person, working, free, preferred)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
+def _working_slots(grid: SlotGrid, tz_name: str, hours: WeeklyHours, time_off: tuple) -> int:
+    """Working UTC slots; cached because many people share a zone and the same hours."""
+    time_off_local = 0
+    for first, last in time_off:
+        start_day = (first - grid.first_day).days
+        end_day = (last - grid.first_day).days + 1
+        time_off_local |= span_mask(grid.day_start_slot(start_day), grid.day_start_slot(end_day))
+    return slots_of_hours(grid, tz_name, hours, time_off_local) & grid.all_slots
+
+
+_SLOT = timedelta(minutes=SLOT_MINUTES)
+
+
+def busy_slots(intervals, grid: SlotGrid, pad_slots: int = 0) -> int:
+    """UTC slots touched by any interval, widened by ``pad_slots`` on both sides (busy time is
+    rounded outward, so a slot marked free is free for all of its 15 minutes)."""
+    origin, size = grid.origin, grid.size
+    bits = 0
+    for iv in intervals:
+        first = (iv.start - origin) // _SLOT - pad_slots
+        last = pad_slots - (origin - iv.end) // _SLOT
+        if first < 0:
+            first = 0
+        if last > size:
+            last = size
+        if first < last:
+            bits |= (1 << last) - (1 << first)
+    return bits
+
+
 def _start_tiers(working: int, preferred: int | None, duration_slots: int) -> tuple[int, ...]:
     possible = run_starts(working, duration_slots)
     tiers = []

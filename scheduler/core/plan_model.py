@@ -80,7 +80,10 @@ class PairStatus(Enum):
 
 @dataclass(frozen=True)
 class PairPlan:
-    """The decision for one pair: a series and its occurrences, or a reason it cannot be planned."""
+    """The decision for one pair: a series and its occurrences, or a reason it cannot be planned.
+
+    ``free_occurrences``: how many occurrences of the best rule were free as planned (also kept
+    for a pair refused because too few sessions could be held)."""
 
     pair_id: str
     status: PairStatus
@@ -90,5 +93,5 @@ class PairPlan:
     free_occurrences: int = 0
 
     @classmethod
-    def unschedulable(cls, pair_id: str, reason: str) -> "PairPlan":
-        return cls(pair_id, PairStatus.UNSCHEDULABLE, reason=reason)
+    def unschedulable(cls, pair_id: str, reason: str, free_occurrences: int = 0) -> "PairPlan":
+        return cls(pair_id, PairStatus.UNSCHEDULABLE, reason=reason, free_occurrences=free_occurrences)

@@ -55,6 +55,10 @@ class CandidateSpace:
             self.period_slots = cadence.period_days * SLOTS_PER_DAY
             self.size = self.period_slots
         self.all = (1 << self.size) - 1
+        last_first_day = max(p.days[0] for p in self.patterns) if self.patterns else 0
+        # UTC slots beyond this never matter for ranking first occurrences (+14 h offsets, a
+        # day of context for "distance from the edge of the working day").
+        self.first_occurrences_utc_end = grid.day_start_slot(last_first_day + 1) + 2 * SLOTS_PER_DAY
 
     def layer(self, local_bits: int, k: int) -> int:
         """Bit ``c`` set iff occurrence ``k`` of candidate ``c`` falls on a set local bit."""

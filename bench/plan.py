@@ -1,0 +1,153 @@
+"""Planning benchmark: ``python -m bench.plan [--quick] [--seed N]``.
+
+Cases: generated cohorts of 1,000 and 10,000 pairs planned from busy intervals, and 200 pairs
+planned from generated .ics files through ``tandem plan``'s code path (parsing included).
+
+For each case it prints wall and CPU time, microseconds per pair, and the mutual free
+occurrences found, compared with (a) the brute-force fixed-slot optimum on a sample of pairs
+and (b) the naive "first-week-only" choice on every pair, both computed in this process on the
+pairs' own calendars (no cohort effects, so the comparison is fair). Speed is reported, never
+asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.plan_baselines import brute_force_best, first_week_only_free
+from bench.plan_data import HORIZON, generate_cohort, scenario_json, write_ics
+from scheduler.core.cohort import CohortPlanner, grid_for, plan_cohort
+from scheduler.core.plan_model import PairStatus
+from scheduler.core.recurring_slot import CandidateSpace, find_recurring_slot
+from tandem.plan_cmd import build_plan, load_scenario
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+TARGET_PAIRS, TARGET_SECONDS = 10_000, 2.0
+
+
+@dataclass
+class CaseResult:
+    name: str
+    pairs: int
+    wall: float
+    cpu: float
+    booked: int
+    cohort_free: int
+    sample_size: int
+    sample_planner: int
+    sample_brute: int
+    planner_free: int
+    naive_free: int
+
+
+def _single_pair_scores(people, requests):
+    """Per pair, free occurrences of the planner's rule and of the naive rule (own calendars only)."""
+    grid = grid_for(HORIZON, requests)
+    planner = CohortPlanner(people, HORIZON, grid, NOW)
+    planner_scores, naive_scores = [], []
+    spaces: dict = {}
+    for request in requests:
+        prepared = planner.prepare(request)
+        space = spaces.setdefault((request.cadence, request.count), CandidateSpace(grid, request.cadence, request.count))
+        anchor = grid.segments(request.tz or people[request.mentor_id].tz)
+        choice = find_recurring_slot(space, anchor, prepared.mutual) if prepared.mutual else None
+        planner_scores.append(choice.free_count if choice else 0)
+        naive_scores.append(first_week_only_free(space, anchor.utc_to_local(prepared.mutual)))
+    return planner_scores, naive_scores
+
+
+def _compare(people, requests, sample_size: int, seed: int):
+    planner_scores, naive_scores = _single_pair_scores(people, requests)
+    sample = random.Random(seed).sample(range(len(requests)), min(sample_size, len(requests)))
+    brute = sum(brute_force_best(people[requests[i].mentor_id], people[requests[i].mentee_id], requests[i], HORIZON.start)
+                for i in sample)
+    return len(sample), sum(planner_scores[i] for i in sample), brute, sum(planner_scores), sum(naive_scores)
+
+
+def run_interval_case(pairs: int, seed: int, sample_size: int) -> CaseResult:
+    people, _, requests = generate_cohort(pairs, seed)
+    wall, cpu = time.perf_counter(), time.process_time()
+    plans = plan_cohort(people, requests, HORIZON, NOW, mentor_max_sessions_per_week=4)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    booked = [p for p in plans if p.status is PairStatus.BOOKED]
+    return CaseResult(f"{pairs:,} pairs, busy intervals", pairs, wall, cpu, len(booked),
+                      sum(p.free_occurrences for p in booked), *_compare(people, requests, sample_size, seed))
+
+
+def run_ics_case(pairs: int, seed: int, sample_size: int) -> CaseResult:
+    people, meetings, requests = generate_cohort(pairs, seed)
+    with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
+        base = Path(folder)
+        names = {}
+        for index, (person_id, person) in enumerate(people.items()):
+            names[person_id] = f"{person_id}.ics"
+            write_ics(base / names[person_id], person_id, person.tz, meetings[person_id], windows_names=index % 3 == 0)
+        scenario_path = base / "scenario.json"
+        scenario_path.write_text(json.dumps(scenario_json(people, requests, names, cap=4)), encoding="utf-8")
+        wall, cpu = time.perf_counter(), time.process_time()
+        plan = build_plan(scenario_path, NOW)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _, parsed_people = load_scenario(scenario_path)  # compare on the calendars as parsed from the files
+    booked = [p for p in plan["pairs"] if p["status"] == "booked"]
+    cohort_free = sum(1 for p in booked for o in p["occurrences"] if not o["conflict"] and not o.get("moved"))
+    return CaseResult(f"{pairs:,} pairs, .ics files (parse + plan)", pairs, wall, cpu, len(booked), cohort_free,
+                      *_compare(parsed_people, requests, sample_size, seed))
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
+
+
+def print_table(results: list[CaseResult], out=sys.stdout) -> None:
+    header = ("case", "wall s", "cpu s", "us/pair", "booked", "free occ (cohort)",
+              "vs brute-force optimum (sample)", "vs first-week-only (all pairs)")
+    rows = []
+    for r in results:
+        rows.append((
+            r.name, f"{r.wall:.2f}", f"{r.cpu:.2f}", f"{r.wall / r.pairs * 1e6:,.0f}", f"{r.booked:,}/{r.pairs:,}",
+            f"{r.cohort_free:,}",
+            f"{r.sample_planner}/{r.sample_brute} on {r.sample_size} pairs = {_ratio(r.sample_planner, r.sample_brute)}",
+            f"{r.planner_free:,}/{r.naive_free:,} = {_ratio(r.planner_free, r.naive_free)}",
+        ))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = lambda row: "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
+    print(line(header), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller cohorts (300, 2,000 and 50 pairs)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    sizes = (300, 2_000, 50) if args.quick else (1_000, 10_000, 200)
+    results = []
+    for pairs in sizes[:2]:
+        print(f"planning {pairs:,} pairs from busy intervals ...", file=sys.stderr)
+        results.append(run_interval_case(pairs, args.seed, sample_size=20))
+    print(f"planning {sizes[2]:,} pairs from .ics files ...", file=sys.stderr)
+    results.append(run_ics_case(sizes[2], args.seed, sample_size=10))
+    print_table(results)
+    big = next((r for r in results if r.pairs >= TARGET_PAIRS), None)
+    if big is None:
+        print(f"\ntarget ({TARGET_PAIRS:,} pairs < {TARGET_SECONDS:.0f} s): not measured in --quick; "
+              f"extrapolated {results[1].wall / results[1].pairs * TARGET_PAIRS:.2f} s")
+    else:
+        verdict = "MET" if big.wall < TARGET_SECONDS else "NOT met"
+        print(f"\ntarget ({TARGET_PAIRS:,} pairs < {TARGET_SECONDS:.0f} s wall): {verdict} ({big.wall:.2f} s wall, {big.cpu:.2f} s CPU)")
+    optimal = all(r.sample_planner == r.sample_brute for r in results)
+    print(f"quality: planner {'equals' if optimal else 'DIFFERS FROM'} the brute-force optimum on every sample")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
