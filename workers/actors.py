@@ -45,7 +45,9 @@ def _runner(kind: str, fn: Callable, time_limit_ms: int) -> Callable[[str], None
     def run(outbox_id: str) -> None:
         container = runtime.container()
         with container.uow() as uow:
-            lease = timedelta(milliseconds=time_limit_ms) + timedelta(seconds=30)
+            # A killed worker's row is taken again once the lease runs out; effects are
+            # idempotent, so a lease shorter than a very slow run only costs a repeat.
+            lease = timedelta(seconds=container.settings.tick.claim_timeout_seconds)
             if not acquire(uow.session, outbox_id, container.clock.now(), lease):
                 return  # done, dead, not due, or running elsewhere: a duplicate is a no-op
             row = uow.session.get(OutboxMessage, outbox_id)

@@ -10,6 +10,8 @@ served over HTTPS on 127.0.0.1 from a background thread, with a Python control A
 """
 from __future__ import annotations
 
+import random
+
 import threading
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -181,6 +183,14 @@ class GraphEmulator:
         ``after=True`` carries the request out and then loses the reply (a timeout after success)."""
         with self.store.lock:
             self.store.faults.append(Fault(status, count, path_contains, retry_after, delay, code, after))
+
+    def fail_rate(self, probability: float, *, statuses: tuple[int, ...] = (503, 429), seed: int = 0,
+                  path_contains: str = "/v1.0/") -> None:
+        """From now on answer a ``probability`` share of matching requests with one of
+        ``statuses`` (429 with ``Retry-After: 1``), drawn from a seeded RNG; 0 turns it off."""
+        with self.store.lock:
+            self.store.random_faults = None if probability <= 0 else (
+                probability, tuple(statuses), path_contains, random.Random(seed))
 
     def slow_next(self, delay: float, *, count: int = 1, path_contains: str = "/v1.0/") -> None:
         self.fail_next(None, count=count, path_contains=path_contains, delay=delay)

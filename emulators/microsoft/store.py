@@ -2,6 +2,8 @@
 delta cursors, subscriptions, injected faults and a request log."""
 from __future__ import annotations
 
+import random
+
 import secrets
 import threading
 import uuid
@@ -104,6 +106,7 @@ class Store:
         self.delta_states: dict[str, DeltaState] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.faults: list[Fault] = []
+        self.random_faults: tuple[float, tuple[int, ...], str, random.Random] | None = None
         self.request_log: list[dict] = []
         self.notification_log: list[dict] = []
         self.auto_approve = False
@@ -185,6 +188,11 @@ class Store:
                     if fault.count == 0:
                         self.faults.remove(fault)
                     return fault
+            if self.random_faults is not None:
+                probability, statuses, path_contains, rng = self.random_faults
+                if path_contains in path and rng.random() < probability:
+                    status = rng.choice(statuses)
+                    return Fault(status, 1, path_contains, retry_after=1 if status == 429 else None)
             return None
 
     def log_request(self, entry: dict) -> None:

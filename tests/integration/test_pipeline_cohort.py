@@ -1,0 +1,260 @@
+"""A 50-pair cohort through the whole pipeline with real parts: PostgreSQL, a Redis broker,
+`tandem worker` processes, and the Google and Microsoft emulators (spoken to by the real client
+libraries). Faults: ~20% of provider calls answer 5xx or 429, a worker is SIGKILLed in the
+middle of booking, and Redis is restarted (all queued messages lost). Afterwards every pair is
+booked exactly once in the emulators' calendars and no notification went out twice."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.storage.models import CalendarConnection, Notification, OutboxMessage, Pair, Series
+from adapters.tokens import TokenCipher
+from config.bootstrap import bootstrap
+from config.settings import load_settings
+from tests.conftest import require_service
+from tests.support.pipeline import make_person, make_program, make_ready_pair
+from tests.support.services import PrivateRedis, free_port
+from workers.broker import build_broker
+from workers.tick import tick_once
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIRS = 50
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def world(tmp_path):
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from aiosmtpd.controller import Controller
+
+    from emulators.google import GoogleEmulator
+    from emulators.microsoft import GraphEmulator
+    from tests.support.db import private_postgres_database
+
+    with contextlib.ExitStack() as stack:
+        try:
+            redis = PrivateRedis().start()
+        except FileNotFoundError:
+            require_service("Redis (redis-server binary)", "127.0.0.1", 1)
+        stack.callback(redis.stop)
+        inbox = Inbox()
+        smtp_port = free_port()
+        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+        smtp.start()
+        stack.callback(smtp.stop)
+        google = GoogleEmulator(seed=7).start()
+        stack.callback(google.stop)
+        graph = GraphEmulator().start()
+        stack.callback(graph.stop)
+        graph.set_auto_approve(True)
+        db_url = stack.enter_context(private_postgres_database())
+        env = {
+            "TANDEM_APP__ENV": "test", "TANDEM_APP__VAR_DIR": str(tmp_path / "var"),
+            "TANDEM_DATABASE__URL": db_url, "TANDEM_BROKER__URL": redis.url, "TANDEM_BROKER__WORKER_THREADS": "4",
+            "TANDEM_SECURITY__SECRET_KEY": "k" * 48, "TANDEM_SECURITY__TOKEN_KEYS": TokenCipher.generate_key(),
+            "TANDEM_SECURITY__WEBHOOK_SECRET": "w" * 32,
+            "TANDEM_MAIL__SMTP_HOST": "127.0.0.1", "TANDEM_MAIL__SMTP_PORT": str(smtp_port),
+            "TANDEM_TICK__CLAIM_TIMEOUT_SECONDS": "6", "TANDEM_TICK__MAX_ATTEMPTS": "60",
+            "TANDEM_GOOGLE__CLIENT_ID": google.client_id, "TANDEM_GOOGLE__CLIENT_SECRET": google.client_secret,
+            "TANDEM_GOOGLE__TOKEN_URI": google.token_uri, "TANDEM_GOOGLE__REVOKE_URI": google.revoke_uri,
+            "TANDEM_GOOGLE__API_BASE": google.base_url,
+            "TANDEM_MICROSOFT__CLIENT_ID": graph.client_id, "TANDEM_MICROSOFT__CLIENT_SECRET": graph.client_secret,
+            "TANDEM_MICROSOFT__AUTHORITY": graph.authority, "TANDEM_MICROSOFT__GRAPH_BASE": graph.graph_url,
+            "TANDEM_MICROSOFT__CA_FILE": graph.ca_file,
+        }
+        settings = load_settings(environ=env)
+        container = bootstrap(settings)
+        stack.callback(container.dispose)
+        workers: list[subprocess.Popen] = []
+
+        def stop_workers():
+            for proc in workers:
+                proc.kill()
+                proc.wait(timeout=10)
+
+        stack.callback(stop_workers)
+
+        def start_worker():
+            proc_env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+            proc_env.update(env)
+            log = stack.enter_context(open(tmp_path / f"worker{len(workers)}.log", "w"))
+            workers.append(subprocess.Popen([sys.executable, "-m", "tandem", "worker"], cwd=ROOT, env=proc_env,
+                                            stdout=log, stderr=subprocess.STDOUT))
+            return workers[-1]
+
+        yield dict(container=container, settings=settings, redis=redis, google=google, graph=graph,
+                   inbox=inbox, start_worker=start_worker, workers=workers, logs=tmp_path)
+
+
+def _seed(world) -> list[str]:
+    """10 mentors (half on Google, half on Microsoft), 5 mentees each, crossing providers."""
+    container, google, graph = world["container"], world["google"], world["graph"]
+    from adapters.providers.microsoft_auth import BOOKING_SCOPES, MicrosoftConnectFlow
+    from emulators.microsoft.browser import sign_in
+
+    from emulators.tls import client_session
+
+    connect = MicrosoftConnectFlow(container.extras["providers"]["microsoft"].apps)
+    browser = client_session(graph.ca_file)
+
+    def credentials(kind, email, tz):
+        if kind == "google":
+            google.add_user(email, tz)
+            return google.grant(email)
+        graph.add_user(email, time_zone=tz)
+        flow = connect.start("https://127.0.0.1/connect/microsoft/callback", BOOKING_SCOPES, login_hint=email)
+        return connect.finish(flow, sign_in(browser, flow["auth_uri"])).credentials
+
+    zones = ["America/New_York", "Europe/Berlin", "Europe/London", "America/Chicago", "Asia/Kolkata"]
+    now = container.clock.now()
+    pair_ids = []
+    with container.uow() as uow:
+        program = make_program(uow.session, cadence="weekly", session_count=4, duration_min=30,
+                               mentor_max_sessions_per_week=6, reminder_offsets_min=[60])
+        for m in range(10):
+            kind = "google" if m % 2 == 0 else "microsoft"
+            email, tz = f"mentor{m}@example.org", zones[m % len(zones)]
+            mentor = make_person(container, uow.session, email, tz, provider=kind, credentials=credentials(kind, email, tz))
+            for e in range(5):
+                mkind = "microsoft" if kind == "google" else "google"
+                memail, mtz = f"mentee{m}-{e}@example.org", ("Europe/London", "Europe/Berlin")[e % 2]
+                mentee = make_person(container, uow.session, memail, mtz, provider=mkind,
+                                     credentials=credentials(mkind, memail, mtz))
+                pair_ids.append(make_ready_pair(container, uow.session, program, mentor, mentee, now).id)
+        uow.commit()
+    return pair_ids
+
+
+def _tick_until(world, done, timeout: float, during=None):
+    broker = build_broker(world["settings"])
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if during is not None:
+                during()
+            try:
+                tick_once(world["container"], broker)
+            except Exception:  # Redis being restarted: the next tick sends again
+                pass
+            if done():
+                return
+            time.sleep(0.3)
+    finally:
+        broker.close()
+    raise AssertionError(f"pipeline did not finish in {timeout}s; outbox: {_outbox(world)}")
+
+
+def _outbox(world):
+    with world["container"].uow() as uow:
+        return dict(uow.session.execute(select(OutboxMessage.kind + ":" + OutboxMessage.status, func.count())
+                                        .group_by(OutboxMessage.kind, OutboxMessage.status)).all())
+
+
+def _booked(world) -> int:
+    with world["container"].uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(Pair).where(Pair.status == "booked"))
+
+
+def _settled(world) -> bool:
+    """Every pair booked, or given up on with a reason (then the assertions say which)."""
+    with world["container"].uow() as uow:
+        return not uow.session.scalar(select(func.count()).select_from(Pair).where(
+            Pair.status.not_in(("booked", "unschedulable", "needs_attention"))))
+
+
+def _all_quiet(world) -> bool:
+    with world["container"].uow() as uow:
+        due = uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status.in_(("enqueued", "running")) |
+            ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= world["container"].clock.now()))))
+    return due == 0
+
+
+def _series_in_calendars(world, pair_ids) -> Counter:
+    """How many of our series each series key has in the emulators' organizer calendars."""
+    found: Counter = Counter()
+    for m in range(10):
+        email = f"mentor{m}@example.org"
+        if m % 2 == 0:
+            for body in world["google"].events(email):
+                key = body.get("extendedProperties", {}).get("private", {}).get("tandemSeriesKey")
+                if key and "recurringEventId" not in body and body.get("status") != "cancelled":
+                    found[key] += 1
+        else:
+            for event in world["graph"].events(email):
+                key = next(iter(event.extended.values()), None) if event.extended else None
+                if key and not event.is_cancelled and getattr(event, "type", "seriesMaster") in ("seriesMaster", "singleInstance"):
+                    found[key] += 1
+    return found
+
+
+@pytest.mark.timeout(420)
+def test_fifty_pairs_booked_exactly_once_through_crashes_and_faults(world):
+    pair_ids = _seed(world)
+    world["google"].faults.add("unavailable", probability=0.1, count=None)
+    world["google"].faults.add("rate_limit", probability=0.1, count=None, retry_after=1)
+    world["graph"].fail_rate(0.2, statuses=(503, 429), seed=11)
+    victim = world["start_worker"]()
+    world["start_worker"]()
+    state = {"killed": False, "flushed": False}
+
+    def chaos():
+        booked = _booked(world)
+        if not state["killed"] and booked >= 5:
+            victim.send_signal(signal.SIGKILL)  # in the middle of booking
+            state["killed"] = True
+            world["start_worker"]()
+        if state["killed"] and not state["flushed"] and booked >= 20:
+            world["redis"].restart()  # every queued message is lost
+            state["flushed"] = True
+
+    _tick_until(world, lambda: _settled(world), timeout=240, during=chaos)
+    with world["container"].uow() as uow:
+        not_booked = uow.session.execute(select(Pair.id, Pair.status, Pair.status_reason)
+                                         .where(Pair.status != "booked")).all()
+    assert not_booked == []
+    world["google"].faults.clear()
+    world["graph"].fail_rate(0.0)
+    _tick_until(world, lambda: _all_quiet(world), timeout=60)
+    assert state["killed"] and state["flushed"]
+
+    with world["container"].uow() as uow:
+        series = uow.session.scalars(select(Series).where(Series.status == "booked")).all()
+        assert len(series) == PAIRS and {s.pair_id for s in series} == set(pair_ids)
+        keys = {s.idempotency_key for s in series}
+        sent = uow.session.scalars(select(Notification.idempotency_key).where(Notification.status == "sent")).all()
+        dead = uow.session.scalars(select(OutboxMessage.kind + ": " + OutboxMessage.last_error)
+                                   .where(OutboxMessage.status == "dead")).all()
+    assert dead == []
+    in_calendars = _series_in_calendars(world, pair_ids)
+    assert set(in_calendars) == keys, "every pair's series is on its organizer's calendar"
+    assert all(n == 1 for n in in_calendars.values()), f"duplicates: {[k for k, n in in_calendars.items() if n > 1]}"
+
+    from adapters.mail.smtp import message_id_for
+    delivered = Counter(m["Message-ID"] for m in world["inbox"].messages)
+    expected = {message_id_for(key) for key in sent}
+    assert len(sent) >= 2 * PAIRS  # at least "your sessions are booked" to both people of each pair
+    assert set(delivered) == expected, "every sent notification arrived, and nothing else"
+    repeats = {mid: n for mid, n in delivered.items() if n > 1}
+    assert repeats == {}, f"notifications delivered twice: {repeats}"
