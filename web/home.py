@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from web.deps import uow
+from web.deps import container, uow
 from web.pairs.queries import pairs_of_person
 from web.security.auth import current
 
@@ -14,7 +14,8 @@ bp = Blueprint("home", __name__)
 def index():
     person = current()
     if person is None:
-        return render_template("home/welcome.html")
+        settings = container().settings
+        return render_template("home/welcome.html", sandbox=settings.app.demo and settings.app.env != "production")
     with uow() as work:
         pairs = pairs_of_person(work.session, person.id)
     return render_template("home/dashboard.html", pairs=pairs)

@@ -255,7 +255,8 @@ def import_pairs_csv(session: Session, program_id: str, text: str) -> ImportResu
 InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 
-def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink) -> int:
+def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink,
+                     coordinator_name: str = "Your program coordinator") -> int:
     """Queue one invitation email per person of each pair still at ``invited`` who has not
     finished onboarding (a Notification and its delivery outbox row, in the caller's
     transaction). A person is invited once per pair (the idempotency key says so), so pressing
@@ -274,8 +275,8 @@ def send_invitations(session: Session, program_id: str, now: datetime, link_for:
                 continue  # invited before: the link would differ, so do not even build it
             created = add_notification(
                 session, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
-                payload={"url": link_for(person.id, pair.id), "program": program.name, "role": role,
-                         "other_name": other.name})
+                payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,
+                         "coordinator_name": coordinator_name, "other_name": other.name})
             queued += created is not None
     session.flush()
     return queued

@@ -6,18 +6,18 @@ from sqlalchemy import select
 from adapters.storage.models import Notification, Person
 
 
-def _latest_link(container, email: str, kind: str) -> str:
+def _latest_link(container, email: str, kind: str, key: str) -> str:
     with container.uow() as uow:
         person = uow.session.scalar(select(Person).where(Person.email == email))
         rows = list(uow.session.scalars(select(Notification).where(Notification.kind == kind,
                                                                     Notification.person_id == person.id)
                                         .order_by(Notification.created_at)))
         assert rows, f"no {kind} email was queued for {email}"
-        return rows[-1].payload["url"]
+        return rows[-1].payload[key]
 
 
 def invitation_link(container, email: str) -> str:
-    return _latest_link(container, email, "invitation")
+    return _latest_link(container, email, "invitation", "join_url")
 
 
 def sign_in_by_email(page, site, email: str) -> None:
@@ -26,6 +26,6 @@ def sign_in_by_email(page, site, email: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Email me a sign-in link").click()
     page.get_by_role("heading", name="Check your email").wait_for()
-    page.goto(_latest_link(site.container, email, "magic_link"))
+    page.goto(_latest_link(site.container, email, "magic_link", "url"))
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Hello").wait_for()

@@ -112,11 +112,13 @@ def test_invitations_are_queued_once_with_signed_links(client, container, seeded
     with container.uow() as uow:
         rows = list(uow.session.scalars(select(Notification).where(Notification.kind == "invitation")))
         assert sorted(n.person_id for n in rows) == sorted([seeded.mentor_id, seeded.mentee_id])
-        assert all(n.payload["url"].startswith("http://127.0.0.1:5000/invite/") for n in rows)
+        assert all(n.payload["join_url"].startswith("http://127.0.0.1:5000/invite/") for n in rows)
+        assert {n.payload["coordinator_name"] for n in rows} == {"Cora Coordinator"}
+        assert {n.payload["program_name"] for n in rows} == {"Sandbox program"}
         delivery = uow.session.scalar(select(func.count()).select_from(OutboxMessage)
                                       .where(OutboxMessage.kind == "deliver_notification"))
         assert delivery == 2
-        link = rows[0].payload["url"].removeprefix("http://127.0.0.1:5000")
+        link = rows[0].payload["join_url"].removeprefix("http://127.0.0.1:5000")
     fresh = create_app(container=container).test_client()
     reply = fresh.get(link)
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")

@@ -90,7 +90,7 @@ def send_invitations(program_id: str):
     with uow() as work:
         if work.session.get(Program, program_id) is None:
             abort(404)
-        count = service.send_invitations(work.session, program_id, now(), link_for)
+        count = service.send_invitations(work.session, program_id, now(), link_for, current().display_name)
         work.commit()
     flash(f"{count} invitation(s) are on their way." if count else
           "Everyone has been invited already; nobody new to invite.", "success")
