@@ -82,8 +82,9 @@ class MicrosoftCalendarProvider:
 
     # --- free/busy ----------------------------------------------------------------------------
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
-        """Busy time per account. A lost consent or a missing mailbox makes that account unknown
-        (``FreeBusy.error``); throttling and outages raise, so the caller retries the whole read."""
+        """Busy time per account. A lost consent, a missing mailbox or a request Graph rejects for
+        that account makes it unknown (``FreeBusy.error``); throttling and outages raise, so the
+        caller retries the whole read."""
         out: dict[str, FreeBusy] = {}
         for account in accounts:
             try:
@@ -92,6 +93,8 @@ class MicrosoftCalendarProvider:
                 out[account.connection_id] = FreeBusy(error=f"reconnect_needed: {exc}")
             except NotFound as exc:
                 out[account.connection_id] = FreeBusy(error=f"not_found: {exc}")
+            except GraphRejected as exc:
+                out[account.connection_id] = FreeBusy(error=f"rejected: {exc.code}")
         return out
 
     def _free_busy_one(self, account: CalendarAccount, start: datetime, end: datetime) -> FreeBusy:
