@@ -81,6 +81,11 @@ def make_harness():
             else:
                 raise ValueError(f"unknown fault {name!r}")
 
+        graph_answers = {"accepted": "accepted", "declined": "declined", "tentative": "tentativelyAccepted"}
+
+        def set_attendee_response(organizer: CalendarAccount, event_id: str, attendee: str, response: str) -> None:
+            emu.respond(organizer.email, event_id, attendee, graph_answers[response])
+
         def all_logged_text() -> str:
             return "\n".join(capture.lines) + "\n" + json.dumps(persisted)
 
@@ -90,7 +95,7 @@ def make_harness():
                 faults=frozenset({"rate_limit", "unavailable", "revoked", "stale_sync"}), inject=inject,
                 count_events=lambda acct: len(emu.events(acct.email)),
                 requests_served=lambda: sum(1 for r in emu.requests() if r["path"].startswith("/v1.0/")),
-                all_logged_text=all_logged_text,
+                all_logged_text=all_logged_text, set_attendee_response=set_attendee_response,
                 extra={"emulator": emu, "webhooks": hook, "session": session},
             )
         finally:
