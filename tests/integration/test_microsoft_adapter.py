@@ -264,6 +264,23 @@ def test_cancelled_occurrence_is_reported_as_cancelled(world):
     assert len(state.occurrences) == 6
 
 
+def test_windows_zone_names_in_replies_are_mapped(world):
+    ada = world.account("ada@contoso.example")
+    spec = SeriesSpec(series_key="berlin", title="Mentoring", description="Agenda", organizer_email=ada.email,
+                      attendee_emails=("mentee@example.org",), start_local=datetime(2027, 3, 23, 9),
+                      tz="Europe/Berlin", duration_min=30, rrule="FREQ=WEEKLY;COUNT=3;BYDAY=TU")
+    ref = world.provider.create_series(ada, spec)
+    world.provider.cancel_occurrence(ada, ref.event_id, _utc(30, 7))  # after the EU switch to summer time
+    raw = world.session.get(f"{world.emu.graph_url}/me/events/{ref.event_id}", headers={
+        "Authorization": "Bearer " + next(iter(world.emu.store.access_tokens))}).json()
+    assert raw["recurrence"]["range"]["recurrenceTimeZone"] == "W. Europe Standard Time"
+
+    state = world.provider.get_series(ada, ref.event_id, _utc(1, 0), _utc(30, 0, month=4))
+
+    assert [(o.original_start, o.cancelled) for o in state.occurrences] == [
+        (_utc(23, 8), False), (_utc(30, 7), True), (_utc(6, 7, month=4), False)]
+
+
 def test_attendee_answers_are_mapped(world):
     ada = world.account("ada@contoso.example")
     ref = world.provider.create_series(ada, _spec(ada.email))
