@@ -71,13 +71,13 @@ class MicrosoftCalendarProvider:
     def __init__(self, graph_url: str, authority: str, client_id: str, client_secret: str,
                  session: requests.Session, *, validate_authority: bool = True,
                  retry_policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 rate_limiter: RateLimiter | None = None,
+                 rate_limiter: RateLimiter | None = None, timeout: float = 30.0,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         base = graph_url.rstrip("/")
         self.graph_url = base if base.endswith("/v1.0") else base + "/v1.0"
         self.apps = MsalApps(MsalConfig(client_id, client_secret, authority, session, validate_authority))
         self.graph = GraphClient(self.graph_url, self.apps, session, retry_policy=retry_policy, sleep=sleep,
-                                 rate_limiter=rate_limiter)
+                                 rate_limiter=rate_limiter, timeout=timeout)
         self._now = now
 
     # --- free/busy ----------------------------------------------------------------------------

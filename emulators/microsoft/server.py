@@ -63,6 +63,7 @@ class GraphApp:
             "get_subscription": GraphRoute(s.get, READ),
             "renew_subscription": GraphRoute(s.renew, READ),
             "delete_subscription": GraphRoute(s.delete, READ),
+            "reauthorize_subscription": GraphRoute(s.reauthorize, READ),
         }
         self.graph_routes = graph
         self.url_map = Map([
@@ -83,6 +84,7 @@ class GraphApp:
             Rule("/v1.0/subscriptions/<sub_id>", endpoint="get_subscription", methods=["GET"]),
             Rule("/v1.0/subscriptions/<sub_id>", endpoint="renew_subscription", methods=["PATCH"]),
             Rule("/v1.0/subscriptions/<sub_id>", endpoint="delete_subscription", methods=["DELETE"]),
+            Rule("/v1.0/subscriptions/<sub_id>/reauthorize", endpoint="reauthorize_subscription", methods=["POST"]),
             Rule("/_emulator/<action>", endpoint="control", methods=["GET", "POST"]),
             Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="openid", methods=["GET"]),
             Rule("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize", methods=["GET", "POST"]),

@@ -190,6 +190,11 @@ class Subscriptions:
             sub.expires_at = expires
         return json_reply(self._json(ctx, sub))
 
+    def reauthorize(self, ctx: Ctx, sub_id: str) -> Response:
+        """``POST /subscriptions/{id}/reauthorize``: the answer to ``reauthorizationRequired``."""
+        self._own(ctx, sub_id)
+        return Response(status=204)
+
     def delete(self, ctx: Ctx, sub_id: str) -> Response:
         sub = self._own(ctx, sub_id)
         with self.store.lock:

@@ -118,6 +118,7 @@ def test_lifecycle_events_reach_the_lifecycle_url(emu, http, hook):
     reply = tokens(emu, http, unique("eve"))
     sub = _subscribe(emu, http, reply, hook.url, lifecycleNotificationUrl=hook.url).json()
 
+    assert http.post(f"{emu.graph_url}/subscriptions/{sub['id']}/reauthorize", headers=bearer(reply)).status_code == 204
     for event in ("reauthorizationRequired", "missed", "subscriptionRemoved"):
         emu.trigger_lifecycle(sub["id"], event)
     emu.flush_notifications()

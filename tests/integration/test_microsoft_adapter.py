@@ -107,6 +107,22 @@ def test_server_error_then_success_and_persistent_throttling(world):
     assert raised.value.retry_after == 5.0
 
 
+def test_a_reply_slower_than_the_timeout_is_retried(world):
+    ada = world.account("ada@contoso.example")
+    impatient = MicrosoftCalendarProvider(
+        world.emu.graph_url, world.emu.authority, world.emu.client_id, world.emu.client_secret, world.session,
+        validate_authority=False, retry_policy=RetryPolicy(attempts=2, base_delay=0, max_delay=0),
+        sleep=world.sleeps.append, timeout=0.3)
+    world.emu.slow_next(1.0, path_contains="getSchedule")
+
+    assert impatient.free_busy([ada], *MARCH)[ada.connection_id].error is None
+    assert len(world.sleeps) == 1
+
+    world.emu.slow_next(1.0, count=2, path_contains="getSchedule")
+    with pytest.raises(ProviderUnavailable, match="in time"):
+        impatient.free_busy([ada], *MARCH)
+
+
 def test_revoked_refresh_token_needs_reconnect_without_retries(world):
     ada = world.account("ada@contoso.example")
     ref = world.provider.create_series(ada, _spec(ada.email))
