@@ -78,6 +78,8 @@ def make_harness():
                 name="google", provider=provider, account=account, add_busy=add_busy,
                 faults=frozenset({"rate_limit", "unavailable", "revoked", "stale_sync"}), inject=inject,
                 count_events=count_events, requests_served=requests_served, all_logged_text=all_logged_text,
+                set_attendee_response=lambda organizer, event_id, attendee, response:
+                    emu.set_response(organizer.email, event_id, attendee, response),
                 extra={"emulator": emu},
             )
         finally:
