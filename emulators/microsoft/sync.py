@@ -44,6 +44,10 @@ class Delta:
                 state = DeltaState(ctx.user.oid, ctx.user.change_seq, base.start, base.end,
                                    self._changed_items(ctx, base))
             else:
+                unsupported = [k for k in ("$expand", "$filter", "$orderby", "$search") if k in args]
+                if unsupported:  # $select is accepted but ignored: delta always returns whole events
+                    raise bad_request(f"The query parameter {unsupported[0]} is not supported on calendarView "
+                                      "delta.", "ErrorInvalidParameter")
                 start, end = window_args(ctx)
                 items = [event_json(i.event, "UTC", instance=i, basic=ctx.basic)
                          for ev in ctx.user.events.values() for i in ev.instances(start, end)]
@@ -75,10 +79,10 @@ class Delta:
         items: list[dict] = []
         for event_id, kind in seen.items():
             ev = user.events.get(event_id)
-            if ev is not None and kind != "deleted":
-                items.extend(event_json(i.event, "UTC", instance=i, basic=ctx.basic)
-                             for i in ev.instances(base.start, base.end))
-            elif kind == "deleted":
+            inside = ev.instances(base.start, base.end) if ev is not None and kind != "deleted" else []
+            if inside:
+                items.extend(event_json(i.event, "UTC", instance=i, basic=ctx.basic) for i in inside)
+            else:  # deleted, or changed outside the window: Graph reports both as removed
                 items.append({"@odata.type": "#microsoft.graph.event", "id": event_id,
                               "@removed": {"reason": "deleted"}})
         return items

@@ -54,11 +54,19 @@ def test_delta_pages_then_reports_changes_and_removals(emu, http):
                                  "@removed": {"reason": "deleted"}}]
 
 
-def test_delta_needs_a_window_and_answers_410_for_lost_sync_state(emu, http):
+def test_delta_needs_a_window_reports_outside_changes_as_removed_and_410s_lost_state(emu, http):
     reply = tokens(emu, http, unique("bo"))
     url = f"{emu.graph_url}/me/calendarView/delta"
     assert http.get(url, headers=bearer(reply)).status_code == 400
     link = http.get(url, params=WINDOW, headers=bearer(reply)).json()["@odata.deltaLink"]
+
+    outside = http.post(f"{emu.graph_url}/me/events", headers=bearer(reply), json={
+        "subject": "Next year", "start": {"dateTime": "2028-01-05T10:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2028-01-05T11:00:00", "timeZone": "UTC"}}).json()
+    later = http.get(link, headers=bearer(reply)).json()
+    assert later["value"] == [{"@odata.type": "#microsoft.graph.event", "id": outside["id"],
+                               "@removed": {"reason": "deleted"}}]
+    assert http.get(url, params={**WINDOW, "$filter": "showAs eq 'busy'"}, headers=bearer(reply)).status_code == 400
 
     emu.invalidate_delta_tokens()
 
