@@ -70,7 +70,7 @@ class Site:
         self.shots.append(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory):
     from werkzeug.serving import make_server
 
