@@ -16,6 +16,7 @@ library (google-api-python-client + google-auth).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -23,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import google.auth.exceptions
 import google_auth_httplib2
@@ -103,6 +104,15 @@ class GoogleCalendarProvider:
         self._timeout_s, self._send_updates, self._trust_env = timeout_s, send_updates, trust_env
 
     # --- plumbing ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _open(self, account: CalendarAccount) -> Iterator[_Session]:
+        """A session for one operation; its connections are closed when the operation ends."""
+        session = self._session(account)
+        try:
+            yield session
+        finally:
+            session.http.http.close()
+
     def _session(self, account: CalendarAccount) -> _Session:
         if not account.credentials.get("token") and not account.credentials.get("refresh_token"):
             raise ReconnectNeeded(f"No Google consent is stored for {account.email}: connect the calendar.")
@@ -138,16 +148,17 @@ class GoogleCalendarProvider:
 
     def _execute(self, account: CalendarAccount, make: Callable[[object], object],
                  session: _Session | None = None) -> dict:
-        """Run one API request with retries of transient failures."""
-        session = session or self._session(account)
+        """Run one API request with retries of transient failures (in ``session`` if given)."""
+        if session is None:
+            with self._open(account) as opened:
+                return self._execute(account, make, opened)
         return call_with_retries(lambda: self._guarded(account, session, lambda: make(session.service).execute()),
                                  self._retry, sleep=self._sleep)
 
     def _execute_many(self, account: CalendarAccount, makers: list[Callable[[object], object]]) -> list[dict]:
         """Run several requests of one account, 50 per HTTP batch; retry only the failed ones."""
-        session = self._session(account)
         if len(makers) == 1:
-            return [self._execute(account, makers[0], session)]
+            return [self._execute(account, makers[0])]
         results: dict[int, dict] = {}
 
         def attempt() -> list[dict]:
@@ -167,7 +178,8 @@ class GoogleCalendarProvider:
             if failures:
                 raise _worst(list(failures.values()))
             return [results[i] for i in range(len(makers))]
-        return call_with_retries(attempt, self._retry, sleep=self._sleep)
+        with self._open(account) as session:
+            return call_with_retries(attempt, self._retry, sleep=self._sleep)
 
     # --- free/busy ---------------------------------------------------------------------------
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
@@ -253,15 +265,16 @@ class GoogleCalendarProvider:
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
         window = interval(start, end)
         calendar = account.calendar_id
-        session = self._session(account)
-        event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                fields=SERIES_FIELDS), session)
-        if event.get("recurrence"):
-            items = self._all_pages(account, session, lambda s, page: s.events().instances(
-                calendarId=calendar, eventId=event_id, timeMin=_rfc3339(window.start), timeMax=_rfc3339(window.end),
-                showDeleted=True, maxResults=250, pageToken=page, fields=INSTANCE_FIELDS))
-        else:
-            items = [event | {"originalStartTime": event["start"]}]
+        with self._open(account) as session:
+            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
+                                                                    fields=SERIES_FIELDS), session)
+            if event.get("recurrence"):
+                items = self._all_pages(account, session, lambda s, page: s.events().instances(
+                    calendarId=calendar, eventId=event_id, timeMin=_rfc3339(window.start),
+                    timeMax=_rfc3339(window.end), showDeleted=True, maxResults=250, pageToken=page,
+                    fields=INSTANCE_FIELDS))
+            else:
+                items = [event | {"originalStartTime": event["start"]}]
         occurrences = sorted((_occurrence(item) for item in items), key=lambda o: o.original_start)
         occurrences = [o for o in occurrences if o.start < window.end and o.end > window.start or
                        window.start <= o.original_start < window.end]
@@ -328,26 +341,22 @@ class GoogleCalendarProvider:
 
         Deleted events come back from Google as id + status only, so their ids are reported
         even though the tag cannot be seen; callers ignore ids they do not know."""
-        session = self._session(account)
-        calendar = account.calendar_id
+        params = {"calendarId": account.calendar_id, "maxResults": 250, "fields": CHANGE_FIELDS}
+        params.update({"syncToken": cursor} if cursor else {"showDeleted": False})
         changed: list[str] = []
-        page: str | None = None
-        while True:
-            params = {"calendarId": calendar, "maxResults": 250, "fields": CHANGE_FIELDS}
-            params.update({"syncToken": cursor} if cursor else {"showDeleted": False})
-            if page:
-                params["pageToken"] = page
-            reply = self._execute(account, lambda s, p=dict(params): s.events().list(**p), session)
-            for item in reply.get("items", []):
-                ours = SERIES_TAG in item.get("extendedProperties", {}).get("private", {})
-                if ours or (cursor and item.get("status") == "cancelled"):
-                    series_id = item.get("recurringEventId") or item["id"]
-                    if series_id not in changed:
-                        changed.append(series_id)
-            page = reply.get("nextPageToken")
-            if not page:
-                return Changes(cursor=reply["nextSyncToken"], changed_event_ids=tuple(changed),
-                               full_resync=cursor is None)
+        with self._open(account) as session:
+            while True:
+                reply = self._execute(account, lambda s, p=dict(params): s.events().list(**p), session)
+                for item in reply.get("items", []):
+                    ours = SERIES_TAG in item.get("extendedProperties", {}).get("private", {})
+                    if ours or (cursor and item.get("status") == "cancelled"):
+                        series_id = item.get("recurringEventId") or item["id"]
+                        if series_id not in changed:
+                            changed.append(series_id)
+                if not reply.get("nextPageToken"):
+                    return Changes(cursor=reply["nextSyncToken"], changed_event_ids=tuple(changed),
+                                   full_resync=cursor is None)
+                params["pageToken"] = reply["nextPageToken"]
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         body = {"id": str(uuid.uuid4()), "type": "web_hook", "address": webhook_url, "token": token}

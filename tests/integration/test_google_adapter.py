@@ -319,14 +319,18 @@ def test_stale_sync_token_raises_and_a_full_resync_recovers(emu, provider, accou
 
 def test_changes_follow_pages_and_map_instances_to_their_series(emu, provider, account):
     ada = account()
-    for n in range(3):
-        emu.add_event(ada.email, at(3, 1, 9 + n), at(3, 1, 10 + n), "Other")
+    for n in range(260):  # more than one page of 250
+        emu.add_event(ada.email, at(3, 1, 9) + timedelta(hours=n), at(3, 1, 10) + timedelta(hours=n), "Other")
     ref = provider.create_series(ada, spec(ada.email))
-    cursor = provider.changes(ada, None).cursor
+    full = provider.changes(ada, None)
 
     provider.cancel_occurrence(ada, ref.event_id, at(3, 23, 14))
-    changes = provider.changes(ada, cursor)
+    changes = provider.changes(ada, full.cursor)
 
+    assert full.changed_event_ids == (ref.event_id,) and full.full_resync
+    full_listing = [r for r in emu.request_log if r.path.endswith("/events") and r.method == "GET"
+                    and "syncToken" not in r.query]
+    assert [("pageToken" in r.query) for r in full_listing] == [False, True]
     assert changes.changed_event_ids == (ref.event_id,) and not changes.full_resync
 
 
