@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -267,6 +268,23 @@ def test_biweekly_and_monthly_nth_weekday_series(world, rrule, expected):
     assert [o.start for o in state.occurrences] == expected
     pattern = world.emu.events(ada.email)[0].recurrence.raw["pattern"]
     assert pattern["type"] == ("weekly" if "WEEKLY" in rrule else "relativeMonthly")
+
+
+@pytest.mark.parametrize("tz", ["Australia/Sydney", "Asia/Kathmandu", "Pacific/Apia", "Europe/London"])
+def test_wall_clock_series_in_edge_case_zones(world, tz):
+    """Sydney leaves summer time on 4 April 2027, London enters it on 28 March; Kathmandu is
+    +05:45; Apia has no DST any more. Each occurrence stays at 18:30 local."""
+    ada = world.account("ada@contoso.example")
+    spec = SeriesSpec(series_key=f"edge-{tz}", title="Mentoring", description="Agenda", organizer_email=ada.email,
+                      attendee_emails=("mentee@example.org",), start_local=datetime(2027, 3, 22, 18, 30), tz=tz,
+                      duration_min=60, rrule="FREQ=WEEKLY;COUNT=4;BYDAY=MO")
+    ref = world.provider.create_series(ada, spec)
+
+    state = world.provider.get_series(ada, ref.event_id, _utc(15, 0), _utc(1, 0, month=5))
+
+    zone = ZoneInfo(tz)
+    expected = [datetime(2027, 3, 22, 18, 30, tzinfo=zone) + timedelta(weeks=n) for n in range(4)]
+    assert [o.start for o in state.occurrences] == [e.astimezone(UTC) for e in expected]
 
 
 def test_cancelled_occurrence_is_reported_as_cancelled(world):
