@@ -32,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Plan every pair of SCENARIO.json (see CONTRACTS.md) and print PLAN.json.")
     parser.add_argument("scenario", help="path of SCENARIO.json (busy_ics paths are relative to it)")
     parser.add_argument("--out", help="write PLAN.json here instead of stdout")
-    parser.set_defaults(run=run)
+    parser.set_defaults(func=run)
     return parser
 
 

@@ -157,34 +157,41 @@ class CohortPlanner:
         held_slots: list[int] = []
         placeholder_slots: list[int] = []
         length = timedelta(minutes=request.duration_min)
+        cap, instant, utc_slot_of = self.cap, self.grid.instant, anchor.utc_slot
         for nominal in choice.local_slots:
-            nominal_utc = anchor.utc_slot(nominal)
-            slot = nominal if (mutual_local >> nominal) & 1 else None
-            if slot is None:
-                first_day, end_day = period_days(request.cadence, self.grid.first_day, (nominal - space.base) // SLOTS_PER_DAY)
-                slot = move_occurrence(mutual_local, nominal, self.grid.day_start_slot(first_day), self.grid.day_start_slot(end_day))
-            utc_slot = anchor.utc_slot(slot) if slot is not None else None
-            if utc_slot is not None and self.cap is not None:
+            nominal_utc = utc_slot_of(nominal)
+            if (mutual_local >> nominal) & 1:
+                utc_slot = nominal_utc
+            else:
+                utc_slot = self._move(request.cadence, space, mutual_local, nominal, utc_slot_of)
+            if utc_slot is not None and cap is not None:
                 week = self._mentor_week(mentor_segments, utc_slot)
-                if week_counts.get(week, 0) >= self.cap:
+                held_that_week = week_counts.get(week, 0)
+                if held_that_week >= cap:
                     utc_slot = None
                 else:
-                    week_counts[week] = week_counts.get(week, 0) + 1
+                    week_counts[week] = held_that_week + 1
             if utc_slot is None:
                 placeholder_slots.append(nominal_utc)
-                start = self.grid.instant(nominal_utc)
-                occurrences.append(PlannedOccurrence(start, start + length, conflict=True))
+                start = instant(nominal_utc)
+                occurrences.append(PlannedOccurrence(start, start + length, True))
                 continue
             held_slots.append(utc_slot)
-            start = self.grid.instant(utc_slot)
-            original = self.grid.instant(nominal_utc) if utc_slot != nominal_utc else None
-            occurrences.append(PlannedOccurrence(start, start + length, conflict=False, original_start=original))
+            start = instant(utc_slot)
+            original = instant(nominal_utc) if utc_slot != nominal_utc else None
+            occurrences.append(PlannedOccurrence(start, start + length, False, original))
         if len(held_slots) < MIN_HELD_SHARE * request.count:
             rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
             return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(held_slots), request.count),
                                          choice.free_count)
         self._commit(prepared, held_slots, placeholder_slots, week_counts, mentor_segments)
         return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(occurrences), free_occurrences=choice.free_count)
+
+    def _move(self, cadence: Cadence, space: CandidateSpace, mutual_local: int, nominal: int, utc_slot_of) -> int | None:
+        """UTC slot an occurrence moves to within its period, or ``None``."""
+        first_day, end_day = period_days(cadence, self.grid.first_day, (nominal - space.base) // SLOTS_PER_DAY)
+        moved = move_occurrence(mutual_local, nominal, self.grid.day_start_slot(first_day), self.grid.day_start_slot(end_day))
+        return utc_slot_of(moved) if moved is not None else None
 
     def _commit(self, prepared: _Prepared, held: list[int], placeholders: list[int], week_counts: dict[int, int], mentor_segments) -> None:
         request = prepared.request

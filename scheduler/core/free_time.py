@@ -107,9 +107,13 @@ _SLOT = timedelta(minutes=SLOT_MINUTES)
 
 def busy_slots(intervals, grid: SlotGrid, pad_slots: int = 0) -> int:
     """UTC slots touched by any interval, widened by ``pad_slots`` on both sides (busy time is
-    rounded outward, so a slot marked free is free for all of its 15 minutes)."""
+    rounded outward, so a slot marked free is free for all of its 15 minutes).
+
+    Sets bits in a bytearray and converts once at the end: per interval that is a few small
+    operations instead of several allocations of a 12,000-bit integer.
+    """
     origin, size = grid.origin, grid.size
-    bits = 0
+    flags = bytearray((size + 7) // 8)
     for iv in intervals:
         first = (iv.start - origin) // _SLOT - pad_slots
         last = pad_slots - (origin - iv.end) // _SLOT
@@ -117,9 +121,18 @@ def busy_slots(intervals, grid: SlotGrid, pad_slots: int = 0) -> int:
             first = 0
         if last > size:
             last = size
-        if first < last:
-            bits |= (1 << last) - (1 << first)
-    return bits
+        if first >= last:
+            continue
+        first_byte, last_byte = first >> 3, last >> 3
+        if first_byte == last_byte:
+            flags[first_byte] |= ((1 << (last - first)) - 1) << (first & 7)
+            continue
+        flags[first_byte] |= (0xFF << (first & 7)) & 0xFF
+        if last_byte - first_byte > 1:
+            flags[first_byte + 1:last_byte] = b"\xff" * (last_byte - first_byte - 1)
+        if last & 7:
+            flags[last_byte] |= (1 << (last & 7)) - 1
+    return int.from_bytes(flags, "little")
 
 
 def _start_tiers(working: int, preferred: int | None, duration_slots: int) -> tuple[int, ...]:

@@ -55,7 +55,7 @@ def busy_from_ics(data: bytes | str, name: str, tz_name: str, window_start: date
 
 
 def _parse(data: bytes | str, name: str) -> icalendar.Calendar:
-    if not data or not (data.strip() if isinstance(data, (bytes, str)) else True):
+    if not data or not data.strip():
         raise InvalidCalendarFile(f"{name}: the file is empty; export the calendar again as .ics")
     try:
         calendar = icalendar.Calendar.from_ical(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from typing import NamedTuple
 
 from scheduler.core.cadence import Cadence, rrule_text
 from scheduler.errors import InvalidInput
@@ -58,10 +59,12 @@ class SeriesRule:
         return rrule_text(self.cadence, self.count, self.weekday, self.ordinal)
 
 
-@dataclass(frozen=True)
-class PlannedOccurrence:
+class PlannedOccurrence(NamedTuple):
     """One session of a series, in UTC. ``conflict=False`` promises both people are inside their
-    working hours and free for the whole session; ``original_start`` is set when it was moved."""
+    working hours and free for the whole session; ``original_start`` is set when it was moved.
+
+    A named tuple rather than a dataclass: a cohort creates hundreds of thousands of them.
+    """
 
     start: datetime
     end: datetime

@@ -24,7 +24,7 @@ from scheduler.core.cadence import Cadence, DayPattern, day_patterns
 from scheduler.core.plan_model import SeriesRule
 from scheduler.core.timegrid import SLOTS_PER_DAY, SlotGrid, ZoneSegments
 
-_DAY_MASK = (1 << SLOTS_PER_DAY) - 1
+_DAY_BYTES = SLOTS_PER_DAY // 8
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ class CandidateSpace:
             self.period_slots = cadence.period_days * SLOTS_PER_DAY
             self.size = self.period_slots
         self.all = (1 << self.size) - 1
+        self._first_byte = self.base // 8
+        self._day_bytes = [[self._first_byte + p.days[k] * _DAY_BYTES for p in self.patterns] for k in range(count)]
+        last_day = max(p.days[-1] for p in self.patterns) if self.patterns else 0
+        self._byte_length = self._first_byte + (last_day + 1) * _DAY_BYTES + self.size // 8
         last_first_day = max(p.days[0] for p in self.patterns) if self.patterns else 0
         # UTC slots beyond this never matter for ranking first occurrences (+14 h offsets, a
         # day of context for "distance from the edge of the working day").
@@ -62,12 +66,24 @@ class CandidateSpace:
 
     def layer(self, local_bits: int, k: int) -> int:
         """Bit ``c`` set iff occurrence ``k`` of candidate ``c`` falls on a set local bit."""
+        return self.layers(local_bits, (k,))[0]
+
+    def layers(self, local_bits: int, occurrences=None) -> list[int]:
+        """:meth:`layer` for several occurrences (all by default).
+
+        Works on the bitset's bytes: every period and day starts on a byte boundary (slots per
+        day and the grid's lead are multiples of 8), so a layer is a byte slice, not a shift of
+        the whole 12,000-bit integer.
+        """
+        ks = range(self.count) if occurrences is None else occurrences
+        data = local_bits.to_bytes(self._byte_length, "little") if local_bits.bit_length() <= self._byte_length * 8 \
+            else (local_bits & ((1 << (self._byte_length * 8)) - 1)).to_bytes(self._byte_length, "little")
         if self.cadence is not Cadence.MONTHLY:
-            return (local_bits >> (self.base + k * self.period_slots)) & self.all
-        out = 0
-        for index, pattern in enumerate(self.patterns):
-            out |= ((local_bits >> (self.base + pattern.days[k] * SLOTS_PER_DAY)) & _DAY_MASK) << (index * SLOTS_PER_DAY)
-        return out
+            width = self.period_slots // 8
+            return [int.from_bytes(data[start:start + width], "little")
+                    for start in (self._first_byte + k * width for k in ks)]
+        return [int.from_bytes(b"".join([data[start:start + _DAY_BYTES] for start in self._day_bytes[k]]), "little")
+                for k in ks]
 
     def local_slot(self, candidate: int, k: int) -> int:
         if self.cadence is not Cadence.MONTHLY:
@@ -87,8 +103,8 @@ class CandidateSpace:
 def count_free_occurrences(space: CandidateSpace, mutual_local: int) -> BitSlicedCounter:
     """Per candidate, the number of occurrences whose start bit is set in ``mutual_local``."""
     counter = BitSlicedCounter()
-    for k in range(space.count):
-        counter.add(space.layer(mutual_local, k))
+    for layer in space.layers(mutual_local):
+        counter.add(layer)
     return counter
 
 
@@ -125,15 +141,28 @@ def find_recurring_slot(
 
 
 def _prefer_desirable(space: CandidateSpace, anchor: ZoneSegments, best: int, tiers_a, tiers_b) -> int:
-    """Narrow ``best`` to the candidates with the smallest summed penalty of both people."""
+    """Narrow ``best`` to the candidates with the smallest summed penalty of both people.
+
+    Tiers are re-indexed into candidate space lazily: the best total is usually found after
+    looking at the first one or two tiers of each person.
+    """
     if not tiers_a or not tiers_b or not best & (best - 1):
         return best
-    in_a = [space.layer(anchor.utc_to_local(t), 0) & best if t else 0 for t in tiers_a]
-    in_b = [space.layer(anchor.utc_to_local(t), 0) & best if t else 0 for t in tiers_b]
-    for total in range(len(in_a) + len(in_b) - 1):
+    cache_a: dict[int, int] = {}
+    cache_b: dict[int, int] = {}
+
+    def in_space(tiers, cache, index):
+        value = cache.get(index)
+        if value is None:
+            tier = tiers[index]
+            value = cache[index] = space.layer(anchor.utc_to_local(tier), 0) & best if tier else 0
+        return value
+
+    for total in range(len(tiers_a) + len(tiers_b) - 1):
         picked = 0
-        for a in range(max(0, total - len(in_b) + 1), min(total, len(in_a) - 1) + 1):
-            picked |= in_a[a] & in_b[total - a]
+        for a in range(max(0, total - len(tiers_b) + 1), min(total, len(tiers_a) - 1) + 1):
+            if tiers_a[a] and tiers_b[total - a]:
+                picked |= in_space(tiers_a, cache_a, a) & in_space(tiers_b, cache_b, total - a)
         if picked:
             return picked
     return best

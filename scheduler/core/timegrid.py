@@ -128,6 +128,8 @@ class ZoneSegments:
 
     def utc_slot(self, local_slot: int) -> int:
         """UTC slot of a wall-clock slot; a skipped time uses the offset before the jump."""
+        if len(self.local_spans) == 1:
+            return local_slot - self.local_spans[0][2]
         previous_offset = self.local_spans[0][2]
         for local_start, local_end, offset in self.local_spans:
             if local_slot < local_start:
@@ -139,6 +141,8 @@ class ZoneSegments:
 
     def local_slot(self, utc_slot: int) -> int:
         """Wall-clock slot showing at UTC slot ``utc_slot``."""
+        if len(self.spans) == 1:
+            return utc_slot + self.spans[0][2]
         for utc_start, utc_end, offset in self.spans:
             if utc_slot < utc_end:
                 return utc_slot + offset

@@ -77,3 +77,19 @@ def test_slot_floor_and_ceil():
     instant = GRID.origin + timedelta(minutes=20)
     assert (GRID.slot_floor(instant), GRID.slot_ceil(instant)) == (1, 2)
     assert GRID.slot_ceil(GRID.origin + timedelta(minutes=30)) == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(-200, GRID.size * 15 + 200), st.integers(1, 600)), max_size=30), st.integers(0, 3))
+def test_busy_slots_marks_exactly_the_touched_slots(spans, pad):
+    from scheduler.core.free_time import busy_slots
+    from scheduler.core.intervals import Interval
+    intervals = [Interval(GRID.origin + timedelta(minutes=start), GRID.origin + timedelta(minutes=start + length))
+                 for start, length in spans]
+    expected = 0
+    for start, length in spans:
+        first = start // 15 - pad
+        last = -(-(start + length) // 15) + pad
+        for slot in range(max(first, 0), min(last, GRID.size)):
+            expected |= 1 << slot
+    assert busy_slots(intervals, GRID, pad) == expected
