@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
+from scheduler.services.connections import PROVIDER_LABELS, connections_of
 from web.deps import container, uow
 from web.pairs.queries import pairs_of_person
 from web.security.auth import current
@@ -18,7 +19,9 @@ def index():
         return render_template("home/welcome.html", sandbox=settings.app.demo and settings.app.env != "production")
     with uow() as work:
         pairs = pairs_of_person(work.session, person.id)
-    return render_template("home/dashboard.html", pairs=pairs)
+        broken = [PROVIDER_LABELS.get(c.provider, c.provider) for c in connections_of(work.session, person.id)
+                  if c.status != "ok"]
+    return render_template("home/dashboard.html", pairs=pairs, broken=broken)
 
 
 def init_app(app: Flask) -> None:

@@ -16,7 +16,9 @@ from adapters.storage.models import CalendarConnection, OutboxMessage, Pair, Per
 from adapters.storage.outbox import add_outbox
 from scheduler.core.availability import WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours, parse_clock
 from scheduler.errors import InvalidInput, UnknownTimeZone
-from scheduler.services.programs import CADENCES
+from scheduler.core.cadence import Cadence
+
+CADENCES = tuple(c.value for c in Cadence)
 
 
 def validate_timezone(name: str) -> str:
@@ -130,15 +132,20 @@ def refresh_readiness(session: Session, person_id: str, now: datetime) -> list[P
     queue ``plan_pair`` for it in the same transaction. Returns the pairs that became ready."""
     pairs = session.scalars(select(Pair).where(((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id)),
                                                Pair.status == "invited"))
-    ready = []
-    for pair in pairs:
-        if is_set_up(session, pair.mentor) and is_set_up(session, pair.mentee):
-            pair.status = "ready"
-            pair.status_reason = None
-            queue_planning(session, pair.id, now)
-            ready.append(pair)
+    ready = [pair for pair in pairs if make_ready_if_set_up(session, pair, now)]
     session.flush()
     return ready
+
+
+def make_ready_if_set_up(session: Session, pair: Pair, now: datetime) -> bool:
+    """Move one ``invited`` pair to ``ready`` (and queue planning) when both people are set up,
+    e.g. a pair imported between two people who already use Tandem. True when it moved."""
+    if pair.status != "invited" or not (is_set_up(session, pair.mentor) and is_set_up(session, pair.mentee)):
+        return False
+    pair.status = "ready"
+    pair.status_reason = None
+    queue_planning(session, pair.id, now)
+    return True
 
 
 def queue_planning(session: Session, pair_id: str, now: datetime) -> None:

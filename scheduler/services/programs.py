@@ -21,8 +21,8 @@ from adapters.storage.models import (AgendaTemplate, CalendarConnection, Members
                                      Person, Program)
 from scheduler.errors import InvalidInput
 from scheduler.services.notifications import add_notification
+from scheduler.services.onboarding import CADENCES, make_ready_if_set_up
 
-CADENCES = ("weekly", "biweekly", "monthly")
 REPAIR_POLICIES = ("auto", "propose", "notify")
 CSV_COLUMNS = ("mentor_email", "mentee_email")
 CSV_OPTIONAL = ("mentor_name", "mentee_name")
@@ -209,9 +209,10 @@ def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
     return rows, errors
 
 
-def import_pairs_csv(session: Session, program_id: str, text: str) -> ImportResult:
+def import_pairs_csv(session: Session, program_id: str, text: str, now: datetime) -> ImportResult:
     """Import pairs from CSV text, all or nothing: when any row is bad nothing is written and
-    every bad row is reported with its line number and what to fix."""
+    every bad row is reported with its line number and what to fix. A pair of two people who
+    are already set up (from another program) is ready at once and its planning is queued."""
     rows, errors = _read_rows(text)
     existing = {(p.mentor.email, p.mentee.email) for p in
                 session.scalars(select(Pair).where(Pair.program_id == program_id))}
@@ -245,7 +246,10 @@ def import_pairs_csv(session: Session, program_id: str, text: str) -> ImportResu
             if (who.id, role) not in roles:
                 session.add(Membership(program_id=program_id, person_id=who.id, role=role))
                 roles.add((who.id, role))
-        session.add(Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id, status="invited"))
+        pair = Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id, status="invited")
+        session.add(pair)
+        session.flush()
+        make_ready_if_set_up(session, pair, now)
         result.pairs_created += 1
     session.flush()
     return result
@@ -257,10 +261,11 @@ InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink,
                      coordinator_name: str = "Your program coordinator") -> int:
-    """Queue one invitation email per person of each pair still at ``invited`` who has not
-    finished onboarding (a Notification and its delivery outbox row, in the caller's
-    transaction). A person is invited once per pair (the idempotency key says so), so pressing
-    "send" twice sends nothing new. Returns how many invitations were queued."""
+    """Queue one invitation email per person of each pair still at ``invited`` (a Notification
+    and its delivery outbox row, in the caller's transaction). Someone who already uses Tandem is
+    told about the new pair too; their link then asks them to sign in. A person is invited once
+    per pair (the idempotency key says so), so pressing "send" twice sends nothing new. Returns
+    how many invitations were queued."""
     program = session.get(Program, program_id)
     if program is None:
         raise InvalidInput("That program does not exist; pick one from your programs list.")
@@ -268,8 +273,6 @@ def send_invitations(session: Session, program_id: str, now: datetime, link_for:
     pairs = session.scalars(select(Pair).where(Pair.program_id == program_id, Pair.status == "invited"))
     for pair in pairs:
         for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
-            if person.onboarded_at is not None:
-                continue
             key = f"invitation:{pair.id}:{person.id}"
             if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
                 continue  # invited before: the link would differ, so do not even build it
@@ -283,6 +286,8 @@ def send_invitations(session: Session, program_id: str, now: datetime, link_for:
 
 
 # --- the coordinator's overview ------------------------------------------------------------------
+STATE_ORDER = ("needs_attention", "invited", "connected", "booked", "paused", "ended")
+
 @dataclass(frozen=True)
 class PairOverview:
     """One line of the coordinator's table. ``state`` is invited | connected | booked | paused |
@@ -327,7 +332,7 @@ def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnect
 
 
 def program_overview(session: Session, program_id: str) -> list[PairOverview]:
-    """Every pair of the program with its state, mentors' names first."""
+    """Every pair of the program with its state: those that need attention first, then by name."""
     pairs = list(session.scalars(select(Pair).where(Pair.program_id == program_id)))
     ids = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
     by_person: dict[str, list[CalendarConnection]] = {}
@@ -339,7 +344,8 @@ def program_overview(session: Session, program_id: str) -> list[PairOverview]:
         state, detail = pair_state(pair, by_person)
         lines.append(PairOverview(pair.id, pair.mentor.name, pair.mentor.email, pair.mentee.name,
                                   pair.mentee.email, state, detail))
-    return sorted(lines, key=lambda line: (line.mentor_name.lower(), line.mentee_name.lower()))
+    return sorted(lines, key=lambda line: (STATE_ORDER.index(line.state), line.mentor_name.lower(),
+                                           line.mentee_name.lower()))
 
 
 def programs_for_coordinator(session: Session, person_id: str, *, is_admin: bool = False) -> list[Program]:

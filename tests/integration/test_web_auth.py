@@ -97,3 +97,13 @@ def test_sign_out_ends_the_session(app, container, seeded):
     home = client.get("/").get_data(as_text=True)
     client.post("/signout", data={"csrf_token": csrf_from(home)})
     assert client.get("/programs/").status_code == 302
+
+
+def test_sign_in_emails_are_throttled_per_person(app, container, seeded):
+    client = app.test_client()
+    for _ in range(7):
+        reply = _request_link(client, "mentor@example.org")
+        assert "a sign-in link is on its way" in reply.get_data(as_text=True)
+    with container.uow() as uow:
+        sent = list(uow.session.scalars(select(Notification).where(Notification.kind == "magic_link")))
+        assert len(sent) == 5

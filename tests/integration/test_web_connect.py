@@ -96,6 +96,7 @@ def test_a_broken_connection_shows_reconnect_and_disconnect_revokes_at_google(co
     token = sign_in_as(client, seeded.mentor_id)
     page = client.get("/calendars/").get_data(as_text=True)
     assert "Reconnect needed" in page and "/oauth/google/start?purpose=connect" in page
+    assert "can no longer see when you are busy in your Google Calendar" in client.get("/").get_data(as_text=True)
 
     reply = client.post(f"/calendars/{connection_id}/disconnect", data={"csrf_token": token})
     assert reply.status_code == 302

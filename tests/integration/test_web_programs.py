@@ -122,3 +122,36 @@ def test_invitations_are_queued_once_with_signed_links(client, container, seeded
     fresh = create_app(container=container).test_client()
     reply = fresh.get(link)
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
+
+
+def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, seeded):
+    from datetime import datetime, timezone
+
+    with container.uow() as uow:
+        for person_id in (seeded.mentor_id, seeded.mentee_id):
+            person = uow.session.get(Person, person_id)
+            person.tz, person.working_hours = "Europe/Berlin", {"mon": [["09:00", "17:00"]]}
+            person.onboarded_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        uow.commit()
+    token = sign_in_as(client, seeded.admin_id)
+    client.post(f"/programs/{seeded.other_program_id}/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "csv_file": (io.BytesIO(b"mentor_email,mentee_email\nmentor@example.org,mentee@example.org\n"),
+                                          "pairs.csv")})
+    with container.uow() as uow:
+        pair = uow.session.scalar(select(Pair).where(Pair.program_id == seeded.other_program_id,
+                                                     Pair.mentee_id == seeded.mentee_id))
+        assert pair.status == "ready"
+        assert uow.session.scalar(select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.kind == "plan_pair", OutboxMessage.subject_id == pair.id)) == f"plan_pair:{pair.id}:1"
+
+
+def test_the_overview_lists_pairs_that_need_attention_first(client, container, seeded):
+    with container.uow() as uow:
+        uow.session.get(Pair, seeded.pair_id).status = "booked"
+        uow.session.add(Pair(program_id=seeded.program_id, mentor_id=seeded.admin_id, mentee_id=seeded.other_mentee_id,
+                             status="unschedulable", status_reason="No mutual time: Olu works nights."))
+        uow.commit()
+    sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert page.index("No mutual time: Olu works nights.") < page.index("Sessions are booked.")
+    assert "Needs attention: 1" in page and "Booked: 1" in page

@@ -1,15 +1,18 @@
 """The magic sign-in link: queue the email, and redeem a link exactly once."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.storage.models import Person
+from adapters.storage.models import Notification, Person
 from scheduler.services.notifications import add_notification
 from web.security.links import LinkError, LinkSigner, use_once
+
+THROTTLE_COUNT = 5  # sign-in emails per person ...
+THROTTLE_WINDOW = timedelta(minutes=15)  # ... within this window
 
 
 def normalise_email(email: str) -> str:
@@ -18,11 +21,16 @@ def normalise_email(email: str) -> str:
 
 def request_link(session: Session, signer: LinkSigner, email: str, now: datetime,
                  url_for_token: Callable[[str], str]) -> str | None:
-    """Queue a sign-in email for a known person; returns the link (None for an unknown address,
-    which the page does not reveal)."""
+    """Queue a sign-in email for a known person; returns the link (None for an unknown address
+    or when too many links were asked for lately — the page does not reveal either)."""
     person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
     if person is None:
         return None
+    recent = session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.person_id == person.id, Notification.kind == "magic_link",
+        Notification.due_at >= now - THROTTLE_WINDOW))  # due at once: due_at is when it was asked for
+    if recent >= THROTTLE_COUNT:
+        return None  # nobody can flood a mailbox with sign-in emails; the page looks the same
     token = signer.sign_magic(person.id)
     nonce = signer.read("signin", token)["n"]
     url = url_for_token(token)

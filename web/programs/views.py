@@ -70,7 +70,7 @@ def import_csv(program_id: str):
     with uow() as work:
         if work.session.get(Program, program_id) is None:
             abort(404)
-        result = service.import_pairs_csv(work.session, program_id, text)
+        result = service.import_pairs_csv(work.session, program_id, text, now())
         if result.ok:
             work.commit()
     if not result.ok:
