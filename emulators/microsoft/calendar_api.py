@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from .invitations import RESPONSES, Invitations
 from .model import SHOW_AS, Attendee, Event, Instance, User, new_id, split_occurrence_id
 from .recurrence import RecurrenceError, parse_recurrence
 from .replies import GraphError, bad_request, json_reply, not_found
@@ -75,6 +76,7 @@ class Calendar:
     def __init__(self, store: Store, on_change: Callable[[User, str, str], None]):
         self.store = store
         self.on_change = on_change
+        self.invitations = Invitations(store, on_change)
 
     # --- free/busy --------------------------------------------------------------------------
     def get_schedule(self, ctx: Ctx) -> Response:
@@ -178,6 +180,7 @@ class Calendar:
             if txn:
                 ctx.user.by_transaction[txn] = ev.id
             self.on_change(ctx.user, ev.id, "created")
+            self.invitations.deliver(ctx.user, ev)
             return json_reply(event_json(ev, ctx.zone(), basic=ctx.basic), 201)
 
     def _build_event(self, user: User, body: dict) -> Event:
@@ -290,6 +293,7 @@ class Calendar:
                 ev.exceptions[original] = (start, end)
                 ev.touch()
                 self.on_change(ctx.user, ev.id, "updated")
+                self.invitations.sync(ev)
                 return json_reply(event_json(ev, ctx.zone(), instance=self._instance(ev, original), basic=ctx.basic))
             try:
                 if "start" in body:
@@ -306,6 +310,8 @@ class Calendar:
             self._apply_common(ev, body, ctx.user)
             ev.touch()
             self.on_change(ctx.user, ev.id, "updated")
+            self.invitations.deliver(ctx.user, ev)  # attendees added by this change are invited
+            self.invitations.sync(ev)
             return json_reply(event_json(ev, ctx.zone(), basic=ctx.basic))
 
     def delete_event(self, ctx: Ctx, event_id: str) -> Response:
@@ -332,6 +338,7 @@ class Calendar:
                 ev.is_cancelled = True
                 ev.touch()
                 self.on_change(ctx.user, ev.id, "deleted")
+                self.invitations.cancel(ev)
         return Response(status=202)
 
     def _remove(self, user: User, ev: Event, original: datetime | None) -> None:
@@ -341,11 +348,30 @@ class Calendar:
             ev.touch()
             self.on_change(user, ev.occurrence_id(original), "deleted")
             self.on_change(user, ev.id, "updated")
+            self.invitations.sync(ev)
         else:
             del user.events[ev.id]
             if ev.transaction_id:
                 user.by_transaction.pop(ev.transaction_id, None)
             self.on_change(user, ev.id, "deleted")
+            if ev.organizer_email.lower() == user.email.lower():  # deleting a meeting cancels it
+                self.invitations.cancel(ev)
+
+    def respond(self, ctx: Ctx, event_id: str, action: str) -> Response:
+        """``POST /me/events/{id}/accept|tentativelyAccept|decline`` by an attendee."""
+        body = ctx.request.get_json(silent=True) or {}
+        if not isinstance(body, dict) or len(str(body.get("comment", ""))) > 10000:
+            raise bad_request("Invalid response body.")
+        with self.store.lock:
+            ev, original = self._locate(ctx, event_id)
+            if ev.organizer_email.lower() == ctx.user.email.lower():
+                raise bad_request("Your request can't be completed. You can't respond to a meeting you organized.",
+                                  "ErrorInvalidRequest")
+            if original is not None:
+                raise bad_request("This emulator answers invitations for the whole series only.",
+                                  "ErrorInvalidRequest")
+            self.invitations.respond(ctx.user, ev, action)
+        return Response(status=202)
 
     def instances(self, ctx: Ctx, event_id: str) -> Response:
         start, end = window_args(ctx)

@@ -21,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from emulators.tls import LocalTls, shared_tls
 
 from .control import Control
+from .invitations import RESPONSES
 from .model import Attendee, Event, User, new_id
 from .recurrence import parse_recurrence
 from .server import GraphApp
@@ -46,7 +47,7 @@ class GraphEmulator:
     """A loopback Microsoft Graph + identity platform. See the module docstring."""
 
     def __init__(self, *, port: int = 0, tenant: str = DEFAULT_TENANT, tls: LocalTls | None = None,
-                 allow_http_webhooks: bool = False):
+                 allow_http_webhooks: bool = False, deliver_invitations: bool = False):
         self.tls = tls or shared_tls()
         self.tenant = tenant
         self._port = port
@@ -59,6 +60,7 @@ class GraphEmulator:
         self._thread: threading.Thread | None = None
         self.client_id, self.client_secret = DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        self.set_deliver_invitations(deliver_invitations)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "GraphEmulator":
@@ -129,6 +131,12 @@ class GraphEmulator:
         with self.store.lock:
             self.store.auto_approve = enabled
 
+    def set_deliver_invitations(self, enabled: bool = True) -> None:
+        """Copy meetings into the mailboxes of attendees who have one here (tentative until they
+        answer), like Exchange within a tenant. Off by default."""
+        with self.store.lock:
+            self.store.deliver_invitations = enabled
+
     # --- calendar back door -------------------------------------------------------------------
     def add_event(self, email: str, subject: str, start: datetime, end: datetime, *, show_as: str = "busy",
                   recurrence: dict | None = None, sensitivity: str = "normal", cancelled: bool = False,
@@ -165,6 +173,12 @@ class GraphEmulator:
         with self.store.lock:
             user = self.store.user(email)
             ev = user.events[event_id]
+            copy_owner = self.store.users.get(attendee.lower())
+            copy = copy_owner.events.get(ev.copies.get(attendee.lower(), "")) if copy_owner else None
+            if copy is not None and response != "none":  # answered from the attendee's own calendar
+                action = {v: k for k, v in RESPONSES.items()}[response]
+                self.app.calendar.invitations.respond(copy_owner, copy, action)
+                return
             for a in ev.attendees:
                 if a.email.lower() == attendee.lower():
                     a.response, a.response_time = response, datetime.now().astimezone()

@@ -93,6 +93,8 @@ class Event:
     extended: dict[str, str] = field(default_factory=dict)  # singleValueExtendedProperties id -> value
     exceptions: dict[datetime, tuple[datetime, datetime]] = field(default_factory=dict)  # original(UTC) -> (start, end)
     cancelled: set[datetime] = field(default_factory=set)  # originals (UTC)
+    copies: dict[str, str] = field(default_factory=dict)  # attendee email -> id of their copy
+    invited_by: tuple[str, str] | None = None  # (organizer email, organizer's event id) on a copy
     ical_uid: str = field(default_factory=lambda: "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper())
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     modified: datetime = field(default_factory=lambda: datetime.now(timezone.utc))

@@ -110,6 +110,7 @@ class Store:
         self.request_log: list[dict] = []
         self.notification_log: list[dict] = []
         self.auto_approve = False
+        self.deliver_invitations = False  # copy meetings into attendees' mailboxes (see invitations.py)
         self.access_token_lifetime = timedelta(seconds=3599)
         self.refresh_token_lifetime = timedelta(days=90)
         self.throttle: tuple[int, float] | None = None  # (requests, seconds) per mailbox

@@ -323,6 +323,27 @@ def test_attendee_answers_are_mapped(world):
     assert world.provider.get_series(ada, ref.event_id, *MARCH).attendees == {"mentee@example.org": "tentative"}
 
 
+def test_booked_series_reaches_the_mentee_calendar_when_invitations_are_delivered(world):
+    world.emu.set_deliver_invitations(True)
+    mentor = world.account("mentor@contoso.example")
+    mentee = world.account("mentee@contoso.example", FREE_BUSY_SCOPES)
+    spec = SeriesSpec(series_key="pair-1", title="Mentoring", description="Agenda", organizer_email=mentor.email,
+                      attendee_emails=(mentee.email,), start_local=datetime(2027, 3, 2, 10),
+                      tz="America/New_York", duration_min=45, rrule="FREQ=WEEKLY;COUNT=3;BYDAY=TU")
+    ref = world.provider.create_series(mentor, spec)
+    sessions = [_utc(2, 15), _utc(9, 15), _utc(16, 14)]
+
+    busy = world.provider.free_busy([mentee], _utc(1, 0), _utc(20, 0))[mentee.connection_id].busy
+    assert [b.start for b in busy] == sessions  # tentative until answered: still not free
+
+    world.emu.respond(mentor.email, ref.event_id, mentee.email, "accepted")
+    world.provider.cancel_occurrence(mentor, ref.event_id, sessions[1])
+
+    assert world.provider.get_series(mentor, ref.event_id, *MARCH).attendees == {mentee.email: "accepted"}
+    busy = world.provider.free_busy([mentee], _utc(1, 0), _utc(20, 0))[mentee.connection_id].busy
+    assert [b.start for b in busy] == [sessions[0], sessions[2]]
+
+
 # --- watches and revoke ----------------------------------------------------------------------------------
 def test_watch_renew_notify_and_stop(world):
     ada = world.account("ada@contoso.example")
