@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--personal-user", action="append", default=[], help="create an outlook.com-style mailbox")
     parser.add_argument("--auto-approve", action="store_true", help="skip the consent page when login_hint is known")
     parser.add_argument("--allow-http-webhooks", action="store_true", help="accept http:// notification URLs")
+    parser.add_argument("--deliver-invitations", action="store_true",
+                        help="copy meetings into attendees' mailboxes (tentative until answered)")
     args = parser.parse_args(argv)
-    emu = GraphEmulator(port=args.port, tenant=args.tenant, allow_http_webhooks=args.allow_http_webhooks).start()
+    emu = GraphEmulator(port=args.port, tenant=args.tenant, allow_http_webhooks=args.allow_http_webhooks,
+                        deliver_invitations=args.deliver_invitations).start()
     for email in args.user:
         emu.add_user(email)
     for email in args.personal_user:

@@ -5,7 +5,7 @@ Every action takes a JSON body (POST) and answers JSON. Actions:
 
 - ``users`` ``{email, personal?, time_zone?}`` -> ``{email, oid, tid}``
 - ``clients`` ``{client_id, client_secret?, redirect_uris?}``
-- ``auto-approve`` ``{enabled}``
+- ``auto-approve`` ``{enabled}``; ``invitations`` ``{enabled}`` (copy meetings to attendees)
 - ``events`` ``{email, subject, start, end, show_as?, recurrence?, sensitivity?}`` (ISO instants) -> ``{id}``
 - ``faults`` ``{status?, count?, path_contains?, retry_after?, delay?, after?}``
 - ``expire-access-tokens`` ``{email?}``; ``revoke-refresh-tokens`` / ``expire-refresh-tokens`` ``{email}``
@@ -55,6 +55,9 @@ class Control:
             return None
         if action == "auto-approve":
             emu.set_auto_approve(bool(body.get("enabled", True)))
+            return None
+        if action == "invitations":
+            emu.set_deliver_invitations(bool(body.get("enabled", True)))
             return None
         if action == "events":
             event_id = emu.add_event(body["email"], body.get("subject", ""),

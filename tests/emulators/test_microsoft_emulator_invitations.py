@@ -70,10 +70,13 @@ def test_decline_removes_the_copy_and_is_recorded(emu, http):
     assert read["attendees"][0]["status"]["response"] == "declined"
 
 
-def test_invitations_are_off_by_default(emu, http):
+def test_invitations_are_off_by_default_and_switchable_over_http(emu, http):
     ada, bob = unique("ada"), unique("bob")
     organizer, attendee = tokens(emu, http, ada), tokens(emu, http, bob)
     body = weekly_event(attendees=[{"emailAddress": {"address": bob}, "type": "required"}])
     http.post(f"{emu.graph_url}/me/events", json=body, headers=bearer(organizer))
-
     assert _view(emu, http, attendee) == []
+
+    assert http.post(f"{emu.origin}/_emulator/invitations", json={"enabled": True}).ok
+    http.post(f"{emu.graph_url}/me/events", json=body, headers=bearer(organizer))
+    assert len(_view(emu, http, attendee)) == 6
