@@ -14,6 +14,9 @@ STATE_LABELS = {"invited": "Setting up", "ready": "Finding a time", "planning": 
                 "booked": "Booked", "paused": "Paused", "ended": "Ended", "needs_attention": "Needs attention",
                 "unschedulable": "No common time found"}
 UPCOMING = ("scheduled", "moved", "conflict")
+SESSION_LABELS = {"scheduled": "As planned", "moved": "Moved", "conflict": "Clashed", "cancelled": "Cancelled",
+                  "skipped": "Skipped"}
+ATTENDANCE_LABELS = {"unknown": "Not known yet", "met": "Met", "missed": "Missed", "rescheduled": "Rescheduled"}
 ACTIVE_SERIES = ("planned", "booking", "booked")
 
 
@@ -96,7 +99,9 @@ def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, lim
     upcoming = [o for o in occurrences if o.status in UPCOMING and o.end > now and o.series_id in active_series][:limit]
     times = session_times([(o.start, o.end) for o in upcoming], my_tz, other_tz, other.name or other.email)
     past = [o for o in occurrences if o.end <= now or o.status in ("skipped", "cancelled")]
-    history = [PastSession(session_times([(o.start, o.end)], my_tz, other_tz, "")[0].mine, o.status, o.attendance)
+    history = [PastSession(session_times([(o.start, o.end)], my_tz, other_tz, "")[0].mine,
+                           SESSION_LABELS.get(o.status, o.status),
+                           "—" if o.status in ("skipped", "cancelled") else ATTENDANCE_LABELS.get(o.attendance, o.attendance))
                for o in reversed(past[-20:])]
     video = next((o.series.video_url for o in upcoming if o.series.video_url), None)
     return PairPage(
