@@ -17,7 +17,7 @@ import dramatiq
 
 from adapters.storage.models import OutboxMessage
 from adapters.storage.outbox import acquire, mark_done, record_failure
-from scheduler.errors import RateLimited, ReconnectNeeded
+from scheduler.errors import ReconnectNeeded
 from workers import runtime
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ ACTORS: dict[str, dramatiq.Actor] = {}  # the actors bound by the last bind_acto
 
 
 def _retry_delay(attempts: int, exc: Exception) -> timedelta:
-    if isinstance(exc, RateLimited) and exc.retry_after:
-        return timedelta(seconds=exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        return timedelta(seconds=retry_after)
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 

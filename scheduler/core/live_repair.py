@@ -157,36 +157,42 @@ def subtract(busy, holes) -> list[Interval]:
 
 
 def without_own_sessions(busy, sessions, *, holds_sessions: bool) -> list[Interval]:
-    """Busy time of one calendar with our own sessions taken out, where free/busy allows telling.
+    """Busy time of one calendar with the person's own Tandem sessions taken out, where
+    free/busy allows telling them apart (``sessions``: every session of theirs we know of).
 
-    Free/busy merges overlapping and touching events, so our session S can show up inside a
-    larger block B. The rules (documented in docs/pipeline.md):
+    Free/busy merges overlapping and touching events, so a session S can show up inside a larger
+    block B. The rules (documented in docs/pipeline.md):
 
-    - ``B == S``: our event (or its auto-added invitation) — removed.
-    - ``holds_sessions`` (the organizer's calendar, which certainly shows S) and B contains S
-      sharing an edge with it: our event merged with a back-to-back meeting — S is removed and
-      the rest of B kept.
-    - anything else overlapping S (B inside S, B covering S with margin on both sides, B on a
-      calendar that does not hold S) — kept: a conflict.
+    - a calendar that holds the sessions (the organizer's): B minus the sessions is what else is
+      busy — a meeting right before or after a session is not a conflict. But a run of sessions
+      with other busy time touching it on *both* sides is kept busy (a conflict): that is how a
+      long event covering the session looks, and missing it costs a missed meeting.
+    - a calendar that does not hold them: only a block exactly equal to a session is removed
+      (an invitation auto-added by the provider); anything else overlapping is a conflict.
 
     >>> from datetime import datetime, timezone
     >>> t = lambda h, m=0: datetime(2027, 1, 1, h, m, tzinfo=timezone.utc)
-    >>> s = [Interval(t(10), t(11))]
-    >>> [(i.start.hour, i.end.hour) for i in without_own_sessions([Interval(t(10), t(12))], s, holds_sessions=True)]
-    [(11, 12)]
-    >>> [(i.start.hour, i.end.hour) for i in without_own_sessions([Interval(t(10), t(12))], s, holds_sessions=False)]
-    [(10, 12)]
-    >>> without_own_sessions([Interval(t(10), t(11))], s, holds_sessions=False)
+    >>> s = [Interval(t(10), t(11)), Interval(t(11), t(12))]
+    >>> hours = lambda ivs: [(i.start.hour, i.end.hour) for i in ivs]
+    >>> hours(without_own_sessions([Interval(t(10), t(13))], s, holds_sessions=True))   # meeting after
+    [(12, 13)]
+    >>> hours(without_own_sessions([Interval(t(9), t(13))], s, holds_sessions=True))    # covered
+    [(9, 13)]
+    >>> hours(without_own_sessions([Interval(t(10), t(13))], s, holds_sessions=False))
+    [(10, 13)]
+    >>> without_own_sessions([Interval(t(10), t(11))], s[:1], holds_sessions=False)
     []
     """
     blocks = merge(busy)
-    removable = []
-    for session in sessions:
-        for block in blocks:
-            if not block.overlaps(session):
-                continue
-            exact = block == session
-            edge = block.contains(session) and (block.start == session.start or block.end == session.end)
-            if exact or (holds_sessions and edge):
-                removable.append(session)
-    return subtract(blocks, removable)
+    runs = merge(sessions)
+    if not holds_sessions:
+        own = set(sessions) | set(runs)
+        return [b for b in blocks if b not in own]
+    out: list[Interval] = []
+    for block in blocks:
+        inside = [r for r in runs if r.overlaps(block)]
+        if any(block.start < r.start and r.end < block.end for r in inside if block.contains(r)):
+            out.append(block)  # other busy time on both sides of a run: treat as covering it
+        else:
+            out.extend(subtract([block], inside))
+    return merge(out)

@@ -1,7 +1,16 @@
-"""Plan a ready pair: read both calendars, pick the recurring slot, store the series."""
+"""Plan ready pairs: read calendars, pick recurring slots, store the series, queue booking.
+
+A mentor's ready pairs are planned together as one cohort (the planner shares good slots
+fairly and never overlaps a mentor's sessions), so concurrent deliveries for sibling pairs do
+not race for the same slot: the first run plans the whole group, the others find their pair no
+longer ``ready``. What can still race (a mentee with two mentors, sessions stored meanwhile) is
+caught under row locks when storing, and the run is retried with fresh data.
+"""
 from __future__ import annotations
 
 import logging
+import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,83 +21,115 @@ from adapters.storage.outbox import add_outbox
 from config.agendas import DEFAULT_AGENDAS
 from scheduler.core.agenda import agenda_for_session
 from scheduler.core.cadence import Cadence, horizon_days_needed
-from scheduler.core.cohort import plan_pair as plan_pair_core
+from scheduler.core.cohort import plan_cohort
 from scheduler.core.intervals import Interval
-from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus
-from scheduler.errors import InvalidInput
-from scheduler.services.availability import (availability, read_calendar_busy, snapshot, tandem_sessions)
+from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
+from scheduler.errors import InvalidInput, ProviderUnavailable
+from scheduler.services.availability import (PersonSnapshot, availability, read_calendar_busy, snapshot,
+                                             tandem_sessions)
 from scheduler.services.notifications import notify_coordinators
 
 log = logging.getLogger(__name__)
 LEAD_TIME = timedelta(days=1)  # the first session is never sooner than this
 
 
-def _locked_pair(session, pair_id: str) -> Pair | None:
-    query = select(Pair).where(Pair.id == pair_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query).one_or_none()
+class PlanRace(ProviderUnavailable):
+    """Sessions of the same person were stored while this plan was being made, and the two
+    would now overlap (or exceed the mentor's cap): plan again with fresh data, soon."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.retry_after = random.uniform(0.5, 2.0)
 
 
-def plan_pair(container, pair_id: str) -> PairPlan | None:
-    """Plan pair ``pair_id`` if it is ``ready``; store the series and queue its booking.
+@dataclass(frozen=True)
+class _Request:
+    pair_id: str
+    mentee: PersonSnapshot
+    cadence: Cadence
+    duration: int
+    count: int
 
-    Idempotent: a pair that is no longer ``ready`` (planned by an earlier delivery, paused,
-    ended) is left alone and None is returned.
+
+def plan_pair(container, pair_id: str) -> list[PairPlan]:
+    """Plan ``pair_id`` together with its mentor's other ready pairs; returns the plans stored.
+
+    Idempotent: when the pair is no longer ``ready`` (an earlier or a sibling's delivery planned
+    it; it was paused or ended) nothing happens and ``[]`` is returned.
     """
     now = container.clock.now()
     with container.uow() as uow:
         pair = uow.session.get(Pair, pair_id)
         if pair is None or pair.status != "ready":
-            return None
+            return []
         program = pair.program
-        mentor, mentee = snapshot(uow.session, pair.mentor), snapshot(uow.session, pair.mentee)
-        cadence = Cadence(pair.cadence or program.cadence)
-        duration = pair.duration_min or program.duration_min
-        held = uow.session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
-            Series.pair_id == pair_id, Occurrence.status.in_(("scheduled", "moved")), Occurrence.start <= now))
-        count = max(1, program.session_count - held)  # after a pause: only the sessions still owed
-        others = {mentor.person_id: tandem_sessions(uow.session, mentor.person_id),
-                  mentee.person_id: tandem_sessions(uow.session, mentee.person_id)}
+        group = list(uow.session.scalars(select(Pair).where(
+            Pair.mentor_id == pair.mentor_id, Pair.program_id == pair.program_id, Pair.status == "ready")
+            .order_by(Pair.created_at, Pair.id)))
+        mentor = snapshot(uow.session, pair.mentor)
+        requests = [_Request(p.id, snapshot(uow.session, p.mentee), Cadence(p.cadence or program.cadence),
+                             p.duration_min or program.duration_min, _sessions_owed(uow.session, p, program, now))
+                    for p in group]
+        people = [mentor] + [r.mentee for r in requests]
+        others = {p.person_id: tandem_sessions(uow.session, p.person_id) for p in people}
         cap = program.mentor_max_sessions_per_week
-    try:
-        request = PairRequest(pair_id, mentor.person_id, mentee.person_id, duration, cadence, count)
-        first_day = (now + LEAD_TIME).astimezone(ZoneInfo(mentor.tz or "UTC")).date() + timedelta(days=1)
-        horizon = Horizon(first_day, -(-horizon_days_needed(cadence, first_day, count) // 7))
-    except InvalidInput as exc:
-        return _store_unschedulable(container, pair_id, str(exc), now)
+    mentor_tz = mentor.tz or "UTC"
+    first_day = (now + LEAD_TIME).astimezone(ZoneInfo(mentor_tz)).date() + timedelta(days=1)
+    days = max(horizon_days_needed(r.cadence, first_day, r.count) for r in requests)
+    horizon = Horizon(first_day, -(-days // 7))
     window_start = datetime.combine(first_day - timedelta(days=2), datetime.min.time(), ZoneInfo("UTC"))
-    window_end = window_start + timedelta(days=horizon.weeks * 7 + 4)
-    busy = read_calendar_busy(container, [mentor, mentee], window_start, window_end)
+    busy = read_calendar_busy(container, people, window_start, window_start + timedelta(days=horizon.weeks * 7 + 4))
+    plans, invalid = [], {}
     try:
-        mentor_av = availability(mentor, tuple(busy[mentor.person_id]) + tuple(others[mentor.person_id]))
-        mentee_av = availability(mentee, tuple(busy[mentee.person_id]) + tuple(others[mentee.person_id]))
-        plan = plan_pair_core(mentor_av, mentee_av, request, horizon, now)
-    except InvalidInput as exc:
-        return _store_unschedulable(container, pair_id, str(exc), now)
-    if plan.status is PairStatus.UNSCHEDULABLE:
-        return _store_unschedulable(container, pair_id, plan.reason or "no mutual time found", now)
-    plan = _apply_cap(plan, others[mentor.person_id], cap, mentor.tz or "UTC")
-    _store_plan(container, pair_id, plan, duration, now)
-    return plan
+        availabilities = {p.person_id: availability(p, tuple(busy[p.person_id]) + tuple(others[p.person_id]))
+                          for p in people}
+    except InvalidInput as exc:  # e.g. impossible preferences of one person: all of the group wait
+        invalid = {r.pair_id: str(exc) for r in requests}
+    else:
+        core_requests = []
+        for r in requests:
+            try:
+                core_requests.append(PairRequest(r.pair_id, mentor.person_id, r.mentee.person_id, r.duration,
+                                                 r.cadence, r.count))
+            except InvalidInput as exc:
+                invalid[r.pair_id] = str(exc)
+        if core_requests:
+            plans = plan_cohort(availabilities, core_requests, horizon, now, mentor_max_sessions_per_week=cap)
+    used = _week_counts(others[mentor.person_id], mentor_tz)
+    plans = [_apply_cap(plan, used, cap, mentor_tz) for plan in plans]
+    _store(container, plans, invalid, {r.pair_id: r.duration for r in requests}, now, cap, mentor_tz)
+    return plans
 
 
-def _apply_cap(plan: PairPlan, existing: list[Interval], cap: int | None, tz: str) -> PairPlan:
-    """Mark occurrences that would take the mentor over the weekly cap (counting their other
-    booked sessions, ISO weeks in the mentor's zone) as conflicts."""
-    if not cap:
+def _sessions_owed(session, pair: Pair, program: Program, now: datetime) -> int:
+    """The program's session count, less sessions already held (after a pause or a change)."""
+    held = session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
+        Series.pair_id == pair.id, Occurrence.status.in_(("scheduled", "moved")), Occurrence.start <= now))
+    return max(1, program.session_count - held)
+
+
+def _week_counts(sessions: list[Interval], tz: str) -> dict[tuple[int, int], int]:
+    zone = ZoneInfo(tz)
+    used: dict[tuple[int, int], int] = {}
+    for iv in sessions:
+        key = iv.start.astimezone(zone).isocalendar()[:2]
+        used[key] = used.get(key, 0) + 1
+    return used
+
+
+def _apply_cap(plan: PairPlan, used: dict, cap: int | None, tz: str) -> PairPlan:
+    """Mark occurrences that would take the mentor over the weekly cap (ISO weeks in the mentor's
+    zone, counting their sessions already stored and those of plans before this one) as
+    conflicts; ``used`` is updated."""
+    if not cap or plan.status is not PairStatus.BOOKED:
         return plan
     zone = ZoneInfo(tz)
-    week = lambda dt: dt.astimezone(zone).isocalendar()[:2]  # noqa: E731
-    used: dict[tuple[int, int], int] = {}
-    for iv in existing:
-        used[week(iv.start)] = used.get(week(iv.start), 0) + 1
     occurrences = []
     for occ in plan.occurrences:
         if not occ.conflict:
-            key = week(occ.start)
+            key = occ.start.astimezone(zone).isocalendar()[:2]
             if used.get(key, 0) >= cap:
-                occ = type(occ)(occ.start, occ.end, True, occ.original_start)
+                occ = PlannedOccurrence(occ.start, occ.end, True, occ.original_start)
             else:
                 used[key] = used.get(key, 0) + 1
         occurrences.append(occ)
@@ -96,45 +137,84 @@ def _apply_cap(plan: PairPlan, existing: list[Interval], cap: int | None, tz: st
                     sum(not o.conflict for o in occurrences))
 
 
-def _store_unschedulable(container, pair_id: str, reason: str, now: datetime) -> None:
+def _lock(session, model, ids) -> list:
+    """Rows locked in id order (PostgreSQL); SQLite's BEGIN IMMEDIATE serialises writers anyway."""
+    query = select(model).where(model.id.in_(sorted(ids))).order_by(model.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _check_still_free(session, pair: Pair, plan: PairPlan, planned_now: list[Interval]) -> None:
+    """Under the people's locks: the plan must not overlap sessions stored since it was read."""
+    for person_id in (pair.mentor_id, pair.mentee_id):
+        taken = tandem_sessions(session, person_id)
+        if person_id == pair.mentor_id:
+            taken = taken + planned_now
+        for occ in plan.occurrences:
+            if not occ.conflict and any(iv.start < occ.end and occ.start < iv.end for iv in taken):
+                raise PlanRace(f"pair {pair.id}: another session of the same person was stored meanwhile; "
+                               f"planning again")
+
+
+def _store(container, plans: list[PairPlan], invalid: dict[str, str], durations: dict[str, int],
+           now: datetime, cap: int | None, mentor_tz: str) -> None:
+    pair_ids = [p.pair_id for p in plans] + list(invalid)
     with container.uow() as uow:
-        pair = _locked_pair(uow.session, pair_id)
-        if pair is None or pair.status != "ready":
-            return None
-        pair.status, pair.status_reason = "unschedulable", reason
-        notify_coordinators(uow.session, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
-                            payload={"reason": reason})
+        session = uow.session
+        pairs = {p.id: p for p in _lock(session, Pair, pair_ids)}
+        people = {pid for p in pairs.values() for pid in (p.mentor_id, p.mentee_id)}
+        _lock(session, Person, people)
+        for pair_id, reason in invalid.items():
+            _mark_unschedulable(session, pairs.get(pair_id), reason, now)
+        fresh_used = None
+        planned_now: list[Interval] = []
+        for plan in plans:
+            pair = pairs.get(plan.pair_id)
+            if pair is None or pair.status != "ready":
+                continue  # planned by another delivery meanwhile, paused or ended
+            if plan.status is PairStatus.UNSCHEDULABLE:
+                _mark_unschedulable(session, pair, plan.reason or "no mutual time found", now)
+                continue
+            _check_still_free(session, pair, plan, planned_now)
+            if cap:
+                if fresh_used is None:
+                    fresh_used = _week_counts(tandem_sessions(session, pair.mentor_id), mentor_tz)
+                if _apply_cap(plan, fresh_used, cap, mentor_tz).free_occurrences < plan.free_occurrences:
+                    raise PlanRace(f"pair {pair.id}: the mentor's weekly cap filled up meanwhile; planning again")
+            _store_series(session, pair, plan, durations[pair.id], now)
+            planned_now += [Interval(o.start, o.end) for o in plan.occurrences if not o.conflict]
         uow.commit()
-    log.info("pair %s is unschedulable: %s", pair_id, reason)
-    return None
 
 
-def _agendas(session, program: Program, pair: Pair) -> tuple[list[tuple[str, str]], list[str]]:
+def _mark_unschedulable(session, pair: Pair | None, reason: str, now: datetime) -> None:
+    if pair is None or pair.status != "ready":
+        return
+    pair.status, pair.status_reason = "unschedulable", reason
+    notify_coordinators(session, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
+                        payload={"reason": reason})
+    log.info("pair %s is unschedulable: %s", pair.id, reason)
+
+
+def _agendas(session, pair: Pair) -> tuple[list[tuple[str, str]], list[str]]:
     templates = [(t.name, t.body) for t in session.scalars(
-        select(AgendaTemplate).where(AgendaTemplate.program_id == program.id).order_by(AgendaTemplate.position))]
+        select(AgendaTemplate).where(AgendaTemplate.program_id == pair.program_id).order_by(AgendaTemplate.position))]
     goals = [g.text for g in session.scalars(select(Goal).where(Goal.pair_id == pair.id, Goal.status == "open"))]
     return templates or list(DEFAULT_AGENDAS), goals
 
 
-def _store_plan(container, pair_id: str, plan: PairPlan, duration: int, now: datetime) -> None:
+def _store_series(session, pair: Pair, plan: PairPlan, duration: int, now: datetime) -> None:
     rule = plan.series
-    with container.uow() as uow:
-        session = uow.session
-        pair = _locked_pair(session, pair_id)
-        if pair is None or pair.status != "ready":
-            return
-        generation = session.scalar(select(func.count()).select_from(Series).where(Series.pair_id == pair_id))
-        templates, goals = _agendas(session, pair.program, pair)
-        series = Series(pair_id=pair_id, rrule=rule.rrule, dtstart_local=rule.dtstart_local.isoformat(timespec="seconds"),
-                        tz=rule.tz, duration_min=duration, status="planned",
-                        idempotency_key=f"tandem{pair_id}{generation:02d}")
-        session.add(series)
-        for index, occ in enumerate(plan.occurrences):
-            original = occ.original_start or occ.start
-            session.add(Occurrence(series=series, original_start=original, start=occ.start, end=occ.end,
-                                   status="conflict" if occ.conflict else ("moved" if occ.moved else "scheduled"),
-                                   agenda=agenda_for_session(templates, index, len(plan.occurrences), goals)))
-        pair.status, pair.status_reason = "planning", None
-        session.flush()
-        add_outbox(session, "book_series", series.id, f"book_series:{series.id}", now)
-        uow.commit()
+    generation = session.scalar(select(func.count()).select_from(Series).where(Series.pair_id == pair.id))
+    templates, goals = _agendas(session, pair)
+    series = Series(pair_id=pair.id, rrule=rule.rrule, dtstart_local=rule.dtstart_local.isoformat(timespec="seconds"),
+                    tz=rule.tz, duration_min=duration, status="planned",
+                    idempotency_key=f"tandem{pair.id}{generation:02d}")
+    session.add(series)
+    for index, occ in enumerate(plan.occurrences):
+        session.add(Occurrence(series=series, original_start=occ.original_start or occ.start, start=occ.start,
+                               end=occ.end, status="conflict" if occ.conflict else ("moved" if occ.moved else "scheduled"),
+                               agenda=agenda_for_session(templates, index, len(plan.occurrences), goals)))
+    pair.status, pair.status_reason = "planning", None
+    session.flush()
+    add_outbox(session, "book_series", series.id, f"book_series:{series.id}", now)

@@ -58,17 +58,19 @@ def recheck_series(container, series_id: str) -> list[Decision]:
                      if series.organizer_connection_id else None)
         account = account_for(container, organizer) if organizer is not None else None
         kind, event_id, tz = (organizer.provider if organizer else None), series.provider_event_id, series.tz
-        organizer_id = organizer.id if organizer else None
+        organizers = _organizer_connections(uow.session, (mentor.person_id, mentee.person_id))
         snapshot_rows = [(o.id, o.original_start, o.start, o.end) for o in upcoming]
     window_start = min(s for _, _, s, _ in snapshot_rows) - timedelta(days=31)
     window_end = max(e for _, _, _, e in snapshot_rows) + timedelta(days=31)
     per_connection = read_busy_by_connection(container, [mentor, mentee], max(window_start, now), window_end)
 
     def cleaned(person_id: str) -> tuple:
-        # Our own sessions show as busy on the calendars that hold them: take them out where
-        # free/busy lets us tell them apart (see without_own_sessions).
+        # Tandem sessions show as busy on the calendars that hold them: take them out where
+        # free/busy lets us tell them apart (see without_own_sessions); the person's other
+        # sessions come back in as busy from the database.
+        sessions = own + taken[person_id]
         busy = [iv for connection_id, blocks in per_connection[person_id]
-                for iv in without_own_sessions(blocks, own, holds_sessions=connection_id == organizer_id)]
+                for iv in without_own_sessions(blocks, sessions, holds_sessions=connection_id in organizers)]
         return tuple(busy) + tuple(taken[person_id])
 
     mentor_av, mentee_av = availability(mentor, cleaned(mentor.person_id)), availability(mentee, cleaned(mentee.person_id))
@@ -85,6 +87,8 @@ def recheck_series(container, series_id: str) -> list[Decision]:
         new_start = find_move(mentor_av, mentee_av, start, end - start, cadence, tz,
                               not_before=now + MIN_NOTICE, taken=others)
         decisions.append(Decision(occ_id, original, start, new_start, why))
+        log.info("series %s: session at %s no longer fits (%s); %s", series_id, start.isoformat(), why,
+                 f"nearest mutual time {new_start.isoformat()}" if new_start else "no mutual time left in its period")
         if new_start is not None:
             held = [iv for iv in held if iv.start != start] + [interval(new_start, new_start + (end - start))]
 
@@ -100,6 +104,13 @@ def recheck_series(container, series_id: str) -> list[Decision]:
                     return _series_gone(container, series_id, now)
     _record(container, series_id, decisions, policy, now)
     return decisions
+
+
+def _organizer_connections(session, person_ids) -> set[str]:
+    """Connections that hold booked Tandem series as organizer (their calendars show them)."""
+    return set(session.scalars(select(Series.organizer_connection_id).join(CalendarConnection,
+               Series.organizer_connection_id == CalendarConnection.id).where(
+        CalendarConnection.person_id.in_(person_ids), Series.status == "booked")))
 
 
 def _record(container, series_id: str, decisions: list[Decision], policy: str, now: datetime) -> None:

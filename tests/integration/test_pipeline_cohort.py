@@ -258,3 +258,51 @@ def test_fifty_pairs_booked_exactly_once_through_crashes_and_faults(world):
     assert set(delivered) == expected, "every sent notification arrived, and nothing else"
     repeats = {mid: n for mid, n in delivered.items() if n > 1}
     assert repeats == {}, f"notifications delivered twice: {repeats}"
+
+    _repair_phase(world, pair_ids[:6])
+
+
+def _repair_phase(world, pair_ids):
+    """Conflicts that appear later in attendees' calendars are repaired: the session moves alone,
+    on the organizer's calendar too, and nothing else changes."""
+    from adapters.storage.outbox import add_outbox
+    from scheduler.services.accounts import account_for
+
+    container, google, graph = world["container"], world["google"], world["graph"]
+    targets, before = [], {}
+    with container.uow() as uow:
+        for pair_id in pair_ids:
+            pair = uow.session.get(Pair, pair_id)
+            series = next(s for s in pair.series if s.status == "booked")
+            occ = [o for o in series.occurrences if o.status == "scheduled"][1]
+            mentee_conn = uow.session.scalars(select(CalendarConnection).where(
+                CalendarConnection.person_id == pair.mentee_id)).one()
+            targets.append((series.id, occ.id, occ.original_start, occ.start, occ.end, pair.mentee.email,
+                            mentee_conn.provider, mentee_conn.id))
+            before[series.id] = {o.id: (o.start, o.status) for o in series.occurrences}
+    for _, _, _, start, end, email, kind, _ in targets:
+        if kind == "google":
+            google.add_event(email, start - timedelta(minutes=10), end + timedelta(minutes=10), "Surprise review")
+        else:
+            graph.add_event(email, "Surprise review", start - timedelta(minutes=10), end + timedelta(minutes=10))
+    with container.uow() as uow:  # what the webhook endpoints write when the calendars push
+        for _, _, _, _, _, _, _, connection_id in targets:
+            add_outbox(uow.session, "handle_calendar_change", connection_id, f"change:{connection_id}:test",
+                       container.clock.now())
+        uow.commit()
+    _tick_until(world, lambda: _all_quiet(world), timeout=90)
+    with container.uow() as uow:
+        for series_id, occ_id, original, start, end, _, _, _ in targets:
+            series = uow.session.get(Series, series_id)
+            occs = {o.id: o for o in series.occurrences}
+            moved = occs[occ_id]
+            assert moved.status == "moved" and moved.start != start, (moved.status, moved.start, start)
+            assert not (moved.start < end + timedelta(minutes=10) and moved.end > start - timedelta(minutes=10))
+            changed = [o.id for o in occs.values() if (o.start, o.status) != before[series_id][o.id]]
+            assert changed == [occ_id], "only the conflicting session moved"
+            organizer = uow.session.get(CalendarConnection, series.organizer_connection_id)
+            provider = container.extras["providers"][organizer.provider]
+            state = provider.get_series(account_for(container, organizer), series.provider_event_id,
+                                        original - timedelta(days=1), original + timedelta(days=8))
+            held = {o.original_start: o.start for o in state.occurrences if not o.cancelled}
+            assert held[original] == moved.start, "the organizer's calendar holds the new time"
