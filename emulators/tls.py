@@ -57,6 +57,7 @@ class LocalTls:
         return client_session(self.ca_file)
 
     def close(self) -> None:
+        """Delete the CA and certificate files."""
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> "LocalTls":

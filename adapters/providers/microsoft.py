@@ -152,6 +152,7 @@ class MicrosoftCalendarProvider:
 
     # --- series -------------------------------------------------------------------------------
     def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
+        """Create the recurring meeting (idempotent on ``series_key`` via ``transactionId``)."""
         end_local = spec.start_local + timedelta(minutes=spec.duration_min)
         body = {
             "subject": spec.title,
@@ -171,6 +172,7 @@ class MicrosoftCalendarProvider:
         return SeriesRef(event_id=created["id"], video_url=join)
 
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
+        """The series and its occurrences in ``[start, end)``, cancelled ones included as cancelled."""
         master = self.graph.request(
             account, "GET", f"/me/events/{event_id}",
             params={"$select": "isCancelled,body,attendees,recurrence,cancelledOccurrences,start,end,type"},
@@ -223,19 +225,23 @@ class MicrosoftCalendarProvider:
 
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
+        """Move the occurrence that originally started at ``original_start``; NotFound if none."""
         inst = self._find_occurrence(account, event_id, original_start)
         self.graph.request(account, "PATCH", f"/me/events/{inst['id']}",
                            json={"start": utc_graph_datetime(new_start), "end": utc_graph_datetime(new_end)})
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
+        """Cancel one occurrence (the attendee gets a cancellation for that date only)."""
         inst = self._find_occurrence(account, event_id, original_start)
         self.graph.request(account, "POST", f"/me/events/{inst['id']}/cancel", json={})
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
+        """Replace the agenda (the event body, as text)."""
         self.graph.request(account, "PATCH", f"/me/events/{event_id}",
                            json={"body": {"contentType": "text", "content": description}})
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
+        """Cancel the whole series; cancelling a cancelled or missing series is a no-op."""
         try:
             state = self.graph.request(account, "GET", f"/me/events/{event_id}",
                                        params={"$select": "isCancelled"}).json()
@@ -291,6 +297,7 @@ class MicrosoftCalendarProvider:
         return _watch(sub, watch.token)
 
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
+        """Delete the subscription (one that is already gone is fine)."""
         try:
             self.graph.request(account, "DELETE", f"/subscriptions/{watch.watch_id}")
         except NotFound:

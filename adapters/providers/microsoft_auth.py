@@ -56,6 +56,7 @@ class MsalApps:
         self._local = threading.local()
 
     def app(self, cache: msal.SerializableTokenCache) -> msal.ConfidentialClientApplication:
+        """A confidential client bound to ``cache`` (one person's tokens)."""
         c = self.config
         http_cache = getattr(self._local, "http_cache", None)
         if http_cache is None:
@@ -71,6 +72,7 @@ class MsalApps:
 
 
 def load_cache(credentials: dict) -> msal.SerializableTokenCache:
+    """The per-user MSAL token cache stored in ``credentials`` (empty when none)."""
     cache = msal.SerializableTokenCache()
     if credentials.get("msal_cache"):
         cache.deserialize(credentials["msal_cache"])
@@ -142,11 +144,13 @@ class MicrosoftConnectFlow:
 
     def start(self, redirect_uri: str, scopes: Sequence[str] = FREE_BUSY_SCOPES, *,
               login_hint: str | None = None) -> dict:
+        """Begin connecting: the MSAL flow dict (keep it server-side) with ``auth_uri`` to redirect to."""
         app = self.apps.app(msal.SerializableTokenCache())
         return app.initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, login_hint=login_hint,
                                            response_mode="form_post", prompt="select_account")
 
     def finish(self, flow: dict, auth_response: dict) -> Connection:
+        """Redeem the code from the redirect; ReconnectNeeded when the answer does not match the flow."""
         cache = msal.SerializableTokenCache()
         app = self.apps.app(cache)
         try:

@@ -50,6 +50,7 @@ def graph_datetime(dt: datetime, tz: str) -> dict:
 
 
 def utc_graph_datetime(dt: datetime) -> dict:
+    """An aware datetime as a Graph ``dateTimeTimeZone`` in UTC."""
     return {"dateTime": dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
 
 

@@ -13,6 +13,7 @@ from .emulator import GraphEmulator
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments, start the emulator, print where it is, serve until stopped."""
     parser = argparse.ArgumentParser(prog="python -m emulators.microsoft", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--tenant", default="organizations", help="tenant segment of the authority")

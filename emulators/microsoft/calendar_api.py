@@ -54,6 +54,7 @@ class Ctx:
 
 
 def window_args(ctx: Ctx) -> tuple[datetime, datetime]:
+    """The required ``startDateTime``/``endDateTime`` query window (400 when missing)."""
     args = ctx.request.args
     lowered = {k.lower(): v for k, v in args.items()}
     try:
@@ -80,6 +81,7 @@ class Calendar:
 
     # --- free/busy --------------------------------------------------------------------------
     def get_schedule(self, ctx: Ctx) -> Response:
+        """``POST /me/calendar/getSchedule``."""
         if ctx.user.personal:
             raise GraphError(400, "ErrorNotSupported",
                              "getSchedule is not supported for personal Microsoft accounts.")
@@ -142,6 +144,7 @@ class Calendar:
                                  "timeZone": {"name": user.time_zone}}}
 
     def calendar_view(self, ctx: Ctx) -> Response:
+        """``GET /me/calendarView`` (window required, paged)."""
         start, end = window_args(ctx)
         with self.store.lock:
             instances = [inst for ev in ctx.user.events.values() for inst in ev.instances(start, end)]
@@ -169,6 +172,7 @@ class Calendar:
 
     # --- events -----------------------------------------------------------------------------
     def create_event(self, ctx: Ctx) -> Response:
+        """``POST /me/events`` (idempotent on ``transactionId``)."""
         body = ctx.json()
         with self.store.lock:
             txn = body.get("transactionId")
@@ -266,6 +270,7 @@ class Calendar:
         return Instance(ev.occurrence_id(original), ev, kind, start, end, original)
 
     def get_event(self, ctx: Ctx, event_id: str) -> Response:
+        """``GET /me/events/{id}`` (a series, single event or occurrence)."""
         with self.store.lock:
             ev, original = self._locate(ctx, event_id)
             inst = self._instance(ev, original) if original else None
@@ -274,6 +279,7 @@ class Calendar:
                                          body_type=ctx.body_type()))
 
     def update_event(self, ctx: Ctx, event_id: str) -> Response:
+        """``PATCH /me/events/{id}``; on an occurrence id this makes an exception."""
         body = ctx.json()
         with self.store.lock:
             ev, original = self._locate(ctx, event_id)
@@ -315,12 +321,14 @@ class Calendar:
             return json_reply(event_json(ev, ctx.zone(), basic=ctx.basic))
 
     def delete_event(self, ctx: Ctx, event_id: str) -> Response:
+        """``DELETE /me/events/{id}``."""
         with self.store.lock:
             ev, original = self._locate(ctx, event_id)
             self._remove(ctx.user, ev, original)
         return Response(status=204)
 
     def cancel_event(self, ctx: Ctx, event_id: str) -> Response:
+        """``POST /me/events/{id}/cancel`` (organizer only)."""
         body = ctx.request.get_json(silent=True) or {}
         comment = body.get("comment", "") if isinstance(body, dict) else ""
         if len(str(comment)) > 10000:
@@ -374,6 +382,7 @@ class Calendar:
         return Response(status=202)
 
     def instances(self, ctx: Ctx, event_id: str) -> Response:
+        """``GET /me/events/{id}/instances`` (window required)."""
         start, end = window_args(ctx)
         with self.store.lock:
             ev, original = self._locate(ctx, event_id)
@@ -383,6 +392,7 @@ class Calendar:
             return self._paged(ctx, ev.instances(start, end), f"events('{ev.id}')/instances")
 
     def list_events(self, ctx: Ctx) -> Response:
+        """``GET /me/events``: series masters and single events."""
         with self.store.lock:
             events = sorted(ctx.user.events.values(), key=lambda e: e.created)
             zone, select = ctx.zone(), parse_select(ctx.request.args.get("$select"))

@@ -30,10 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class Control:
+    """Dispatches ``/_emulator/<action>`` requests to the emulator's Python control methods."""
     def __init__(self) -> None:
         self.emulator: "GraphEmulator | None" = None
 
     def handle(self, request: Request, action: str) -> Response:
+        """Run one control action; 400 with the reason when it fails."""
         emu = self.emulator
         assert emu is not None, "control API used before the emulator was attached"
         body = request.get_json(silent=True) or {}

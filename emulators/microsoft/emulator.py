@@ -64,6 +64,7 @@ class GraphEmulator:
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "GraphEmulator":
+        """Bind a free port (or the one given) and serve in a background thread; returns self."""
         self._server = make_server("127.0.0.1", self._port, self.app, threaded=True,
                                    request_handler=_QuietHandler, ssl_context=self.tls.server_context())
         self._server.daemon_threads = True
@@ -75,6 +76,7 @@ class GraphEmulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving and the notification thread."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -92,11 +94,13 @@ class GraphEmulator:
 
     @property
     def port(self) -> int:
+        """The port the server listens on."""
         assert self._server is not None, "start() the emulator first"
         return self._server.port
 
     @property
     def origin(self) -> str:
+        """``https://127.0.0.1:PORT``."""
         return f"https://127.0.0.1:{self.port}"
 
     @property
@@ -106,14 +110,17 @@ class GraphEmulator:
 
     @property
     def graph_url(self) -> str:
+        """``{origin}/v1.0``."""
         return f"{self.origin}/v1.0"
 
     @property
     def authority(self) -> str:
+        """The MSAL authority, ``{origin}/{tenant}``."""
         return f"{self.origin}/{self.tenant}"
 
     @property
     def ca_file(self) -> str:
+        """PEM of the CA that signed the server certificate (give it to clients)."""
         return self.tls.ca_file
 
     # --- directory ----------------------------------------------------------------------------
@@ -163,6 +170,7 @@ class GraphEmulator:
             return ev.id
 
     def events(self, email: str) -> list[Event]:
+        """The events of a mailbox (live objects, for inspection)."""
         with self.store.lock:
             return list(self.store.user(email).events.values())
 
@@ -207,6 +215,7 @@ class GraphEmulator:
                 probability, tuple(statuses), path_contains, random.Random(seed))
 
     def slow_next(self, delay: float, *, count: int = 1, path_contains: str = "/v1.0/") -> None:
+        """Delay the next ``count`` matching requests by ``delay`` seconds."""
         self.fail_next(None, count=count, path_contains=path_contains, delay=delay)
 
     def expire_access_tokens(self, email: str | None = None) -> int:
@@ -249,6 +258,7 @@ class GraphEmulator:
         self._subs.redirects[prefix] = target
 
     def subscriptions(self) -> list[Subscription]:
+        """Live subscriptions."""
         with self.store.lock:
             return list(self.store.subscriptions.values())
 
@@ -257,9 +267,11 @@ class GraphEmulator:
         self._subs.lifecycle(subscription_id, event)
 
     def flush_notifications(self, timeout: float = 5.0) -> None:
+        """Wait until queued notifications have been delivered (or failed)."""
         self._subs.flush(timeout)
 
     def notifications(self) -> list[dict]:
+        """Every notification delivery: url, body, status or error."""
         with self.store.lock:
             return list(self.store.notification_log)
 
@@ -270,6 +282,7 @@ class GraphEmulator:
             return list(self.store.request_log)
 
     def reset_logs(self) -> None:
+        """Forget logged requests and notifications, and pending faults."""
         with self.store.lock:
             self.store.request_log.clear()
             self.store.notification_log.clear()

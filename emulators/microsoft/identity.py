@@ -78,6 +78,7 @@ class Identity:
 
     # --- discovery ------------------------------------------------------------------------
     def openid_configuration(self, tenant: str) -> Response:
+        """``GET {authority}/v2.0/.well-known/openid-configuration``."""
         base = f"{self.issuer_base}/{tenant}"
         return json_reply({
             "token_endpoint": f"{base}/oauth2/v2.0/token",
@@ -105,12 +106,14 @@ class Identity:
         })
 
     def keys(self) -> Response:
+        """The JWKS that verifies issued id tokens."""
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
         jwk.update({"kid": self._kid, "use": "sig"})
         return json_reply({"keys": [jwk]})
 
     # --- authorize ------------------------------------------------------------------------
     def authorize(self, request: Request, tenant: str) -> Response:
+        """``{authority}/oauth2/v2.0/authorize``: the consent page (GET) and its answer (POST)."""
         if request.method == "POST":
             return self._decide(request)
         args = request.args
@@ -178,6 +181,7 @@ class Identity:
 
     # --- token ----------------------------------------------------------------------------
     def token(self, request: Request, tenant: str) -> Response:
+        """``POST {authority}/oauth2/v2.0/token``: authorization_code and refresh_token grants."""
         form = request.form
         client = self._authenticate_client(request)
         grant = form.get("grant_type")

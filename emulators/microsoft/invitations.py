@@ -18,6 +18,7 @@ SHOW_AS_AFTER = {"accepted": "busy", "tentativelyAccepted": "tentative"}
 
 
 class Invitations:
+    """Copies meetings into attendees' mailboxes and carries answers back (under the store lock)."""
     def __init__(self, store: Store, on_change: Callable[[User, str, str], None]):
         self.store = store
         self.on_change = on_change

@@ -35,6 +35,7 @@ class WebhookReceiver:
         self._thread: threading.Thread | None = None
 
     def start(self) -> "WebhookReceiver":
+        """Serve on a free loopback port in a background thread; returns self."""
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler,
                                    ssl_context=self.tls.server_context())
         self._server.daemon_threads = True
@@ -43,6 +44,7 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -59,11 +61,13 @@ class WebhookReceiver:
 
     @property
     def origin(self) -> str:
+        """``https://127.0.0.1:PORT``."""
         assert self._server is not None, "start() the receiver first"
         return f"https://127.0.0.1:{self._server.port}"
 
     @property
     def url(self) -> str:
+        """The webhook URL to give Graph."""
         return self.origin + self.path
 
     def _app(self, environ, start_response):

@@ -34,6 +34,7 @@ class Delta:
         self.store = store
 
     def delta(self, ctx: Ctx) -> Response:
+        """``GET /me/calendarView/delta``: first round, ``$skiptoken`` pages or a ``$deltatoken`` round."""
         args = {k.lower(): v for k, v in ctx.request.args.items()}
         page_size = _max_page_size(ctx.request.headers.get("Prefer"))
         with self.store.lock:
@@ -117,10 +118,12 @@ class Subscriptions:
 
     # --- lifecycle of the delivery thread -----------------------------------------------------
     def start(self) -> None:
+        """Start the notification delivery thread."""
         self._thread = threading.Thread(target=self._deliver_loop, name="graph-emulator-notifier", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the delivery thread and close the HTTP session."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=5)
@@ -154,6 +157,7 @@ class Subscriptions:
 
     # --- REST ---------------------------------------------------------------------------------
     def create(self, ctx: Ctx) -> Response:
+        """``POST /subscriptions`` (validates the endpoint first)."""
         body = ctx.json()
         change_types = tuple(t.strip() for t in str(body.get("changeType", "")).split(",") if t.strip())
         if not change_types or any(t not in CHANGE_TYPES for t in change_types):
@@ -184,9 +188,11 @@ class Subscriptions:
         return json_reply(self._json(ctx, sub), 201)
 
     def get(self, ctx: Ctx, sub_id: str) -> Response:
+        """``GET /subscriptions/{id}``."""
         return json_reply(self._json(ctx, self._own(ctx, sub_id)))
 
     def renew(self, ctx: Ctx, sub_id: str) -> Response:
+        """``PATCH /subscriptions/{id}`` with a new ``expirationDateTime``."""
         body = ctx.json()
         sub = self._own(ctx, sub_id)
         expires = self._check_expiration(body.get("expirationDateTime"))
@@ -200,6 +206,7 @@ class Subscriptions:
         return Response(status=204)
 
     def delete(self, ctx: Ctx, sub_id: str) -> Response:
+        """``DELETE /subscriptions/{id}``."""
         sub = self._own(ctx, sub_id)
         with self.store.lock:
             self.store.subscriptions.pop(sub.id, None)
