@@ -159,17 +159,19 @@ def test_injected_faults_throttling_and_slow_replies(emu, http):
 
 def test_more_than_four_concurrent_requests_per_mailbox_are_throttled(emu, http):
     reply = tokens(emu, http, unique("hob"))
-    emu.slow_next(0.5, count=5)
+    emu.slow_next(1.0, count=5, path_contains="/me/events")
+    ready = threading.Barrier(5)
     results: list[int] = []
 
     def call() -> None:
         with client_session(emu.ca_file) as own:
+            own.get(f"{emu.graph_url}/subscriptions/none", headers=bearer(reply))  # TLS set up beforehand
+            ready.wait(timeout=10)
             results.append(own.get(f"{emu.graph_url}/me/events", headers=bearer(reply)).status_code)
 
     threads = [threading.Thread(target=call) for _ in range(5)]
     for t in threads:
         t.start()
-        time.sleep(0.02)
     for t in threads:
         t.join()
     assert sorted(results) == [200, 200, 200, 200, 429]
