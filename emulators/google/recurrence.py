@@ -82,7 +82,12 @@ def occurrence_starts(lines: list[str], start: EventTime, duration: timedelta,
 
 
 def instance_suffix(original_start: datetime, all_day: bool) -> str:
-    """The part Google appends to a series id to name one instance: ``20300114T140000Z``."""
+    """The part Google appends to a series id to name one instance: ``20300114T140000Z``.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> instance_suffix(datetime(2030, 1, 14, 9, tzinfo=ZoneInfo("America/New_York")), False)
+    '20300114T140000Z'
+    """
     if all_day:
         return original_start.strftime("%Y%m%d")
     return original_start.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -20,7 +20,11 @@ USERINFO = frozenset({"openid", USERINFO_EMAIL})
 
 
 def normalize_scopes(scopes: Iterable[str]) -> list[str]:
-    """Scopes as Google reports them back (``email`` -> the userinfo.email URL), de-duplicated."""
+    """Scopes as Google reports them back (``email`` -> the userinfo.email URL), de-duplicated.
+
+    >>> normalize_scopes(["openid", "email", "email"])
+    ['openid', 'https://www.googleapis.com/auth/userinfo.email']
+    """
     out: list[str] = []
     for scope in scopes:
         scope = _ALIASES.get(scope, scope)

@@ -458,3 +458,12 @@ def test_runs_standalone_with_python_dash_m(http):
         process.stdout.close()
         process.stderr.close()
     assert f"127.0.0.1:{port}" in banner and state["users"] == ["ada@example.org"]
+
+
+@pytest.mark.parametrize("module_name", ["emulators.google.fields", "emulators.google.recurrence",
+                                         "emulators.google.scopes", "adapters.providers.google"])
+def test_doctests_of_pure_helpers(module_name):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module_name))
+    assert result.attempted > 0 and result.failed == 0

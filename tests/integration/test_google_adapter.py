@@ -561,3 +561,34 @@ def test_batch_with_revoked_consent_reports_reconnect_needed(emu, provider, acco
     result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
 
     assert result.busy == () and result.error.startswith("reconnect_needed") and sleeps == []
+
+
+def test_plain_flow_against_the_emulator_gives_credentials_the_client_library_uses(emu, oauth):
+    """google_auth_oauthlib's Flow by itself: authorization_url with PKCE, consent, fetch_token with
+    the verifier, then a Calendar call, a server-side expiry and google-auth's refresh."""
+    from google_auth_oauthlib.flow import Flow
+    from googleapiclient.discovery import build
+    config, http = oauth
+    client = {"web": {"client_id": emu.client_id, "client_secret": emu.client_secret, "auth_uri": emu.auth_uri,
+                      "token_uri": emu.token_uri, "redirect_uris": [REDIRECT_URI]}}
+    flow = Flow.from_client_config(client, scopes=list(config.scopes), redirect_uri=REDIRECT_URI)
+    flow.oauth2session.trust_env = False
+    url, state = flow.authorization_url(prompt="consent", login_hint="ada@example.org")
+    args = consent(http, emu, url)
+
+    callback = Flow.from_client_config(client, scopes=list(config.scopes), redirect_uri=REDIRECT_URI, state=state,
+                                       code_verifier=flow.code_verifier)
+    callback.oauth2session.trust_env = False
+    callback.fetch_token(code=args["code"])
+    credentials = callback.credentials
+    service = build("calendar", "v3", credentials=credentials, static_discovery=True, cache_discovery=False,
+                    client_options={"api_endpoint": emu.calendar_endpoint})
+    body = {"timeMin": "2027-03-01T00:00:00Z", "timeMax": "2027-03-08T00:00:00Z", "items": [{"id": "primary"}]}
+    first_token = credentials.token
+    before = service.freebusy().query(body=body).execute()
+    emu.expire_tokens("ada@example.org")
+    after = service.freebusy().query(body=body).execute()
+
+    assert args["state"] == state and "code_challenge" in parse_qs(urlsplit(url).query)
+    assert before["calendars"]["primary"]["busy"] == after["calendars"]["primary"]["busy"] == []
+    assert credentials.token != first_token and credentials.refresh_token
