@@ -100,14 +100,15 @@ def test_doctor_passes_on_a_prepared_setup(tmp_path):
 
 
 @pytest.mark.slow
-def test_tandem_run_serves_healthz_without_redis_or_postgres(tmp_path):
-    """The embedded default: SQLite + in-process broker; nothing else needed."""
+def test_tandem_run_serves_healthz_and_books_the_sandbox(tmp_path):
+    """The embedded default: SQLite + in-process broker + emulators; nothing else needed."""
     cfg = tmp_path / "t.toml"
     _tandem("config", "init", "--out", str(cfg), "--demo")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update({"TANDEM_CONFIG": str(cfg), "TANDEM_APP__VAR_DIR": str(tmp_path / "v"),
-                "TANDEM_APP__PORT": str(port), "TANDEM_BROKER__URL": "memory://"})
+                "TANDEM_APP__PORT": str(port), "TANDEM_APP__BASE_URL": f"http://127.0.0.1:{port}",
+                "TANDEM_BROKER__URL": "memory://"})
     proc = subprocess.Popen([sys.executable, "-m", "tandem", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -122,6 +123,15 @@ def test_tandem_run_serves_healthz_without_redis_or_postgres(tmp_path):
                 time.sleep(0.3)
         assert body is not None, "tandem run did not serve /healthz within 60 s"
         assert body["status"] == "ok" and body["database"]["backend"] == "sqlite"
+        # The sandbox program is booked by the real pipeline on the emulated calendars.
+        page = ""
+        while time.monotonic() < deadline + 60:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo", timeout=5) as r:
+                page = r.read().decode()
+            if page.count("<td>booked</td>") == 3:
+                break
+            time.sleep(1)
+        assert page.count("<td>booked</td>") == 3, page
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
