@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import json
 import logging
 import time
 import uuid
@@ -35,10 +34,11 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from adapters.providers import google_oauth
+from adapters.providers.google_errors import (AlreadyDeleted, AlreadyExists, map_http_error, map_refresh_error,
+                                              worst_of)
 from adapters.providers.retry import RateLimiter, RetryPolicy, call_with_retries
 from scheduler.core.intervals import Interval, interval, merge
-from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded,
-                              SyncTokenExpired)
+from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, ReconnectNeeded
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
@@ -48,7 +48,6 @@ SERIES_TAG = "tandemSeriesKey"
 MAX_WINDOW = timedelta(days=60)
 MAX_CALENDARS_PER_QUERY = 50
 MAX_BATCH = 50
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
 CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),nextPageToken,nextSyncToken"
 SERIES_FIELDS = "id,status,description,attendees(email,responseStatus),start,end,recurrence,hangoutLink,conferenceData"
 INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime),nextPageToken"
@@ -56,14 +55,6 @@ RESPONSES = ("needsAction", "accepted", "declined", "tentative")
 MEET_POLL_WAITS = (0.5, 1.0, 2.0)  # a Meet link may stay "pending" briefly after the insert
 
 log = logging.getLogger(__name__)
-
-
-class _AlreadyExists(ProviderError):
-    """409 duplicate: an insert with our deterministic id already happened."""
-
-
-class _AlreadyDeleted(NotFound):
-    """410 deleted: the event was cancelled before."""
 
 
 def event_id_for(series_key: str) -> str:
@@ -135,9 +126,9 @@ class GoogleCalendarProvider:
         try:
             return call()
         except HttpError as exc:
-            raise _map_http_error(exc) from None
+            raise map_http_error(exc) from None
         except google.auth.exceptions.RefreshError as exc:
-            raise _map_refresh_error(exc, account) from None
+            raise map_refresh_error(exc, account) from None
         except google.auth.exceptions.TransportError:
             raise ProviderUnavailable("Google's sign-in service could not be reached; try again later.") from None
         except (httplib2.HttpLib2Error, OSError) as exc:
@@ -171,12 +162,12 @@ class GoogleCalendarProvider:
                     if exception is None:
                         results[int(request_id)] = response
                     else:
-                        failures[int(request_id)] = _map_http_error(exception)
+                        failures[int(request_id)] = map_http_error(exception)
                 for index in pending[start:start + MAX_BATCH]:
                     batch.add(makers[index](session.service), callback=collect, request_id=str(index))
                 self._guarded(account, session, lambda: batch.execute(http=session.http))
             if failures:
-                raise _worst(list(failures.values()))
+                raise worst_of(list(failures.values()))
             return [results[i] for i in range(len(makers))]
         with self._open(account) as session:
             return call_with_retries(attempt, self._retry, sleep=self._sleep)
@@ -250,7 +241,7 @@ class GoogleCalendarProvider:
         try:
             event = self._execute(account, lambda s: s.events().insert(
                 calendarId=calendar, body=body, conferenceDataVersion=1, sendUpdates=self._send_updates))
-        except _AlreadyExists:
+        except AlreadyExists:
             log.info("series %s already exists on Google; reading it back", event_id)
             event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS))
@@ -332,7 +323,7 @@ class GoogleCalendarProvider:
         try:
             self._execute(account, lambda s: s.events().delete(calendarId=account.calendar_id, eventId=event_id,
                                                                sendUpdates=self._send_updates))
-        except _AlreadyDeleted:
+        except AlreadyDeleted:
             return
 
     # --- changes and push --------------------------------------------------------------------
@@ -394,67 +385,6 @@ def _split(window: Interval, size: timedelta) -> list[Interval]:
         parts.append(Interval(cursor, min(cursor + size, window.end)))
         cursor = parts[-1].end
     return parts or [window]
-
-
-def _error_detail(exc: HttpError) -> tuple[str, str]:
-    """(reason, message) from Google's error JSON."""
-    try:
-        error = json.loads(exc.content.decode("utf-8", "replace")).get("error", {})
-    except (ValueError, AttributeError):
-        return "", ""
-    if not isinstance(error, dict):
-        return str(error), ""
-    details = error.get("errors") or [{}]
-    return details[0].get("reason", ""), error.get("message", "")
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after") if exc.resp is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _map_http_error(exc: HttpError) -> ProviderError:
-    status = exc.resp.status
-    reason, message = _error_detail(exc)
-    if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
-        return RateLimited(f"Google Calendar is rate limiting ({reason or status}).", retry_after=_retry_after(exc))
-    if status == 401:
-        return ReconnectNeeded("Google no longer accepts Tandem's access (401 after a refresh): reconnect the calendar.")
-    if status == 403 and reason == "insufficientPermissions":
-        return ReconnectNeeded("The Google consent lacks calendar access: reconnect and allow free/busy and events.")
-    if status == 404:
-        return NotFound("Google Calendar has no such event or calendar.")
-    if status == 410:
-        if reason == "fullSyncRequired":
-            return SyncTokenExpired("Google's sync token expired: a full resync is needed.")
-        return _AlreadyDeleted("The event was deleted on Google Calendar.")
-    if status == 409:
-        return _AlreadyExists("The event already exists on Google Calendar.")
-    if status >= 500 or status == 408:
-        return ProviderUnavailable(f"Google Calendar answered {status}; try again later.")
-    return ProviderError(f"Google Calendar refused the request ({status} {reason}): {message}")
-
-
-def _map_refresh_error(exc: google.auth.exceptions.RefreshError, account: CalendarAccount) -> ProviderError:
-    text = str(exc)
-    if getattr(exc, "retryable", False) and "invalid_grant" not in text:
-        return ProviderUnavailable("Google's sign-in service failed; try again later.")
-    return ReconnectNeeded(f"Google access for {account.email} was revoked or expired: reconnect the calendar.")
-
-
-def _worst(errors: list[ProviderError]) -> ProviderError:
-    """The error to raise for a batch: permanent before rate limit before unavailable."""
-    for error in errors:
-        if not isinstance(error, (RateLimited, ProviderUnavailable)):
-            return error
-    limited = [e for e in errors if isinstance(e, RateLimited)]
-    if limited:
-        waits = [e.retry_after for e in limited if e.retry_after is not None]
-        return RateLimited(str(limited[0]), retry_after=max(waits) if waits else None)
-    return errors[0]
 
 
 def _rfc3339(instant: datetime) -> str:
