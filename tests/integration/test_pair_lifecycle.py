@@ -143,3 +143,22 @@ def test_pair_without_a_writable_calendar_is_invited_by_email_with_an_ics(pipeli
     assert sorted(e.to[0] for e in invites) == ["ada@example.org", "lin@example.org"]
     assert all("METHOD:REQUEST" in e.ics and "RRULE:FREQ=WEEKLY" in e.ics for e in invites)
     assert calendars.count_events("ada@example.org") == 0
+
+
+def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipeline):  # noqa: F811
+    from scheduler.services.problems import failed_work
+
+    container, broker, calendars, mailer, clock = pipeline
+    calendars.inject_fault("revoked", times=100)
+    with container.uow() as uow:
+        prog = make_program(uow.session)
+        mentor = make_person(container, uow.session, "ada@example.org", NY)
+        mentee = make_person(container, uow.session, "lin@example.org", NY)
+        pair_id = make_ready_pair(container, uow.session, prog, mentor, mentee, NOW).id
+        program_id = prog.id
+        uow.commit()
+    drain(container, broker)
+    with container.uow() as uow:
+        problems = failed_work(uow.session, program_id)
+    assert [(p.pair_id, p.what) for p in problems] == [(pair_id, "planning the sessions")]
+    assert "ReconnectNeeded" in problems[0].error
