@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 EVENTS = "/calendar/v3/calendars/<path:calendar_id>/events"
 SEND_UPDATES = ("all", "externalOnly", "none")
 DEFAULT_INSTANCE_SPAN = timedelta(days=366)
+# What an update (PUT) keeps from the stored event: server-set fields, identity, the Meet link.
+KEPT_ON_UPDATE = SERVER_FIELDS + ("id", "sequence", "status", "recurringEventId", "originalStartTime",
+                                  "conferenceData", "reminders", "eventType")
 
 
 def find_event(calendar: Calendar, event_id: str, zone: str) -> tuple[StoredEvent | None, dict | None]:
@@ -95,11 +98,19 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
 
     @app.patch(EVENTS + "/<event_id>")
     def events_patch(calendar_id: str, event_id: str):
+        return write_event(calendar_id, event_id, replace=False)
+
+    @app.put(EVENTS + "/<event_id>")
+    def events_update(calendar_id: str, event_id: str):
+        return write_event(calendar_id, event_id, replace=True)
+
+    def write_event(calendar_id: str, event_id: str, *, replace: bool):
+        """PATCH merges the given fields; PUT (update) replaces every field it may set."""
         caller, calendar = caller_and_calendar(calendar_id, WRITE_EVENTS)
-        patch = json_body()
-        validate(patch, "Event")
+        incoming = json_body()
+        validate(incoming, "Event")
         enum_param("sendUpdates", SEND_UPDATES)
-        if patch.get("id", event_id) != event_id:
+        if incoming.get("id", event_id) != event_id:
             raise bad_request("The event id cannot be changed.", reason="invalid")
         zone = calendar_zone(calendar)
         with store.lock:
@@ -107,12 +118,16 @@ def register_event_routes(app: Flask, emu: "GoogleEmulator") -> None:
             if stored is None and instance is None:
                 raise not_found()
             body = copy.deepcopy(stored.body) if stored else instance
-            if body.get("recurringEventId") and "recurrence" in patch:
+            if body.get("recurringEventId") and "recurrence" in incoming:
                 raise bad_request("An instance of a recurring event cannot have a recurrence.", reason="invalid")
             before = copy.deepcopy((body.get("start"), body.get("end")))
-            merge_patch(body, {k: v for k, v in patch.items() if k not in SERVER_FIELDS and k != "conferenceData"})
-            if "conferenceData" in patch:
-                apply_conference(body, patch["conferenceData"], conference_version())
+            changes = {k: v for k, v in incoming.items() if k not in SERVER_FIELDS and k != "conferenceData"}
+            if replace:
+                body = {k: v for k, v in body.items() if k in KEPT_ON_UPDATE} | copy.deepcopy(changes)
+            else:
+                merge_patch(body, changes)
+            if "conferenceData" in incoming:
+                apply_conference(body, incoming["conferenceData"], conference_version())
             check_times(body, zone)
             normalize_times(body, zone)
             drop_long_private_keys(body)

@@ -409,10 +409,37 @@ def test_consent_page_refuses_unknown_clients_and_foreign_redirects(emu, http):
     assert page.status_code == 200 and 'id="allow"' in page.text
 
 
+def test_update_replaces_fields_and_patch_merges_them(emu, http):
+    api = Api(emu, http, "ada@example.org")
+    created = api("POST", "/calendars/primary/events", json=SERIES | {"description": "Agenda", "location": "Room 1"}).json()
+    patched = api("PATCH", f"/calendars/primary/events/{created['id']}", json={"description": "New agenda"}).json()
+    updated = api("PUT", f"/calendars/primary/events/{created['id']}", json=SERIES | {"summary": "Renamed"}).json()
+    assert patched["location"] == "Room 1" and patched["description"] == "New agenda"
+    assert updated["summary"] == "Renamed" and "location" not in updated and "description" not in updated
+    assert updated["id"] == created["id"] and updated["created"] == created["created"]
+
+
 def test_methods_the_emulator_lacks_answer_in_googles_error_shape(emu, http):
     api = Api(emu, http, "ada@example.org")
     created = api("POST", "/calendars/primary/events", json=SERIES).json()
-    assert error_of(api("PUT", f"/calendars/primary/events/{created['id']}", json=SERIES)) == (405, "httpMethodNotAllowed")
+    reply = api("POST", f"/calendars/primary/events/{created['id']}/move", params={"destination": "x@example.org"})
+    assert error_of(reply) == (404, "notFound")
+
+
+def test_channel_stops_notifying_after_its_expiration(http):
+    now = [1_800_000_000.0]
+    with GoogleEmulator(clock=lambda: now[0]) as emu:
+        api = Api(emu, http, "ada@example.org")
+        expiration = int((now[0] + 3600) * 1000)
+        channel = api("POST", "/calendars/primary/events/watch",
+                      json={"id": "c1", "type": "web_hook", "address": "http://127.0.0.1:9/hook",
+                            "expiration": str(expiration)}).json()
+        api("POST", "/calendars/primary/events", json=SERIES)
+        now[0] += 3601
+        api("POST", "/calendars/primary/events", json=SERIES)
+        deliveries = emu.wait_for_deliveries(3, timeout=1)
+    assert channel["expiration"] == str(expiration)
+    assert [d.state for d in deliveries] == ["sync", "exists"]
 
 
 def test_deleted_calendar_sends_not_exists_and_foreign_webhooks_are_not_called(emu, http):
