@@ -178,6 +178,8 @@ class GoogleCalendarProvider:
         ``FreeBusy(error="reconnect_needed: ...")``; a calendar Google reports errors for gets
         ``FreeBusy(error=<reasons>)``. Transient failures that outlast the retries raise."""
         window = interval(start, end)
+        if window.start == window.end:
+            return {a.connection_id: FreeBusy() for a in accounts}
         windows = _split(window, MAX_WINDOW)
         out: dict[str, FreeBusy] = {}
         for group in _group_by_consent(accounts):
@@ -384,7 +386,7 @@ def _split(window: Interval, size: timedelta) -> list[Interval]:
     while cursor < window.end:
         parts.append(Interval(cursor, min(cursor + size, window.end)))
         cursor = parts[-1].end
-    return parts or [window]
+    return parts
 
 
 def _rfc3339(instant: datetime) -> str:

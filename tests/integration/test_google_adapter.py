@@ -19,7 +19,7 @@ from adapters.providers.google_oauth import (EVENTS_OWNED_SCOPE, FREEBUSY_SCOPE,
                                              finish_authorization, start_authorization)
 from emulators.google import GoogleEmulator
 from scheduler.errors import NotFound, ProviderUnavailable, RateLimited, ReconnectNeeded, SyncTokenExpired
-from scheduler.ports import CalendarAccount, SeriesSpec
+from scheduler.ports import CalendarAccount, FreeBusy, SeriesSpec
 from tests.contract.harness_google import provider_for
 
 UTC = timezone.utc
@@ -92,6 +92,14 @@ def test_more_than_50_chunks_take_two_batches(emu, provider, account):
 
     batches = api_requests(emu, "/batch/")
     assert len(batches) == 2 and len(api_requests(emu, "/freeBusy")) == 52
+
+
+def test_empty_window_asks_nothing(emu, provider, account):
+    ada = account()
+
+    result = provider.free_busy([ada], at(3, 1), at(3, 1))
+
+    assert result == {ada.connection_id: FreeBusy()} and api_requests(emu) == []
 
 
 def test_calendar_with_errors_is_unknown_not_free(emu, provider, account):
