@@ -14,8 +14,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auto-approve", metavar="EMAIL", default=None,
                         help="approve every consent as this user without showing the page")
     parser.add_argument("--user", action="append", default=[], metavar="EMAIL", help="create a user at start")
+    parser.add_argument("--redirect-uri", action="append", default=[], metavar="URL",
+                        help="allowed OAuth redirect URI (default: any loopback URL)")
     args = parser.parse_args(argv)
-    emu = GoogleEmulator(port=args.port, auto_approve=args.auto_approve or False).start()
+    emu = GoogleEmulator(port=args.port, auto_approve=args.auto_approve or False,
+                         redirect_uris=tuple(args.redirect_uri)).start()
     for email in args.user:
         emu.add_user(email)
     print(f"Google emulator on {emu.base_url} (client_id={emu.client_id} client_secret={emu.client_secret})", flush=True)

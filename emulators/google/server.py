@@ -46,11 +46,12 @@ class GoogleEmulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, client_id: str = DEFAULT_CLIENT_ID,
                  client_secret: str = DEFAULT_CLIENT_SECRET, seed: int = 0, auto_approve: bool | str = False,
                  token_lifetime_s: float = 3600, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, redirect_uris: tuple[str, ...] = ()):
         self.host, self.port = host, port
         self.client_id, self.client_secret = client_id, client_secret
         self.store = Store(clock=clock)  # a test may pass a fake clock (token expiry, channel expiry)
-        self.store.register_client(client_id, client_secret)
+        # No registered redirect URIs: any loopback one is accepted; otherwise exactly these.
+        self.store.register_client(client_id, client_secret, tuple(redirect_uris))
         self.faults = Faults(self.store, seed)
         self.keys = shared_signing_keys()
         self.auto_approve = auto_approve  # True: approve when login_hint is given; an email: always that user

@@ -419,6 +419,15 @@ def test_update_replaces_fields_and_patch_merges_them(emu, http):
     assert updated["id"] == created["id"] and updated["created"] == created["created"]
 
 
+def test_registered_redirect_uris_are_matched_exactly(http):
+    registered = "https://tandem.example.org/connect/google/callback"
+    with GoogleEmulator(redirect_uris=(registered,)) as emu:
+        base = {"client_id": emu.client_id, "response_type": "code", "scope": "openid", "state": "s"}
+        listed = http.get(emu.auth_uri, params=base | {"redirect_uri": registered})
+        loopback = http.get(emu.auth_uri, params=base | {"redirect_uri": "http://127.0.0.1:9/cb"})
+    assert listed.status_code == 200 and loopback.status_code == 400 and "redirect_uri_mismatch" in loopback.text
+
+
 def test_methods_the_emulator_lacks_answer_in_googles_error_shape(emu, http):
     api = Api(emu, http, "ada@example.org")
     created = api("POST", "/calendars/primary/events", json=SERIES).json()
