@@ -446,7 +446,7 @@ def test_channel_stops_notifying_after_its_expiration(http):
         api("POST", "/calendars/primary/events", json=SERIES)
         now[0] += 3601
         api("POST", "/calendars/primary/events", json=SERIES)
-        deliveries = emu.wait_for_deliveries(3, timeout=1)
+        deliveries = emu.wait_for_deliveries(3, timeout=0.5)
     assert channel["expiration"] == str(expiration)
     assert [d.state for d in deliveries] == ["sync", "exists"]
 
