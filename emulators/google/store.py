@@ -122,9 +122,9 @@ class Store:
             user = self.users.get(email)
             if user is None:
                 user = self.users[email] = User(email, time_zone or "UTC", email.split("@")[0].title())
-                self.calendars[email] = Calendar(email, email)
             elif time_zone:
                 user.time_zone = time_zone
+            self.calendars.setdefault(email, Calendar(email, email))  # again after a deleted calendar
             return user
 
     def register_client(self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...] = ()) -> Client:
