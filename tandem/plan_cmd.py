@@ -7,8 +7,10 @@ code 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
@@ -61,11 +63,30 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO
 def build_plan(scenario_path: Path, now: datetime, progress: Callable[[int, int], None] | None = None) -> dict:
     """Read the scenario and its calendar files, plan the cohort, return PLAN.json as a dict."""
     scenario, people = load_scenario(scenario_path)
-    plans = plan_cohort(
-        people, scenario.pairs, scenario.horizon, now,
-        mentor_max_sessions_per_week=scenario.mentor_max_sessions_per_week,
-        buffer_min=scenario.buffer_min, progress=progress)
+    with cyclic_gc_paused():
+        plans = plan_cohort(
+            people, scenario.pairs, scenario.horizon, now,
+            mentor_max_sessions_per_week=scenario.mentor_max_sessions_per_week,
+            buffer_min=scenario.buffer_min, progress=progress)
     return {"pairs": [plan_to_json(plan) for plan in plans]}
+
+
+@contextmanager
+def cyclic_gc_paused():
+    """Pause CPython's cyclic garbage collector while planning a cohort.
+
+    Planning creates hundreds of thousands of small objects while the input holds up to a
+    million long-lived busy intervals; each automatic full collection would rescan all of them
+    (about a fifth of the time for 10,000 pairs). Reference counting still frees memory, and
+    nothing the planner builds forms cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_scenario(path: Path) -> tuple[Scenario, dict[str, PersonAvailability]]:

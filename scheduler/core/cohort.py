@@ -158,12 +158,15 @@ class CohortPlanner:
         placeholder_slots: list[int] = []
         length = timedelta(minutes=request.duration_min)
         cap, instant, utc_slot_of = self.cap, self.grid.instant, anchor.utc_slot
+        free_from = -1 << 62  # first slot after the pair's previous session and its buffer
         for nominal in choice.local_slots:
             nominal_utc = utc_slot_of(nominal)
             if (mutual_local >> nominal) & 1:
                 utc_slot = nominal_utc
             else:
                 utc_slot = self._move(request.cadence, space, mutual_local, nominal, utc_slot_of)
+            if utc_slot is not None and utc_slot < free_from:
+                utc_slot = None  # a move at a period's edge would touch the previous session
             if utc_slot is not None and cap is not None:
                 week = self._mentor_week(mentor_segments, utc_slot)
                 held_that_week = week_counts.get(week, 0)
@@ -177,6 +180,7 @@ class CohortPlanner:
                 occurrences.append(PlannedOccurrence(start, start + length, True))
                 continue
             held_slots.append(utc_slot)
+            free_from = utc_slot + duration + self.buffer_slots
             start = instant(utc_slot)
             original = instant(nominal_utc) if utc_slot != nominal_utc else None
             occurrences.append(PlannedOccurrence(start, start + length, False, original))

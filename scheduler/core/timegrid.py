@@ -155,7 +155,8 @@ class ZoneSegments:
 
 @lru_cache(maxsize=4096)
 def zone_segments(grid: SlotGrid, tz_name: str) -> ZoneSegments:
-    """Find the offset changes of ``tz_name`` over ``grid`` (hourly probe, refined to slots)."""
+    """Find the offset changes of ``tz_name`` over ``grid``: probe once a day, then binary-search
+    the slot where the offset changes (zones change at most once a day)."""
     tz = zone(tz_name)
 
     def offset_at(slot: int) -> int:
@@ -163,18 +164,24 @@ def zone_segments(grid: SlotGrid, tz_name: str) -> ZoneSegments:
         return int(offset // _SLOT)
 
     spans: list[tuple[int, int, int]] = []
-    step = 4
     start, current = 0, offset_at(0)
-    probe = step
-    while probe < grid.size:
-        value = offset_at(probe)
+    probe = 0
+    while probe < grid.size - 1:
+        step_end = min(probe + SLOTS_PER_DAY, grid.size - 1)
+        value = offset_at(step_end)
         if value != current:
-            change = probe - step + 1
-            while offset_at(change) == current:
-                change += 1
-            spans.append((start, change, current))
-            start, current = change, offset_at(change)
-        probe += step
+            low, high = probe, step_end  # offset(low) == current, offset(high) != current
+            while high - low > 1:
+                middle = (low + high) // 2
+                if offset_at(middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            spans.append((start, high, current))
+            start, current = high, offset_at(high)
+            probe = high
+        else:
+            probe = step_end
     spans.append((start, grid.size, current))
 
     local_spans: list[tuple[int, int, int]] = []

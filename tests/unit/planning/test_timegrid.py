@@ -80,16 +80,18 @@ def test_slot_floor_and_ceil():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(-200, GRID.size * 15 + 200), st.integers(1, 600)), max_size=30), st.integers(0, 3))
+@given(st.lists(st.tuples(st.integers(-20_000_000, GRID.size * 900_000_000 + 20_000_000), st.integers(1, 36_000_000_000)),
+                max_size=30), st.integers(0, 3))
 def test_busy_slots_marks_exactly_the_touched_slots(spans, pad):
     from scheduler.core.free_time import busy_slots
     from scheduler.core.intervals import Interval
-    intervals = [Interval(GRID.origin + timedelta(minutes=start), GRID.origin + timedelta(minutes=start + length))
-                 for start, length in spans]
+    micro = timedelta(microseconds=1)
+    intervals = [Interval(GRID.origin + start * micro, GRID.origin + (start + length) * micro) for start, length in spans]
+    slot_us = 900_000_000
     expected = 0
     for start, length in spans:
-        first = start // 15 - pad
-        last = -(-(start + length) // 15) + pad
-        for slot in range(max(first, 0), min(last, GRID.size)):
-            expected |= 1 << slot
+        first = start // slot_us - pad
+        last = -(-(start + length) // slot_us) + pad
+        if max(first, 0) < min(last, GRID.size):
+            expected |= ((1 << min(last, GRID.size)) - 1) & ~((1 << max(first, 0)) - 1)
     assert busy_slots(intervals, GRID, pad) == expected
