@@ -1,7 +1,8 @@
 """The whole journey in a real browser: a coordinator creates a program and imports pairs from
 CSV, the mentor connects Google through the emulator's consent page, the mentee connects
-Microsoft through its emulator, the pipeline books the series, and both pair pages show the
-times the organizer's (emulated) Google calendar holds — in each person's own zone."""
+Microsoft through its emulator, the pipeline books the series, both pair pages show the times
+the organizer's (emulated) Google calendar holds — in each person's own zone — and moving one
+session to a mutual free time moves that instance on the calendar."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -10,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from adapters.storage.models import Membership, Pair, Person, Program, Series
+from adapters.storage.models import Membership, Occurrence, Pair, Person, Program, Series
 from scheduler.services.booking import book_series
+from scheduler.services.lifecycle import push_occurrence
 from scheduler.services.planning import plan_pair
 from tests.e2e.browser_steps import invitation_link, sign_in_by_email
 
@@ -129,6 +131,37 @@ def _google_series_starts(site, pair_id: str) -> list[datetime]:
     return [t.replace(tzinfo=zone).astimezone(timezone.utc) for t in local]
 
 
+def _mentor_moves_the_first_session(page, site, pair_id: str) -> datetime:
+    """Choose another mutual free time (read live from both emulated calendars), then let the
+    calendar work the worker would do run (``push_occurrence``)."""
+    page.goto(site.url(f"/pairs/{pair_id}"))
+    page.get_by_role("link", name="Move this session").first.click()
+    page.get_by_role("heading", name="Move a session").wait_for()
+    site.screenshot(page, "11-move-options")
+    choice = page.locator("input[name=start]").first
+    chosen = datetime.strptime(choice.get_attribute("value"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    choice.check()
+    page.get_by_role("button", name="Move the session").click()
+    page.get_by_text("The session is moved").wait_for()
+    assert "Moved" in page.locator("#upcoming li").first.inner_text()
+    with site.container.uow() as uow:
+        moved = uow.session.scalar(select(Occurrence.id).join(Series).where(
+            Series.pair_id == pair_id, Occurrence.status == "moved"))
+    push_occurrence(site.container, moved)
+    return chosen
+
+
+def _google_instance_start(site, pair_id: str, original: datetime) -> datetime:
+    """Where the organizer's emulated Google calendar now holds the occurrence of ``original``."""
+    with site.container.uow() as uow:
+        event_id = uow.session.scalar(select(Series.provider_event_id).where(Series.pair_id == pair_id))
+    for event in site.google.events(MENTOR):
+        if event.get("recurringEventId") == event_id and event.get("originalStartTime"):
+            if datetime.fromisoformat(event["originalStartTime"]["dateTime"]) == original:
+                return datetime.fromisoformat(event["start"]["dateTime"]).astimezone(timezone.utc)
+    raise AssertionError("the emulated calendar holds no moved instance")
+
+
 def test_coordinator_mentor_and_mentee_journey(browser, site, tmp_path):
     _seed_coordinator(site.container)
     site.google.add_user(MENTOR, "America/New_York")
@@ -169,5 +202,9 @@ def test_coordinator_mentor_and_mentee_journey(browser, site, tmp_path):
     coordinator_page.reload()
     assert "Booked" in coordinator_page.locator(f'tr[data-pair="{pair_id}"]').inner_text()
     site.screenshot(coordinator_page, "08-program-overview")
+
+    new_start = _mentor_moves_the_first_session(mentor_page, site, pair_id)
+    assert new_start != expected[0]
+    assert _google_instance_start(site, pair_id, expected[0]) == new_start
     for context in (coordinator, mentor, mentee):
         context.close()
