@@ -26,7 +26,7 @@ def run_starts(bits: int, length: int) -> int:
     Doubling keeps this at ``O(log length)`` big-integer operations.
 
     >>> bin(run_starts(0b0111101110, 3))
-    '0b100000010'
+    '0b1100010'
     """
     if length <= 1:
         return bits if length == 1 else -1
@@ -48,10 +48,14 @@ def move_bits(bits: int, src_start: int, src_end: int, delta: int) -> int:
     '0b11110'
     """
     src_start = max(src_start, 0, -delta)
-    if src_end <= src_start:
+    length = bits.bit_length()
+    if src_end <= src_start or src_start >= length:
         return 0
-    chunk = (bits >> src_start) & ((1 << (src_end - src_start)) - 1)
-    return chunk << (src_start + delta)
+    chunk = bits >> src_start if src_start else bits
+    if src_end < length:  # no mask needed when the range runs past the highest set bit
+        chunk &= (1 << (src_end - src_start)) - 1
+    shift = src_start + delta
+    return chunk << shift if shift >= 0 else chunk >> -shift
 
 
 def lowest_bit(bits: int) -> int:

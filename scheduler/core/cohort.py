@@ -143,14 +143,14 @@ class CohortPlanner:
             return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
         anchor = self.grid.segments(request.tz or prepared.mentor.person.tz)
         space = self._space(request)
+        mutual_local = anchor.utc_to_local(mutual)
         choice = find_recurring_slot(
             space, anchor, mutual, self._tiers(prepared.mentor, duration, space),
-            self._tiers(prepared.mentee, duration, space), contested)
+            self._tiers(prepared.mentee, duration, space), contested, mutual_local)
         if choice is None:
             if find_recurring_slot(space, anchor, prepared.mutual) is not None:
                 return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
             return PairPlan.unschedulable(request.pair_id, reasons.no_pattern_fits(request.cadence.value))
-        mutual_local = anchor.utc_to_local(mutual)
         mentor_segments = self.grid.segments(prepared.mentor.person.tz)
         week_counts = dict(mentor_state.week_counts)
         occurrences: list[PlannedOccurrence] = []

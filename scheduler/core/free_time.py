@@ -60,16 +60,11 @@ def repeat_weekly(grid: SlotGrid, pattern: int) -> int:
     shift = grid.origin.weekday() * SLOTS_PER_DAY
     week_mask = (1 << SLOTS_PER_WEEK) - 1
     rotated = ((pattern >> shift) | (pattern << (SLOTS_PER_WEEK - shift))) & week_mask
-    return rotated * _week_repeater(grid.size + 2 * SLOTS_PER_DAY)
-
-
-@lru_cache(maxsize=64)
-def _week_repeater(local_size: int) -> int:
-    weeks = local_size // SLOTS_PER_WEEK + 1
-    value = 0
-    for week in range(weeks):
-        value |= 1 << (week * SLOTS_PER_WEEK)
-    return value
+    tiled, width, needed = rotated, SLOTS_PER_WEEK, grid.size + 2 * SLOTS_PER_DAY
+    while width < needed:  # doubling: a handful of shifts instead of a big multiplication
+        tiled |= tiled << width
+        width *= 2
+    return tiled
 
 
 def slots_of_hours(grid: SlotGrid, tz_name: str, hours: WeeklyHours, excluded_local: int = 0) -> int:

@@ -115,13 +115,16 @@ def find_recurring_slot(
     tiers_a: tuple[int, ...] = (),
     tiers_b: tuple[int, ...] = (),
     contested_utc: int = 0,
+    mutual_local: int | None = None,
 ) -> SlotChoice | None:
     """Choose the rule with the most mutual free occurrences (``None`` if no rule has any).
 
     ``tiers_a``/``tiers_b``: each person's disjoint UTC start masks by desirability, best first.
     ``contested_utc``: starts other pending pairs of the same mentor could use.
+    ``mutual_local``: ``mutual_utc`` already re-indexed to the anchor zone, if the caller has it.
     """
-    mutual_local = anchor.utc_to_local(mutual_utc)
+    if mutual_local is None:
+        mutual_local = anchor.utc_to_local(mutual_utc)
     counter = count_free_occurrences(space, mutual_local)
     best = counter.positions_with_max(space.all)
     free_count = counter.count_at(lowest_bit(best)) if best else 0
@@ -129,7 +132,8 @@ def find_recurring_slot(
         return None
     best = _prefer_desirable(space, anchor, best, tiers_a, tiers_b)
     if contested_utc and best & (best - 1):
-        uncontested = best & ~space.layer(anchor.utc_to_local(contested_utc), 0)
+        nearby = contested_utc & ((1 << space.first_occurrences_utc_end) - 1)
+        uncontested = best & ~space.layer(anchor.utc_to_local(nearby), 0)
         if uncontested:
             best = uncontested
     candidate = lowest_bit(best)
