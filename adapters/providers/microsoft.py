@@ -48,13 +48,35 @@ _RESPONSES: dict[str, Response] = {"accepted": "accepted", "organizer": "accepte
 UTC = timezone.utc
 
 
+TXN_PREFIX = "tandem-"
+
+
 def transaction_id(series_key: str) -> str:
-    """The Graph ``transactionId`` for a series key (stable, so a retried create is a no-op).
+    """The Graph ``transactionId`` for a series key: stable, so a retried create is a no-op, and
+    prefixed, so our events are recognisable in delta replies (which cannot ``$expand`` our tag).
 
     >>> transaction_id("series-42") == transaction_id("series-42")
     True
+    >>> transaction_id("series-42").startswith(TXN_PREFIX)
+    True
     """
-    return str(uuid.uuid5(_TXN_NAMESPACE, series_key))
+    return TXN_PREFIX + str(uuid.uuid5(_TXN_NAMESPACE, series_key))
+
+
+def _ours(item: dict) -> str | None:
+    """The event id a delta item stands for, when it may be one of ours.
+
+    Ours carry our ``transactionId``. Removed items carry only an id, and an occurrence may come
+    without its series' transactionId: both are kept (a superset; callers match ids anyway).
+    """
+    if "@removed" in item:
+        return item["id"]
+    txn = item.get("transactionId")
+    if txn and str(txn).startswith(TXN_PREFIX):
+        return item.get("seriesMasterId") or item["id"]
+    if not txn and item.get("type") in ("occurrence", "exception"):
+        return item.get("seriesMasterId") or item["id"]
+    return None
 
 
 def _iso(dt: datetime) -> str:
@@ -253,8 +275,8 @@ class MicrosoftCalendarProvider:
 
     # --- changes and watches -------------------------------------------------------------------
     def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
-        """Event ids (series masters for occurrences) changed since ``cursor``. Starting a cursor
-        (``None``) pages through the current state and reports nothing as changed."""
+        """Ids of our events (series masters) changed since ``cursor``. Without a cursor, a full
+        round over now-30 days .. now+730 days reports all of ours (``full_resync=True``)."""
         headers = {"Prefer": 'outlook.timezone="UTC", odata.maxpagesize=100'}
         if cursor is None:
             now = self._now()
@@ -266,14 +288,16 @@ class MicrosoftCalendarProvider:
         while True:
             reply = self.graph.request(account, "GET", url, params=params, headers=headers).json()
             for item in reply.get("value", []):
-                changed[item.get("seriesMasterId") or item["id"]] = None  # ids only; subjects are not read
+                event_id = _ours(item)  # ids only: subjects in the reply are never read
+                if event_id is not None and not (cursor is None and "@removed" in item):
+                    changed[event_id] = None
             if "@odata.nextLink" in reply:
                 url, params = reply["@odata.nextLink"], None
                 continue
             delta_link = reply.get("@odata.deltaLink")
             if not delta_link:
                 raise ProviderError("Microsoft Graph ended a delta round without a deltaLink")
-            return Changes(cursor=delta_link, changed_event_ids=tuple(changed) if cursor is not None else ())
+            return Changes(cursor=delta_link, changed_event_ids=tuple(changed), full_resync=cursor is None)
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         """A Graph subscription on the account's events; None if the consent cannot read events

@@ -153,6 +153,25 @@ def test_token_endpoint_outage_is_unavailable_not_reconnect(world):
     assert len(token_calls) == 2, "MSAL should throttle repeats of a failed token request itself"
 
 
+def test_changes_report_only_our_events(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.add_event(ada.email, "Gym", datetime.now(UTC) + timedelta(days=3),
+                        datetime.now(UTC) + timedelta(days=3, hours=1))
+    ref = world.provider.create_series(ada, SeriesSpec(
+        series_key="soon", title="Mentoring", description="Agenda", organizer_email=ada.email,
+        attendee_emails=("mentee@example.org",), start_local=datetime.now().replace(microsecond=0) + timedelta(days=2),
+        tz="UTC", duration_min=30, rrule="FREQ=WEEKLY;COUNT=3"))
+
+    first = world.provider.changes(ada, None)
+    assert first.full_resync and first.changed_event_ids == (ref.event_id,)
+    world.emu.add_event(ada.email, "Dentist", datetime.now(UTC) + timedelta(days=4),
+                        datetime.now(UTC) + timedelta(days=4, hours=1))
+    world.provider.update_description(ada, ref.event_id, "Agenda v2")
+
+    later = world.provider.changes(ada, first.cursor)
+    assert not later.full_resync and later.changed_event_ids == (ref.event_id,)
+
+
 def test_stale_delta_cursor_raises_sync_token_expired(world):
     ada = world.account("ada@contoso.example")
     cursor = world.provider.changes(ada, None).cursor
