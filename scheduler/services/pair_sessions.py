@@ -93,3 +93,13 @@ def set_goal_status(session, pair_id: str, goal_id: str, status: str, now: datet
     goal.status = status
     goal.reviewed_at = now
     session.flush()
+
+
+def set_agenda(session, pair_id: str, occurrence_id: str, text: str, now: datetime) -> None:
+    """Replace the agenda of one upcoming session (the reminder emails carry it)."""
+    text = (text or "").strip()
+    if len(text) > 4000:
+        raise InvalidInput("Keep the agenda under 4,000 characters; link to a document for longer notes.")
+    occ = upcoming_occurrence(session, occurrence_id, pair_id, now)
+    occ.agenda = text or None
+    session.flush()

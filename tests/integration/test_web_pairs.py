@@ -132,3 +132,19 @@ def test_goals_are_added_and_marked_reached(container, booked):
     other_token = sign_in_as(other, booked.other_mentee_id)
     assert other.post(f"/pairs/{booked.pair_id}/goals/{goal_id}",
                       data={"csrf_token": other_token, "status": "open"}).status_code == 403
+
+
+def test_the_pair_writes_the_agenda_of_an_upcoming_session(container, booked):
+    client = create_app(container=container).test_client()
+    token = sign_in_as(client, booked.mentee_id)
+    second = _occurrences(container, booked)[1][0]
+    reply = client.post(f"/pairs/{booked.pair_id}/sessions/{second}/agenda",
+                        data={"csrf_token": token, "agenda": "Review my promotion packet\nPractice the pitch"})
+    assert reply.status_code == 302
+    with container.uow() as uow:
+        assert uow.session.get(Occurrence, second).agenda == "Review my promotion packet\nPractice the pitch"
+    assert "Review my promotion packet" in client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    other = create_app(container=container).test_client()
+    other_token = sign_in_as(other, booked.other_mentee_id)
+    assert other.post(f"/pairs/{booked.pair_id}/sessions/{second}/agenda",
+                      data={"csrf_token": other_token, "agenda": "x"}).status_code == 403

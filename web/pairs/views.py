@@ -106,6 +106,20 @@ def resume(pair_id: str):
     return _back(pair_id)
 
 
+@bp.post("/<pair_id>/sessions/<occurrence_id>/agenda")
+@pair_member_required
+def set_agenda(pair_id: str, occurrence_id: str):
+    try:
+        with uow() as work:
+            pair_sessions.set_agenda(work.session, pair_id, occurrence_id, request.form.get("agenda", ""), now())
+            work.commit()
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Agenda saved. You both see it here and in the reminder before the session.", "success")
+    return _back(pair_id)
+
+
 @bp.post("/<pair_id>/goals")
 @pair_member_required
 def add_goal(pair_id: str):
