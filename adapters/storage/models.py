@@ -147,6 +147,9 @@ class Series(Base):
     # planned | booking | booked | cancelled | failed
     status: Mapped[str] = mapped_column(String(16), default="planned")
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_id)
+    # SEQUENCE of the emailed iTIP invitation (series booked by email, not on a calendar):
+    # raised with every change the attendees' calendar apps should apply.
+    itip_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     pair: Mapped[Pair] = relationship(back_populates="series")

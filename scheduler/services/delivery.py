@@ -54,7 +54,7 @@ def render(container, session, n: Notification) -> OutgoingEmail:
     me_tz, other_tz = person.tz or "UTC", (other.tz or "UTC") if other else "UTC"
     name, other_name = person.name or person.email, (other.name or other.email) if other else ""
     p = n.payload or {}
-    ics = None
+    ics, method = None, "REQUEST"
     if n.kind == "reminder":
         series = occ.series
         goals = [g.text for g in session.scalars(select(Goal).where(Goal.pair_id == pair.id, Goal.status == "open"))]
@@ -68,12 +68,16 @@ def render(container, session, n: Notification) -> OutgoingEmail:
             recipient_name=name, other_name=other_name, start=occ.start, recipient_tz=me_tz,
             met_url=feedback_url(settings, n.id, "met"), not_met_url=feedback_url(settings, n.id, "not_met"),
             moved_url=feedback_url(settings, n.id, "moved"), form_url=feedback_url(settings, n.id))
+    elif n.kind == "series_cancel_ics":
+        series = session.get(Series, p["series_id"])
+        ics, method = _itip_cancel(series, pair, container.clock.now(), p.get("sequence", 1)), "CANCEL"
+        rendered = _notice("ended", name, other_name, None, me_tz, p, settings, pair)
     elif n.kind in ("series_booked", "series_invite"):
         series = session.get(Series, p["series_id"])
         sessions = [t.Session(o.start, o.original_start if o.status == "moved" else None)
                     for o in series.occurrences if o.status in ("scheduled", "moved")]
         if n.kind == "series_invite":
-            ics = _itip_request(series, pair, container.clock.now())
+            ics = _itip_request(series, pair, container.clock.now(), p.get("sequence", 0))
         rendered = t.render_series_booked(
             recipient_name=name, other_name=other_name, recipient_tz=me_tz, other_tz=other_tz, sessions=sessions,
             duration_min=series.duration_min, video_url=series.video_url, manage_url=_pair_url(settings, pair.id),
@@ -102,7 +106,7 @@ def render(container, session, n: Notification) -> OutgoingEmail:
     else:
         rendered = _notice(n.kind, name, other_name, occ, me_tz, p, settings, pair)
     return OutgoingEmail(to=(person.email,), subject=rendered.subject, text=rendered.text, html=rendered.html,
-                         idempotency_key=n.idempotency_key, ics=ics, ics_method="REQUEST" if ics else None)
+                         idempotency_key=n.idempotency_key, ics=ics, ics_method=method if ics else None)
 
 
 def _public_reason(why: str, person: Person, pair: Pair | None) -> str:
@@ -140,17 +144,27 @@ def _notice(kind, name, other_name, occ, tz, payload, settings, pair) -> t.Rende
     return t.RenderedEmail(subject=subject, text=text, html=None)
 
 
-def _itip_request(series: Series, pair: Pair, now: datetime) -> str:
-    from adapters.mail.itip import MovedOccurrence, build_request
+def _itip_spec(series: Series, pair: Pair):
     from scheduler.ports import SeriesSpec
 
     organizer, attendee = (pair.mentee, pair.mentor) if pair.organizer_role == "mentee" else (pair.mentor, pair.mentee)
-    spec = SeriesSpec(series_key=series.idempotency_key, title=f"Mentoring: {pair.mentor.name} & {pair.mentee.name}",
+    return SeriesSpec(series_key=series.idempotency_key, title=f"Mentoring: {pair.mentor.name} & {pair.mentee.name}",
                       description=next((o.agenda for o in series.occurrences if o.agenda), "") or "",
                       organizer_email=organizer.email, attendee_emails=(attendee.email,),
                       start_local=datetime.fromisoformat(series.dtstart_local), tz=series.tz,
                       duration_min=series.duration_min, rrule=series.rrule)
+
+
+def _itip_request(series: Series, pair: Pair, now: datetime, sequence: int) -> str:
+    from adapters.mail.itip import MovedOccurrence, build_request
+
     return build_request(
-        spec, now=now, video_url=series.video_url,
+        _itip_spec(series, pair), now=now, sequence=sequence, video_url=series.video_url,
         skipped=[o.original_start for o in series.occurrences if o.status in ("cancelled", "skipped")],
         moved=[MovedOccurrence(o.original_start, o.start, o.end) for o in series.occurrences if o.status == "moved"])
+
+
+def _itip_cancel(series: Series, pair: Pair, now: datetime, sequence: int) -> str:
+    from adapters.mail.itip import build_cancel
+
+    return build_cancel(_itip_spec(series, pair), now=now, sequence=sequence)

@@ -136,7 +136,7 @@ def change_cadence(container, pair_id: str, cadence: str | None, duration_min: i
 
 
 def _end_series(session, series: Series, now: datetime) -> None:
-    was_booked = series.status == "booked" and series.provider_event_id
+    was_booked = series.status == "booked"
     series.status = "cancelled"
     for occ in series.occurrences:
         if occ.status in ACTIVE + ("conflict",) and occ.start > now:
@@ -146,13 +146,31 @@ def _end_series(session, series: Series, now: datetime) -> None:
 
 
 # --- the actors' side: make the calendar match the database ---------------------------------
+def _send_updated_invitation(container, series_id: str, cancel: bool) -> None:
+    """A series booked by emailed invitation: send both people the new version (REQUEST with
+    the skipped and moved sessions, or CANCEL), with a higher SEQUENCE so their calendar apps
+    apply it."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        series = uow.session.get(Series, series_id)
+        series.itip_sequence += 1
+        notify_pair(uow.session, series.pair, "series_cancel_ics" if cancel else "series_invite", now,
+                    key=f"itip:{series.id}:{series.itip_sequence}",
+                    payload={"series_id": series.id, "sequence": series.itip_sequence})
+        uow.commit()
+
+
 def push_occurrence(container, occurrence_id: str) -> None:
     with container.uow() as uow:
         occ = uow.session.get(Occurrence, occurrence_id)
         if occ is None:
             return
         series = occ.series
-        if not series.provider_event_id or not series.organizer_connection_id:
+        if not series.provider_event_id:
+            series_id = series.id
+            uow.rollback()
+            return _send_updated_invitation(container, series_id, cancel=False)
+        if not series.organizer_connection_id:
             return
         connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
         account = account_for(container, connection)
@@ -171,7 +189,12 @@ def push_occurrence(container, occurrence_id: str) -> None:
 def cancel_series_at_provider(container, series_id: str) -> None:
     with container.uow() as uow:
         series = uow.session.get(Series, series_id)
-        if series is None or not series.provider_event_id or not series.organizer_connection_id:
+        if series is None:
+            return
+        if not series.provider_event_id:
+            uow.rollback()
+            return _send_updated_invitation(container, series_id, cancel=True)
+        if not series.organizer_connection_id:
             return
         connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
         if connection is None:

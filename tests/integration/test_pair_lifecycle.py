@@ -1,6 +1,7 @@
 """A pair's life after booking — skip, move, pause, resume, end, change cadence — and the
 repair policies, on the in-memory calendar service (SQLite and PostgreSQL)."""
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -162,3 +163,27 @@ def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipelin
         problems = failed_work(uow.session, program_id)
     assert [(p.pair_id, p.what) for p in problems] == [(pair_id, "planning the sessions")]
     assert "ReconnectNeeded" in problems[0].error
+
+
+def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):  # noqa: F811
+    import icalendar
+
+    container, broker, calendars, mailer, clock = pipeline
+    with container.uow() as uow:
+        prog = make_program(uow.session, session_count=3)
+        mentor = make_person(container, uow.session, "ada@example.org", NY, provider=None)
+        mentee = make_person(container, uow.session, "lin@example.org", NY, provider=None)
+        pair_id = make_ready_pair(container, uow.session, prog, mentor, mentee, NOW).id
+        uow.commit()
+    drain(container, broker)
+    _, _, occs = _series(container, pair_id)
+    lifecycle.skip_occurrence(container, occs[1][0], by_person_id="x")
+    drain(container, broker)
+    lifecycle.end_pair(container, pair_id)
+    drain(container, broker)
+    to_ada = [icalendar.Calendar.from_ical(e.ics) for e in mailer.sent if e.ics and e.to == ("ada@example.org",)]
+    assert [(str(c["METHOD"]), int(next(iter(c.walk("VEVENT")))["SEQUENCE"])) for c in to_ada] == \
+        [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
+    skipped = next(iter(to_ada[1].walk("VEVENT")))["EXDATE"]
+    skipped = skipped if isinstance(skipped, list) else [skipped]
+    assert [d.dt for x in skipped for d in x.dts] == [occs[1][1].astimezone(ZoneInfo(NY))]
