@@ -31,6 +31,7 @@ from workers.tick import tick_once
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = 50
+SECRET = "Confidential-merger-talks"
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 
@@ -115,19 +116,23 @@ def _seed(world) -> list[str]:
 
     from emulators.tls import client_session
 
+    now = container.clock.now()
     connect = MicrosoftConnectFlow(container.extras["providers"]["microsoft"].apps)
     browser = client_session(graph.ca_file)
 
     def credentials(kind, email, tz):
+        # Each person has another meeting whose title must never reach Tandem (privacy).
+        start = now + timedelta(days=3, hours=len(email) % 5)
         if kind == "google":
             google.add_user(email, tz)
+            google.add_event(email, start, start + timedelta(hours=1), f"{SECRET} {email}")
             return google.grant(email)
         graph.add_user(email, time_zone=tz)
+        graph.add_event(email, f"{SECRET} {email}", start, start + timedelta(hours=1))
         flow = connect.start("https://127.0.0.1/connect/microsoft/callback", BOOKING_SCOPES, login_hint=email)
         return connect.finish(flow, sign_in(browser, flow["auth_uri"])).credentials
 
     zones = ["America/New_York", "Europe/Berlin", "Europe/London", "America/Chicago", "Asia/Kolkata"]
-    now = container.clock.now()
     pair_ids = []
     with container.uow() as uow:
         program = make_program(uow.session, cadence="weekly", session_count=4, duration_min=30,
@@ -260,6 +265,26 @@ def test_fifty_pairs_booked_exactly_once_through_crashes_and_faults(world):
     assert repeats == {}, f"notifications delivered twice: {repeats}"
 
     _repair_phase(world, pair_ids[:6])
+    _nothing_private_kept(world)
+
+
+def _nothing_private_kept(world):
+    """Titles of people's other meetings are in no table, email or worker log."""
+    from sqlalchemy import text
+
+    from adapters.storage.models import Base
+
+    container = world["container"]
+    with container.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(text(f'SELECT * FROM "{table.name}"')):
+                assert SECRET not in repr(tuple(row)), f"table {table.name} holds a private title"
+    for message in world["inbox"].messages:
+        assert SECRET not in message.as_string()
+    for log in world["logs"].glob("worker*.log"):
+        assert SECRET not in log.read_text()
+    assert any(SECRET in str(body.get("summary")) for m in range(0, 10, 2)
+               for body in world["google"].events(f"mentor{m}@example.org")), "the secret was really there"
 
 
 def _repair_phase(world, pair_ids):
