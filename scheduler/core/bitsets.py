@@ -20,6 +20,32 @@ def span_mask(start: int, end: int) -> int:
     return ((1 << (end - start)) - 1) << start
 
 
+def spans_to_bits(spans, size: int) -> int:
+    """Bits of every ``[start, end)`` in ``spans``, clipped to ``[0, size)``.
+
+    Marks bits in a bytearray and converts once: for many short spans over a long range this
+    avoids allocating a full-width integer per span.
+
+    >>> bin(spans_to_bits([(1, 3), (10, 12), (11, 20)], 14))
+    '0b11110000000110'
+    """
+    flags = bytearray((size + 7) // 8)
+    for first, last in spans:
+        first, last = max(first, 0), min(last, size)
+        if first >= last:
+            continue
+        first_byte, last_byte = first >> 3, last >> 3
+        if first_byte == last_byte:
+            flags[first_byte] |= ((1 << (last - first)) - 1) << (first & 7)
+            continue
+        flags[first_byte] |= (0xFF << (first & 7)) & 0xFF
+        if last_byte - first_byte > 1:
+            flags[first_byte + 1:last_byte] = b"\xff" * (last_byte - first_byte - 1)
+        if last & 7:
+            flags[last_byte] |= (1 << (last & 7)) - 1
+    return int.from_bytes(flags, "little")
+
+
 def run_starts(bits: int, length: int) -> int:
     """Slots that begin a run of at least ``length`` consecutive set bits.
 

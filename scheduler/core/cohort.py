@@ -24,12 +24,12 @@ from typing import Callable, Mapping, Sequence
 
 from scheduler.core import reasons
 from scheduler.core.availability import PersonAvailability
-from scheduler.core.bitsets import run_starts, span_mask
+from scheduler.core.bitsets import run_starts, spans_to_bits
 from scheduler.core.cadence import Cadence, horizon_days_needed, period_days
 from scheduler.core.free_time import PersonSlots, person_slots
 from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
-from scheduler.core.recurring_slot import CandidateSpace, find_recurring_slot, move_occurrence
-from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SlotGrid, zone
+from scheduler.core.recurring_slot import CandidateSpace, SlotChoice, find_recurring_slot, move_occurrence
+from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SlotGrid, ZoneSegments, zone
 from scheduler.errors import InvalidInput
 
 ProgressCallback = Callable[[int, int], None]
@@ -56,6 +56,16 @@ class _PersonState:
     pairs: list[str] = field(default_factory=list)
     week_counts: dict[int, int] = field(default_factory=dict)
     capped_starts: int = 0
+
+
+@dataclass
+class _Placement:
+    """Occurrences of one pair as placed, before they are committed to the cohort."""
+
+    week_counts: dict[int, int]
+    occurrences: list[PlannedOccurrence] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # UTC start slots of sessions that will be held
+    placeholders: list[int] = field(default_factory=list)  # UTC start slots of conflict occurrences
 
 
 @dataclass
@@ -129,6 +139,8 @@ class CohortPlanner:
 
     # --- planning one pair ---------------------------------------------------------------
     def plan(self, prepared: _Prepared, contested: int = 0) -> PairPlan:
+        """Plan one pair against the sessions already placed; ``contested`` = starts other
+        pending mentees of the same mentor could use."""
         request = prepared.request
         if not prepared.mutual:
             return PairPlan.unschedulable(request.pair_id, self._why_no_mutual_time(prepared))
@@ -151,11 +163,21 @@ class CohortPlanner:
             if find_recurring_slot(space, anchor, prepared.mutual) is not None:
                 return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
             return PairPlan.unschedulable(request.pair_id, reasons.no_pattern_fits(request.cadence.value))
+        placed = self._place_occurrences(prepared, choice, space, anchor, mutual_local)
+        if len(placed.held) < MIN_HELD_SHARE * request.count:
+            rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
+            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(placed.held), request.count),
+                                         choice.free_count)
+        self._commit(prepared, placed)
+        return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(placed.occurrences),
+                        free_occurrences=choice.free_count)
+
+    def _place_occurrences(self, prepared: _Prepared, choice: SlotChoice, space: CandidateSpace, anchor: ZoneSegments,
+                           mutual_local: int) -> _Placement:
+        """Hold each occurrence at its rule time, move it within its period, or flag a conflict."""
+        request = prepared.request
         mentor_segments = self.grid.segments(prepared.mentor.person.tz)
-        week_counts = dict(mentor_state.week_counts)
-        occurrences: list[PlannedOccurrence] = []
-        held_slots: list[int] = []
-        placeholder_slots: list[int] = []
+        placed = _Placement(week_counts=dict(self._state_of(request.mentor_id).week_counts))
         length = timedelta(minutes=request.duration_min)
         cap, instant, utc_slot_of = self.cap, self.grid.instant, anchor.utc_slot
         free_from = -1 << 62  # first slot after the pair's previous session and its buffer
@@ -169,27 +191,22 @@ class CohortPlanner:
                 utc_slot = None  # a move at a period's edge would touch the previous session
             if utc_slot is not None and cap is not None:
                 week = self._mentor_week(mentor_segments, utc_slot)
-                held_that_week = week_counts.get(week, 0)
+                held_that_week = placed.week_counts.get(week, 0)
                 if held_that_week >= cap:
                     utc_slot = None
                 else:
-                    week_counts[week] = held_that_week + 1
+                    placed.week_counts[week] = held_that_week + 1
             if utc_slot is None:
-                placeholder_slots.append(nominal_utc)
+                placed.placeholders.append(nominal_utc)
                 start = instant(nominal_utc)
-                occurrences.append(PlannedOccurrence(start, start + length, True))
+                placed.occurrences.append(PlannedOccurrence(start, start + length, True))
                 continue
-            held_slots.append(utc_slot)
-            free_from = utc_slot + duration + self.buffer_slots
+            placed.held.append(utc_slot)
+            free_from = utc_slot + prepared.duration_slots + self.buffer_slots
             start = instant(utc_slot)
             original = instant(nominal_utc) if utc_slot != nominal_utc else None
-            occurrences.append(PlannedOccurrence(start, start + length, False, original))
-        if len(held_slots) < MIN_HELD_SHARE * request.count:
-            rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
-            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(held_slots), request.count),
-                                         choice.free_count)
-        self._commit(prepared, held_slots, placeholder_slots, week_counts, mentor_segments)
-        return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(occurrences), free_occurrences=choice.free_count)
+            placed.occurrences.append(PlannedOccurrence(start, start + length, False, original))
+        return placed
 
     def _move(self, cadence: Cadence, space: CandidateSpace, mutual_local: int, nominal: int, utc_slot_of) -> int | None:
         """UTC slot an occurrence moves to within its period, or ``None``."""
@@ -197,14 +214,16 @@ class CohortPlanner:
         moved = move_occurrence(mutual_local, nominal, self.grid.day_start_slot(first_day), self.grid.day_start_slot(end_day))
         return utc_slot_of(moved) if moved is not None else None
 
-    def _commit(self, prepared: _Prepared, held: list[int], placeholders: list[int], week_counts: dict[int, int], mentor_segments) -> None:
+    def _commit(self, prepared: _Prepared, placed: _Placement) -> None:
+        """Record a booked pair: block both people's time, count the mentor's weekly sessions."""
         request = prepared.request
-        block = 0
-        for slot in held + placeholders:
-            block |= span_mask(slot - self.buffer_slots, slot + prepared.duration_slots + self.buffer_slots)
+        mentor_segments = self.grid.segments(prepared.mentor.person.tz)
+        week_counts = placed.week_counts
+        before, after = self.buffer_slots, prepared.duration_slots + self.buffer_slots
+        block = spans_to_bits([(slot - before, slot + after) for slot in placed.held + placed.placeholders], self.grid.size)
         for person_id in (request.mentor_id, request.mentee_id):
             state = self._state_of(person_id)
-            state.occupied |= block & self.grid.all_slots
+            state.occupied |= block
             state.pairs.append(request.pair_id)
         mentor_state = self._state_of(request.mentor_id)
         if self.cap is not None:
@@ -214,11 +233,11 @@ class CohortPlanner:
             mentor_state.week_counts = week_counts
 
     # --- ISO weeks in the mentor's zone --------------------------------------------------
-    def _mentor_week(self, mentor_segments, utc_slot: int) -> int:
+    def _mentor_week(self, mentor_segments: ZoneSegments, utc_slot: int) -> int:
         local_day = mentor_segments.local_slot(utc_slot) // SLOTS_PER_DAY
         return (local_day + self._origin_weekday) // 7
 
-    def _week_mask(self, mentor_segments, week: int) -> int:
+    def _week_mask(self, mentor_segments: ZoneSegments, week: int) -> int:
         first_local_day = week * 7 - self._origin_weekday
         return mentor_segments.local_range_mask(first_local_day * SLOTS_PER_DAY, (first_local_day + 7) * SLOTS_PER_DAY)
 
