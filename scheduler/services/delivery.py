@@ -103,6 +103,11 @@ def render(container, session, n: Notification) -> OutgoingEmail:
             recipient_name=name, program_name=p.get("program_name", "a mentoring program"),
             coordinator_name=p.get("coordinator_name", "Your coordinator"), role=p.get("role", "mentee"),
             join_url=p["join_url"])
+    elif n.kind == "magic_link":
+        first = name.split()[0]
+        text = (f"Hi {first},\n\nHere is your link to sign in to Tandem. It works once, for 30 minutes:\n\n"
+                f"{p['url']}\n\nIf you did not ask for it, ignore this email: nobody can sign in without it.\n\n— Tandem\n")
+        rendered = t.RenderedEmail(subject="Your sign-in link for Tandem", text=text, html=None)
     else:
         rendered = _notice(n.kind, name, other_name, occ, me_tz, p, settings, pair)
     return OutgoingEmail(to=(person.email,), subject=rendered.subject, text=rendered.text, html=rendered.html,
