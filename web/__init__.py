@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.extensions["tandem"] = container
 
     from web import auth, connect, errors, health, home, onboarding, pairs, programs, security
-    from web.security.links import LinkSigner
+    from scheduler.services.links import LinkSigner
 
     app.extensions["tandem.links"] = LinkSigner(settings.security.secret_key, settings.security.link_max_age_days)
     security.init_app(app)

@@ -22,7 +22,7 @@ def now() -> datetime:
 
 
 def signer():
-    """The app's :class:`web.security.links.LinkSigner`."""
+    """The app's :class:`scheduler.services.links.LinkSigner`."""
     return current_app.extensions["tandem.links"]
 
 

@@ -7,15 +7,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from adapters.mail.localtime import when
 from scheduler.errors import InvalidInput
 from scheduler.services.feedback import ANSWERS, feedback_context, record_feedback
-from scheduler.services.links import verify
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
-MAX_AGE = 60 * 60 * 24 * 30  # a month to answer
 
 
 def _notification_id(token: str) -> str:
-    settings = current_app.extensions["tandem"].settings
-    return verify(settings.security.secret_key, "feedback", token, MAX_AGE)["n"]
+    return current_app.extensions["tandem.links"].read("feedback", token)["n"]
 
 
 @bp.route("/<token>", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from adapters.storage.models import Notification, Person
 from scheduler.services.notifications import add_notification
-from web.security.links import LinkError, LinkSigner, use_once
+from scheduler.services.links import LinkError, LinkSigner, use_once
 
 THROTTLE_COUNT = 5  # sign-in emails per person ...
 THROTTLE_WINDOW = timedelta(minutes=15)  # ... within this window

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from web.auth import magic
 from web.deps import container, external_url, now, signer, uow
 from web.security.auth import current, sign_in as start_session, sign_out as end_session
-from web.security.links import LinkError
+from scheduler.services.links import LinkError
 
 bp = Blueprint("auth", __name__)
 

@@ -10,7 +10,7 @@ from scheduler.services.onboarding import common_timezones, complete_onboarding
 from web.deps import now, signer, uow
 from web.onboarding.forms import DAY_NAMES, TIMES_OF_DAY, answers_from_form, form_from_person
 from web.security.auth import current, login_required, sign_in
-from web.security.links import LinkError
+from scheduler.services.links import LinkError
 
 bp = Blueprint("onboarding", __name__)
 PAIR_KEY = "onboarding_pair"
