@@ -155,3 +155,19 @@ def test_the_overview_lists_pairs_that_need_attention_first(client, container, s
     page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
     assert page.index("No mutual time: Olu works nights.") < page.index("Sessions are booked.")
     assert "Needs attention: 1" in page and "Booked: 1" in page
+
+
+def test_work_that_kept_failing_is_shown_on_the_program_page(client, container, seeded):
+    from datetime import datetime, timezone
+
+    from adapters.storage.outbox import add_outbox
+
+    with container.uow() as uow:
+        add_outbox(uow.session, "plan_pair", seeded.pair_id, "plan_pair:test", datetime.now(timezone.utc))
+        row = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == "plan_pair:test")).one()
+        row.status, row.attempts, row.last_error = "dead", 8, "ReconnectNeeded: Google access was revoked"
+        uow.commit()
+    sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert 'id="failed-work"' in page
+    assert "planning the sessions" in page and "Google access was revoked" in page

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from adapters.storage.models import Program
 from scheduler.services import programs as service
+from scheduler.services.problems import failed_work
 from web.deps import external_url, now, signer, uow
 from web.programs.forms import program_spec_from_form
 from web.security.auth import coordinator_required, current
@@ -46,8 +47,10 @@ def _page(program_id: str, **extra):
             abort(404)
         overview = service.program_overview(work.session, program_id)
         counts = {state: sum(1 for line in overview if line.state == state) for state in STATE_LABELS}
+        names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
+        failures = failed_work(work.session, program_id)
         return render_template("programs/show.html", program=program, overview=overview, counts=counts,
-                               labels=STATE_LABELS, **extra)
+                               labels=STATE_LABELS, failures=failures, pair_names=names, **extra)
 
 
 @bp.get("/<program_id>")
