@@ -186,3 +186,13 @@ def test_series_zone_can_be_the_mentees():
     assert result.series.tz == "Europe/Berlin"
     berlin_times = {o.start.astimezone(ZoneInfo("Europe/Berlin")).time() for o in result.occurrences if not o.moved}
     assert len(berlin_times) == 1
+
+
+def test_plans_are_deterministic():
+    people = {p.person_id: p for p in [person("m", "America/New_York"), person("a", "Europe/London"),
+                                       person("b", "Asia/Kolkata", "mon-fri 17:00-22:00")]}
+    pairs = [weekly("pa", "m", "a", count=8), PairRequest("pb", "m", "b", 30, Cadence.BIWEEKLY, 4)]
+    first = plan_cohort(people, pairs, HORIZON, NOW, mentor_max_sessions_per_week=2, buffer_min=10)
+    second = plan_cohort(people, pairs, HORIZON, NOW, mentor_max_sessions_per_week=2, buffer_min=10)
+    assert first == second
+    assert all(p.status is PairStatus.BOOKED for p in first)

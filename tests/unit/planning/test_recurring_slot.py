@@ -78,3 +78,17 @@ def test_periods_never_overlap_and_clip_at_the_horizon_start():
     assert period_days(Cadence.BIWEEKLY, first_day, 14) == (12, 26)
     assert period_days(Cadence.BIWEEKLY, first_day, 28) == (26, 40)
     assert period_days(Cadence.MONTHLY, first_day, 40) == (29, 59)  # April 2027
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, (1 << (7 * DAY)) - 1), st.integers(0, 7 * DAY - 1))
+def test_move_matches_the_documented_order(free_week, offset):
+    """Same time on the closest other day (earlier first), else the nearest start (earlier first)."""
+    week_start = GRID.day_start_slot(7)
+    nominal = week_start + offset
+    free = (free_week << week_start) & ~(1 << nominal)
+    period = range(week_start, week_start + 7 * DAY)
+    same_time = [nominal + sign * days * DAY for days in range(1, 7) for sign in (-1, 1)]
+    by_distance = sorted(period, key=lambda slot: (abs(slot - nominal), slot))
+    expected = next((s for s in same_time + by_distance if s in period and (free >> s) & 1), None)
+    assert move_occurrence(free, nominal, period.start, period.stop) == expected
