@@ -37,12 +37,20 @@ class CalendarAccount:
             self.on_credentials_changed(new)
 
 
+RECONNECT_NEEDED = "reconnect_needed"  # prefix of FreeBusy.error when the person's consent is gone
+
+
 @dataclass(frozen=True)
 class FreeBusy:
-    """Busy intervals of one account in a window. ``error`` set means *unknown*, not free."""
+    """Busy intervals of one account in a window. ``error`` set means *unknown*, not free; an
+    error starting with ``reconnect_needed`` means consent is gone (the person must reconnect)."""
 
     busy: tuple[Interval, ...] = ()
     error: str | None = None
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.error is not None and self.error.startswith(RECONNECT_NEEDED)
 
 
 @dataclass(frozen=True)

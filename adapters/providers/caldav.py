@@ -47,7 +47,7 @@ from adapters.providers.retry import RetryPolicy, call_with_retries
 from adapters.providers.safe_fetch import AddressPolicy, check_url_target, is_public_address
 from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded, SyncTokenExpired)
-from scheduler.ports import (CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
+from scheduler.ports import (RECONNECT_NEEDED, CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,8 @@ class CalDavCalendarProvider:
             except (ProviderError, InvalidInput) as exc:
                 log.warning("CalDAV free/busy of connection %s failed: %s", account.connection_id,
                             type(exc).__name__)
-                return FreeBusy(error=str(exc))
+                prefix = f"{RECONNECT_NEEDED}: " if isinstance(exc, ReconnectNeeded) else ""
+                return FreeBusy(error=f"{prefix}{exc}")
 
         if len(accounts) <= 1:
             return {account.connection_id: one(account) for account in accounts}

@@ -54,7 +54,9 @@ def writable_connection(container, session, person_id: str) -> CalendarConnectio
 
 
 def mark_reconnect_needed(container, connection_id: str, error: str, now: datetime) -> None:
-    """Consent is gone: flag the connection and tell its owner, once a day at most."""
+    """Consent is gone: flag the connection and tell its owner, once a day at most. Their pairs
+    waiting to be planned go back to waiting for setup, so reconnecting plans them again."""
+    from adapters.storage.models import Pair
     from scheduler.services.notifications import add_notification
 
     with container.uow() as uow:
@@ -63,6 +65,11 @@ def mark_reconnect_needed(container, connection_id: str, error: str, now: dateti
             return
         connection.status = "reconnect_needed"
         connection.last_error = error[:1000]
+        for pair in uow.session.scalars(select(Pair).where(
+                (Pair.mentor_id == connection.person_id) | (Pair.mentee_id == connection.person_id),
+                Pair.status == "ready")):
+            pair.status = "invited"
+            pair.status_reason = f"waiting for {connection.account_email or 'a person'} to reconnect their calendar"
         person = uow.session.get(Person, connection.person_id)
         add_notification(uow.session, kind="reconnect", person_id=person.id, due_at=now,
                          key=f"reconnect:{connection.id}:{now.date().isoformat()}",

@@ -92,6 +92,10 @@ def read_busy_by_connection(container, people: list[PersonSnapshot], start: date
             result = _one_by_one(container, provider, [a for _, a in items], start, end)
         for person_id, account in items:
             answer = result.get(account.connection_id)
+            if answer is not None and answer.needs_reconnect:
+                mark_reconnect_needed(container, account.connection_id, answer.error, container.clock.now())
+                raise ReconnectNeeded(f"calendar access for {account.email} was withdrawn or expired; "
+                                      f"they have been asked to reconnect")
             if answer is None or answer.error:
                 raise CalendarUnreadable(f"the {kind} calendar of {account.email} could not be read "
                                          f"({answer.error if answer else 'no answer'}); will try again")

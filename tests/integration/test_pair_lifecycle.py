@@ -187,3 +187,34 @@ def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):  # no
     skipped = next(iter(to_ada[1].walk("VEVENT")))["EXDATE"]
     skipped = skipped if isinstance(skipped, list) else [skipped]
     assert [d.dt for x in skipped for d in x.dts] == [occs[1][1].astimezone(ZoneInfo(NY))]
+
+
+def test_lost_consent_flags_the_calendar_and_reconnecting_plans_the_pair(pipeline):  # noqa: F811
+    from adapters.storage.models import CalendarConnection
+    from scheduler.services.onboarding import refresh_readiness
+
+    container, broker, calendars, mailer, clock = pipeline
+    calendars.inject_fault("revoked", times=3)  # the batch, then each account alone
+    with container.uow() as uow:
+        prog = make_program(uow.session)
+        mentor = make_person(container, uow.session, "ada@example.org", NY)
+        mentee = make_person(container, uow.session, "lin@example.org", NY)
+        pair_id = make_ready_pair(container, uow.session, prog, mentor, mentee, NOW).id
+        uow.commit()
+    drain(container, broker)
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        assert pair.status == "invited" and "reconnect" in pair.status_reason
+        flagged = uow.session.scalars(select(CalendarConnection).where(
+            CalendarConnection.status == "reconnect_needed")).all()
+        assert len(flagged) >= 1
+        person_id = flagged[0].person_id
+    assert any("reconnect" in e.subject.lower() for e in mailer.sent)
+    with container.uow() as uow:  # the person reconnects (what the web's connect flow stores)
+        for connection in uow.session.scalars(select(CalendarConnection)):
+            connection.status = "ok"
+        refresh_readiness(uow.session, person_id, clock.now())
+        uow.commit()
+    drain(container, broker)
+    with container.uow() as uow:
+        assert uow.session.get(Pair, pair_id).status == "booked"

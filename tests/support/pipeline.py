@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import dramatiq
 from dramatiq import Worker
@@ -64,7 +64,8 @@ def make_program(session, **kw) -> Program:
 
 def make_person(container, session, email: str, tz: str, provider: str | None = "memory", hours=None,
                 credentials: dict | None = None) -> Person:
-    person = Person(email=email, name=email.split("@")[0].title(), tz=tz, working_hours=hours or HOURS)
+    person = Person(email=email, name=email.split("@")[0].title(), tz=tz, working_hours=hours or HOURS,
+                    onboarded_at=datetime(2027, 1, 1, tzinfo=timezone.utc))
     session.add(person)
     session.flush()
     if provider:
