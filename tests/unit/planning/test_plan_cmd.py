@@ -19,7 +19,9 @@ from tandem import plan_cmd
 
 from .oracle import inside_working_hours
 
-EXAMPLE = Path("/work/shared/examples/plan-scenario")
+# A copy of shared/examples/plan-scenario (8 pairs of real-looking exports), kept in the repo so
+# the suite does not depend on where shared/ lies.
+EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "plan-scenario"
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "ics"
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
