@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import requests
 
+from adapters.providers.retry import RateLimiter
 from config.settings import Settings
 from scheduler.ports import CalendarProvider
 
@@ -24,6 +25,13 @@ def microsoft_session(ca_file: str) -> requests.Session:
     return session
 
 
+# Per account (connection): Google's per-user quota and Graph's 10,000 requests per 10 minutes
+# per mailbox both allow more than this; staying under it keeps one busy person from being
+# throttled and from starving the others.
+REQUESTS_PER_SECOND_PER_ACCOUNT = 5.0
+BURST_PER_ACCOUNT = 10
+
+
 def build_providers(settings: Settings) -> dict[str, CalendarProvider]:
     from adapters.providers.caldav import CalDavCalendarProvider
     from adapters.providers.ics_feed import IcsFeedCalendarProvider
@@ -36,12 +44,14 @@ def build_providers(settings: Settings) -> dict[str, CalendarProvider]:
         providers["google"] = GoogleCalendarProvider(
             settings.google.client_id, settings.google.client_secret, token_uri=settings.google.token_uri,
             api_endpoint=f"{base}/calendar/v3/", batch_uri=f"{base}/batch/calendar/v3",
-            revoke_uri=settings.google.revoke_uri)
+            revoke_uri=settings.google.revoke_uri,
+            rate_limiter=RateLimiter(REQUESTS_PER_SECOND_PER_ACCOUNT, BURST_PER_ACCOUNT))
     if settings.microsoft.client_id:
         from adapters.providers.microsoft import MicrosoftCalendarProvider
 
         providers["microsoft"] = MicrosoftCalendarProvider(
             settings.microsoft.graph_base, settings.microsoft.authority, settings.microsoft.client_id,
             settings.microsoft.client_secret, microsoft_session(settings.microsoft.ca_file),
-            validate_authority=not settings.microsoft.ca_file)
+            validate_authority=not settings.microsoft.ca_file,
+            rate_limiter=RateLimiter(REQUESTS_PER_SECOND_PER_ACCOUNT, BURST_PER_ACCOUNT))
     return providers
