@@ -44,11 +44,6 @@ class _Page(HTMLParser):
             self._label_depth -= 1
 
 
-@pytest.fixture
-def client(container):
-    return create_app(container=container).test_client()
-
-
 def test_main_pages_have_structure_and_labelled_controls(client, container):
     seeded = seed(container)
     pages = {seeded.coordinator_id: ["/", "/programs/", "/programs/new", f"/programs/{seeded.program_id}"],

@@ -8,18 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import Notification
-from tests.e2e.helpers import csrf_from, seed
+from tests.e2e.helpers import csrf_from
 from web import create_app
-
-
-@pytest.fixture
-def app(container):
-    return create_app(container=container)
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
 
 
 def _request_link(client, email: str):

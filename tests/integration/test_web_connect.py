@@ -14,16 +14,11 @@ from adapters.storage.models import CalendarConnection
 from emulators.google.server import GoogleEmulator
 from scheduler.services.accounts import providers
 from scheduler.services.connections import store_connection
-from tests.e2e.helpers import seed, sign_in_as
+from tests.e2e.helpers import sign_in_as
 from tests.support.http_server import local_http_server
 from web import create_app
 
 FEED = Path(__file__).resolve().parent.parent / "fixtures" / "ics" / "recurring_weekly_with_exdate.ics"
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
 
 
 @pytest.fixture

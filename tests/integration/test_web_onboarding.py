@@ -6,21 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import OutboxMessage, Pair, Person, Program
-from tests.e2e.helpers import csrf_from, seed
-from web import create_app
+from tests.e2e.helpers import csrf_from
 
 WEEKDAYS = {"day_mon": "on", "start_mon": "09:00", "end_mon": "17:00",
             "day_wed": "on", "start_wed": "10:00", "end_wed": "16:00"}
-
-
-@pytest.fixture
-def app(container):
-    return create_app(container=container)
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
 
 
 def _open_invitation(app, seeded, person_id: str):

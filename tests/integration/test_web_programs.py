@@ -8,22 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.storage.models import AgendaTemplate, Membership, Notification, OutboxMessage, Pair, Person, Program
-from tests.e2e.helpers import seed, sign_in_as
+from tests.e2e.helpers import sign_in_as
 from web import create_app
 
 GOOD_CSV = ("mentor_email,mentor_name,mentee_email,mentee_name\n"
             "lena@example.org,Lena Lee,tom@example.org,Tom Tan\n"
             "lena@example.org,Lena Lee,ravi@example.org,Ravi Rao\n")
-
-
-@pytest.fixture
-def client(container):
-    return create_app(container=container).test_client()
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
 
 
 def _count(container, model, *where) -> int:

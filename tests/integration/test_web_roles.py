@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import seed, sign_in_as
-from web import create_app
-
-
-@pytest.fixture
-def client(container):
-    return create_app(container=container).test_client()
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
+from tests.e2e.helpers import sign_in_as
 
 
 def test_a_visitor_is_sent_to_sign_in(client, seeded):

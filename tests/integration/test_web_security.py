@@ -5,18 +5,8 @@ import re
 
 import pytest
 
-from tests.e2e.helpers import csrf_from, seed, sign_in_as
+from tests.e2e.helpers import csrf_from, sign_in_as
 from web import create_app
-
-
-@pytest.fixture
-def app(container):
-    return create_app(container=container)
-
-
-@pytest.fixture
-def seeded(container):
-    return seed(container)
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(app, container, seeded):
