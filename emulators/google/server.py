@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from emulators.google import scopes as scope_names
+from emulators.serving import BackgroundServer
 from emulators.google.batch import BATCH_PART, register_batch_routes
 from emulators.google.control import register_control_routes
 from emulators.google.errors import ApiError
@@ -64,8 +63,7 @@ class GoogleEmulator:
         self.request_log: list[RequestRecord] = []  # every OAuth / API request (batch parts too)
         self.notifier = Notifier(self.store, lambda: self.base_url, self.now)
         self.app = create_app(self)
-        self._server = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -73,23 +71,16 @@ class GoogleEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "GoogleEmulator":
-        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="google-emulator", daemon=True)
-        self._thread.start()
+        self._http = BackgroundServer(self.app, name="google-emulator", host=self.host, port=self.port).start()
+        self.port = self._http.port
         self.notifier.start()
         return self
 
     def stop(self) -> None:
         self.notifier.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> "GoogleEmulator":
         return self.start()
@@ -216,13 +207,6 @@ def _json_or_none(text: str) -> object:
     try:
         return json.loads(text) if text.strip() else None
     except ValueError:
-        return None
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: URLs are noise in test output (and the tests read the log for privacy)."""
-
-    def log_request(self, *args, **kwargs) -> None:
         return None
 
 

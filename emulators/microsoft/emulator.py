@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import random
 
-import threading
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from emulators.serving import BackgroundServer
 from emulators.tls import LocalTls, shared_tls
 
 from .control import Control
@@ -33,16 +32,6 @@ DEFAULT_CLIENT_SECRET = "emulator-secret~not-for-production"
 DEFAULT_TENANT = "organizations"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines: the emulator keeps its own request log (``requests()``)."""
-
-    def log_request(self, code="-", size="-") -> None:
-        pass
-
-    def log_error(self, format, *args) -> None:  # noqa: A002 - signature of the base class
-        pass
-
-
 class GraphEmulator:
     """A loopback Microsoft Graph + identity platform. See the module docstring."""
 
@@ -56,8 +45,7 @@ class GraphEmulator:
         self._subs = Subscriptions(self.store, self.tls.ca_file, allow_http=allow_http_webhooks)
         self.app = GraphApp(self.store, self._subs, self._control)
         self._control.emulator = self
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundServer(self.app, name="graph-emulator", port=port, ssl_context=self.tls.server_context())
         self.client_id, self.client_secret = DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         self.set_deliver_invitations(deliver_invitations)
@@ -65,25 +53,15 @@ class GraphEmulator:
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "GraphEmulator":
         """Bind a free port (or the one given) and serve in a background thread; returns self."""
-        self._server = make_server("127.0.0.1", self._port, self.app, threaded=True,
-                                   request_handler=_QuietHandler, ssl_context=self.tls.server_context())
-        self._server.daemon_threads = True
+        self._http.start()
         self.app.base_url = self.base_url
         self.app.identity.issuer_base = self.origin
         self._subs.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="graph-emulator", daemon=True)
-        self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and the notification thread."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
         self._subs.stop()
 
     def __enter__(self) -> "GraphEmulator":
@@ -95,8 +73,7 @@ class GraphEmulator:
     @property
     def port(self) -> int:
         """The port the server listens on."""
-        assert self._server is not None, "start() the emulator first"
-        return self._server.port
+        return self._http.port
 
     @property
     def origin(self) -> str:

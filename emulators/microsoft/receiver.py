@@ -14,12 +14,11 @@ import json
 import threading
 import time
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from emulators.serving import BackgroundServer
 from emulators.tls import LocalTls, shared_tls
 
-from .emulator import _QuietHandler
 
 
 class WebhookReceiver:
@@ -31,27 +30,16 @@ class WebhookReceiver:
         self.validations: list[str] = []
         self.notifications: list[dict] = []
         self._lock = threading.Lock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundServer(self._app, name="webhook-receiver", ssl_context=self.tls.server_context())
 
     def start(self) -> "WebhookReceiver":
         """Serve on a free loopback port in a background thread; returns self."""
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler,
-                                   ssl_context=self.tls.server_context())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> "WebhookReceiver":
         return self.start()
@@ -62,8 +50,7 @@ class WebhookReceiver:
     @property
     def origin(self) -> str:
         """``https://127.0.0.1:PORT``."""
-        assert self._server is not None, "start() the receiver first"
-        return f"https://127.0.0.1:{self._server.port}"
+        return f"https://127.0.0.1:{self._http.port}"
 
     @property
     def url(self) -> str:
