@@ -5,6 +5,8 @@ question for thousands of slots at once. These helpers are the few shapes the pl
 """
 from __future__ import annotations
 
+import sys
+from array import array
 from typing import Iterator
 
 
@@ -20,30 +22,53 @@ def span_mask(start: int, end: int) -> int:
     return ((1 << (end - start)) - 1) << start
 
 
+WORD_BITS = 64
+_WORD_MASK = (1 << WORD_BITS) - 1
+
+
+def empty_words(size: int) -> array:
+    """Zeroed 64-bit words covering ``size`` bits, for :func:`or_span` and :func:`words_to_int`.
+
+    Setting bits in machine words and converting once avoids allocating a full-width Python
+    integer per span (each ``|=`` on a 12,000-bit integer copies all of it).
+    """
+    return array("Q", bytes(8 * (size // WORD_BITS + 1)))
+
+
+def or_span(words: array, first: int, last: int) -> None:
+    """Set bits ``[first, last)`` in ``words`` (the caller clips to ``[0, size)``, ``first < last``)."""
+    index = first >> 6
+    mask = ((1 << (last - first)) - 1) << (first & 63)
+    while mask > _WORD_MASK:
+        words[index] |= mask & _WORD_MASK
+        mask >>= WORD_BITS
+        index += 1
+    words[index] |= mask
+
+
+def words_to_int(words: array) -> int:
+    """The integer whose bit ``i`` is bit ``i`` of ``words``."""
+    if sys.byteorder == "big":
+        words = array("Q", words)
+        words.byteswap()
+    return int.from_bytes(words, "little")
+
+
 def spans_to_bits(spans, size: int) -> int:
     """Bits of every ``[start, end)`` in ``spans``, clipped to ``[0, size)``.
-
-    Marks bits in a bytearray and converts once: for many short spans over a long range this
-    avoids allocating a full-width integer per span.
 
     >>> bin(spans_to_bits([(1, 3), (10, 12), (11, 20)], 14))
     '0b11110000000110'
     """
-    flags = bytearray((size + 7) // 8)
+    words = empty_words(size)
     for first, last in spans:
-        first, last = max(first, 0), min(last, size)
-        if first >= last:
-            continue
-        first_byte, last_byte = first >> 3, last >> 3
-        if first_byte == last_byte:
-            flags[first_byte] |= ((1 << (last - first)) - 1) << (first & 7)
-            continue
-        flags[first_byte] |= (0xFF << (first & 7)) & 0xFF
-        if last_byte - first_byte > 1:
-            flags[first_byte + 1:last_byte] = b"\xff" * (last_byte - first_byte - 1)
-        if last & 7:
-            flags[last_byte] |= (1 << (last & 7)) - 1
-    return int.from_bytes(flags, "little")
+        if first < 0:
+            first = 0
+        if last > size:
+            last = size
+        if first < last:
+            or_span(words, first, last)
+    return words_to_int(words)
 
 
 def run_starts(bits: int, length: int) -> int:

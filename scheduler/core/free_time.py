@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from scheduler.core.availability import LocalRange, PersonAvailability, WeeklyHours
-from scheduler.core.bitsets import run_starts, span_mask, spans_to_bits
+from scheduler.core.bitsets import WORD_BITS, empty_words, or_span, run_starts, span_mask, words_to_int
 from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SLOTS_PER_WEEK, SlotGrid
 
 # Margins (in slots) a session keeps from the edges of a working stretch, best tier first:
@@ -98,18 +98,38 @@ def _working_slots(grid: SlotGrid, tz_name: str, hours: WeeklyHours, time_off: t
 
 def busy_slots(intervals, grid: SlotGrid, pad_slots: int = 0) -> int:
     """UTC slots touched by any interval, widened by ``pad_slots`` on both sides (busy time is
-    rounded outward, so a slot marked free is free for all of its 15 minutes)."""
-    origin = grid.origin
+    rounded outward, so a slot marked free is free for all of its 15 minutes).
+
+    This is the planner's hottest loop (about 80 intervals per person, a million for 10,000
+    pairs), so it avoids anything but a few ``timedelta`` field reads per interval:
+
+    * first slot = floor((start - origin) / 15 min) from the ``days``/``seconds`` fields (the
+      microseconds cannot change a floor over whole seconds);
+    * last slot = ceil((end - origin) / 15 min) = -floor((origin - end) / 15 min), the same way;
+    * bits go into 64-bit words, converted to one integer at the end (no 12,000-bit integer
+      per interval).
+    """
+    origin, size = grid.origin, grid.size
     slot_seconds = SLOT_MINUTES * 60
-    spans = []
-    add = spans.append
+    word_mask = (1 << WORD_BITS) - 1
+    words = empty_words(size)
     for iv in intervals:
-        # timedelta fields instead of timedelta division: this is the planner's hottest loop
-        since_start, since_end = iv.start - origin, iv.end - origin
-        add((since_start.days * SLOTS_PER_DAY + since_start.seconds // slot_seconds - pad_slots,
-             since_end.days * SLOTS_PER_DAY + pad_slots
-             + (since_end.seconds + (slot_seconds if since_end.microseconds else slot_seconds - 1)) // slot_seconds))
-    return spans_to_bits(spans, grid.size)
+        since_start = iv.start - origin
+        until_end = origin - iv.end
+        first = since_start.days * SLOTS_PER_DAY + since_start.seconds // slot_seconds - pad_slots
+        last = pad_slots - until_end.days * SLOTS_PER_DAY - until_end.seconds // slot_seconds
+        if first < 0:
+            first = 0
+        if last > size:
+            last = size
+        if first >= last:
+            continue
+        mask = ((1 << (last - first)) - 1) << (first & (WORD_BITS - 1))
+        if mask <= word_mask:  # the span lies in one word (most meetings): or_span inlined
+            words[first >> 6] |= mask
+        else:
+            or_span(words, first, last)
+    return words_to_int(words)
 
 
 def _start_tiers(working: int, preferred: int | None, duration_slots: int) -> tuple[int, ...]:
