@@ -136,3 +136,24 @@ def test_tandem_run_serves_healthz_and_books_the_sandbox(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+
+
+def test_tandem_emulators_runs_both_and_prints_their_settings(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    proc = subprocess.Popen([sys.executable, "-m", "tandem", "emulators"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not any(line.startswith("(Ctrl-C") for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line.strip())
+        text = "\n".join(lines)
+        google = next(l for l in lines if l.startswith("Google")).split(": ")[1]
+        with urllib.request.urlopen(google + "/.well-known/openid-configuration", timeout=5) as reply:
+            assert reply.status == 200
+        assert "[google]" in text and "[microsoft]" in text and "ca_file" in text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
