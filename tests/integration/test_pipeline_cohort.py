@@ -96,16 +96,18 @@ def world(tmp_path):
 
         stack.callback(stop_workers)
 
-        def start_worker():
+        def start(*command, name="worker", extra_env=None):
             proc_env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
-            proc_env.update(env)
-            log = stack.enter_context(open(tmp_path / f"worker{len(workers)}.log", "w"))
-            workers.append(subprocess.Popen([sys.executable, "-m", "tandem", "worker"], cwd=ROOT, env=proc_env,
-                                            stdout=log, stderr=subprocess.STDOUT))
+            proc_env.update(env, **(extra_env or {}))
+            log = stack.enter_context(open(tmp_path / f"{name}{len(workers)}.log", "w"))
+            workers.append(subprocess.Popen(list(command), cwd=ROOT, env=proc_env, stdout=log, stderr=subprocess.STDOUT))
             return workers[-1]
 
+        def start_worker():
+            return start(sys.executable, "-m", "tandem", "worker")
+
         yield dict(container=container, settings=settings, redis=redis, google=google, graph=graph,
-                   inbox=inbox, start_worker=start_worker, workers=workers, logs=tmp_path)
+                   inbox=inbox, start_worker=start_worker, start=start, workers=workers, logs=tmp_path)
 
 
 def _seed(world) -> list[str]:
@@ -331,3 +333,45 @@ def _repair_phase(world, pair_ids):
                                         original - timedelta(days=1), original + timedelta(days=8))
             held = {o.original_start: o.start for o in state.occurrences if not o.cancelled}
             assert held[original] == moved.start, "the organizer's calendar holds the new time"
+
+
+def test_production_processes_web_worker_and_tick_book_pairs(world):
+    """The docker-compose roles as processes: gunicorn serving the web app, `tandem worker` and
+    `tandem tick`, on PostgreSQL and Redis; nothing runs in the test process but the emulators."""
+    import json
+    import urllib.request
+
+    from tests.support.services import free_port, wait_port
+
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    world["start"](gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "web.wsgi:create()", name="web")
+    world["start_worker"]()
+    world["start"](sys.executable, "-m", "tandem", "tick", name="tick", extra_env={"TANDEM_TICK__INTERVAL_SECONDS": "0.5"})
+    container = world["container"]
+    with container.uow() as uow:
+        program = make_program(uow.session, cadence="biweekly", session_count=3)
+        mentor = make_person(container, uow.session, "mentor-p@example.org", "Europe/Berlin", provider="google",
+                             credentials=world["google"].grant("mentor-p@example.org"))
+        pair_ids = []
+        for n in range(3):
+            email = f"mentee-p{n}@example.org"
+            world["google"].add_user(email, "Europe/London")
+            mentee = make_person(container, uow.session, email, "Europe/London", provider="google",
+                                 credentials=world["google"].grant(email))
+            pair_ids.append(make_ready_pair(container, uow.session, program, mentor, mentee,
+                                            container.clock.now()).id)
+        uow.commit()
+    wait_port(port, timeout=30)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60) as reply:  # first request loads the app
+        health = json.loads(reply.read())
+    assert health["status"] == "ok" and health["database"]["backend"] == "postgresql"
+    assert health["broker"]["backend"] == "redis"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and _booked(world) < 3:
+        time.sleep(0.5)
+    assert _booked(world) == 3, _outbox(world)
+    keys = Counter(body.get("extendedProperties", {}).get("private", {}).get("tandemSeriesKey")
+                   for body in world["google"].events("mentor-p@example.org"))
+    keys.pop(None, None)
+    assert len(keys) == 3 and set(keys.values()) == {1}
