@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from adapters.storage.models import Pair, Series
-from adapters.storage.outbox import add_outbox
 from scheduler.core.agenda import series_description
 from scheduler.ports import SeriesSpec
 from scheduler.services.accounts import account_for, provider_for, writable_connection
-from scheduler.services.notifications import notify_pair, schedule_occurrence_notifications
+from scheduler.services.notifications import notify_pair, schedule_occurrence_followups
 
 log = logging.getLogger(__name__)
-RECHECK_BEFORE = timedelta(hours=24)
 
 
 def _organizer_and_attendee(pair: Pair):
@@ -80,11 +78,7 @@ def book_series(container, series_id: str) -> None:
         for occ in series.occurrences:
             if occ.status == "conflict":
                 occ.status = "cancelled"  # no mutual time in its period: not held, both told
-            schedule_occurrence_notifications(uow.session, occ, pair, pair.program, now)
-            if occ.status in ("scheduled", "moved") and occ.start - RECHECK_BEFORE > now:
-                add_outbox(uow.session, "recheck_series", series.id,
-                           f"recheck_series:{series.id}:before:{occ.id}:{occ.start:%Y%m%dT%H%M}",
-                           occ.start - RECHECK_BEFORE)
+            schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
         skipped = sum(o.status == "cancelled" for o in series.occurrences)
         notify_pair(uow.session, pair, "series_booked" if event_id else "series_invite", now,
                     key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,

@@ -15,7 +15,7 @@ from scheduler.core.cadence import Cadence
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
-                                              schedule_occurrence_notifications)
+                                              schedule_occurrence_followups)
 
 ACTIVE = ("scheduled", "moved")
 
@@ -57,7 +57,7 @@ def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_pe
         occ.start, occ.end, occ.status = new_start, new_start + duration, "moved"
         pair = occ.series.pair
         cancel_occurrence_notifications(uow.session, occ.id)
-        schedule_occurrence_notifications(uow.session, occ, pair, pair.program, now)
+        schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
         _push(uow.session, occ, now)
         notify_pair(uow.session, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}",
                     payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),

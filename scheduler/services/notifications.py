@@ -11,6 +11,7 @@ from adapters.storage.models import Notification, Occurrence, Pair, Program
 from adapters.storage.outbox import add_outbox, insert_once
 
 FEEDBACK_DELAY = timedelta(minutes=10)
+RECHECK_BEFORE = timedelta(hours=24)  # each session is checked against fresh calendars this long before
 
 
 def add_notification(session, *, kind: str, person_id: str, due_at: datetime, key: str,
@@ -25,9 +26,10 @@ def add_notification(session, *, kind: str, person_id: str, due_at: datetime, ke
     return notification_id
 
 
-def schedule_occurrence_notifications(session, occurrence: Occurrence, pair: Pair, program: Program,
-                                      now: datetime) -> int:
-    """Reminders before and a feedback request after one occurrence, for both people.
+def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, program: Program,
+                                  now: datetime) -> int:
+    """What one occurrence sets going: reminders before and a feedback request after it for both
+    people, and a re-check of the series against fresh calendars a day before.
 
     Keys include the occurrence's start, so a moved occurrence gets fresh rows; call
     :func:`cancel_occurrence_notifications` first to drop the old ones.
@@ -36,6 +38,10 @@ def schedule_occurrence_notifications(session, occurrence: Occurrence, pair: Pai
         return 0
     created = 0
     stamp = occurrence.start.strftime("%Y%m%dT%H%M%SZ")
+    if occurrence.start - RECHECK_BEFORE > now:
+        add_outbox(session, "recheck_series", occurrence.series_id,
+                   f"recheck_series:{occurrence.series_id}:before:{occurrence.id}:{stamp}",
+                   occurrence.start - RECHECK_BEFORE)
     for person_id in (pair.mentor_id, pair.mentee_id):
         for offset in sorted(set(program.reminder_offsets_min or [])):
             due = occurrence.start - timedelta(minutes=offset)

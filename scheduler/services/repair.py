@@ -21,7 +21,7 @@ from scheduler.errors import NotFound
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.availability import availability, read_busy_by_connection, snapshot, tandem_sessions
 from scheduler.services.notifications import (cancel_occurrence_notifications, notify_coordinators, notify_pair,
-                                              schedule_occurrence_notifications)
+                                              schedule_occurrence_followups)
 
 log = logging.getLogger(__name__)
 MIN_NOTICE = timedelta(hours=2)  # never move a session to less than this from now
@@ -135,7 +135,7 @@ def _record(container, series_id: str, decisions: list[Decision], policy: str, n
                 duration = occ.end - occ.start
                 occ.start, occ.end, occ.status = d.new_start, d.new_start + duration, "moved"
                 cancel_occurrence_notifications(uow.session, occ.id)
-                schedule_occurrence_notifications(uow.session, occ, pair, pair.program, now)
+                schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
                 notify_pair(uow.session, pair, "moved", now, key=key, payload=payload, occurrence_id=occ.id)
             else:  # propose or notify: the people decide
                 notify_pair(uow.session, pair, "move_proposed" if policy == "propose" else "conflict", now,

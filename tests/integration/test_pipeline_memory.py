@@ -103,6 +103,10 @@ def test_a_new_conflict_moves_one_session_alone_and_both_are_told(pipeline):
         assert all(o.status == "scheduled" for o in occs if o is not moved[0])
         new_start = moved[0].start
         starts = sorted(o.start for o in occs)
+        before = uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key == f"recheck_series:{series_id}:before:{moved[0].id}:"
+                                             f"{new_start:%Y%m%dT%H%M%SZ}")).one()
+        assert before.due_at == new_start - timedelta(hours=24)  # checked again the day before, at its new time
     state = calendars.get_series(_account("ada@example.org", "America/New_York"),
                                  event_id, NOW, NOW + timedelta(days=60))
     assert sorted(o.start for o in state.occurrences) == starts
