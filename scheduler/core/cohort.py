@@ -99,6 +99,9 @@ class CohortPlanner:
         self._spaces: dict[tuple[Cadence, int], CandidateSpace] = {}
         self._tier_cache: dict[tuple[str, int, int], tuple[int, ...]] = {}
         self._origin_weekday = grid.origin.weekday()
+        self._all_slots = grid.all_slots
+        self._segments: dict[str, ZoneSegments] = {}
+        self._instants: dict[int, datetime] = {}  # UTC slot -> instant (occurrences share slots)
 
     # --- preparation ---------------------------------------------------------------------
     def person(self, person_id: str) -> PersonSlots:
@@ -131,6 +134,18 @@ class CohortPlanner:
             tiers = self._tier_cache[key] = slots.start_tiers(duration, space.first_occurrences_utc_end)
         return tiers
 
+    def _zone(self, tz_name: str) -> ZoneSegments:
+        segments = self._segments.get(tz_name)
+        if segments is None:
+            segments = self._segments[tz_name] = self.grid.segments(tz_name)
+        return segments
+
+    def _instant(self, utc_slot: int) -> datetime:
+        moment = self._instants.get(utc_slot)
+        if moment is None:
+            moment = self._instants[utc_slot] = self.grid.instant(utc_slot)
+        return moment
+
     def _state_of(self, person_id: str) -> _PersonState:
         state = self._state.get(person_id)
         if state is None:
@@ -149,11 +164,11 @@ class CohortPlanner:
         occupied = mentor_state.occupied | mentee_state.occupied
         mutual = prepared.mutual
         if occupied:
-            mutual &= run_starts(~occupied & self.grid.all_slots, duration)
+            mutual &= run_starts(~occupied & self._all_slots, duration)
         mutual &= ~mentor_state.capped_starts
         if not mutual:
             return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
-        anchor = self.grid.segments(request.tz or prepared.mentor.person.tz)
+        anchor = self._zone(request.tz or prepared.mentor.person.tz)
         space = self._space(request)
         mutual_local = anchor.utc_to_local(mutual)
         choice = find_recurring_slot(
@@ -176,36 +191,42 @@ class CohortPlanner:
                            mutual_local: int) -> _Placement:
         """Hold each occurrence at its rule time, move it within its period, or flag a conflict."""
         request = prepared.request
-        mentor_segments = self.grid.segments(prepared.mentor.person.tz)
+        mentor_local_slot = self._zone(prepared.mentor.person.tz).local_slot
         placed = _Placement(week_counts=dict(self._state_of(request.mentor_id).week_counts))
+        week_counts, held, placeholders, occurrences = placed.week_counts, placed.held, placed.placeholders, placed.occurrences
         length = timedelta(minutes=request.duration_min)
-        cap, instant, utc_slot_of = self.cap, self.grid.instant, anchor.utc_slot
+        cap, instant, utc_slot_of = self.cap, self._instant, anchor.utc_slot
+        origin_weekday, after_session = self._origin_weekday, prepared.duration_slots + self.buffer_slots
+        # one byte string instead of shifting the whole local bitset for every occurrence
+        local_bytes = mutual_local.to_bytes((mutual_local.bit_length() + 8) // 8, "little")
+        local_bits_end = len(local_bytes) * 8
         free_from = -1 << 62  # first slot after the pair's previous session and its buffer
         for nominal in choice.local_slots:
             nominal_utc = utc_slot_of(nominal)
-            if (mutual_local >> nominal) & 1:
+            if 0 <= nominal < local_bits_end and (local_bytes[nominal >> 3] >> (nominal & 7)) & 1:
                 utc_slot = nominal_utc
             else:
                 utc_slot = self._move(request.cadence, space, mutual_local, nominal, utc_slot_of)
             if utc_slot is not None and utc_slot < free_from:
                 utc_slot = None  # a move at a period's edge would touch the previous session
             if utc_slot is not None and cap is not None:
-                week = self._mentor_week(mentor_segments, utc_slot)
-                held_that_week = placed.week_counts.get(week, 0)
+                # ISO week in the mentor's zone (see _mentor_week)
+                week = (mentor_local_slot(utc_slot) // SLOTS_PER_DAY + origin_weekday) // 7
+                held_that_week = week_counts.get(week, 0)
                 if held_that_week >= cap:
                     utc_slot = None
                 else:
-                    placed.week_counts[week] = held_that_week + 1
+                    week_counts[week] = held_that_week + 1
             if utc_slot is None:
-                placed.placeholders.append(nominal_utc)
+                placeholders.append(nominal_utc)
                 start = instant(nominal_utc)
-                placed.occurrences.append(PlannedOccurrence(start, start + length, True))
+                occurrences.append(PlannedOccurrence(start, start + length, True))
                 continue
-            placed.held.append(utc_slot)
-            free_from = utc_slot + prepared.duration_slots + self.buffer_slots
+            held.append(utc_slot)
+            free_from = utc_slot + after_session
             start = instant(utc_slot)
             original = instant(nominal_utc) if utc_slot != nominal_utc else None
-            placed.occurrences.append(PlannedOccurrence(start, start + length, False, original))
+            occurrences.append(PlannedOccurrence(start, start + length, False, original))
         return placed
 
     def _move(self, cadence: Cadence, space: CandidateSpace, mutual_local: int, nominal: int, utc_slot_of) -> int | None:
@@ -217,7 +238,7 @@ class CohortPlanner:
     def _commit(self, prepared: _Prepared, placed: _Placement) -> None:
         """Record a booked pair: block both people's time, count the mentor's weekly sessions."""
         request = prepared.request
-        mentor_segments = self.grid.segments(prepared.mentor.person.tz)
+        mentor_segments = self._zone(prepared.mentor.person.tz)
         week_counts = placed.week_counts
         before, after = self.buffer_slots, prepared.duration_slots + self.buffer_slots
         block = spans_to_bits([(slot - before, slot + after) for slot in placed.held + placed.placeholders], self.grid.size)

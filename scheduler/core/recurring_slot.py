@@ -66,6 +66,8 @@ class CandidateSpace:
 
     def layer(self, local_bits: int, k: int) -> int:
         """Bit ``c`` set iff occurrence ``k`` of candidate ``c`` falls on a set local bit."""
+        if self.cadence is not Cadence.MONTHLY:  # one period of the bitset: a shift and a mask
+            return (local_bits >> (self.base + k * self.period_slots)) & self.all
         return self.layers(local_bits, (k,))[0]
 
     def layers(self, local_bits: int, occurrences=None) -> list[int]:
@@ -84,6 +86,13 @@ class CandidateSpace:
                     for start in (self._first_byte + k * width for k in ks)]
         return [int.from_bytes(b"".join([data[start:start + _DAY_BYTES] for start in self._day_bytes[k]]), "little")
                 for k in ks]
+
+    def occurrence_slots(self, candidate: int) -> tuple[int, ...]:
+        """Local slots of every occurrence of ``candidate`` (``local_slot`` for each ``k``)."""
+        if self.cadence is not Cadence.MONTHLY:
+            first, period = self.base + candidate, self.period_slots
+            return tuple(range(first, first + self.count * period, period))
+        return tuple(self.local_slot(candidate, k) for k in range(self.count))
 
     def local_slot(self, candidate: int, k: int) -> int:
         if self.cadence is not Cadence.MONTHLY:
@@ -139,7 +148,7 @@ def find_recurring_slot(
     candidate = lowest_bit(best)
     return SlotChoice(
         rule=space.rule(candidate, anchor.tz_name),
-        local_slots=tuple(space.local_slot(candidate, k) for k in range(space.count)),
+        local_slots=space.occurrence_slots(candidate),
         free_count=free_count,
     )
 
