@@ -21,7 +21,7 @@ from adapters.storage.models import (AgendaTemplate, CalendarConnection, Members
                                      Person, Program)
 from scheduler.errors import InvalidInput
 from scheduler.services.notifications import add_notification
-from scheduler.services.onboarding import CADENCES, make_ready_if_set_up
+from scheduler.services.onboarding import CADENCES, is_set_up, make_ready_if_set_up
 
 REPAIR_POLICIES = ("auto", "propose", "notify")
 CSV_COLUMNS = ("mentor_email", "mentee_email")
@@ -260,12 +260,15 @@ InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 
 def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink,
-                     coordinator_name: str = "Your program coordinator") -> int:
+                     coordinator_name: str = "Your program coordinator", *, again: bool = False) -> int:
     """Queue one invitation email per person of each pair still at ``invited`` (a Notification
     and its delivery outbox row, in the caller's transaction). Someone who already uses Tandem is
     told about the new pair too; their link then asks them to sign in. A person is invited once
     per pair (the idempotency key says so), so pressing "send" twice sends nothing new. Returns
-    how many invitations were queued."""
+    how many invitations were queued.
+
+    ``again=True`` is the coordinator's nudge: everyone already invited who has still not set up
+    gets a fresh link, at most once a day (the key carries the date)."""
     program = session.get(Program, program_id)
     if program is None:
         raise InvalidInput("That program does not exist; pick one from your programs list.")
@@ -273,9 +276,18 @@ def send_invitations(session: Session, program_id: str, now: datetime, link_for:
     pairs = session.scalars(select(Pair).where(Pair.program_id == program_id, Pair.status == "invited"))
     for pair in pairs:
         for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
-            key = f"invitation:{pair.id}:{person.id}"
-            if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+            first_key = f"invitation:{pair.id}:{person.id}"
+            invited_before = session.scalar(select(Notification.id).where(Notification.idempotency_key == first_key))
+            if again:
+                if not invited_before or is_set_up(session, person):
+                    continue  # never invited (use "send"), or nothing left for them to do
+                key = f"{first_key}:again:{now.date().isoformat()}"
+                if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+                    continue  # nudged today already
+            elif invited_before:
                 continue  # invited before: the link would differ, so do not even build it
+            else:
+                key = first_key
             created = add_notification(
                 session, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
                 payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,

@@ -114,6 +114,27 @@ def test_invitations_are_queued_once_with_signed_links(client, container, seeded
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
 
 
+def test_people_who_have_not_set_up_can_be_reminded_once_a_day(client, container, seeded):
+    from datetime import datetime, timezone
+
+    token = sign_in_as(client, seeded.coordinator_id)
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token})
+    with container.uow() as uow:  # the mentor sets up; the mentee does not
+        mentor = uow.session.get(Person, seeded.mentor_id)
+        mentor.tz, mentor.working_hours = "Europe/Berlin", {"mon": [["09:00", "17:00"]]}
+        mentor.onboarded_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        uow.commit()
+    reply = client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token, "again": "1"},
+                        follow_redirects=True)
+    assert "1 reminder(s) with a fresh link" in reply.get_data(as_text=True)
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token, "again": "1"})
+    with container.uow() as uow:
+        rows = list(uow.session.scalars(select(Notification).where(Notification.kind == "invitation")))
+        again = [n for n in rows if ":again:" in n.idempotency_key]
+        assert [n.person_id for n in again] == [seeded.mentee_id]  # once, and only to who is not set up
+        assert again[0].payload["join_url"].startswith("http://127.0.0.1:5000/invite/")
+
+
 def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, seeded):
     from datetime import datetime, timezone
 

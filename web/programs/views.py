@@ -93,8 +93,14 @@ def send_invitations(program_id: str):
     with uow() as work:
         if work.session.get(Program, program_id) is None:
             abort(404)
-        count = service.send_invitations(work.session, program_id, now(), link_for, current().display_name)
+        again = request.form.get("again") == "1"
+        count = service.send_invitations(work.session, program_id, now(), link_for, current().display_name,
+                                         again=again)
         work.commit()
-    flash(f"{count} invitation(s) are on their way." if count else
-          "Everyone has been invited already; nobody new to invite.", "success")
+    if again:
+        flash(f"{count} reminder(s) with a fresh link are on their way." if count else
+              "Nobody to remind: everyone invited has set up, or was reminded today.", "success")
+    else:
+        flash(f"{count} invitation(s) are on their way." if count else
+              "Everyone has been invited already; nobody new to invite.", "success")
     return redirect(url_for("programs.show", program_id=program_id))
