@@ -148,3 +148,15 @@ def test_the_pair_writes_the_agenda_of_an_upcoming_session(container, booked):
     other_token = sign_in_as(other, booked.other_mentee_id)
     assert other.post(f"/pairs/{booked.pair_id}/sessions/{second}/agenda",
                       data={"csrf_token": other_token, "agenda": "x"}).status_code == 403
+
+
+def test_sessions_beyond_the_listed_ones_are_counted(container, booked):
+    from web.pairs.queries import pair_page
+
+    with container.uow() as uow:
+        page = pair_page(uow.session, booked.pair_id, booked.mentor_id, NOW, limit=3)
+    assert len(page.upcoming) == 3 and page.more_upcoming == 2
+    client = create_app(container=container).test_client()
+    sign_in_as(client, booked.mentor_id)
+    html = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    assert 'id="more-upcoming"' not in html  # five sessions fit the default list of six

@@ -84,6 +84,7 @@ class PairPage:
     goals: list[GoalView]
     video_url: str | None
     needs_setup: bool
+    more_upcoming: int = 0  # upcoming sessions beyond the ones listed
 
 
 def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, limit: int = 6) -> PairPage:
@@ -96,7 +97,8 @@ def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, lim
         select(Occurrence).join(Series, Occurrence.series_id == Series.id)
         .where(Series.pair_id == pair_id).order_by(Occurrence.start)))
     active_series = {o.series_id for o in occurrences if o.series.status in ACTIVE_SERIES}
-    upcoming = [o for o in occurrences if o.status in UPCOMING and o.end > now and o.series_id in active_series][:limit]
+    all_upcoming = [o for o in occurrences if o.status in UPCOMING and o.end > now and o.series_id in active_series]
+    upcoming = all_upcoming[:limit]
     times = session_times([(o.start, o.end) for o in upcoming], my_tz, other_tz, other.name or other.email)
     past = [o for o in occurrences if o.end <= now or o.status in ("skipped", "cancelled")]
     history = [PastSession(session_times([(o.start, o.end)], my_tz, other_tz, "")[0].mine,
@@ -110,4 +112,4 @@ def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, lim
         pair.duration_min or pair.program.duration_min,
         [UpcomingSession(o.id, t, o.status, o.agenda or "") for o, t in zip(upcoming, times)],
         history, [GoalView(g.id, g.text, g.status) for g in pair.goals], video,
-        needs_setup=me.onboarded_at is None)
+        needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming))
