@@ -68,10 +68,10 @@ def microsoft():
             accepted += 1
             lifecycle = notice.get("lifecycleEvent")
             if lifecycle in ("reauthorizationRequired", "subscriptionRemoved"):
+                # Either way the channel is replaced now, whatever its expiry said.
+                _expire_watch(uow.session, connection_id, now, forget=lifecycle == "subscriptionRemoved")
                 add_outbox(uow.session, "renew_watch", connection_id,
                            f"renew_watch:{connection_id}:{lifecycle}:{uuid.uuid4().hex}", now)
-                if lifecycle == "subscriptionRemoved":
-                    _forget_watch(uow.session, connection_id)
             dedupe = f"graph:{notice.get('subscriptionId', '')}:{notice.get('resourceData', {}).get('id', '')}:" \
                      f"{notice.get('changeType', lifecycle or '')}:{uuid.uuid4().hex}"
             enqueue_change(uow.session, connection_id, now, dedupe)
@@ -81,12 +81,17 @@ def microsoft():
     return Response(status=202)
 
 
-def _forget_watch(session, connection_id: str) -> None:
+def _expire_watch(session, connection_id: str, now, *, forget: bool) -> None:
+    """Make ``ensure_watch`` replace the channel: drop it (removed) or mark it expired now."""
     from adapters.storage.models import CalendarConnection
 
     connection = session.get(CalendarConnection, connection_id)
-    if connection is not None:
+    if connection is None:
+        return
+    if forget or not connection.watch:
         connection.watch = None
+    else:
+        connection.watch = {**connection.watch, "expires_at": now.isoformat()}
 
 
 def init_app(app) -> None:

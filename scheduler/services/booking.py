@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 
 from adapters.storage.models import Pair, Series
+from adapters.storage.outbox import add_outbox
 from scheduler.core.agenda import series_description
 from scheduler.ports import SeriesSpec
 from scheduler.services.accounts import account_for, provider_for, writable_connection
@@ -67,17 +68,28 @@ def book_series(container, series_id: str) -> None:
 
     with container.uow() as uow:
         series = uow.session.get(Series, series_id)
-        if series is None or series.status != "booking":
+        if series is None:
+            return
+        if event_id is not None:
+            series.provider_event_id, series.video_url = event_id, video_url
+            series.organizer_connection_id = connection_id
+        if series.status != "booking":
+            # Ended meanwhile (end, resume, change of cadence): take the new event off again.
+            if event_id is not None:
+                add_outbox(uow.session, "cancel_series", series.id, f"cancel_series:{series.id}", now)
+            uow.commit()
             return
         pair = series.pair
         series.status = "booked"
-        series.provider_event_id, series.video_url = event_id, video_url
-        series.organizer_connection_id = connection_id
         if pair.status == "planning":
             pair.status = "booked"
+        before = {original: (start, status) for original, start, _, status in occurrences}
         for occ in series.occurrences:
             if occ.status == "conflict":
                 occ.status = "cancelled"  # no mutual time in its period: not held, both told
+            elif event_id is not None and (occ.start, occ.status) != before.get(occ.original_start):
+                # skipped, moved or paused by the people while the event was being created
+                add_outbox(uow.session, "push_occurrence", occ.id, f"push:{occ.id}:booked", now)
             schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
         skipped = sum(o.status == "cancelled" for o in series.occurrences)
         notify_pair(uow.session, pair, "series_booked" if event_id else "series_invite", now,

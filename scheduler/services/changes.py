@@ -98,6 +98,10 @@ def _record_cancellations(session, cancelled, now) -> None:
         series = session.get(Series, series_id)
         if original_start is None:
             series.status = "cancelled"
+            for occ in series.occurrences:
+                if occ.status in ("scheduled", "moved", "conflict") and occ.start > now:
+                    occ.status = "cancelled"
+                    cancel_occurrence_notifications(session, occ.id)
             pair = series.pair
             pair.status, pair.status_reason = "needs_attention", "the series was cancelled in a calendar"
             notify_coordinators(session, pair, "pair_attention", now, key=f"cancelled:{series_id}",

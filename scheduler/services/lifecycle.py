@@ -5,6 +5,7 @@ Each use case changes the database and queues the calendar work in the same tran
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from scheduler.core.cadence import Cadence
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
-                                              schedule_occurrence_followups)
+                                              occurrence_version, schedule_occurrence_followups)
 
 ACTIVE = ("scheduled", "moved")
 
@@ -26,7 +27,10 @@ def _active_series(session, pair_id: str) -> list[Series]:
 
 
 def _push(session, occ: Occurrence, now: datetime) -> None:
-    add_outbox(session, "push_occurrence", occ.id, f"push:{occ.id}:{occ.status}:{occ.start:%Y%m%dT%H%M}", now)
+    """Queue making the calendar match this occurrence. Each change gets its own row (the actor
+    reads the current state, so a repeat is harmless; a shared key would drop a change that
+    returns to an earlier state)."""
+    add_outbox(session, "push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
 
 
 def skip_occurrence(container, occurrence_id: str, by_person_id: str) -> None:
@@ -38,7 +42,8 @@ def skip_occurrence(container, occurrence_id: str, by_person_id: str) -> None:
         occ.status = "skipped"
         cancel_occurrence_notifications(uow.session, occ.id)
         _push(uow.session, occ, now)
-        notify_pair(uow.session, occ.series.pair, "skipped", now, key=f"skipped:{occ.id}",
+        notify_pair(uow.session, occ.series.pair, "skipped", now,
+                    key=f"skipped:{occ.id}:v{occurrence_version(uow.session, occ.id)}",
                     payload={"start": occ.start.isoformat(), "by": by_person_id}, occurrence_id=occ.id)
         uow.commit()
 
@@ -59,7 +64,8 @@ def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_pe
         cancel_occurrence_notifications(uow.session, occ.id)
         schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
         _push(uow.session, occ, now)
-        notify_pair(uow.session, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}",
+        version = occurrence_version(uow.session, occ.id)
+        notify_pair(uow.session, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}:v{version}",
                     payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),
                              "why": "moved by one of you", "by": by_person_id}, occurrence_id=occ.id)
         uow.commit()
@@ -167,6 +173,8 @@ def push_occurrence(container, occurrence_id: str) -> None:
             return
         series = occ.series
         if not series.provider_event_id:
+            if series.status != "booked":
+                return  # still being booked: book_series applies the change once the event exists
             series_id = series.id
             uow.rollback()
             return _send_updated_invitation(container, series_id, cancel=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from adapters.storage.models import Notification, Occurrence, Pair, Program
 from adapters.storage.outbox import add_outbox, insert_once
@@ -26,6 +26,14 @@ def add_notification(session, *, kind: str, person_id: str, due_at: datetime, ke
     return notification_id
 
 
+def occurrence_version(session, occurrence_id: str) -> int:
+    """How many notifications this occurrence has had: part of the keys of what a change to it
+    sets going, so a session moved back to a time it had before gets its reminders (and its
+    "moved" email) again instead of colliding with the old, cancelled rows."""
+    return session.scalar(select(func.count()).select_from(Notification)
+                          .where(Notification.occurrence_id == occurrence_id)) or 0
+
+
 def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, program: Program,
                                   now: datetime) -> int:
     """What one occurrence sets going: reminders before and a feedback request after it for both
@@ -37,7 +45,7 @@ def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, p
     if occurrence.status not in ("scheduled", "moved"):
         return 0
     created = 0
-    stamp = occurrence.start.strftime("%Y%m%dT%H%M%SZ")
+    stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{occurrence_version(session, occurrence.id)}'
     if occurrence.start - RECHECK_BEFORE > now:
         add_outbox(session, "recheck_series", occurrence.series_id,
                    f"recheck_series:{occurrence.series_id}:before:{occurrence.id}:{stamp}",

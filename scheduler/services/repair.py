@@ -8,12 +8,14 @@ the nearest mutual free time in its period, ``propose`` emails both the proposed
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from adapters.storage.models import CalendarConnection, Occurrence, Pair, Series
+from adapters.storage.outbox import add_outbox
 from scheduler.core.cadence import Cadence
 from scheduler.core.intervals import interval
 from scheduler.core.live_repair import BusyIndex, find_move, fits_person, without_own_sessions
@@ -21,7 +23,7 @@ from scheduler.errors import NotFound
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.availability import availability, read_busy_by_connection, snapshot, tandem_sessions
 from scheduler.services.notifications import (cancel_occurrence_notifications, notify_coordinators, notify_pair,
-                                              schedule_occurrence_followups)
+                                              occurrence_version, schedule_occurrence_followups)
 
 log = logging.getLogger(__name__)
 MIN_NOTICE = timedelta(hours=2)  # never move a session to less than this from now
@@ -119,11 +121,15 @@ def _record(container, series_id: str, decisions: list[Decision], policy: str, n
         pair = series.pair
         for d in decisions:
             occ = uow.session.get(Occurrence, d.occurrence_id)
-            if occ.start != d.old_start:
-                continue  # another delivery already handled it
+            if occ.start != d.old_start or occ.status not in ("scheduled", "moved"):
+                # Changed meanwhile: handled by another delivery, or skipped/moved by the people.
+                # If we already moved it at the provider, make the calendar match the database again.
+                if policy == "auto" and d.new_start is not None and series.provider_event_id:
+                    add_outbox(uow.session, "push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
+                continue
             payload = {"old_start": d.old_start.isoformat(), "why": d.why,
                        "new_start": d.new_start.isoformat() if d.new_start else None, "policy": policy}
-            key = f"conflict:{occ.id}:{d.old_start:%Y%m%dT%H%M}"
+            key = f"conflict:{occ.id}:{d.old_start:%Y%m%dT%H%M}:v{occurrence_version(uow.session, occ.id)}"
             if d.new_start is None:
                 occ.status = "conflict"
                 cancel_occurrence_notifications(uow.session, occ.id)

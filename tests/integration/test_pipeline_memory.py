@@ -104,8 +104,8 @@ def test_a_new_conflict_moves_one_session_alone_and_both_are_told(pipeline):
         new_start = moved[0].start
         starts = sorted(o.start for o in occs)
         before = uow.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.idempotency_key == f"recheck_series:{series_id}:before:{moved[0].id}:"
-                                             f"{new_start:%Y%m%dT%H%M%SZ}")).one()
+            OutboxMessage.idempotency_key.startswith(f"recheck_series:{series_id}:before:{moved[0].id}:"
+                                                     f"{new_start:%Y%m%dT%H%M%SZ}:"))).one()
         assert before.due_at == new_start - timedelta(hours=24)  # checked again the day before, at its new time
     state = calendars.get_series(_account("ada@example.org", "America/New_York"),
                                  event_id, NOW, NOW + timedelta(days=60))
