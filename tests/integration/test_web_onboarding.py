@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import OutboxMessage, Pair, Person, Program
-from tests.e2e.helpers import csrf_from
+from tests.e2e.helpers import csrf_from, sign_in_as
+from tests.integration.test_web_accessibility import _Page
 
 WEEKDAYS = {"day_mon": "on", "start_mon": "09:00", "end_mon": "17:00",
             "day_wed": "on", "start_wed": "10:00", "end_wed": "16:00"}
@@ -75,3 +76,53 @@ def test_after_onboarding_an_old_invitation_no_longer_signs_in(app, container, s
     reply = stranger.get(f"/invite/{token}")
     assert reply.status_code == 302 and "/signin" in reply.headers["Location"]
     assert stranger.get("/calendars/").status_code == 302
+
+
+def _invitation_for(app, person_id: str, pair_id: str) -> str:
+    return app.extensions["tandem.links"].sign("invite", {"p": person_id, "pair": pair_id})
+
+
+def _signed_in_as(client) -> str | None:
+    with client.session_transaction() as session:
+        return session.get("pid")
+
+
+def test_someone_elses_invitation_asks_before_switching_and_only_a_real_form_switches(app, seeded):
+    client = app.test_client()
+    sign_in_as(client, seeded.mentor_id)
+    token = _invitation_for(app, seeded.other_mentee_id, seeded.other_pair_id)
+    page = client.get(f"/invite/{token}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "You are signed in as <strong>Max Mentor</strong>" in text
+    assert "This invitation is for <strong>Olu Other</strong>" in text
+    assert "Sign out and continue as Olu Other" in text
+    structure = _Page()
+    structure.feed(text)
+    assert structure.lang == "en" and structure.skip_link and structure.h1 == 1
+    assert _signed_in_as(client) == seeded.mentor_id
+    # A forged form (no token, or a guessed one) changes nothing.
+    assert client.post(f"/invite/{token}").status_code == 400
+    assert client.post(f"/invite/{token}", data={"csrf_token": "guessed"}).status_code == 400
+    assert _signed_in_as(client) == seeded.mentor_id
+    reply = client.post(f"/invite/{token}", data={"csrf_token": csrf_from(text)})
+    assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
+    assert _signed_in_as(client) == seeded.other_mentee_id
+    assert "Olu Other" in client.get("/onboarding").get_data(as_text=True)
+
+
+def test_ones_own_invitation_continues_without_asking(app, seeded):
+    client = app.test_client()
+    sign_in_as(client, seeded.mentor_id)
+    reply = client.get(f"/invite/{_invitation_for(app, seeded.mentor_id, seeded.pair_id)}")
+    assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
+    assert _signed_in_as(client) == seeded.mentor_id
+
+
+def test_a_forged_switch_with_a_bad_link_is_refused(app, seeded):
+    client = app.test_client()
+    sign_in_as(client, seeded.mentor_id)
+    page = client.get("/calendars/").get_data(as_text=True)
+    reply = client.post("/invite/not-a-token", data={"csrf_token": csrf_from(page)})
+    assert reply.status_code == 400
+    assert _signed_in_as(client) == seeded.mentor_id

@@ -80,3 +80,22 @@ def test_signed_in_pages_are_not_cached(app, seeded):
     client = app.test_client()
     sign_in_as(client, seeded.mentor_id)
     assert client.get("/").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("target", ["//x", "/%5Cx", "https://x", "/%0a/x", "/%0d/x", "/%09/x", "%09//x",
+                                    "/%20/x"])
+def test_sign_in_never_redirects_off_the_site(app, seeded, target):
+    """Browsers drop tabs and newlines from a Location and read a backslash as a slash, so each of
+    these would become //x; a signed-in visitor goes to the home page instead."""
+    client = app.test_client()
+    sign_in_as(client, seeded.mentee_id)
+    reply = client.get(f"/signin?next={target}")
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == "/"
+
+
+def test_sign_in_follows_a_same_site_next(app, seeded):
+    client = app.test_client()
+    sign_in_as(client, seeded.mentee_id)
+    reply = client.get("/signin?next=/calendars/%3Fx%3D1")
+    assert reply.status_code == 302 and reply.headers["Location"] == "/calendars/?x=1"

@@ -15,7 +15,10 @@ def app():
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "", None,
-                                    "javascript:alert(1)"])
+                                    "javascript:alert(1)",
+                                    # browsers drop tabs and newlines and read "\\" as "/", so most of these become //x
+                                    "//x", "/\\x", "https://x", "/\t/x", "/\n/x", "/\r/x", "\t//x",
+                                    "\\\\x", " //x", "/ /x", "/\x00/x", "/\x7f/x", "http:/x", "x/y"])
 def test_foreign_targets_go_home(app, target):
     with app.test_request_context():
         assert safe_next(target) == "/"

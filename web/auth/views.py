@@ -1,6 +1,8 @@
 """Sign-in and sign-out pages (thin: parse, call, render)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from web.auth import magic
@@ -12,10 +14,23 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
+    r"""Only same-site paths are followed after sign-in (no open redirect).
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so ``/<TAB>/host``
+    or ``/\host`` would become the protocol-relative ``//host``: any control character,
+    whitespace or backslash is refused outright, then the target must be a path starting with a
+    single "/" with no scheme and no host. Anything else goes to the home page."""
+    home = url_for("home.index")
+    if not target or not isinstance(target, str):
+        return home
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() or ch == "\\" for ch in target):
+        return home
+    if not target.startswith("/") or target.startswith("//"):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    return target
 
 
 @bp.get("/signin")

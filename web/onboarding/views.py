@@ -1,6 +1,8 @@
 """Onboarding controllers: the invitation link, then the hours form."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from adapters.storage.models import Pair, Person
@@ -16,31 +18,74 @@ bp = Blueprint("onboarding", __name__)
 PAIR_KEY = "onboarding_pair"
 
 
-@bp.get("/invite/<token>")
-def invitation(token: str):
-    """An invitation signs its person in until they have finished onboarding; after that they
-    sign in like everyone else (so an old forwarded invitation is not a key to the account)."""
+@dataclass(frozen=True)
+class _Invitation:
+    person_id: str
+    name: str
+    pair_id: str
+    onboarded: bool
+
+
+def _read_invitation(token: str) -> tuple[_Invitation | None, tuple[str, int] | None]:
+    """(the invitation, None) when the link is valid, else (None, the problem page)."""
     try:
         data = signer().read("invite", token)
     except LinkError as exc:
-        return render_template("auth/link_problem.html", message=str(exc)), 400
+        return None, (render_template("auth/link_problem.html", message=str(exc)), 400)
     with uow() as work:
         person = work.session.get(Person, data.get("p", ""))
         pair = work.session.get(Pair, data.get("pair", ""))
         if person is None or pair is None or person.id not in (pair.mentor_id, pair.mentee_id):
-            return render_template("auth/link_problem.html", message=(
+            return None, (render_template("auth/link_problem.html", message=(
                 "This invitation is no longer valid (the pair may have been removed). "
-                "Ask your program coordinator for a new one.")), 400
-        onboarded = person.onboarded_at is not None
-        person_id, pair_id = person.id, pair.id
+                "Ask your program coordinator for a new one.")), 400)
+        return _Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None), None
+
+
+def _already_set_up(pair_id: str):
+    flash("You have already set up Tandem. Sign in to see your sessions.", "success")
+    return redirect(url_for("auth.sign_in", next=url_for("pairs.show", pair_id=pair_id)))
+
+
+def _continue_as(person_id: str, pair_id: str):
     me = current()
-    if onboarded and (me is None or me.id != person_id):
-        flash("You have already set up Tandem. Sign in to see your sessions.", "success")
-        return redirect(url_for("auth.sign_in", next=url_for("pairs.show", pair_id=pair_id)))
     if me is None or me.id != person_id:
         sign_in(person_id)
     session[PAIR_KEY] = pair_id
     return redirect(url_for("onboarding.hours"))
+
+
+@bp.get("/invite/<token>")
+def invitation(token: str):
+    """An invitation signs its person in until they have finished onboarding; after that they
+    sign in like everyone else (so an old forwarded invitation is not a key to the account).
+
+    Opening a link never swaps the browser's account (that would be login CSRF: a link sent by
+    someone else would make the next calendar connected land in their account). When another
+    person is signed in, a page asks first and only its POST (CSRF-checked) switches."""
+    invite, problem = _read_invitation(token)
+    if invite is None:
+        return problem
+    me = current()
+    if invite.onboarded and (me is None or me.id != invite.person_id):
+        return _already_set_up(invite.pair_id)
+    if me is not None and me.id != invite.person_id:
+        return render_template("onboarding/switch_person.html", token=token,
+                               signed_in_as=me.display_name, invited=invite.name)
+    return _continue_as(invite.person_id, invite.pair_id)
+
+
+@bp.post("/invite/<token>")
+def switch_to_invited(token: str):
+    """The confirmed switch from the page above: sign out whoever is signed in and continue as
+    the invitation's person (the CSRF check has run before this view)."""
+    invite, problem = _read_invitation(token)
+    if invite is None:
+        return problem
+    me = current()
+    if invite.onboarded and (me is None or me.id != invite.person_id):
+        return _already_set_up(invite.pair_id)
+    return _continue_as(invite.person_id, invite.pair_id)
 
 
 def _context(person_id: str, pair_id: str | None):
