@@ -1,6 +1,7 @@
-"""Defects found in review, each proved by a test that fails today (strict xfail keeps the suite
-green until the fix lands; the fix then flips the test to XPASS, which fails, so remove the
-marker with the fix)."""
+"""Regression tests for defects found in review (each was first committed as a strict xfail that
+proved the defect, then the fix removed the marker): booking races, outbox and notification
+keys, cancelled series, repair races, Graph reauthorization, open redirects, invitation login
+CSRF."""
 from datetime import timedelta
 
 import pytest
@@ -45,8 +46,6 @@ def _calendar(calendars, event_id):
 
 
 # --- 1. moving a session back to a time it had before --------------------------------------------
-@pytest.mark.xfail(strict=True, reason="push/reminder/'moved' keys include only the start: a session moved "
-                                       "back to an earlier time reuses old keys, so nothing is queued")
 def test_moving_a_session_back_to_an_earlier_time_updates_calendar_reminders_and_emails(pipeline):  # noqa: F811
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _ready_pair(container)
@@ -59,19 +58,17 @@ def test_moving_a_session_back_to_an_earlier_time_updates_calendar_reminders_and
         drain(container, broker)
     state = {o.original_start: o for o in _calendar(calendars, event_id).occurrences}
     with container.uow() as uow:
-        pending = uow.session.scalars(select(Notification).where(
+        pending = {n.due_at for n in uow.session.scalars(select(Notification).where(
             Notification.occurrence_id == occ_id, Notification.kind == "reminder",
-            Notification.status == "pending")).all()
+            Notification.status == "pending"))}
     moved_emails = [e for e in mailer.sent if "moved" in e.subject.lower()]
     assert state[original].start == b, "the calendar still shows the session on Friday"
-    assert {n.due_at for n in pending} == {b - timedelta(days=1), b - timedelta(hours=1)}, \
+    assert pending == {b - timedelta(days=1), b - timedelta(hours=1)}, \
         "no reminders for the session at its final time"
     assert len(moved_emails) == 6, "the last move was never announced"
 
 
 # --- 2. a session skipped while its series is being booked ---------------------------------------
-@pytest.mark.xfail(strict=True, reason="push_occurrence treats a series still being booked as an emailed "
-                                       "series, and book_series ignores skipped occurrences")
 def test_skip_while_the_series_is_being_booked_reaches_the_calendar_and_sends_no_invitation(pipeline):  # noqa: F811
     from workers import actors
 
@@ -106,8 +103,6 @@ def test_skip_while_the_series_is_being_booked_reaches_the_calendar_and_sends_no
 
 
 # --- 3. a pair ended while its series is being booked ---------------------------------------------
-@pytest.mark.xfail(strict=True, reason="_end_series queues cancel_series only for 'booked' series; a series in "
-                                       "'booking' is created at the provider and never removed")
 def test_ending_a_pair_while_its_series_is_being_booked_leaves_no_event_on_the_calendar(pipeline):  # noqa: F811
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _ready_pair(container)
@@ -130,8 +125,6 @@ def test_ending_a_pair_while_its_series_is_being_booked_leaves_no_event_on_the_c
 
 
 # --- 4. a series deleted in the calendar keeps sending reminders ---------------------------------
-@pytest.mark.xfail(strict=True, reason="_record_cancellations marks the series cancelled but leaves its "
-                                       "occurrences active and their reminders/feedback requests pending")
 def test_series_cancelled_in_the_calendar_sends_no_more_reminders(pipeline):  # noqa: F811
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _ready_pair(container)
@@ -150,8 +143,6 @@ def test_series_cancelled_in_the_calendar_sends_no_more_reminders(pipeline):  # 
 
 
 # --- 5. open redirect after sign-in ---------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="safe_next accepts '/\\t/host': browsers drop tabs from URLs, "
-                                       "so the Location becomes the protocol-relative //host")
 def test_sign_in_next_cannot_leave_the_site_with_a_tab(client, seeded):
     sign_in_as(client, seeded.mentee_id)
     response = client.get("/signin?next=/%09/evil.example/")
@@ -162,8 +153,6 @@ def test_sign_in_next_cannot_leave_the_site_with_a_tab(client, seeded):
 
 
 # --- 6. repair overwrites a skip made while it was moving the session ----------------------------
-@pytest.mark.xfail(strict=True, reason="repair._record only checks that the start is unchanged, not the status: "
-                                       "a session skipped during the provider call is turned back into 'moved'")
 def test_a_session_skipped_while_repair_moves_it_stays_skipped(pipeline):  # noqa: F811
     from scheduler.services.repair import recheck_series
     from adapters.storage.models import Occurrence
@@ -197,8 +186,6 @@ def test_a_session_skipped_while_repair_moves_it_stays_skipped(pipeline):  # noq
 
 
 # --- 7. Graph 'reauthorizationRequired' is acknowledged but never acted on -----------------------
-@pytest.mark.xfail(strict=True, reason="the webhook queues renew_watch, but ensure_watch does nothing unless the "
-                                       "channel expires within a day, so the subscription is never reauthorized")
 def test_reauthorization_required_renews_the_subscription(pipeline):  # noqa: F811
     from adapters.storage.models import CalendarConnection
     from scheduler.services.changes import channel_token, ensure_watch
@@ -227,8 +214,6 @@ def test_reauthorization_required_renews_the_subscription(pipeline):  # noqa: F8
 
 
 # --- 8. an invitation link silently swaps the browser's signed-in account (login CSRF) ------------
-@pytest.mark.xfail(strict=True, reason="GET /invite/<token> calls sign_in() for the link's person even when "
-                                       "another person is signed in, with no confirmation and no CSRF check")
 def test_someone_elses_invitation_does_not_replace_the_signed_in_person(app, client, seeded):
     from scheduler.services.links import signer_for
 
