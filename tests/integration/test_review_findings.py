@@ -4,7 +4,6 @@ keys, cancelled series, repair races, Graph reauthorization, open redirects, inv
 CSRF."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import Notification, OutboxMessage, Series
