@@ -54,3 +54,18 @@ class BackgroundServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+def serve_until_stopped(*servers) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop every server (each has ``stop()``); a clean stop
+    also removes the emulators' throwaway CA files."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        for server in servers:
+            server.stop()

@@ -2,13 +2,11 @@
 print the settings that point a Tandem at them."""
 from __future__ import annotations
 
-import signal
-import threading
-
 
 def cmd_emulators(args) -> int:
     from emulators.google import GoogleEmulator
     from emulators.microsoft import GraphEmulator
+    from emulators.serving import serve_until_stopped
     from tandem.demo import DemoEmulators
 
     emulators = DemoEmulators(GoogleEmulator(port=args.google_port).start(),
@@ -24,11 +22,7 @@ def cmd_emulators(args) -> int:
     for section, lines in sections.items():
         print(f"[{section}]\n" + "\n".join(lines))
     print("\n(Ctrl-C stops them)", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    emulators.stop()
+    serve_until_stopped(emulators)
     return 0
 
 

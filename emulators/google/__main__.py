@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
 from emulators.google.server import GoogleEmulator
+from emulators.serving import serve_until_stopped
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,14 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     for email in args.user:
         emu.add_user(email)
     print(f"Google emulator on {emu.base_url} (client_id={emu.client_id} client_secret={emu.client_secret})", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    serve_until_stopped(emu)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ client id/secret; serves until interrupted.
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
 from .emulator import GraphEmulator
 
@@ -37,14 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"client id:     {emu.client_id}", flush=True)
     print(f"client secret: {emu.client_secret}", flush=True)
     print(f"control API:   {emu.origin}/_emulator/...", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean exit removes the CA files
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    serve_until_stopped(emu)
 
 
 if __name__ == "__main__":
