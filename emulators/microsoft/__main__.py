@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from emulators.serving import serve_until_stopped
+
 from .emulator import GraphEmulator
 
 

@@ -205,12 +205,14 @@ def test_standalone_cli_prints_authority_base_url_and_ca():
     proc = subprocess.Popen([sys.executable, "-m", "emulators.microsoft", "--port", "0", "--user", "a@b.example"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        lines = [proc.stdout.readline().strip() for _ in range(3)]
+        lines = [proc.stdout.readline().strip() for _ in range(6)]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        errors = proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
+    assert proc.returncode == 0 and "Traceback" not in errors, errors  # SIGTERM stops it cleanly
     assert lines[0].startswith("authority:") and "https://127.0.0.1:" in lines[0]
     assert lines[1].startswith("graph base:") and lines[1].endswith("/v1.0")
     assert lines[2].startswith("CA file:") and lines[2].endswith(".pem")
