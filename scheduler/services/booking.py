@@ -14,10 +14,22 @@ from scheduler.services.notifications import notify_pair, schedule_occurrence_fo
 log = logging.getLogger(__name__)
 
 
-def _organizer_and_attendee(pair: Pair):
+def organizer_and_attendee(pair: Pair):
     if pair.organizer_role == "mentee":
         return pair.mentee, pair.mentor
     return pair.mentor, pair.mentee
+
+
+def series_spec(series: Series, pair: Pair, organizer, attendee) -> SeriesSpec:
+    """The series as calendars and emailed invitations show it: title, the first agenda, times."""
+    first_agenda = next((o.agenda for o in series.occurrences if o.status in ("scheduled", "moved")), "") or ""
+    return SeriesSpec(
+        series_key=series.idempotency_key,
+        title=f"Mentoring: {pair.mentor.name or pair.mentor.email} & {pair.mentee.name or pair.mentee.email}",
+        description=series_description(first_agenda),
+        organizer_email=organizer.email, attendee_emails=(attendee.email,),
+        start_local=datetime.fromisoformat(series.dtstart_local), tz=series.tz,
+        duration_min=series.duration_min, rrule=series.rrule, video=True)
 
 
 def book_series(container, series_id: str) -> None:
@@ -34,21 +46,14 @@ def book_series(container, series_id: str) -> None:
         if series is None or series.status not in ("planned", "booking"):
             return
         pair = series.pair
-        organizer, attendee = _organizer_and_attendee(pair)
+        organizer, attendee = organizer_and_attendee(pair)
         connection = writable_connection(container, uow.session, organizer.id)
         if connection is None:  # the other person's calendar, if theirs can be written
             connection = writable_connection(container, uow.session, attendee.id)
             if connection is not None:
                 organizer, attendee = attendee, organizer
         occurrences = [(o.original_start, o.start, o.end, o.status) for o in series.occurrences]
-        first_agenda = next((o.agenda for o in series.occurrences if o.status in ("scheduled", "moved")), "") or ""
-        spec = SeriesSpec(
-            series_key=series.idempotency_key,
-            title=f"Mentoring: {pair.mentor.name or pair.mentor.email} & {pair.mentee.name or pair.mentee.email}",
-            description=series_description(first_agenda),
-            organizer_email=organizer.email, attendee_emails=(attendee.email,),
-            start_local=datetime.fromisoformat(series.dtstart_local), tz=series.tz,
-            duration_min=series.duration_min, rrule=series.rrule, video=True)
+        spec = series_spec(series, pair, organizer, attendee)
         account = account_for(container, connection) if connection is not None else None
         kind = connection.provider if connection is not None else None
         connection_id = connection.id if connection is not None else None

@@ -86,7 +86,7 @@ def render(container, session, n: Notification) -> OutgoingEmail:
         rendered = t.render_occurrence_moved(
             recipient_name=name, other_name=other_name, original_start=datetime.fromisoformat(p["old_start"]),
             new_start=datetime.fromisoformat(p["new_start"]), duration_min=int((occ.end - occ.start).total_seconds() // 60),
-            recipient_tz=me_tz, other_tz=other_tz, reason=_public_reason(p.get("why", ""), person, pair),
+            recipient_tz=me_tz, other_tz=other_tz, reason=_public_reason(p.get("why", "")),
             video_url=occ.series.video_url)
     elif n.kind == "reconnect":
         rendered = t.render_reconnect_needed(
@@ -114,7 +114,7 @@ def render(container, session, n: Notification) -> OutgoingEmail:
                          idempotency_key=n.idempotency_key, ics=ics, ics_method=method if ics else None)
 
 
-def _public_reason(why: str, person: Person, pair: Pair | None) -> str:
+def _public_reason(why: str) -> str:
     """Why a session moved, without naming anything about anyone's other meetings."""
     if "outside working hours" in why:
         return "the usual time no longer falls within both of your working hours that day"
@@ -150,14 +150,9 @@ def _notice(kind, name, other_name, occ, tz, payload, settings, pair) -> t.Rende
 
 
 def _itip_spec(series: Series, pair: Pair):
-    from scheduler.ports import SeriesSpec
+    from scheduler.services.booking import organizer_and_attendee, series_spec
 
-    organizer, attendee = (pair.mentee, pair.mentor) if pair.organizer_role == "mentee" else (pair.mentor, pair.mentee)
-    return SeriesSpec(series_key=series.idempotency_key, title=f"Mentoring: {pair.mentor.name} & {pair.mentee.name}",
-                      description=next((o.agenda for o in series.occurrences if o.agenda), "") or "",
-                      organizer_email=organizer.email, attendee_emails=(attendee.email,),
-                      start_local=datetime.fromisoformat(series.dtstart_local), tz=series.tz,
-                      duration_min=series.duration_min, rrule=series.rrule)
+    return series_spec(series, pair, *organizer_and_attendee(pair))
 
 
 def _itip_request(series: Series, pair: Pair, now: datetime, sequence: int) -> str:

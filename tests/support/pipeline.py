@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import dramatiq
 from dramatiq import Worker
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from adapters.storage.models import (CalendarConnection, Membership, OutboxMessage, Pair, Person, Program)
+from adapters.storage.models import CalendarConnection, Membership, Pair, Person, Program
 from workers.tick import tick_once
 
 
@@ -44,11 +44,6 @@ def drain(container, broker: dramatiq.Broker, *, rounds: int = 50, worker_thread
         raise AssertionError(f"outbox still busy after {rounds} rounds")
     finally:
         worker.stop()
-
-
-def outbox_counts(container) -> dict[str, int]:
-    with container.uow() as uow:
-        return dict(uow.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
 
 
 HOURS = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
