@@ -1,17 +1,17 @@
 """Composition root: builds every adapter from settings. Nothing is built at import time."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Mapping
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.storage.db import make_engine, make_session_factory
-from adapters.storage.uow import UnitOfWork
+from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
 from config.settings import Settings
+from scheduler.ports import CalendarProvider, Clock, Dependencies, Mailer, ServiceConfig
 
 
 class SystemClock:
@@ -19,40 +19,60 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
-@dataclass
-class Container:
-    """Everything the web app, the workers and the CLI need, built once per process."""
+class LazyCipher:
+    """The token cipher, built on first use: a process that never touches a token (``tandem
+    doctor`` on a half-written config) does not fail on missing keys."""
 
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    clock: Any = field(default_factory=SystemClock)
-    _cipher: TokenCipher | None = None
-    extras: dict = field(default_factory=dict)  # adapters added by later layers (providers, mailer)
+    def __init__(self, keys):
+        self._keys = keys
+        self._cipher: TokenCipher | None = None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
-
-    @property
-    def cipher(self) -> TokenCipher:
+    def _get(self) -> TokenCipher:
         if self._cipher is None:
-            self._cipher = TokenCipher(self.settings.security.token_keys)
+            self._cipher = TokenCipher(self._keys)
         return self._cipher
+
+    def encrypt(self, credentials: dict) -> bytes:
+        return self._get().encrypt(credentials)
+
+    def decrypt(self, blob: bytes) -> dict:
+        return self._get().decrypt(blob)
+
+
+def service_config(settings: Settings) -> ServiceConfig:
+    return ServiceConfig(base_url=settings.app.base_url, webhook_secret=settings.security.webhook_secret,
+                         link_secret=settings.security.secret_key,
+                         link_max_age_days=settings.security.link_max_age_days,
+                         claim_timeout=timedelta(seconds=settings.tick.claim_timeout_seconds),
+                         max_attempts=settings.tick.max_attempts)
+
+
+class Container(Dependencies):
+    """The process's dependencies (what use cases receive) plus what the shells need: the
+    settings and the database engine. Built once per process by :func:`bootstrap`."""
+
+    def __init__(self, settings: Settings, engine: Engine, session_factory: sessionmaker[Session], *,
+                 clock: Clock, providers: Mapping[str, CalendarProvider], mailer: Mailer):
+        self.settings = settings
+        self.engine = engine
+        self.session_factory = session_factory
+        super().__init__(unit_of_work=lambda: SqlUnitOfWork(session_factory), clock=clock,
+                         providers=dict(providers), mailer=mailer,
+                         cipher=LazyCipher(settings.security.token_keys), config=service_config(settings))
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def bootstrap(settings: Settings, **extras: Any) -> Container:
-    """Build the container for ``settings``; ``extras`` replace or add adapters (tests, demo):
-    ``clock``, ``providers`` (kind -> CalendarProvider, merged over the configured ones),
-    ``mailer``."""
+def bootstrap(settings: Settings, *, clock: Clock | None = None,
+              providers: Mapping[str, CalendarProvider] | None = None, mailer: Mailer | None = None) -> Container:
+    """Build the container for ``settings``. Tests and the sandbox may replace the ``clock``, add or
+    replace ``providers`` (kind -> CalendarProvider, merged over the configured ones), or give
+    another ``mailer``."""
     from adapters.mail.smtp import SmtpMailer
     from adapters.providers.registry import build_providers
 
     engine = make_engine(settings.database_url, echo=settings.database.echo)
-    clock = extras.pop("clock", None) or SystemClock()
-    extras["providers"] = {**build_providers(settings), **extras.get("providers", {})}
-    extras.setdefault("mailer", SmtpMailer(settings.mail))
-    return Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                     clock=clock, extras=extras)
+    return Container(settings, engine, make_session_factory(engine), clock=clock or SystemClock(),
+                     providers={**build_providers(settings), **(providers or {})},
+                     mailer=mailer or SmtpMailer(settings.mail))

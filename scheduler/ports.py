@@ -6,9 +6,11 @@ Nothing here holds a title or detail of anyone's *other* events: free/busy only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
+from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
+                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink)
 from scheduler.core.intervals import Interval
 
 ProviderKind = Literal["google", "microsoft", "caldav", "ics", "memory"]
@@ -190,3 +192,184 @@ class OutgoingEmail:
 class Mailer(Protocol):
     def send(self, email: OutgoingEmail) -> None:
         """Deliver one email or raise; the caller records success in the outbox row."""
+
+
+class TokenCipher(Protocol):
+    """Encrypts calendar credentials at rest (``adapters.tokens`` implements it)."""
+
+    def encrypt(self, credentials: dict) -> bytes: ...
+
+    def decrypt(self, blob: bytes) -> dict: ...
+
+
+# --- storage: a unit of work whose repositories speak the domain's words ------------------------
+E = TypeVar("E", bound=Entity)
+
+
+class DuplicateKey(Exception):
+    """An insert collided with a unique key (e.g. a single-use link used twice at once)."""
+
+
+class Repository(Protocol, Generic[E]):
+    """What every repository offers. ``get(id, lock=True)`` also locks the row until the unit of
+    work ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers anyway)."""
+
+    def get(self, id: str, *, lock: bool = False) -> E | None: ...
+
+    def get_many(self, ids: Iterable[str], *, lock: bool = False) -> list[E]:
+        """The rows with these ids, ordered by id (a stable lock order)."""
+
+    def add(self, entity: E) -> E: ...
+
+    def delete(self, entity: E) -> None: ...
+
+
+class ProgramRepository(Repository[Program], Protocol):
+    pass
+
+
+class PersonRepository(Repository[Person], Protocol):
+    def by_email(self, email: str) -> Person | None: ...
+
+
+class MembershipRepository(Repository[Membership], Protocol):
+    def coordinator_ids(self, program_id: str) -> list[str]:
+        """People who coordinate the program."""
+
+
+class PairRepository(Repository[Pair], Protocol):
+    def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
+        """Pairs where the person is mentor or mentee (in one of ``states`` when given), oldest first."""
+
+
+class ConnectionRepository(Repository[CalendarConnection], Protocol):
+    def usable_of(self, person_id: str) -> list[CalendarConnection]:
+        """The person's healthy connections, oldest first."""
+
+
+class SeriesRepository(Repository[Series], Protocol):
+    pass
+
+
+class OccurrenceRepository(Repository[Occurrence], Protocol):
+    pass
+
+
+class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):
+    pass
+
+
+class GoalRepository(Repository[Goal], Protocol):
+    pass
+
+
+class FeedbackRepository(Repository[Feedback], Protocol):
+    pass
+
+
+class NotificationRepository(Repository[Notification], Protocol):
+    def add_once(self, notification: Notification) -> bool:
+        """Insert unless a row with its ``idempotency_key`` exists; True when inserted."""
+
+    def count_for_occurrence(self, occurrence_id: str) -> int: ...
+
+    def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
+                       kinds: Sequence[str] = ("reminder", "feedback")) -> None:
+        """Pending rows of these kinds for the occurrence (or the pair) become ``cancelled``."""
+
+
+class OutboxRepository(Repository[OutboxMessage], Protocol):
+    def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
+        """Queue an effect in this unit of work; False when that key was queued before."""
+
+    def claim_due(self, now: datetime, *, limit: int, claim_timeout: timedelta,
+                  max_attempts: int) -> list[OutboxMessage]:
+        """Mark due rows ``enqueued`` and return them (pending and due, enqueued longer ago than
+        ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
+        ``dead``. Two claimers never take the same row."""
+
+    def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
+        """Take the row for one run; False when done, dead, not due, or running elsewhere."""
+
+    def mark_done(self, outbox_id: str, now: datetime) -> bool:
+        """Finish a row; False when it was done already."""
+
+    def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:
+        """Keep the error; ``retry_at`` puts the row back to pending then, None makes it dead."""
+
+    def dead(self) -> list[OutboxMessage]:
+        """Rows that gave up, newest first."""
+
+
+class UsedLinkRepository(Protocol):
+    def use(self, nonce: str, purpose: str, now: datetime) -> bool:
+        """Record the link as used; False when it was used before (also by a concurrent use)."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction: ``with deps.uow() as uow: ...; uow.commit()``. Leaving without
+    ``commit()`` rolls back. A use case opens its own, and never holds one across a provider
+    call or an email."""
+
+    programs: ProgramRepository
+    people: PersonRepository
+    memberships: MembershipRepository
+    pairs: PairRepository
+    connections: ConnectionRepository
+    series: SeriesRepository
+    occurrences: OccurrenceRepository
+    agenda_templates: AgendaTemplateRepository
+    goals: GoalRepository
+    feedback: FeedbackRepository
+    notifications: NotificationRepository
+    outbox: OutboxRepository
+    used_links: UsedLinkRepository
+
+    def __enter__(self) -> "UnitOfWork": ...
+
+    def __exit__(self, *exc) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def flush(self) -> None:
+        """Send pending changes to the store inside the transaction (ids and unique keys checked)."""
+
+
+# --- what every use case receives -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The settings use cases need, as plain values (``config/`` builds it from the settings)."""
+
+    base_url: str = "http://127.0.0.1:5000"
+    webhook_secret: str = "test-webhook-secret"
+    link_secret: str = "test-link-secret"
+    link_max_age_days: int = 14
+    claim_timeout: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass
+class Dependencies:
+    """Everything a use case may reach, typed. Built once per process by ``config.bootstrap``;
+    tests build one over the in-memory unit of work."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    clock: Clock
+    providers: Mapping[str, CalendarProvider]
+    mailer: Mailer
+    cipher: TokenCipher
+    config: ServiceConfig = field(default_factory=ServiceConfig)
+
+    def uow(self) -> UnitOfWork:
+        return self.unit_of_work()
+
+    def provider(self, kind: str) -> CalendarProvider:
+        try:
+            return self.providers[kind]
+        except KeyError:
+            raise LookupError(f"no calendar provider '{kind}' is configured in this process") from None

@@ -32,7 +32,7 @@ def index():
                  "roles": ", ".join(sorted(roles.get(people[e].id, ())))} for e in emails if e in people]
         pairs = [{"mentor": p.mentor.name, "mentee": p.mentee.name, "status": p.status,
                   "reason": p.status_reason} for p in (sandbox.pairs if sandbox else [])]
-    mailer = container.extras.get("mailer")
+    mailer = container.mailer
     inbox = list(reversed(getattr(mailer, "sent", [])))[:50]
     return render_template("demo/index.html", people=rows, pairs=pairs, inbox=inbox)
 

@@ -1,20 +1,36 @@
-"""Unit of work: one database transaction per use case, committed explicitly."""
+"""The SQL unit of work: one database transaction per use case, committed explicitly."""
 from __future__ import annotations
 
 from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.storage import repositories as r
 
-class UnitOfWork:
-    """``with uow_factory() as uow: ...; uow.commit()`` — leaving without commit rolls back."""
+
+class SqlUnitOfWork:
+    """``with uow_factory() as uow: ...; uow.commit()`` — leaving without commit rolls back.
+    Implements ``scheduler.ports.UnitOfWork``."""
 
     def __init__(self, session_factory: sessionmaker[Session]):
         self._session_factory = session_factory
         self.session: Session
 
-    def __enter__(self) -> "UnitOfWork":
-        self.session = self._session_factory()
+    def __enter__(self) -> "SqlUnitOfWork":
+        self.session = s = self._session_factory()
+        self.programs = r.SqlPrograms(s)
+        self.people = r.SqlPeople(s)
+        self.memberships = r.SqlMemberships(s)
+        self.pairs = r.SqlPairs(s)
+        self.connections = r.SqlConnections(s)
+        self.series = r.SqlSeries(s)
+        self.occurrences = r.SqlOccurrences(s)
+        self.agenda_templates = r.SqlAgendaTemplates(s)
+        self.goals = r.SqlGoals(s)
+        self.feedback = r.SqlFeedback(s)
+        self.notifications = r.SqlNotifications(s)
+        self.outbox = r.SqlOutbox(s)
+        self.used_links = r.SqlUsedLinks(s)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -29,5 +45,17 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
+    def flush(self) -> None:
+        self.session.flush()
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+def session_uow(session: Session) -> SqlUnitOfWork:
+    """A unit of work over a session someone else owns (transition aid: removed once every use
+    case opens its own unit of work)."""
+    uow = SqlUnitOfWork(lambda: session)  # type: ignore[arg-type]
+    uow.__enter__()
+    return uow
+
+
+UnitOfWork = SqlUnitOfWork  # the name storage tests and tools know
+UnitOfWorkFactory = Callable[[], SqlUnitOfWork]

@@ -47,9 +47,9 @@ def book_series(container, series_id: str) -> None:
             return
         pair = series.pair
         organizer, attendee = organizer_and_attendee(pair)
-        connection = writable_connection(container, uow.session, organizer.id)
+        connection = writable_connection(container, uow, organizer.id)
         if connection is None:  # the other person's calendar, if theirs can be written
-            connection = writable_connection(container, uow.session, attendee.id)
+            connection = writable_connection(container, uow, attendee.id)
             if connection is not None:
                 organizer, attendee = attendee, organizer
         occurrences = [(o.original_start, o.start, o.end, o.status) for o in series.occurrences]
@@ -95,9 +95,9 @@ def book_series(container, series_id: str) -> None:
             elif event_id is not None and (occ.start, occ.status) != before.get(occ.original_start):
                 # skipped, moved or paused by the people while the event was being created
                 add_outbox(uow.session, "push_occurrence", occ.id, f"push:{occ.id}:booked", now)
-            schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
+            schedule_occurrence_followups(uow, occ, pair, pair.program, now)
         skipped = sum(o.status == "cancelled" for o in series.occurrences)
-        notify_pair(uow.session, pair, "series_booked" if event_id else "series_invite", now,
+        notify_pair(uow, pair, "series_booked" if event_id else "series_invite", now,
                     key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
                                                         "organizer_email": spec.organizer_email})
         uow.commit()

@@ -12,7 +12,7 @@ from adapters.storage.models import CalendarConnection, Occurrence, Series
 from adapters.storage.outbox import add_outbox
 from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded,
                               SyncTokenExpired)
-from scheduler.services.accounts import account_for, providers
+from scheduler.services.accounts import account_for
 from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
 from scheduler.services.repair import booked_series_ids
 
@@ -48,7 +48,7 @@ def handle_calendar_change(container, connection_id: str) -> int:
         connection = uow.session.get(CalendarConnection, connection_id)
         if connection is None or connection.status != "ok":
             return 0
-        provider = providers(container).get(connection.provider)
+        provider = container.providers.get(connection.provider)
         account = account_for(container, connection)
         cursor, person_id = connection.sync_cursor, connection.person_id
     changed: tuple[str, ...] = ()
@@ -62,7 +62,7 @@ def handle_calendar_change(container, connection_id: str) -> int:
     with container.uow() as uow:
         connection = uow.session.get(CalendarConnection, connection_id)
         connection.sync_cursor, connection.last_checked_at = cursor, now
-        _record_cancellations(uow.session, cancelled, now)
+        _record_cancellations(uow, cancelled, now)
         queued = 0
         for series_id in booked_series_ids(uow.session, person_id):
             queued += add_outbox(uow.session, "recheck_series", series_id,
@@ -93,7 +93,8 @@ def _cancelled_at_provider(container, provider, account, changed_ids, now):
     return found
 
 
-def _record_cancellations(session, cancelled, now) -> None:
+def _record_cancellations(uow, cancelled, now) -> None:
+    session = uow.session
     for series_id, original_start in cancelled:
         series = session.get(Series, series_id)
         if original_start is None:
@@ -101,17 +102,17 @@ def _record_cancellations(session, cancelled, now) -> None:
             for occ in series.occurrences:
                 if occ.status in ("scheduled", "moved", "conflict") and occ.start > now:
                     occ.status = "cancelled"
-                    cancel_occurrence_notifications(session, occ.id)
+                    cancel_occurrence_notifications(uow, occ.id)
             pair = series.pair
             pair.status, pair.status_reason = "needs_attention", "the series was cancelled in a calendar"
-            notify_coordinators(session, pair, "pair_attention", now, key=f"cancelled:{series_id}",
+            notify_coordinators(uow, pair, "pair_attention", now, key=f"cancelled:{series_id}",
                                 payload={"reason": pair.status_reason})
             continue
         occ = session.scalars(select(Occurrence).where(Occurrence.series_id == series_id,
                                                        Occurrence.original_start == original_start)).one_or_none()
         if occ is not None and occ.status in ("scheduled", "moved", "conflict"):
             occ.status = "cancelled"
-            cancel_occurrence_notifications(session, occ.id)
+            cancel_occurrence_notifications(uow, occ.id)
 
 
 def ensure_watch(container, connection_id: str) -> bool:
@@ -122,7 +123,7 @@ def ensure_watch(container, connection_id: str) -> bool:
         connection = uow.session.get(CalendarConnection, connection_id)
         if connection is None or connection.status != "ok":
             return False
-        provider = providers(container).get(connection.provider)
+        provider = container.providers.get(connection.provider)
         path = WEBHOOK_PATHS.get(connection.provider)
         if provider is None or path is None:
             return False

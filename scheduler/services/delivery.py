@@ -20,7 +20,7 @@ PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook calendar",
 
 
 def _mailer(container):
-    return container.extras["mailer"]
+    return container.mailer
 
 
 def deliver_notification(container, notification_id: str) -> bool:

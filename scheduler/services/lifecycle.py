@@ -40,10 +40,10 @@ def skip_occurrence(container, occurrence_id: str, by_person_id: str) -> None:
         if occ is None or occ.status not in ACTIVE or occ.start <= now:
             raise InvalidInput("only an upcoming session can be skipped")
         occ.status = "skipped"
-        cancel_occurrence_notifications(uow.session, occ.id)
+        cancel_occurrence_notifications(uow, occ.id)
         _push(uow.session, occ, now)
-        notify_pair(uow.session, occ.series.pair, "skipped", now,
-                    key=f"skipped:{occ.id}:v{occurrence_version(uow.session, occ.id)}",
+        notify_pair(uow, occ.series.pair, "skipped", now,
+                    key=f"skipped:{occ.id}:v{occurrence_version(uow, occ.id)}",
                     payload={"start": occ.start.isoformat(), "by": by_person_id}, occurrence_id=occ.id)
         uow.commit()
 
@@ -61,11 +61,11 @@ def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_pe
         duration = occ.end - occ.start
         occ.start, occ.end, occ.status = new_start, new_start + duration, "moved"
         pair = occ.series.pair
-        cancel_occurrence_notifications(uow.session, occ.id)
-        schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
+        cancel_occurrence_notifications(uow, occ.id)
+        schedule_occurrence_followups(uow, occ, pair, pair.program, now)
         _push(uow.session, occ, now)
-        version = occurrence_version(uow.session, occ.id)
-        notify_pair(uow.session, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}:v{version}",
+        version = occurrence_version(uow, occ.id)
+        notify_pair(uow, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}:v{version}",
                     payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),
                              "why": "moved by one of you", "by": by_person_id}, occurrence_id=occ.id)
         uow.commit()
@@ -83,9 +83,9 @@ def pause_pair(container, pair_id: str) -> None:
                 if occ.status in ACTIVE and occ.start > now:
                     occ.status = "skipped"
                     _push(uow.session, occ, now)
-        cancel_pair_notifications(uow.session, pair_id)
+        cancel_pair_notifications(uow, pair_id)
         pair.status, pair.status_reason = "paused", None
-        notify_pair(uow.session, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
+        notify_pair(uow, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
         uow.commit()
 
 
@@ -111,9 +111,9 @@ def end_pair(container, pair_id: str) -> None:
             return
         for series in _active_series(uow.session, pair_id):
             _end_series(uow.session, series, now)
-        cancel_pair_notifications(uow.session, pair_id)
+        cancel_pair_notifications(uow, pair_id)
         pair.status, pair.status_reason = "ended", None
-        notify_pair(uow.session, pair, "ended", now, key=f"ended:{pair_id}")
+        notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
         uow.commit()
 
 
@@ -133,7 +133,7 @@ def change_cadence(container, pair_id: str, cadence: str | None, duration_min: i
             raise InvalidInput("this pair has ended")
         for series in _active_series(uow.session, pair_id):
             _end_series(uow.session, series, now)
-        cancel_pair_notifications(uow.session, pair_id)
+        cancel_pair_notifications(uow, pair_id)
         pair.cadence = cadence or pair.cadence
         pair.duration_min = duration_min or pair.duration_min
         pair.status = "ready"
@@ -160,7 +160,7 @@ def _send_updated_invitation(container, series_id: str, cancel: bool) -> None:
     with container.uow() as uow:
         series = uow.session.get(Series, series_id)
         series.itip_sequence += 1
-        notify_pair(uow.session, series.pair, "series_cancel_ics" if cancel else "series_invite", now,
+        notify_pair(uow, series.pair, "series_cancel_ics" if cancel else "series_invite", now,
                     key=f"itip:{series.id}:{series.itip_sequence}",
                     payload={"series_id": series.id, "sequence": series.itip_sequence})
         uow.commit()

@@ -5,36 +5,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-
-from adapters.storage.models import Notification, Occurrence, Pair, Program
-from adapters.storage.outbox import add_outbox, insert_once
+from scheduler.core.entities import Notification, Occurrence, Pair, Program
+from scheduler.ports import UnitOfWork
 
 FEEDBACK_DELAY = timedelta(minutes=10)
 RECHECK_BEFORE = timedelta(hours=24)  # each session is checked against fresh calendars this long before
 
 
-def add_notification(session, *, kind: str, person_id: str, due_at: datetime, key: str,
+def add_notification(uow: UnitOfWork, *, kind: str, person_id: str, due_at: datetime, key: str,
                      pair_id: str | None = None, occurrence_id: str | None = None,
                      payload: dict | None = None) -> str | None:
     """Create the notification and its delivery row; None when ``key`` exists already."""
-    notification_id = insert_once(session, Notification, dict(
-        kind=kind, person_id=person_id, pair_id=pair_id, occurrence_id=occurrence_id, due_at=due_at,
-        status="pending", idempotency_key=key, payload=payload or {}))
-    if notification_id is not None:
-        add_outbox(session, "deliver_notification", notification_id, f"deliver:{notification_id}", due_at)
-    return notification_id
+    notification = Notification(kind=kind, person_id=person_id, pair_id=pair_id, occurrence_id=occurrence_id,
+                                due_at=due_at, status="pending", idempotency_key=key, payload=payload or {})
+    if not uow.notifications.add_once(notification):
+        return None
+    uow.outbox.add_once("deliver_notification", notification.id, f"deliver:{notification.id}", due_at)
+    return notification.id
 
 
-def occurrence_version(session, occurrence_id: str) -> int:
+def occurrence_version(uow: UnitOfWork, occurrence_id: str) -> int:
     """How many notifications this occurrence has had: part of the keys of what a change to it
     sets going, so a session moved back to a time it had before gets its reminders (and its
     "moved" email) again instead of colliding with the old, cancelled rows."""
-    return session.scalar(select(func.count()).select_from(Notification)
-                          .where(Notification.occurrence_id == occurrence_id)) or 0
+    return uow.notifications.count_for_occurrence(occurrence_id)
 
 
-def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, program: Program,
+def schedule_occurrence_followups(uow: UnitOfWork, occurrence: Occurrence, pair: Pair, program: Program,
                                   now: datetime) -> int:
     """What one occurrence sets going: reminders before and a feedback request after it for both
     people, and a re-check of the series against fresh calendars a day before.
@@ -45,9 +42,9 @@ def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, p
     if occurrence.status not in ("scheduled", "moved"):
         return 0
     created = 0
-    stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{occurrence_version(session, occurrence.id)}'
+    stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{occurrence_version(uow, occurrence.id)}'
     if occurrence.start - RECHECK_BEFORE > now:
-        add_outbox(session, "recheck_series", occurrence.series_id,
+        uow.outbox.add_once("recheck_series", occurrence.series_id,
                    f"recheck_series:{occurrence.series_id}:before:{occurrence.id}:{stamp}",
                    occurrence.start - RECHECK_BEFORE)
     for person_id in (pair.mentor_id, pair.mentee_id):
@@ -55,44 +52,34 @@ def schedule_occurrence_followups(session, occurrence: Occurrence, pair: Pair, p
             due = occurrence.start - timedelta(minutes=offset)
             if due > now:
                 created += add_notification(
-                    session, kind="reminder", person_id=person_id, due_at=due, pair_id=pair.id,
+                    uow, kind="reminder", person_id=person_id, due_at=due, pair_id=pair.id,
                     occurrence_id=occurrence.id, key=f"reminder:{occurrence.id}:{person_id}:{offset}:{stamp}",
                     payload={"offset_min": offset}) is not None
         due = occurrence.end + FEEDBACK_DELAY
         if due > now:
             created += add_notification(
-                session, kind="feedback", person_id=person_id, due_at=due, pair_id=pair.id,
+                uow, kind="feedback", person_id=person_id, due_at=due, pair_id=pair.id,
                 occurrence_id=occurrence.id, key=f"feedback:{occurrence.id}:{person_id}:{stamp}") is not None
     return created
 
 
-def cancel_occurrence_notifications(session, occurrence_id: str, kinds=("reminder", "feedback")) -> None:
-    session.execute(update(Notification)
-                    .where(Notification.occurrence_id == occurrence_id, Notification.status == "pending",
-                           Notification.kind.in_(kinds))
-                    .values(status="cancelled"))
+def cancel_occurrence_notifications(uow: UnitOfWork, occurrence_id: str, kinds=("reminder", "feedback")) -> None:
+    uow.notifications.cancel_pending(occurrence_id=occurrence_id, kinds=kinds)
 
 
-def cancel_pair_notifications(session, pair_id: str) -> None:
-    session.execute(update(Notification)
-                    .where(Notification.pair_id == pair_id, Notification.status == "pending",
-                           Notification.kind.in_(("reminder", "feedback")))
-                    .values(status="cancelled"))
+def cancel_pair_notifications(uow: UnitOfWork, pair_id: str) -> None:
+    uow.notifications.cancel_pending(pair_id=pair_id)
 
 
-def notify_pair(session, pair: Pair, kind: str, now: datetime, key: str, payload: dict | None = None,
+def notify_pair(uow: UnitOfWork, pair: Pair, kind: str, now: datetime, key: str, payload: dict | None = None,
                 occurrence_id: str | None = None) -> None:
     """The same message to both people of a pair (one row each)."""
     for person_id in (pair.mentor_id, pair.mentee_id):
-        add_notification(session, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
+        add_notification(uow, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
                          pair_id=pair.id, occurrence_id=occurrence_id, payload=payload)
 
 
-def notify_coordinators(session, pair: Pair, kind: str, now: datetime, key: str, payload: dict) -> None:
-    from adapters.storage.models import Membership
-
-    coordinator_ids = session.scalars(select(Membership.person_id).where(
-        Membership.program_id == pair.program_id, Membership.role == "coordinator"))
-    for person_id in coordinator_ids:
-        add_notification(session, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
+def notify_coordinators(uow: UnitOfWork, pair: Pair, kind: str, now: datetime, key: str, payload: dict) -> None:
+    for person_id in uow.memberships.coordinator_ids(pair.program_id):
+        add_notification(uow, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
                          pair_id=pair.id, payload=payload)

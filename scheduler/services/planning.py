@@ -166,7 +166,7 @@ def _store(container, plans: list[PairPlan], invalid: dict[str, str], durations:
         people = {pid for p in pairs.values() for pid in (p.mentor_id, p.mentee_id)}
         _lock(session, Person, people)
         for pair_id, reason in invalid.items():
-            _mark_unschedulable(session, pairs.get(pair_id), reason, now)
+            _mark_unschedulable(uow, pairs.get(pair_id), reason, now)
         fresh_used = None
         planned_now: list[Interval] = []
         for plan in plans:
@@ -174,7 +174,7 @@ def _store(container, plans: list[PairPlan], invalid: dict[str, str], durations:
             if pair is None or pair.status != "ready":
                 continue  # planned by another delivery meanwhile, paused or ended
             if plan.status is PairStatus.UNSCHEDULABLE:
-                _mark_unschedulable(session, pair, plan.reason or "no mutual time found", now)
+                _mark_unschedulable(uow, pair, plan.reason or "no mutual time found", now)
                 continue
             _check_still_free(session, pair, plan, planned_now)
             if cap:
@@ -187,11 +187,11 @@ def _store(container, plans: list[PairPlan], invalid: dict[str, str], durations:
         uow.commit()
 
 
-def _mark_unschedulable(session, pair: Pair | None, reason: str, now: datetime) -> None:
+def _mark_unschedulable(uow, pair: Pair | None, reason: str, now: datetime) -> None:
     if pair is None or pair.status != "ready":
         return
     pair.status, pair.status_reason = "unschedulable", reason
-    notify_coordinators(session, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
+    notify_coordinators(uow, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
                         payload={"reason": reason})
     log.info("pair %s is unschedulable: %s", pair.id, reason)
 

@@ -17,6 +17,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.storage.uow import session_uow
 from adapters.storage.models import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair,
                                      Person, Program)
 from scheduler.errors import InvalidInput
@@ -289,7 +290,7 @@ def send_invitations(session: Session, program_id: str, now: datetime, link_for:
             else:
                 key = first_key
             created = add_notification(
-                session, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
+                session_uow(session), kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
                 payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,
                          "coordinator_name": coordinator_name, "other_name": other.name})
             queued += created is not None

@@ -129,22 +129,22 @@ def _record(container, series_id: str, decisions: list[Decision], policy: str, n
                 continue
             payload = {"old_start": d.old_start.isoformat(), "why": d.why,
                        "new_start": d.new_start.isoformat() if d.new_start else None, "policy": policy}
-            key = f"conflict:{occ.id}:{d.old_start:%Y%m%dT%H%M}:v{occurrence_version(uow.session, occ.id)}"
+            key = f"conflict:{occ.id}:{d.old_start:%Y%m%dT%H%M}:v{occurrence_version(uow, occ.id)}"
             if d.new_start is None:
                 occ.status = "conflict"
-                cancel_occurrence_notifications(uow.session, occ.id)
-                notify_pair(uow.session, pair, "conflict", now, key=key, payload=payload, occurrence_id=occ.id)
+                cancel_occurrence_notifications(uow, occ.id)
+                notify_pair(uow, pair, "conflict", now, key=key, payload=payload, occurrence_id=occ.id)
                 pair.status, pair.status_reason = "needs_attention", f"no mutual time left for the session of {d.old_start:%d %b}: {d.why}"
-                notify_coordinators(uow.session, pair, "pair_attention", now, key=f"{key}:coord",
+                notify_coordinators(uow, pair, "pair_attention", now, key=f"{key}:coord",
                                     payload={"reason": pair.status_reason})
             elif policy == "auto" and series.provider_event_id:
                 duration = occ.end - occ.start
                 occ.start, occ.end, occ.status = d.new_start, d.new_start + duration, "moved"
-                cancel_occurrence_notifications(uow.session, occ.id)
-                schedule_occurrence_followups(uow.session, occ, pair, pair.program, now)
-                notify_pair(uow.session, pair, "moved", now, key=key, payload=payload, occurrence_id=occ.id)
+                cancel_occurrence_notifications(uow, occ.id)
+                schedule_occurrence_followups(uow, occ, pair, pair.program, now)
+                notify_pair(uow, pair, "moved", now, key=key, payload=payload, occurrence_id=occ.id)
             else:  # propose or notify: the people decide
-                notify_pair(uow.session, pair, "move_proposed" if policy == "propose" else "conflict", now,
+                notify_pair(uow, pair, "move_proposed" if policy == "propose" else "conflict", now,
                             key=key, payload=payload, occurrence_id=occ.id)
         uow.commit()
 
@@ -154,7 +154,7 @@ def _series_gone(container, series_id: str, now: datetime) -> list[Decision]:
         series = uow.session.get(Series, series_id)
         pair = series.pair
         pair.status, pair.status_reason = "needs_attention", "the booked series was deleted from the organizer's calendar"
-        notify_coordinators(uow.session, pair, "pair_attention", now, key=f"gone:{series_id}",
+        notify_coordinators(uow, pair, "pair_attention", now, key=f"gone:{series_id}",
                             payload={"reason": pair.status_reason})
         uow.commit()
     return []

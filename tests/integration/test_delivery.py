@@ -23,7 +23,7 @@ def mailbox(settings):
 
 def _deliver(container, **kw) -> str:
     with container.uow() as uow:
-        nid = add_notification(uow.session, due_at=NOW, **kw)
+        nid = add_notification(uow, due_at=NOW, **kw)
         uow.commit()
     assert deliver_notification(container, nid) is True
     assert deliver_notification(container, nid) is False  # sent once

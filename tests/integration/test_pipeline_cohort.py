@@ -119,7 +119,7 @@ def _seed(world) -> list[str]:
     from emulators.tls import client_session
 
     now = container.clock.now()
-    connect = MicrosoftConnectFlow(container.extras["providers"]["microsoft"].apps)
+    connect = MicrosoftConnectFlow(container.providers["microsoft"].apps)
     browser = client_session(graph.ca_file)
 
     def credentials(kind, email, tz):
@@ -328,7 +328,7 @@ def _repair_phase(world, pair_ids):
             changed = [o.id for o in occs.values() if (o.start, o.status) != before[series_id][o.id]]
             assert changed == [occ_id], "only the conflicting session moved"
             organizer = uow.session.get(CalendarConnection, series.organizer_connection_id)
-            provider = container.extras["providers"][organizer.provider]
+            provider = container.providers[organizer.provider]
             state = provider.get_series(account_for(container, organizer), series.provider_event_id,
                                         original - timedelta(days=1), original + timedelta(days=8))
             held = {o.original_start: o.start for o in state.occurrences if not o.cancelled}

@@ -103,7 +103,7 @@ def test_token_blobs_are_encrypted_and_rotate(container):
     assert b"rt-secret" not in bytes(raw)
     old_key = container.settings.security.token_keys[0]
     new_key = TokenCipher.generate_key()
-    container._cipher = TokenCipher([new_key, old_key])
+    container.cipher = TokenCipher([new_key, old_key])
     assert rotate_all(container) == 1
     assert rotate_all(container) == 0
     with container.uow() as uow:

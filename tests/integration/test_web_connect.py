@@ -12,7 +12,6 @@ from adapters.providers.ics_feed import IcsFeedCalendarProvider
 from adapters.providers.safe_fetch import fetch_untrusted_url
 from adapters.storage.models import CalendarConnection
 from emulators.google.server import GoogleEmulator
-from scheduler.services.accounts import providers
 from scheduler.services.connections import store_connection
 from tests.e2e.helpers import sign_in_as
 from tests.support.http_server import local_http_server
@@ -24,7 +23,7 @@ FEED = Path(__file__).resolve().parent.parent / "fixtures" / "ics" / "recurring_
 @pytest.fixture
 def google(container):
     with GoogleEmulator() as emu:
-        providers(container)["google"] = GoogleCalendarProvider(
+        container.providers["google"] = GoogleCalendarProvider(
             emu.client_id, emu.client_secret, token_uri=emu.token_uri, api_endpoint=emu.calendar_endpoint,
             batch_uri=emu.batch_uri, revoke_uri=emu.revoke_uri, trust_env=False)
         yield emu
@@ -42,7 +41,7 @@ def test_the_calendars_page_says_what_is_read_before_any_consent(container, seed
 def feed_server(container):
     """A loopback feed server; the ICS provider is allowed to reach loopback for this test only."""
     with local_http_server() as server:
-        providers(container)["ics"] = IcsFeedCalendarProvider(
+        container.providers["ics"] = IcsFeedCalendarProvider(
             fetch=lambda url, **kw: fetch_untrusted_url(url, address_policy=lambda address: True, **kw))
         yield server
 

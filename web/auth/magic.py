@@ -7,6 +7,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adapters.storage.uow import session_uow
 from adapters.storage.models import Notification, Person
 from scheduler.services.notifications import add_notification
 from scheduler.services.links import LinkError, LinkSigner, use_once
@@ -34,7 +35,7 @@ def request_link(session: Session, signer: LinkSigner, email: str, now: datetime
     token = signer.sign_magic(person.id)
     nonce = signer.read("signin", token)["n"]
     url = url_for_token(token)
-    add_notification(session, kind="magic_link", person_id=person.id, due_at=now, key=f"magic_link:{nonce}",
+    add_notification(session_uow(session), kind="magic_link", person_id=person.id, due_at=now, key=f"magic_link:{nonce}",
                      payload={"url": url})
     return url
 

@@ -1,0 +1,230 @@
+"""Tables, and the imperative mapping of the domain's plain classes onto them.
+
+The classes live in ``scheduler.core.entities`` and know nothing of SQLAlchemy; ``start_mappers``
+(run once, on import of this module) instruments them, as *Architecture Patterns with Python*
+does. Nothing outside ``adapters/storage`` builds a query.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import registry, relationship
+
+from adapters.storage.types import UTCDateTime
+from scheduler.core import entities as e
+from scheduler.core.entities import new_id, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+mapper_registry = registry(metadata=metadata)
+
+
+def _id() -> Column:
+    return Column("id", String(32), primary_key=True, default=new_id)
+
+
+def _created() -> Column:
+    return Column("created_at", UTCDateTime, nullable=False, default=utcnow)
+
+
+programs = Table(
+    "programs", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("cadence", String(16), nullable=False, default="biweekly"),
+    Column("duration_min", Integer, nullable=False, default=45),
+    Column("session_count", Integer, nullable=False, default=6),
+    Column("horizon_weeks", Integer, nullable=False, default=12),
+    Column("mentor_max_sessions_per_week", Integer, nullable=True),
+    Column("reminder_offsets_min", JSON, nullable=False, default=lambda: [24 * 60, 60]),
+    Column("repair_policy", String(16), nullable=False, default="auto"),
+    Column("allow_pair_cadence", Boolean, nullable=False, default=False),
+    Column("is_sandbox", Boolean, nullable=False, default=False),
+    _created(),
+)
+
+people = Table(
+    "people", metadata, _id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("tz", String(64), nullable=True),
+    Column("working_hours", JSON, nullable=True),
+    Column("preferences", JSON, nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("onboarded_at", UTCDateTime, nullable=True),
+    _created(),
+)
+
+memberships = Table(
+    "memberships", metadata, _id(),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    UniqueConstraint("program_id", "person_id", "role"),
+)
+
+pairs = Table(
+    "pairs", metadata, _id(),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("mentor_id", ForeignKey("people.id"), nullable=False),
+    Column("mentee_id", ForeignKey("people.id"), nullable=False),
+    Column("status", String(24), nullable=False, default="invited"),
+    Column("status_reason", Text, nullable=True),
+    Column("cadence", String(16), nullable=True),
+    Column("duration_min", Integer, nullable=True),
+    Column("organizer_role", String(8), nullable=False, default="mentor"),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
+    UniqueConstraint("program_id", "mentor_id", "mentee_id"),
+)
+
+calendar_connections = Table(
+    "calendar_connections", metadata, _id(),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("provider", String(16), nullable=False),
+    Column("account_email", String(320), nullable=False, default=""),
+    Column("calendar_id", String(500), nullable=False, default="primary"),
+    Column("token_blob", LargeBinary, nullable=True),
+    Column("status", String(24), nullable=False, default="ok"),
+    Column("last_error", Text, nullable=True),
+    Column("sync_cursor", Text, nullable=True),
+    Column("watch", JSON, nullable=True),
+    Column("last_checked_at", UTCDateTime, nullable=True),
+    _created(),
+)
+
+series = Table(
+    "series", metadata, _id(),
+    Column("pair_id", ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("rrule", String(200), nullable=False),
+    Column("dtstart_local", String(19), nullable=False),
+    Column("tz", String(64), nullable=False),
+    Column("duration_min", Integer, nullable=False),
+    Column("organizer_connection_id", ForeignKey("calendar_connections.id", ondelete="SET NULL"), nullable=True),
+    Column("provider_event_id", String(1024), nullable=True),
+    Column("video_url", String(1000), nullable=True),
+    Column("status", String(16), nullable=False, default="planned"),
+    Column("idempotency_key", String(64), nullable=False, unique=True, default=new_id),
+    Column("itip_sequence", Integer, nullable=False, default=0, server_default="0"),
+    _created(),
+)
+
+occurrences = Table(
+    "occurrences", metadata, _id(),
+    Column("series_id", ForeignKey("series.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("original_start", UTCDateTime, nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="scheduled"),
+    Column("attendance", String(16), nullable=False, default="unknown"),
+    Column("agenda", Text, nullable=True),
+    UniqueConstraint("series_id", "original_start"),
+    Index("ix_occurrences_start", "start"),
+)
+
+agenda_templates = Table(
+    "agenda_templates", metadata, _id(),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+goals = Table(
+    "goals", metadata, _id(),
+    Column("pair_id", ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
+    _created(),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+)
+
+feedback = Table(
+    "feedback", metadata, _id(),
+    Column("occurrence_id", ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("answer", String(16), nullable=False),
+    Column("rating", Integer, nullable=True),
+    Column("notes", Text, nullable=True),
+    _created(),
+    UniqueConstraint("occurrence_id", "person_id"),
+)
+
+notifications = Table(
+    "notifications", metadata, _id(),
+    Column("kind", String(24), nullable=False),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("pair_id", ForeignKey("pairs.id", ondelete="CASCADE"), nullable=True),
+    Column("occurrence_id", ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("sent_at", UTCDateTime, nullable=True),
+    _created(),
+    Index("ix_notifications_due", "status", "due_at"),
+)
+
+outbox = Table(
+    "outbox", metadata, _id(),
+    Column("kind", String(40), nullable=False),
+    Column("subject_id", String(32), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("enqueued_at", UTCDateTime, nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    _created(),
+    Index("ix_outbox_due", "status", "due_at"),
+)
+
+used_links = Table(
+    "used_links", metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("used_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+
+def start_mappers() -> None:
+    """Instrument the entity classes (idempotent)."""
+    if getattr(e.Program, "__mapper__", None) is not None:
+        return
+    m = mapper_registry.map_imperatively
+    m(e.Program, programs, properties=dict(
+        pairs=relationship(e.Pair, back_populates="program"),
+        agenda_templates=relationship(e.AgendaTemplate, back_populates="program",
+                                      order_by=agenda_templates.c.position)))
+    m(e.Person, people, properties=dict(
+        connections=relationship(e.CalendarConnection, back_populates="person")))
+    m(e.Membership, memberships)
+    m(e.Pair, pairs, properties=dict(
+        program=relationship(e.Program, back_populates="pairs"),
+        mentor=relationship(e.Person, foreign_keys=[pairs.c.mentor_id]),
+        mentee=relationship(e.Person, foreign_keys=[pairs.c.mentee_id]),
+        series=relationship(e.Series, back_populates="pair", order_by=series.c.created_at),
+        goals=relationship(e.Goal, back_populates="pair", order_by=goals.c.created_at)))
+    m(e.CalendarConnection, calendar_connections, properties=dict(
+        person=relationship(e.Person, back_populates="connections")))
+    m(e.Series, series, properties=dict(
+        pair=relationship(e.Pair, back_populates="series"),
+        occurrences=relationship(e.Occurrence, back_populates="series", order_by=occurrences.c.original_start)))
+    m(e.Occurrence, occurrences, properties=dict(series=relationship(e.Series, back_populates="occurrences")))
+    m(e.AgendaTemplate, agenda_templates, properties=dict(
+        program=relationship(e.Program, back_populates="agenda_templates")))
+    m(e.Goal, goals, properties=dict(pair=relationship(e.Pair, back_populates="goals")))
+    m(e.Feedback, feedback)
+    m(e.Notification, notifications)
+    m(e.OutboxMessage, outbox)
+    m(e.UsedLink, used_links)
+
+
+start_mappers()

@@ -1,0 +1,226 @@
+"""SQL repositories: every query Tandem runs is named here, in the domain's words.
+
+Each class implements one repository of ``scheduler.ports.UnitOfWork`` over a SQLAlchemy session;
+services never build queries. Aggregate queries for coordinators live here too, so they can be
+indexed and measured in one place.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Generic, Iterable, Sequence, TypeVar
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import adapters.storage.orm  # noqa: F401  (maps the entities)
+from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
+                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
+                                     new_id)
+
+E = TypeVar("E", bound=Entity)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_once(session: Session, model, values: dict, key_column: str = "idempotency_key") -> str | None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` on PostgreSQL and SQLite; the new id, or None
+    when a row with that key exists (then nothing was written)."""
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
+    values = {"id": new_id(), **values}
+    stmt = (insert(model).values(**values)
+            .on_conflict_do_nothing(index_elements=[key_column]).returning(model.id))
+    return session.execute(stmt).scalar()
+
+
+class SqlRepository(Generic[E]):
+    model: type
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, id: str, *, lock: bool = False) -> E | None:
+        if lock and _is_postgres(self.session):
+            return self.session.get(self.model, id, with_for_update=True)
+        return self.session.get(self.model, id)
+
+    def get_many(self, ids: Iterable[str], *, lock: bool = False) -> list[E]:
+        ids = sorted(set(ids))
+        if not ids:
+            return []
+        query = select(self.model).where(self.model.id.in_(ids)).order_by(self.model.id)
+        if lock and _is_postgres(self.session):
+            query = query.with_for_update()
+        return list(self.session.scalars(query))
+
+    def add(self, entity: E) -> E:
+        self.session.add(entity)
+        return entity
+
+    def delete(self, entity: E) -> None:
+        self.session.delete(entity)
+
+
+class SqlPrograms(SqlRepository[Program]):
+    model = Program
+
+
+class SqlPeople(SqlRepository[Person]):
+    model = Person
+
+    def by_email(self, email: str) -> Person | None:
+        return self.session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
+
+
+class SqlMemberships(SqlRepository[Membership]):
+    model = Membership
+
+    def coordinator_ids(self, program_id: str) -> list[str]:
+        return list(self.session.scalars(select(Membership.person_id).where(
+            Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
+
+
+class SqlPairs(SqlRepository[Pair]):
+    model = Pair
+
+    def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
+        query = select(Pair).where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id))
+        if states is not None:
+            query = query.where(Pair.status.in_(tuple(states)))
+        return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
+
+
+class SqlConnections(SqlRepository[CalendarConnection]):
+    model = CalendarConnection
+
+    def usable_of(self, person_id: str) -> list[CalendarConnection]:
+        return list(self.session.scalars(select(CalendarConnection)
+                                         .where(CalendarConnection.person_id == person_id,
+                                                CalendarConnection.status == "ok")
+                                         .order_by(CalendarConnection.created_at)))
+
+
+class SqlSeries(SqlRepository[Series]):
+    model = Series
+
+
+class SqlOccurrences(SqlRepository[Occurrence]):
+    model = Occurrence
+
+
+class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):
+    model = AgendaTemplate
+
+
+class SqlGoals(SqlRepository[Goal]):
+    model = Goal
+
+
+class SqlFeedback(SqlRepository[Feedback]):
+    model = Feedback
+
+
+class SqlNotifications(SqlRepository[Notification]):
+    model = Notification
+
+    def add_once(self, notification: Notification) -> bool:
+        values = {c: getattr(notification, c) for c in Notification.FIELDS}
+        return insert_once(self.session, Notification, values) is not None
+
+    def count_for_occurrence(self, occurrence_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(Notification)
+                                   .where(Notification.occurrence_id == occurrence_id)) or 0
+
+    def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
+                       kinds: Sequence[str] = ("reminder", "feedback")) -> None:
+        query = update(Notification).where(Notification.status == "pending", Notification.kind.in_(tuple(kinds)))
+        if occurrence_id is not None:
+            query = query.where(Notification.occurrence_id == occurrence_id)
+        if pair_id is not None:
+            query = query.where(Notification.pair_id == pair_id)
+        self.session.execute(query.values(status="cancelled"))
+
+
+class SqlOutbox(SqlRepository[OutboxMessage]):
+    """The transactional outbox. Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite
+    the write lock taken at ``BEGIN IMMEDIATE`` (see ``db.make_engine``) gives the same guarantee."""
+
+    model = OutboxMessage
+
+    def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
+        return insert_once(self.session, OutboxMessage, dict(
+            kind=kind, subject_id=subject_id, idempotency_key=idempotency_key, status="pending", due_at=due_at,
+            attempts=0)) is not None
+
+    def claim_due(self, now: datetime, *, limit: int, claim_timeout: timedelta,
+                  max_attempts: int) -> list[OutboxMessage]:
+        stale_before = now - claim_timeout
+        query = (select(OutboxMessage)
+                 .where(or_((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= now),
+                            (OutboxMessage.status == "enqueued") & (OutboxMessage.enqueued_at <= stale_before),
+                            (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)))
+                 .order_by(OutboxMessage.due_at)
+                 .limit(limit))
+        if _is_postgres(self.session):
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for row in list(self.session.scalars(query)):
+            if row.attempts >= max_attempts:
+                row.status = "dead"
+                row.last_error = ((row.last_error or "no worker finished it")
+                                  + f" (gave up after {row.attempts} attempts)")
+                continue
+            row.status = "enqueued"
+            row.enqueued_at = now
+            row.attempts += 1
+            claimed.append(row)
+        self.session.flush()
+        return claimed
+
+    def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id,
+                   or_(OutboxMessage.status == "enqueued",
+                       (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)))
+            .values(status="running", locked_until=now + lease))
+        return result.rowcount == 1
+
+    def mark_done(self, outbox_id: str, now: datetime) -> bool:
+        result = self.session.execute(update(OutboxMessage)
+                                      .where(OutboxMessage.id == outbox_id, OutboxMessage.status != "done")
+                                      .values(status="done", done_at=now, last_error=None, locked_until=None))
+        return result.rowcount == 1
+
+    def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:
+        values: dict = {"last_error": error[:2000], "locked_until": None}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values.update(status="pending", due_at=retry_at)
+        self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id,
+                                                         OutboxMessage.status != "done").values(**values))
+
+    def dead(self) -> list[OutboxMessage]:
+        return list(self.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
+                                         .order_by(OutboxMessage.created_at.desc())))
+
+
+class SqlUsedLinks:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def use(self, nonce: str, purpose: str, now: datetime) -> bool:
+        if self.session.get(UsedLink, nonce) is not None:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.add(UsedLink(nonce=nonce, purpose=purpose, used_at=now))
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True

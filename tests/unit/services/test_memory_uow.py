@@ -1,0 +1,63 @@
+"""The in-memory unit of work behaves like the database where use cases can tell."""
+from __future__ import annotations
+
+import pytest
+
+from scheduler.core.entities import Occurrence, OutboxMessage, Pair, Series
+from scheduler.ports import DuplicateKey
+from tests.unit.services.conftest import T0
+
+
+def test_changes_without_commit_are_lost(deps, seed):
+    s = seed()
+    with deps.uow() as uow:
+        uow.pairs.get(s.pair_id).status = "ready"
+    with deps.uow() as uow:
+        assert uow.pairs.get(s.pair_id).status == "invited"
+        uow.pairs.get(s.pair_id).status = "ready"
+        uow.commit()
+    with deps.uow() as uow:
+        assert uow.pairs.get(s.pair_id).status == "ready"
+
+
+def test_links_follow_foreign_keys_both_ways(deps, seed):
+    s = seed()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        series = uow.series.add(Series(pair_id=pair.id, rrule="FREQ=WEEKLY;COUNT=2", dtstart_local="2026-03-03T10:00:00",
+                                       tz="UTC", duration_min=45))
+        later = uow.occurrences.add(Occurrence(series=series, original_start=T0.replace(day=10), start=T0.replace(day=10),
+                                               end=T0.replace(day=10, hour=9)))
+        first = uow.occurrences.add(Occurrence(series=series, original_start=T0.replace(day=3), start=T0.replace(day=3),
+                                               end=T0.replace(day=3, hour=9)))
+        uow.commit()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        assert pair.program.name == "Pilot" and pair.mentor.email == "mentor@example.org"
+        (series,) = pair.series
+        assert [o.id for o in series.occurrences] == [first.id, later.id]
+        assert series.occurrences[0].series is series and later.series_id == series.id
+
+
+def test_unique_keys_are_enforced(deps, seed):
+    s = seed()
+    with deps.uow() as uow:
+        assert uow.outbox.add_once("plan_pair", s.pair_id, "k1", T0) is True
+        assert uow.outbox.add_once("plan_pair", s.pair_id, "k1", T0) is False
+        uow.commit()
+    with deps.uow() as uow:
+        uow.pairs.add(Pair(program_id=s.program_id, mentor_id=s.mentor_id, mentee_id=s.mentee_id))
+        with pytest.raises(DuplicateKey):
+            uow.commit()
+    with deps.uow() as uow:
+        assert [m.idempotency_key for m in uow.outbox.claim_due(T0, limit=10, claim_timeout=T0 - T0,
+                                                                 max_attempts=3)] == ["k1"]
+        assert isinstance(uow.outbox.all()[0], OutboxMessage)
+
+
+def test_single_use_links(deps):
+    with deps.uow() as uow:
+        assert uow.used_links.use("n1", "signin", T0) is True
+        uow.commit()
+    with deps.uow() as uow:
+        assert uow.used_links.use("n1", "signin", T0) is False
