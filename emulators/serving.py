@@ -56,14 +56,21 @@ class BackgroundServer:
             self._thread = None
 
 
-def serve_until_stopped(*servers) -> None:
-    """Block until Ctrl-C or SIGTERM, then stop every server (each has ``stop()``); a clean stop
-    also removes the emulators' throwaway CA files."""
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM. Call it first thing in ``main``, before anything is
+    printed: a parent that reads the printed lines and then stops the process must never find
+    the default handler still in place (that exit is -15, not a clean stop)."""
     import signal
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
+def serve_until_stopped(*servers, stop: threading.Event) -> None:
+    """Block until ``stop`` (from :func:`stop_on_signals`) is set, then stop every server (each
+    has ``stop()``); a clean stop also removes the emulators' throwaway CA files."""
     try:
         stop.wait()
     finally:

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 
 class TandemError(Exception):
-    """Base of every error Tandem raises on purpose."""
+    """Base of every error Tandem raises on purpose.
+
+    ``retryable`` says whether doing the same work again later can help: the outbox retries a
+    failed row with backoff only when it can (an error that is not a ``TandemError`` is taken as
+    transient). A row whose error is not retryable is ``dead`` at once, shown to coordinators.
+    """
+
+    retryable: bool = True
 
 
 # --- bad input -----------------------------------------------------------------------------
 class InvalidInput(TandemError):
     """Input that cannot be used as given (a file, a form, a scenario)."""
+
+    retryable = False
 
 
 class InvalidCalendarFile(InvalidInput):
@@ -58,6 +67,8 @@ class ReconnectNeeded(ProviderError):
     Never retried automatically.
     """
 
+    retryable = False
+
 
 class NotFound(ProviderError):
     """The calendar object does not exist (any more)."""
@@ -80,6 +91,8 @@ class MailUnavailable(TandemError):
 class MailRejected(TandemError):
     """The mail server permanently refused the message for ``addresses`` (5xx): retrying the
     same message will not help; fix or replace those addresses."""
+
+    retryable = False
 
     def __init__(self, message: str, addresses: tuple[str, ...] = (), code: int | None = None):
         super().__init__(message)

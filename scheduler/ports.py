@@ -225,16 +225,23 @@ class Repository(Protocol, Generic[E]):
 
 
 class ProgramRepository(Repository[Program], Protocol):
-    pass
+    def sandbox(self) -> Program | None:
+        """The sandbox program (``make run``), if it was created."""
 
 
 class PersonRepository(Repository[Person], Protocol):
     def by_email(self, email: str) -> Person | None: ...
 
+    def by_emails(self, emails: Sequence[str]) -> list[Person]:
+        """The people with these exact (stored) addresses."""
+
 
 class MembershipRepository(Repository[Membership], Protocol):
     def coordinator_ids(self, program_id: str) -> list[str]:
         """People who coordinate the program."""
+
+    def roles_in(self, program_id: str) -> dict[str, set[str]]:
+        """person id -> their roles in the program."""
 
 
 class PairRepository(Repository[Pair], Protocol):

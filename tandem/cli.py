@@ -129,13 +129,14 @@ def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event
     """Build the container, broker, worker and tick thread as asked. Returns (container, worker)."""
     from config.bootstrap import bootstrap
     from workers import runtime
+    from workers.actors import bind_actors
     from workers.broker import configure_broker
     from workers.tick import run_tick_loop
 
     container = bootstrap(settings, **extras)
     broker = configure_broker(settings)
     runtime.install(container)
-    runtime.load_actors(broker)
+    bind_actors(broker)
     started_worker = runtime.start_worker(broker, settings.broker.worker_threads) if worker else None
     if tick:
         steps = _tick_steps()

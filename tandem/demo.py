@@ -1,6 +1,7 @@
-"""The sandbox: emulated Google and Microsoft calendars, and a program of a few pairs that the
-pipeline books while a newcomer watches (``make run``). Nothing here runs in production:
-``tandem run`` uses it only when ``app.demo`` is on and no real OAuth client is configured.
+"""The sandbox's wiring in the CLI: emulated Google and Microsoft calendars that ``tandem run``
+starts when ``app.demo`` is on and no real OAuth client is configured, and the consent of each
+sandbox person on them. The sandbox program itself (people, pairs) is
+``scheduler.services.sandbox``. Nothing here runs in production.
 """
 from __future__ import annotations
 
@@ -9,26 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from adapters.storage.models import CalendarConnection, Membership, Pair, Person, Program
-from adapters.storage.outbox import add_outbox
 from config.settings import Settings
+from scheduler.services import sandbox
 
 log = logging.getLogger(__name__)
-SANDBOX_NAME = "Sandbox cohort"
-WEEKDAYS_9_17 = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-
-# (email, name, zone, calendar) — mentors on Google, mentees on Microsoft: cross-provider pairs.
-PEOPLE = (
-    ("casey.coordinator@sandbox.tandem.test", "Casey Coordinator", "Europe/London", None),
-    ("ada.mentor@sandbox.tandem.test", "Ada Lovelace", "America/New_York", "google"),
-    ("grace.mentor@sandbox.tandem.test", "Grace Hopper", "Europe/Berlin", "google"),
-    ("lin.mentee@sandbox.tandem.test", "Lin Chen", "Europe/London", "microsoft"),
-    ("sam.mentee@sandbox.tandem.test", "Sam Okafor", "America/Chicago", "microsoft"),
-    ("priya.mentee@sandbox.tandem.test", "Priya Sharma", "Asia/Kolkata", "microsoft"),
-)
-PAIRS = (("ada.mentor", "lin.mentee"), ("ada.mentor", "sam.mentee"), ("grace.mentor", "priya.mentee"))
 
 
 @dataclass
@@ -65,41 +50,11 @@ def wants_emulators(settings: Settings) -> bool:
 def seed_demo(container, emulators: DemoEmulators | None) -> bool:
     """Create the sandbox program once (True when created). With emulators, everyone's calendar
     is connected there and holds a few busy blocks, and the pairs are queued for planning."""
-    now = container.clock.now()
-    with container.uow() as uow:
-        if uow.session.scalar(select(Program.id).where(Program.is_sandbox.is_(True))):
-            return False
-        program = Program(name=SANDBOX_NAME, cadence="weekly", duration_min=45, session_count=8, horizon_weeks=10,
-                          mentor_max_sessions_per_week=4, reminder_offsets_min=[24 * 60, 30], repair_policy="auto",
-                          is_sandbox=True)
-        uow.session.add(program)
-        people = {}
-        for email, name, tz, _ in PEOPLE:
-            person = uow.session.scalar(select(Person).where(Person.email == email)) or Person(email=email)
-            person.name, person.tz, person.working_hours, person.onboarded_at = name, tz, WEEKDAYS_9_17, now
-            uow.session.add(person)
-            people[email.split("@")[0]] = person
-        uow.session.flush()
-        roles = {("casey.coordinator", "coordinator")}
-        for mentor, mentee in PAIRS:
-            uow.session.add(Pair(program_id=program.id, mentor_id=people[mentor].id, mentee_id=people[mentee].id,
-                                 status="ready" if emulators else "invited"))
-            roles |= {(mentor, "mentor"), (mentee, "mentee")}
-        for key, role in sorted(roles):
-            uow.session.add(Membership(program_id=program.id, person_id=people[key].id, role=role))
-        uow.session.flush()
-        if emulators is not None:
-            for email, _, tz, kind in PEOPLE:
-                if kind:
-                    credentials = _connect(emulators, kind, email, tz, now)
-                    uow.session.add(CalendarConnection(person_id=people[email.split("@")[0]].id, provider=kind,
-                                                       account_email=email,
-                                                       token_blob=container.cipher.encrypt(credentials)))
-            for pair in program.pairs:
-                add_outbox(uow.session, "plan_pair", pair.id, f"plan_pair:{pair.id}:sandbox", now)
-        uow.commit()
-    log.info("sandbox program created with %d pairs", len(PAIRS))
-    return True
+    connect = None
+    if emulators is not None:
+        def connect(kind: str, email: str, tz: str, now: datetime) -> dict:
+            return _connect(emulators, kind, email, tz, now)
+    return sandbox.seed(container, connect)
 
 
 def _connect(emulators: DemoEmulators, kind: str, email: str, tz: str, now: datetime) -> dict:

@@ -6,8 +6,10 @@ from __future__ import annotations
 def cmd_emulators(args) -> int:
     from emulators.google import GoogleEmulator
     from emulators.microsoft import GraphEmulator
-    from emulators.serving import serve_until_stopped
+    from emulators.serving import serve_until_stopped, stop_on_signals
     from tandem.demo import DemoEmulators
+
+    stop = stop_on_signals()  # before anything is printed
 
     emulators = DemoEmulators(GoogleEmulator(port=args.google_port).start(),
                               GraphEmulator(port=args.microsoft_port).start())
@@ -22,7 +24,7 @@ def cmd_emulators(args) -> int:
     for section, lines in sections.items():
         print(f"[{section}]\n" + "\n".join(lines))
     print("\n(Ctrl-C stops them)", flush=True)
-    serve_until_stopped(emulators)
+    serve_until_stopped(emulators, stop=stop)
     return 0
 
 

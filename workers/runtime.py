@@ -1,36 +1,30 @@
-"""Process-wide wiring for actors: the container they use, and the in-process worker.
+"""Process-wide wiring for actors: the dependencies they use, and the in-process worker.
 
 Actors are module-level functions (Dramatiq's model), so they reach adapters through the
-container installed here at start-up — never one built at import time.
+container installed here at start-up — never one built at import time. This module imports no
+actor: ``workers.actors`` depends on it, not the other way round.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 
 import dramatiq
 from dramatiq import Worker
 
-from config.bootstrap import Container
+from scheduler.ports import Dependencies
 
 log = logging.getLogger(__name__)
-_container: Container | None = None
+_installed: list[Dependencies] = []  # the one container of this process (a list: no `global`)
 
 
-def install(container: Container) -> None:
-    global _container
-    _container = container
+def install(container: Dependencies) -> None:
+    _installed[:] = [container]
 
 
-def container() -> Container:
-    if _container is None:
+def container() -> Dependencies:
+    if not _installed:
         raise RuntimeError("workers.runtime.install(container) was not called before an actor ran")
-    return _container
-
-
-def load_actors(broker: dramatiq.Broker) -> dict:
-    """Import the use cases and declare them as actors on ``broker``."""
-    return importlib.import_module("workers.actors").bind_actors(broker)
+    return _installed[0]
 
 
 def start_worker(broker: dramatiq.Broker, threads: int) -> Worker:

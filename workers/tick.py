@@ -14,7 +14,6 @@ from datetime import timedelta
 import dramatiq
 from dramatiq import Message
 
-from adapters.storage.outbox import claim_due
 from config.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -26,9 +25,9 @@ def tick_once(container: Container, broker: dramatiq.Broker) -> int:
     cfg = container.settings.tick
     now = container.clock.now()
     with container.uow() as uow:
-        rows = claim_due(uow.session, now, limit=cfg.batch_size,
-                         claim_timeout=timedelta(seconds=cfg.claim_timeout_seconds),
-                         max_attempts=cfg.max_attempts)
+        rows = uow.outbox.claim_due(now, limit=cfg.batch_size,
+                                    claim_timeout=timedelta(seconds=cfg.claim_timeout_seconds),
+                                    max_attempts=cfg.max_attempts)
         messages = [(row.id, row.kind) for row in rows]
         uow.commit()
     for outbox_id, kind in messages:

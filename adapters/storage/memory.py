@@ -52,7 +52,7 @@ class InMemoryUnitOfWork:
         self.store = store
         self._seen: dict[tuple[type, str], Entity] = {}
         self._deleted: set[tuple[type, str]] = set()
-        self.programs = MemoryRepository(self, e.Program)
+        self.programs = MemoryPrograms(self, e.Program)
         self.people = MemoryPeople(self, e.Person)
         self.memberships = MemoryMemberships(self, e.Membership)
         self.pairs = MemoryPairs(self, e.Pair)
@@ -244,15 +244,29 @@ class MemoryRepository(Generic[E]):
         self.uow._seen.pop((self.cls, key), None)
 
 
+class MemoryPrograms(MemoryRepository[e.Program]):
+    def sandbox(self) -> e.Program | None:
+        return next((p for p in self.all() if p.is_sandbox), None)
+
+
 class MemoryPeople(MemoryRepository[e.Person]):
     def by_email(self, email: str) -> e.Person | None:
         wanted = email.strip().lower()
         return next((p for p in self.all() if p.email.lower() == wanted), None)
 
+    def by_emails(self, emails: Sequence[str]) -> list[e.Person]:
+        return self.where(lambda p: p.email in set(emails))
+
 
 class MemoryMemberships(MemoryRepository[e.Membership]):
     def coordinator_ids(self, program_id: str) -> list[str]:
         return sorted(m.person_id for m in self.all() if m.program_id == program_id and m.role == "coordinator")
+
+    def roles_in(self, program_id: str) -> dict[str, set[str]]:
+        roles: dict[str, set[str]] = {}
+        for m in self.where(lambda m: m.program_id == program_id):
+            roles.setdefault(m.person_id, set()).add(m.role)
+        return roles
 
 
 class MemoryPairs(MemoryRepository[e.Pair]):

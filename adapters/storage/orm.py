@@ -195,7 +195,11 @@ used_links = Table(
 
 
 def start_mappers() -> None:
-    """Instrument the entity classes (idempotent)."""
+    """Instrument the entity classes (idempotent).
+
+    Every foreign key has a relationship, so a flush inserts parents before children whatever
+    order a use case added them in; those the domain does not navigate are private (``_person``).
+    """
     if getattr(e.Program, "__mapper__", None) is not None:
         return
     m = mapper_registry.map_imperatively
@@ -205,7 +209,7 @@ def start_mappers() -> None:
                                       order_by=agenda_templates.c.position)))
     m(e.Person, people, properties=dict(
         connections=relationship(e.CalendarConnection, back_populates="person")))
-    m(e.Membership, memberships)
+    m(e.Membership, memberships, properties=dict(_program=relationship(e.Program), _person=relationship(e.Person)))
     m(e.Pair, pairs, properties=dict(
         program=relationship(e.Program, back_populates="pairs"),
         mentor=relationship(e.Person, foreign_keys=[pairs.c.mentor_id]),
@@ -216,13 +220,15 @@ def start_mappers() -> None:
         person=relationship(e.Person, back_populates="connections")))
     m(e.Series, series, properties=dict(
         pair=relationship(e.Pair, back_populates="series"),
+        _organizer_connection=relationship(e.CalendarConnection),
         occurrences=relationship(e.Occurrence, back_populates="series", order_by=occurrences.c.original_start)))
     m(e.Occurrence, occurrences, properties=dict(series=relationship(e.Series, back_populates="occurrences")))
     m(e.AgendaTemplate, agenda_templates, properties=dict(
         program=relationship(e.Program, back_populates="agenda_templates")))
     m(e.Goal, goals, properties=dict(pair=relationship(e.Pair, back_populates="goals")))
-    m(e.Feedback, feedback)
-    m(e.Notification, notifications)
+    m(e.Feedback, feedback, properties=dict(_occurrence=relationship(e.Occurrence), _person=relationship(e.Person)))
+    m(e.Notification, notifications, properties=dict(
+        _person=relationship(e.Person), _pair=relationship(e.Pair), _occurrence=relationship(e.Occurrence)))
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
 

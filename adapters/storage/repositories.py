@@ -68,12 +68,18 @@ class SqlRepository(Generic[E]):
 class SqlPrograms(SqlRepository[Program]):
     model = Program
 
+    def sandbox(self) -> Program | None:
+        return self.session.scalar(select(Program).where(Program.is_sandbox.is_(True)).limit(1))
+
 
 class SqlPeople(SqlRepository[Person]):
     model = Person
 
     def by_email(self, email: str) -> Person | None:
         return self.session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
+
+    def by_emails(self, emails: Sequence[str]) -> list[Person]:
+        return list(self.session.scalars(select(Person).where(Person.email.in_(tuple(emails)))))
 
 
 class SqlMemberships(SqlRepository[Membership]):
@@ -82,6 +88,13 @@ class SqlMemberships(SqlRepository[Membership]):
     def coordinator_ids(self, program_id: str) -> list[str]:
         return list(self.session.scalars(select(Membership.person_id).where(
             Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
+
+    def roles_in(self, program_id: str) -> dict[str, set[str]]:
+        roles: dict[str, set[str]] = {}
+        for person_id, role in self.session.execute(select(Membership.person_id, Membership.role)
+                                                    .where(Membership.program_id == program_id)):
+            roles.setdefault(person_id, set()).add(role)
+        return roles
 
 
 class SqlPairs(SqlRepository[Pair]):

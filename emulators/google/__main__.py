@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from emulators.google.server import GoogleEmulator
-from emulators.serving import serve_until_stopped
+from emulators.serving import serve_until_stopped, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -16,12 +16,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redirect-uri", action="append", default=[], metavar="URL",
                         help="allowed OAuth redirect URI (default: any loopback URL)")
     args = parser.parse_args(argv)
+    stop = stop_on_signals()  # before anything is printed: see stop_on_signals
     emu = GoogleEmulator(port=args.port, auto_approve=args.auto_approve or False,
                          redirect_uris=tuple(args.redirect_uri)).start()
     for email in args.user:
         emu.add_user(email)
     print(f"Google emulator on {emu.base_url} (client_id={emu.client_id} client_secret={emu.client_secret})", flush=True)
-    serve_until_stopped(emu)
+    serve_until_stopped(emu, stop=stop)
 
 
 if __name__ == "__main__":

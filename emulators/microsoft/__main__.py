@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from emulators.serving import serve_until_stopped
+from emulators.serving import serve_until_stopped, stop_on_signals
 
 from .emulator import GraphEmulator
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deliver-invitations", action="store_true",
                         help="copy meetings into attendees' mailboxes (tentative until answered)")
     args = parser.parse_args(argv)
+    stop = stop_on_signals()  # before anything is printed: see stop_on_signals
     emu = GraphEmulator(port=args.port, tenant=args.tenant, allow_http_webhooks=args.allow_http_webhooks,
                         deliver_invitations=args.deliver_invitations).start()
     for email in args.user:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"client id:     {emu.client_id}", flush=True)
     print(f"client secret: {emu.client_secret}", flush=True)
     print(f"control API:   {emu.origin}/_emulator/...", flush=True)
-    serve_until_stopped(emu)
+    serve_until_stopped(emu, stop=stop)
 
 
 if __name__ == "__main__":

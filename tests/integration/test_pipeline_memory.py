@@ -13,7 +13,7 @@ from adapters.storage.models import Notification, Occurrence, OutboxMessage, Pai
 from config.bootstrap import bootstrap
 from scheduler.ports import CalendarAccount
 from tests.support.pipeline import FakeClock, drain, make_person, make_program, make_ready_pair
-from workers import runtime
+from workers import actors, runtime
 
 NOW = datetime(2027, 2, 22, 12, 0, tzinfo=timezone.utc)  # a Monday, before the US/EU DST weeks
 
@@ -28,7 +28,7 @@ def pipeline(settings):
     broker.emit_after("process_boot")
     dramatiq.set_broker(broker)
     runtime.install(container)
-    runtime.load_actors(broker)
+    actors.bind_actors(broker)
     yield container, broker, calendars, mailer, clock
     broker.close()
     container.dispose()
