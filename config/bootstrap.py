@@ -70,7 +70,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None,
     replace ``providers`` (kind -> CalendarProvider, merged over the configured ones), or give
     another ``mailer``."""
     from adapters.mail.smtp import SmtpMailer
-    from adapters.providers.registry import build_providers
+    from config.providers import build_providers
 
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     return Container(settings, engine, make_session_factory(engine), clock=clock or SystemClock(),

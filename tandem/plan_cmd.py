@@ -1,6 +1,6 @@
 """``tandem plan SCENARIO.json [--out PLAN.json]``: preview a cohort's schedule from calendar exports.
 
-Input and output follow CONTRACTS.md section 1. The plan goes to stdout (pure JSON) unless
+Input and output follow docs/contracts.md section 1. The plan goes to stdout (pure JSON) unless
 ``--out`` is given; progress goes to stderr. Bad input ends with one line on stderr and exit
 code 2.
 """
@@ -31,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``plan`` on the main CLI's subparsers."""
     parser = subparsers.add_parser(
         "plan", help="plan a cohort from SCENARIO.json and calendar exports",
-        description="Plan every pair of SCENARIO.json (see CONTRACTS.md) and print PLAN.json.")
+        description="Plan every pair of SCENARIO.json (the formats are in docs/contracts.md, section 1) and print PLAN.json.")
     parser.add_argument("scenario", help="path of SCENARIO.json (busy_ics paths are relative to it)")
     parser.add_argument("--out", help="write PLAN.json here instead of stdout")
     parser.set_defaults(func=run)

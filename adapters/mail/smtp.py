@@ -24,10 +24,13 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
-from config.settings import MailSection
 from scheduler.errors import MailRejected, MailUnavailable
 from scheduler.ports import OutgoingEmail
+
+if TYPE_CHECKING:  # the settings' type only: adapters never read settings themselves
+    from config.settings import MailSection
 
 ICS_METHODS = ("REQUEST", "CANCEL")
 ATTACHMENT_NAME = "invite.ics"

@@ -1,16 +1,10 @@
-"""Build the calendar providers a process uses from settings (composition-root helper).
-
-Google and Microsoft are built only when a client id is configured; CalDAV and ICS feeds need
-no credentials of Tandem's own. The in-memory provider is never built from settings: the demo
-and the tests hand it in.
-"""
+"""Shared pieces for building calendar providers: the HTTP session Graph and MSAL use, and the
+per-account request budget. ``config.providers.build_providers`` builds them from settings."""
 from __future__ import annotations
 
 import requests
 
 from adapters.providers.retry import RateLimiter
-from config.settings import Settings
-from scheduler.ports import CalendarProvider
 
 
 def microsoft_session(ca_file: str) -> requests.Session:
@@ -30,28 +24,3 @@ def microsoft_session(ca_file: str) -> requests.Session:
 # throttled and from starving the others.
 REQUESTS_PER_SECOND_PER_ACCOUNT = 5.0
 BURST_PER_ACCOUNT = 10
-
-
-def build_providers(settings: Settings) -> dict[str, CalendarProvider]:
-    from adapters.providers.caldav import CalDavCalendarProvider
-    from adapters.providers.ics_feed import IcsFeedCalendarProvider
-
-    providers: dict[str, CalendarProvider] = {"caldav": CalDavCalendarProvider(), "ics": IcsFeedCalendarProvider()}
-    if settings.google.client_id:
-        from adapters.providers.google import GoogleCalendarProvider
-
-        base = settings.google.api_base.rstrip("/")
-        providers["google"] = GoogleCalendarProvider(
-            settings.google.client_id, settings.google.client_secret, token_uri=settings.google.token_uri,
-            api_endpoint=f"{base}/calendar/v3/", batch_uri=f"{base}/batch/calendar/v3",
-            revoke_uri=settings.google.revoke_uri,
-            rate_limiter=RateLimiter(REQUESTS_PER_SECOND_PER_ACCOUNT, BURST_PER_ACCOUNT))
-    if settings.microsoft.client_id:
-        from adapters.providers.microsoft import MicrosoftCalendarProvider
-
-        providers["microsoft"] = MicrosoftCalendarProvider(
-            settings.microsoft.graph_base, settings.microsoft.authority, settings.microsoft.client_id,
-            settings.microsoft.client_secret, microsoft_session(settings.microsoft.ca_file),
-            validate_authority=not settings.microsoft.ca_file,
-            rate_limiter=RateLimiter(REQUESTS_PER_SECOND_PER_ACCOUNT, BURST_PER_ACCOUNT))
-    return providers

@@ -1,4 +1,4 @@
-"""SCENARIO.json (CONTRACTS.md section 1) as domain objects; reading the files is the caller's job.
+"""SCENARIO.json (docs/contracts.md, section 1) as domain objects; reading the files is the caller's job.
 
 Besides the contract's fields, these optional ones are accepted (extensions, never required):
 

@@ -19,8 +19,8 @@ from tandem import plan_cmd
 
 from .oracle import inside_working_hours
 
-# A copy of shared/examples/plan-scenario (8 pairs of real-looking exports), kept in the repo so
-# the suite does not depend on where shared/ lies.
+# The example scenario (8 pairs of real-looking calendar exports), kept in the repo so
+# the suite depends on nothing outside it.
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "plan-scenario"
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "ics"
@@ -41,7 +41,7 @@ def parse_utc(text: str) -> datetime:
 
 
 def check_contract(scenario_dir: Path, plan: dict) -> None:
-    """Every promise of CONTRACTS.md section 1, checked against independently parsed input."""
+    """Every promise of docs/contracts.md section 1, checked against independently parsed input."""
     raw = json.loads((scenario_dir / "scenario.json").read_text())
     scenario = parse_scenario(raw)
     horizon_start = datetime.fromisoformat(raw["horizon"]["start"]).replace(tzinfo=timezone.utc)
