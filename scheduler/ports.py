@@ -228,6 +228,12 @@ class ProgramRepository(Repository[Program], Protocol):
     def sandbox(self) -> Program | None:
         """The sandbox program (``make run``), if it was created."""
 
+    def all_oldest_first(self) -> list[Program]:
+        """Every program, oldest first."""
+
+    def coordinated_by(self, person_id: str) -> list[Program]:
+        """The programs the person coordinates, oldest first."""
+
 
 class PersonRepository(Repository[Person], Protocol):
     def by_email(self, email: str) -> Person | None: ...
@@ -243,15 +249,27 @@ class MembershipRepository(Repository[Membership], Protocol):
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         """person id -> their roles in the program."""
 
+    def of_program(self, program_id: str) -> list[Membership]:
+        """Every role anyone has in the program."""
+
 
 class PairRepository(Repository[Pair], Protocol):
     def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
         """Pairs where the person is mentor or mentee (in one of ``states`` when given), oldest first."""
 
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
+        """The program's pairs (in one of ``states`` when given), oldest first."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
+    def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
+        """Every connection of these people (healthy or not), oldest first."""
+
     def usable_of(self, person_id: str) -> list[CalendarConnection]:
         """The person's healthy connections, oldest first."""
+
+    def with_tokens(self) -> list[CalendarConnection]:
+        """Every connection that holds an encrypted token blob (for key rotation)."""
 
 
 class SeriesRepository(Repository[Series], Protocol):
@@ -284,6 +302,9 @@ class NotificationRepository(Repository[Notification], Protocol):
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         """Pending rows of these kinds for the occurrence (or the pair) become ``cancelled``."""
 
+    def has_key(self, idempotency_key: str) -> bool:
+        """A notification with this key exists (sent, pending or cancelled)."""
+
 
 class OutboxRepository(Repository[OutboxMessage], Protocol):
     def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
@@ -294,6 +315,9 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         """Mark due rows ``enqueued`` and return them (pending and due, enqueued longer ago than
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
+
+    def count_with_key_prefix(self, prefix: str) -> int:
+        """How many rows (in any state) have an idempotency key starting with ``prefix``."""
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         """Take the row for one run; False when done, dead, not due, or running elsewhere."""

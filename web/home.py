@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from scheduler.services.connections import PROVIDER_LABELS, connections_of
-from web.deps import container, uow
-from web.pairs.queries import pairs_of_person
+from scheduler.services.programs import home_page
+from web import deps
+from web.pairs.queries import STATE_LABELS, PairSummary
 from web.security.auth import current
 
 bp = Blueprint("home", __name__)
@@ -15,13 +15,13 @@ bp = Blueprint("home", __name__)
 def index():
     person = current()
     if person is None:
-        settings = container().settings
+        settings = deps.container().settings
         return render_template("home/welcome.html", sandbox=settings.app.demo and settings.app.env != "production")
-    with uow() as work:
-        pairs = pairs_of_person(work.session, person.id)
-        broken = [PROVIDER_LABELS.get(c.provider, c.provider) for c in connections_of(work.session, person.id)
-                  if c.status != "ok"]
-    return render_template("home/dashboard.html", pairs=pairs, broken=broken)
+    page = home_page(deps.container(), person.id)
+    pairs = [PairSummary(line.pair_id, line.program_name, line.role, line.other_name,
+                         "needs_attention" if line.status == "unschedulable" else line.status,
+                         STATE_LABELS.get(line.status, line.status)) for line in page.pairs]
+    return render_template("home/dashboard.html", pairs=pairs, broken=page.broken_calendars)
 
 
 def init_app(app: Flask) -> None:

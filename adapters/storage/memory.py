@@ -248,6 +248,13 @@ class MemoryPrograms(MemoryRepository[e.Program]):
     def sandbox(self) -> e.Program | None:
         return next((p for p in self.all() if p.is_sandbox), None)
 
+    def all_oldest_first(self) -> list[e.Program]:
+        return self.where(lambda p: True, order=lambda p: (p.created_at, p.id))
+
+    def coordinated_by(self, person_id: str) -> list[e.Program]:
+        ids = {m.program_id for m in self.uow.memberships.all() if m.person_id == person_id and m.role == "coordinator"}
+        return self.where(lambda p: p.id in ids, order=lambda p: (p.created_at, p.id))
+
 
 class MemoryPeople(MemoryRepository[e.Person]):
     def by_email(self, email: str) -> e.Person | None:
@@ -268,16 +275,30 @@ class MemoryMemberships(MemoryRepository[e.Membership]):
             roles.setdefault(m.person_id, set()).add(m.role)
         return roles
 
+    def of_program(self, program_id: str) -> list[e.Membership]:
+        return self.where(lambda m: m.program_id == program_id, order=lambda m: m.id)
+
 
 class MemoryPairs(MemoryRepository[e.Pair]):
     def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[e.Pair]:
         return self.where(lambda p: person_id in (p.mentor_id, p.mentee_id) and (states is None or p.status in states),
                           order=lambda p: (p.created_at, p.id))
 
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[e.Pair]:
+        return self.where(lambda p: p.program_id == program_id and (states is None or p.status in states),
+                          order=lambda p: (p.created_at, p.id))
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
+    def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
+        ids = set(person_ids)
+        return self.where(lambda c: c.person_id in ids, order=lambda c: (c.created_at, c.id))
+
     def usable_of(self, person_id: str) -> list[e.CalendarConnection]:
         return self.where(lambda c: c.person_id == person_id and c.status == "ok", order=lambda c: c.created_at)
+
+    def with_tokens(self) -> list[e.CalendarConnection]:
+        return self.where(lambda c: c.token_blob is not None)
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):
@@ -297,6 +318,9 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
                     and (occurrence_id is None or n.occurrence_id == occurrence_id)
                     and (pair_id is None or n.pair_id == pair_id)):
                 n.status = "cancelled"
+
+    def has_key(self, idempotency_key: str) -> bool:
+        return any(n.idempotency_key == idempotency_key for n in self.all())
 
 
 class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
@@ -322,6 +346,9 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             row.status, row.enqueued_at, row.attempts = "enqueued", now, row.attempts + 1
             claimed.append(row)
         return claimed
+
+    def count_with_key_prefix(self, prefix: str) -> int:
+        return len(self.where(lambda m: m.idempotency_key.startswith(prefix)))
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         row = self.get(outbox_id)

@@ -71,6 +71,15 @@ class SqlPrograms(SqlRepository[Program]):
     def sandbox(self) -> Program | None:
         return self.session.scalar(select(Program).where(Program.is_sandbox.is_(True)).limit(1))
 
+    def all_oldest_first(self) -> list[Program]:
+        return list(self.session.scalars(select(Program).order_by(Program.created_at)))
+
+    def coordinated_by(self, person_id: str) -> list[Program]:
+        return list(self.session.scalars(
+            select(Program).join(Membership, Membership.program_id == Program.id)
+            .where(Membership.person_id == person_id, Membership.role == "coordinator")
+            .order_by(Program.created_at)))
+
 
 class SqlPeople(SqlRepository[Person]):
     model = Person
@@ -96,6 +105,10 @@ class SqlMemberships(SqlRepository[Membership]):
             roles.setdefault(person_id, set()).add(role)
         return roles
 
+    def of_program(self, program_id: str) -> list[Membership]:
+        return list(self.session.scalars(select(Membership).where(Membership.program_id == program_id)
+                                         .order_by(Membership.id)))
+
 
 class SqlPairs(SqlRepository[Pair]):
     model = Pair
@@ -106,15 +119,33 @@ class SqlPairs(SqlRepository[Pair]):
             query = query.where(Pair.status.in_(tuple(states)))
         return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
 
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
+        query = select(Pair).where(Pair.program_id == program_id)
+        if states is not None:
+            query = query.where(Pair.status.in_(tuple(states)))
+        return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
+
+    def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
+        ids = sorted(set(person_ids))
+        if not ids:
+            return []
+        return list(self.session.scalars(select(CalendarConnection)
+                                         .where(CalendarConnection.person_id.in_(ids))
+                                         .order_by(CalendarConnection.created_at, CalendarConnection.id)))
 
     def usable_of(self, person_id: str) -> list[CalendarConnection]:
         return list(self.session.scalars(select(CalendarConnection)
                                          .where(CalendarConnection.person_id == person_id,
                                                 CalendarConnection.status == "ok")
                                          .order_by(CalendarConnection.created_at)))
+
+    def with_tokens(self) -> list[CalendarConnection]:
+        return list(self.session.scalars(select(CalendarConnection)
+                                         .where(CalendarConnection.token_blob.is_not(None))))
 
 
 class SqlSeries(SqlRepository[Series]):
@@ -157,6 +188,10 @@ class SqlNotifications(SqlRepository[Notification]):
             query = query.where(Notification.pair_id == pair_id)
         self.session.execute(query.values(status="cancelled"))
 
+    def has_key(self, idempotency_key: str) -> bool:
+        return self.session.scalar(select(Notification.id)
+                                   .where(Notification.idempotency_key == idempotency_key)) is not None
+
 
 class SqlOutbox(SqlRepository[OutboxMessage]):
     """The transactional outbox. Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite
@@ -193,6 +228,10 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
             claimed.append(row)
         self.session.flush()
         return claimed
+
+    def count_with_key_prefix(self, prefix: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                   .where(OutboxMessage.idempotency_key.startswith(prefix))) or 0
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         result = self.session.execute(

@@ -1,10 +1,10 @@
-"""Calendar connection use cases: store or replace a connection with encrypted tokens, list a
-person's connections, and disconnect (revoke at the provider, then delete our tokens).
+"""Calendar connection use cases: store or replace a connection with encrypted tokens (also when
+signing in with a calendar account), list a person's connections, and disconnect (revoke at the
+provider, then delete our tokens).
 
-``store_connection`` runs inside the caller's unit of work and never commits; tokens are
-encrypted with the container's :class:`adapters.tokens.TokenCipher` before they touch the
-session. ``disconnect`` talks to the provider outside any transaction, so it takes the container.
-Marking a connection "reconnect needed" is ``scheduler.services.accounts.mark_reconnect_needed``.
+Tokens are encrypted with ``deps.cipher`` before they are stored. ``disconnect`` talks to the
+provider outside any transaction. Marking a connection "reconnect needed" is
+``scheduler.services.accounts.mark_reconnect_needed``.
 """
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from adapters.storage.models import CalendarConnection
-from adapters.tokens import TokenCipher
+from scheduler.core.entities import CalendarConnection
 from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
-from scheduler.ports import CalendarAccount
+from scheduler.ports import CalendarAccount, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.onboarding import refresh_readiness
 
@@ -28,27 +24,75 @@ PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Microsoft 365", "c
                    "ics": "calendar feed (ICS)", "memory": "test calendar"}
 
 
-def store_connection(session: Session, cipher: TokenCipher, person_id: str, provider: str, account_email: str,
-                     credentials: dict, now: datetime, calendar_id: str = "primary") -> CalendarConnection:
-    """Save a new connection, or replace the tokens of the person's existing connection to the
-    same account (a reconnect), and mark it healthy. Pairs that become ready are queued."""
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as pages show it (no tokens)."""
+
+    id: str
+    provider: str
+    account_email: str
+    status: str
+    label: str
+
+
+def _store(deps: Dependencies, uow: UnitOfWork, person_id: str, provider: str, account_email: str,
+           credentials: dict, now: datetime, calendar_id: str) -> CalendarConnection:
     if provider not in PROVIDERS:
         raise InvalidInput(f"'{provider}' is not a calendar Tandem can connect; use Google, Microsoft, CalDAV or ICS.")
     account_email = (account_email or "").strip().lower()
-    existing = session.scalar(select(CalendarConnection).where(
-        CalendarConnection.person_id == person_id, CalendarConnection.provider == provider,
-        CalendarConnection.account_email == account_email))
+    existing = next((c for c in uow.connections.of_people([person_id])
+                     if c.provider == provider and c.account_email == account_email), None)
     connection = existing or CalendarConnection(person_id=person_id, provider=provider, account_email=account_email)
     connection.calendar_id = calendar_id
-    connection.token_blob = cipher.encrypt(credentials)
+    connection.token_blob = deps.cipher.encrypt(credentials)
     connection.status = "ok"
     connection.last_error = None
     connection.last_checked_at = now
     if existing is None:
-        session.add(connection)
-    session.flush()
-    refresh_readiness(session, person_id, now)
+        uow.connections.add(connection)
+    uow.flush()
+    refresh_readiness(uow, person_id, now)
     return connection
+
+
+def store_connection(deps: Dependencies, person_id: str, provider: str, account_email: str, credentials: dict,
+                     calendar_id: str = "primary") -> ConnectionView:
+    """Save a new connection, or replace the tokens of the person's existing connection to the
+    same account (a reconnect), and mark it healthy. Pairs that become ready are queued."""
+    with deps.uow() as uow:
+        connection = _store(deps, uow, person_id, provider, account_email, credentials, deps.clock.now(),
+                            calendar_id)
+        view = ConnectionView(connection.id, connection.provider, connection.account_email, connection.status,
+                              PROVIDER_LABELS.get(connection.provider, connection.provider))
+        uow.commit()
+    return view
+
+
+def store_sign_in_connection(deps: Dependencies, provider: str, account_email: str,
+                             credentials: dict) -> str | None:
+    """Signing in with a calendar account: store the connection for the person with that email
+    and return their id; None (and nothing stored) when Tandem knows nobody with that email."""
+    with deps.uow() as uow:
+        person = uow.people.by_email(account_email)
+        if person is None:
+            return None
+        person_id = person.id
+        _store(deps, uow, person_id, provider, account_email, credentials, deps.clock.now(), "primary")
+        uow.commit()
+    return person_id
+
+
+def connections_of(deps: Dependencies, person_id: str) -> list[ConnectionView]:
+    """A person's connections, oldest first."""
+    with deps.uow() as uow:
+        return [ConnectionView(c.id, c.provider, c.account_email, c.status, PROVIDER_LABELS.get(c.provider, c.provider))
+                for c in uow.connections.of_people([person_id])]
+
+
+def broken_calendars(uow: UnitOfWork, person_id: str) -> list[str]:
+    """Labels of the person's connections that are not healthy (to ask them to reconnect)."""
+    return [PROVIDER_LABELS.get(c.provider, c.provider) for c in uow.connections.of_people([person_id])
+            if c.status != "ok"]
 
 
 @dataclass(frozen=True)
@@ -60,26 +104,20 @@ class Disconnected:
     message: str
 
 
-def connections_of(session: Session, person_id: str) -> list[CalendarConnection]:
-    """A person's connections, oldest first."""
-    return list(session.scalars(select(CalendarConnection).where(CalendarConnection.person_id == person_id)
-                                .order_by(CalendarConnection.created_at)))
-
-
-def disconnect(container, person_id: str, connection_id: str) -> Disconnected:
+def disconnect(deps: Dependencies, person_id: str, connection_id: str) -> Disconnected:
     """Revoke our access at the provider (when it holds tokens and a provider is configured),
     then delete the tokens and the connection. Local deletion happens even when the revoke fails:
     Tandem never keeps tokens a person asked it to drop."""
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         if connection is None or connection.person_id != person_id:
             raise NotFound("That calendar connection does not exist (any more); reload your calendars page.")
         label = PROVIDER_LABELS.get(connection.provider, connection.provider)
         try:
-            provider = provider_for(container, connection.provider)
+            provider = provider_for(deps, connection.provider)
         except LookupError:
             provider = None
-        account = account_for(container, connection) if connection.token_blob else None
+        account = account_for(deps, connection) if connection.token_blob else None
     revoked, message = True, f"Your {label} is disconnected and Tandem's access tokens are deleted."
     if provider is None and account is not None:
         revoked = False
@@ -96,26 +134,35 @@ def disconnect(container, person_id: str, connection_id: str) -> Disconnected:
             revoked = False
             message = (f"Tandem deleted its tokens for your {label}, but {label} did not confirm the revoke; "
                        f"to be sure, remove Tandem from your account's connected apps.")
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         if connection is not None:
             connection.token_blob = None
-            uow.session.delete(connection)
+            uow.connections.delete(connection)
             uow.commit()
     return Disconnected(revoked, message)
 
 
-def check_before_storing(container, provider_kind: str, email: str, credentials: dict, now: datetime) -> None:
+def check_before_storing(deps: Dependencies, provider_kind: str, email: str, credentials: dict,
+                         now: datetime | None = None) -> None:
     """Try a CalDAV login or an ICS feed once before saving it, so a wrong URL or password is
     reported on the form (raises ``ProviderError``/``InvalidInput`` with a message to show).
     Without a configured provider for that kind there is nothing to try with, and nothing is raised."""
     try:
-        provider = provider_for(container, provider_kind)
+        provider = provider_for(deps, provider_kind)
     except LookupError:
         return
     account = CalendarAccount(connection_id="check", provider=provider_kind,  # type: ignore[arg-type]
                               email=email, credentials=credentials)
     if hasattr(provider, "check_feed"):
-        provider.check_feed(account, now=now)
+        provider.check_feed(account, now=now or deps.clock.now())
     elif hasattr(provider, "check_connection"):
         provider.check_connection(account)
+
+
+def connect_calendar(deps: Dependencies, person_id: str, provider_kind: str, account_email: str,
+                     credentials: dict) -> ConnectionView:
+    """A CalDAV account or an ICS feed from a form: check it once (errors go back to the form),
+    then store it. The check talks to the provider before any transaction opens."""
+    check_before_storing(deps, provider_kind, account_email, credentials)
+    return store_connection(deps, person_id, provider_kind, account_email, credentials)

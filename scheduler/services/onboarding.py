@@ -1,49 +1,28 @@
 """Onboarding use cases: a person confirms their time zone, working hours and preferences; a pair
 becomes ``ready`` (and planning is queued) once both people are set up.
 
-Functions run inside the caller's unit of work and never commit.
+Public use cases take ``deps`` and commit their own unit of work; the helpers that take a ``uow``
+(``refresh_readiness``, ``make_ready_if_set_up``, ``is_set_up``, ``queue_planning``) run inside
+the caller's unit of work and never commit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from adapters.storage.models import CalendarConnection, OutboxMessage, Pair, Person
-from adapters.storage.outbox import add_outbox
-from scheduler.core.availability import WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours, parse_clock
-from scheduler.errors import InvalidInput, UnknownTimeZone
+from scheduler.core.availability import PersonAvailability, WeeklyHours
 from scheduler.core.cadence import Cadence
+from scheduler.core.entities import Pair, Person
+from scheduler.core.pair_state import PairState, move_pair
+from scheduler.core.preferences import common_timezones, parse_preferences, validate_tz
+from scheduler.errors import InvalidInput, UnknownTimeZone
+from scheduler.ports import Dependencies, UnitOfWork
 
 CADENCES = tuple(c.value for c in Cadence)
-
-
-def validate_timezone(name: str) -> str:
-    """The IANA zone ``name`` (trimmed), or :class:`UnknownTimeZone` saying what to do.
-
-    >>> validate_timezone(" Europe/Berlin ")
-    'Europe/Berlin'
-    """
-    name = (name or "").strip()
-    if not name:
-        raise UnknownTimeZone("Choose your time zone (for example Europe/Berlin); it could not be detected.")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list, "
-                              f"for example Europe/Berlin or America/New_York.") from None
-    if name not in available_timezones() and name != "UTC":
-        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list.")
-    return name
-
-
-def common_timezones() -> list[str]:
-    """Zone names for a picker: IANA ``Area/City`` names plus UTC, sorted."""
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/",
-                                                                                      "right/"))) + ["UTC"]
+validate_timezone = validate_tz  # the one validator lives in scheduler.core.preferences
+__all__ = ["CADENCES", "OnboardingAnswers", "check_answers", "common_timezones", "complete_onboarding",
+           "validate_timezone", "invitation", "onboarding_page", "is_set_up", "refresh_readiness",
+           "make_ready_if_set_up", "queue_planning"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +42,7 @@ def check_answers(answers: OnboardingAnswers) -> list[str]:
     """Every problem with the answers, each saying what to change."""
     problems = []
     try:
-        validate_timezone(answers.tz)
+        validate_tz(answers.tz)
     except UnknownTimeZone as exc:
         problems.append(str(exc))
     try:
@@ -71,7 +50,7 @@ def check_answers(answers: OnboardingAnswers) -> list[str]:
         if hours.is_empty():
             problems.append("Tick at least one day you could meet, with a start and an end time.")
         else:
-            preferences = _preferences(answers.preferences)
+            preferences = parse_preferences(answers.preferences)
             PersonAvailability("you", "UTC", hours, preferences=preferences).effective_hours()
     except InvalidInput as exc:
         problems.append(str(exc))
@@ -82,76 +61,140 @@ def check_answers(answers: OnboardingAnswers) -> list[str]:
     return problems
 
 
-def _preferences(raw: dict) -> Preferences:
-    preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in raw.get("preferred", []))
-    avoid = raw.get("avoid_days", [])
-    if any(d not in WEEKDAYS for d in avoid):
-        raise InvalidInput("Days to avoid must be weekdays mon..sun.")
-    return Preferences(preferred=preferred,
-                       earliest_min=parse_clock(raw["earliest"]) if raw.get("earliest") else None,
-                       latest_min=parse_clock(raw["latest"]) if raw.get("latest") else None,
-                       avoid_days=frozenset(WEEKDAYS.index(d) for d in avoid))
+# --- the invitation link and the hours page ------------------------------------------------------
+@dataclass(frozen=True)
+class Invitation:
+    """Who an invitation link is for, as the link page needs it."""
+
+    person_id: str
+    name: str
+    pair_id: str
+    onboarded: bool
 
 
-def complete_onboarding(session: Session, person_id: str, answers: OnboardingAnswers, now: datetime,
-                        pair_id: str | None = None) -> list[Pair]:
+def invitation(deps: Dependencies, person_id: str, pair_id: str) -> Invitation | None:
+    """The invitation of ``person_id`` to ``pair_id``; None when either is gone or the person is
+    no longer in that pair."""
+    with deps.uow() as uow:
+        person = uow.people.get(person_id) if person_id else None
+        pair = uow.pairs.get(pair_id) if pair_id else None
+        if person is None or pair is None or person.id not in (pair.mentor_id, pair.mentee_id):
+            return None
+        return Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None)
+
+
+@dataclass(frozen=True)
+class PairContext:
+    """The pair a person is onboarding for, as the hours page shows it."""
+
+    program: str
+    other: str
+    role: str
+    cadence: str
+    duration_min: int
+
+
+@dataclass(frozen=True)
+class OnboardingPage:
+    """What the hours page needs: the person's saved answers, and the pair they came for (None
+    when they did not come from an invitation) and whether they may choose rhythm and length."""
+
+    tz: str | None
+    working_hours: dict | None
+    preferences: dict | None
+    pair: PairContext | None
+    may_choose: bool
+
+
+def onboarding_page(deps: Dependencies, person_id: str, pair_id: str | None) -> OnboardingPage:
+    with deps.uow() as uow:
+        person = uow.people.get(person_id)
+        context, may_choose = None, False
+        pair = uow.pairs.get(pair_id) if pair_id else None
+        if pair is not None and person_id in (pair.mentor_id, pair.mentee_id):
+            program = pair.program
+            other = pair.mentee if pair.mentor_id == person_id else pair.mentor
+            context = PairContext(program=program.name, other=other.name or other.email,
+                                  role="mentor" if pair.mentor_id == person_id else "mentee",
+                                  cadence=pair.cadence or program.cadence,
+                                  duration_min=pair.duration_min or program.duration_min)
+            may_choose = bool(program.allow_pair_cadence)
+        if person is None:
+            return OnboardingPage(None, None, None, context, may_choose)
+        return OnboardingPage(person.tz, person.working_hours, person.preferences, context, may_choose)
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    """The outcome of onboarding: the pairs that became ready, and whether the person has a
+    calendar connected (else the page sends them to connect one)."""
+
+    ready_pair_ids: tuple[str, ...]
+    has_calendar: bool
+
+
+def complete_onboarding(deps: Dependencies, person_id: str, answers: OnboardingAnswers,
+                        pair_id: str | None = None) -> Onboarded:
     """Store the answers, mark the person onboarded, apply cadence/duration to ``pair_id`` when
-    its program allows, and return the pairs that became ready because of it."""
+    its program allows, and queue planning for the pairs that became ready because of it."""
     problems = check_answers(answers)
     if problems:
         raise InvalidInput(" ".join(problems))
-    person = session.get(Person, person_id)
-    if person is None:
-        raise InvalidInput("Your account no longer exists; ask your coordinator for a new invitation.")
-    person.tz = validate_timezone(answers.tz)
-    person.working_hours = answers.working_hours
-    person.preferences = answers.preferences
-    person.onboarded_at = person.onboarded_at or now
-    if pair_id is not None:
-        pair = session.get(Pair, pair_id)
-        if pair is not None and person.id in (pair.mentor_id, pair.mentee_id) and pair.program.allow_pair_cadence:
-            pair.cadence = answers.cadence or pair.cadence
-            pair.duration_min = answers.duration_min or pair.duration_min
-    session.flush()
-    return refresh_readiness(session, person_id, now)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        person = uow.people.get(person_id)
+        if person is None:
+            raise InvalidInput("Your account no longer exists; ask your coordinator for a new invitation.")
+        person.tz = validate_tz(answers.tz)
+        person.working_hours = answers.working_hours
+        person.preferences = answers.preferences
+        person.onboarded_at = person.onboarded_at or now
+        if pair_id is not None:
+            pair = uow.pairs.get(pair_id)
+            if pair is not None and person.id in (pair.mentor_id, pair.mentee_id) and pair.program.allow_pair_cadence:
+                pair.cadence = answers.cadence or pair.cadence
+                pair.duration_min = answers.duration_min or pair.duration_min
+        uow.flush()
+        ready = refresh_readiness(uow, person_id, now)
+        has_calendar = bool(uow.connections.of_people([person_id]))
+        outcome = Onboarded(tuple(p.id for p in ready), has_calendar)
+        uow.commit()
+    return outcome
 
 
-def is_set_up(session: Session, person: Person) -> bool:
+# --- readiness (inside the caller's unit of work) --------------------------------------------------
+def is_set_up(uow: UnitOfWork, person: Person) -> bool:
     """Onboarded, and Tandem knows when they can meet: a healthy calendar or working hours."""
     if person.onboarded_at is None:
         return False
-    statuses = list(session.scalars(select(CalendarConnection.status)
-                                    .where(CalendarConnection.person_id == person.id)))
+    statuses = [c.status for c in uow.connections.of_people([person.id])]
     if any(s != "ok" for s in statuses):
         return False
     return bool(statuses) or bool(person.working_hours)
 
 
-def refresh_readiness(session: Session, person_id: str, now: datetime) -> list[Pair]:
+def refresh_readiness(uow: UnitOfWork, person_id: str, now: datetime) -> list[Pair]:
     """Move each ``invited`` pair of this person to ``ready`` when both people are set up, and
     queue ``plan_pair`` for it in the same transaction. Returns the pairs that became ready."""
-    pairs = session.scalars(select(Pair).where(((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id)),
-                                               Pair.status == "invited"))
-    ready = [pair for pair in pairs if make_ready_if_set_up(session, pair, now)]
-    session.flush()
+    pairs = uow.pairs.of_person(person_id, states=[PairState.INVITED])
+    ready = [pair for pair in pairs if make_ready_if_set_up(uow, pair, now)]
+    uow.flush()
     return ready
 
 
-def make_ready_if_set_up(session: Session, pair: Pair, now: datetime) -> bool:
+def make_ready_if_set_up(uow: UnitOfWork, pair: Pair, now: datetime) -> bool:
     """Move one ``invited`` pair to ``ready`` (and queue planning) when both people are set up,
     e.g. a pair imported between two people who already use Tandem. True when it moved."""
-    if pair.status != "invited" or not (is_set_up(session, pair.mentor) and is_set_up(session, pair.mentee)):
+    if pair.status != PairState.INVITED or not (is_set_up(uow, pair.mentor) and is_set_up(uow, pair.mentee)):
         return False
-    pair.status = "ready"
-    pair.status_reason = None
-    queue_planning(session, pair.id, now)
+    move_pair(pair, PairState.READY)
+    queue_planning(uow, pair.id, now)
     return True
 
 
-def queue_planning(session: Session, pair_id: str, now: datetime) -> None:
+def queue_planning(uow: UnitOfWork, pair_id: str, now: datetime) -> None:
     """Add the ``plan_pair`` outbox row; ``n`` counts how often this pair was queued before, so a
     pair that becomes ready again (after a reconnect) is planned again."""
     prefix = f"plan_pair:{pair_id}:"
-    earlier = session.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.idempotency_key.startswith(prefix)))
-    add_outbox(session, "plan_pair", pair_id, f"{prefix}{earlier + 1}", now)
+    earlier = uow.outbox.count_with_key_prefix(prefix)
+    uow.outbox.add_once("plan_pair", pair_id, f"{prefix}{earlier + 1}", now)

@@ -1,9 +1,9 @@
 """Coordinator use cases: create a program, import pairs from CSV, send invitations, and see each
 pair's state at a glance.
 
-Every function takes a SQLAlchemy ``session`` inside the caller's unit of work and never
-commits: the caller commits once, so the program, its pairs and the invitation rows land together
-or not at all.
+Each use case takes ``deps`` and commits its own unit of work once, so the program, its pairs and
+the invitation rows land together or not at all. Pages read what they need through
+:func:`program_page`, :func:`programs_for_coordinator` and :func:`home_page`.
 """
 from __future__ import annotations
 
@@ -14,21 +14,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from adapters.storage.uow import session_uow
-from adapters.storage.models import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair,
-                                     Person, Program)
+from scheduler.core.entities import AgendaTemplate, CalendarConnection, Membership, Pair, Person, Program
+from scheduler.core.pair_state import PairState
 from scheduler.errors import InvalidInput
+from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.services.connections import broken_calendars
 from scheduler.services.notifications import add_notification
 from scheduler.services.onboarding import CADENCES, is_set_up, make_ready_if_set_up
+from scheduler.services.problems import FailedWork, failed_work_in
 
 REPAIR_POLICIES = ("auto", "propose", "notify")
 CSV_COLUMNS = ("mentor_email", "mentee_email")
 CSV_OPTIONAL = ("mentor_name", "mentee_name")
 MAX_CSV_ROWS = 2000
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+class UnknownProgram(InvalidInput):
+    """The program asked for does not exist (any more)."""
+
+
+def _program(uow: UnitOfWork, program_id: str) -> Program:
+    program = uow.programs.get(program_id)
+    if program is None:
+        raise UnknownProgram("That program does not exist; pick one from your programs list.")
+    return program
 
 
 # --- programs ------------------------------------------------------------------------------------
@@ -113,23 +123,24 @@ def parse_templates(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(result)
 
 
-def create_program(session: Session, coordinator_id: str, spec: ProgramSpec) -> Program:
+def create_program(deps: Dependencies, coordinator_id: str, spec: ProgramSpec) -> ProgramSummary:
     """Create the program, its agenda templates, and make ``coordinator_id`` its coordinator."""
     problems = validate_program_spec(spec)
     if problems:
         raise InvalidInput(" ".join(problems))
-    program = Program(name=spec.name.strip(), cadence=spec.cadence, duration_min=spec.duration_min,
-                      session_count=spec.session_count, horizon_weeks=spec.horizon_weeks,
-                      reminder_offsets_min=list(spec.reminder_offsets_min), repair_policy=spec.repair_policy,
-                      allow_pair_cadence=spec.allow_pair_cadence,
-                      mentor_max_sessions_per_week=spec.mentor_max_sessions_per_week)
-    session.add(program)
-    session.flush()
-    for position, (name, body) in enumerate(spec.templates):
-        session.add(AgendaTemplate(program_id=program.id, name=name, body=body, position=position))
-    session.add(Membership(program_id=program.id, person_id=coordinator_id, role="coordinator"))
-    session.flush()
-    return program
+    with deps.uow() as uow:
+        program = uow.programs.add(Program(
+            name=spec.name.strip(), cadence=spec.cadence, duration_min=spec.duration_min,
+            session_count=spec.session_count, horizon_weeks=spec.horizon_weeks,
+            reminder_offsets_min=list(spec.reminder_offsets_min), repair_policy=spec.repair_policy,
+            allow_pair_cadence=spec.allow_pair_cadence, mentor_max_sessions_per_week=spec.mentor_max_sessions_per_week))
+        uow.flush()
+        for position, (name, body) in enumerate(spec.templates):
+            uow.agenda_templates.add(AgendaTemplate(program_id=program.id, name=name, body=body, position=position))
+        uow.memberships.add(Membership(program_id=program.id, person_id=coordinator_id, role="coordinator"))
+        summary = ProgramSummary.of(program)
+        uow.commit()
+    return summary
 
 
 # --- CSV import ----------------------------------------------------------------------------------
@@ -210,49 +221,50 @@ def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
     return rows, errors
 
 
-def import_pairs_csv(session: Session, program_id: str, text: str, now: datetime) -> ImportResult:
+def import_pairs_csv(deps: Dependencies, program_id: str, text: str) -> ImportResult:
     """Import pairs from CSV text, all or nothing: when any row is bad nothing is written and
     every bad row is reported with its line number and what to fix. A pair of two people who
-    are already set up (from another program) is ready at once and its planning is queued."""
+    are already set up (from another program) is ready at once and its planning is queued.
+    Raises :class:`UnknownProgram` when the program does not exist."""
     rows, errors = _read_rows(text)
-    existing = {(p.mentor.email, p.mentee.email) for p in
-                session.scalars(select(Pair).where(Pair.program_id == program_id))}
-    for row in rows:
-        if (row.mentor_email, row.mentee_email) in existing:
-            errors.append(RowError(row.line, f"{row.mentor_email} and {row.mentee_email} are already a pair "
-                                             f"in this program; remove the line."))
-    if errors:
-        return ImportResult(errors=sorted(errors, key=lambda e: e.line))
-    result = ImportResult()
-    people: dict[str, Person] = {}
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        _program(uow, program_id)
+        existing = {(p.mentor.email, p.mentee.email) for p in uow.pairs.of_program(program_id)}
+        for row in rows:
+            if (row.mentor_email, row.mentee_email) in existing:
+                errors.append(RowError(row.line, f"{row.mentor_email} and {row.mentee_email} are already a pair "
+                                                 f"in this program; remove the line."))
+        if errors:
+            return ImportResult(errors=sorted(errors, key=lambda e: e.line))
+        result = ImportResult()
+        people: dict[str, Person] = {}
 
-    def person(email: str, name: str) -> Person:
-        if email not in people:
-            found = session.scalar(select(Person).where(Person.email == email))
-            if found is None:
-                found = Person(email=email, name=name or email.split("@")[0])
-                session.add(found)
-                result.people_created += 1
-            elif name and not found.name:
-                found.name = name
-            people[email] = found
-        return people[email]
+        def person(email: str, name: str) -> Person:
+            if email not in people:
+                found = uow.people.by_email(email)
+                if found is None:
+                    found = uow.people.add(Person(email=email, name=name or email.split("@")[0]))
+                    result.people_created += 1
+                elif name and not found.name:
+                    found.name = name
+                people[email] = found
+            return people[email]
 
-    roles = {(m.person_id, m.role) for m in
-             session.scalars(select(Membership).where(Membership.program_id == program_id))}
-    for row in rows:
-        mentor, mentee = person(row.mentor_email, row.mentor_name), person(row.mentee_email, row.mentee_name)
-        session.flush()
-        for who, role in ((mentor, "mentor"), (mentee, "mentee")):
-            if (who.id, role) not in roles:
-                session.add(Membership(program_id=program_id, person_id=who.id, role=role))
-                roles.add((who.id, role))
-        pair = Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id, status="invited")
-        session.add(pair)
-        session.flush()
-        make_ready_if_set_up(session, pair, now)
-        result.pairs_created += 1
-    session.flush()
+        roles = {(m.person_id, m.role) for m in uow.memberships.of_program(program_id)}
+        for row in rows:
+            mentor, mentee = person(row.mentor_email, row.mentor_name), person(row.mentee_email, row.mentee_name)
+            uow.flush()
+            for who, role in ((mentor, "mentor"), (mentee, "mentee")):
+                if (who.id, role) not in roles:
+                    uow.memberships.add(Membership(program_id=program_id, person_id=who.id, role=role))
+                    roles.add((who.id, role))
+            pair = uow.pairs.add(Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id,
+                                      status=PairState.INVITED.value))
+            uow.flush()
+            make_ready_if_set_up(uow, pair, now)
+            result.pairs_created += 1
+        uow.commit()
     return result
 
 
@@ -260,41 +272,40 @@ def import_pairs_csv(session: Session, program_id: str, text: str, now: datetime
 InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 
-def send_invitations(session: Session, program_id: str, now: datetime, link_for: InvitationLink,
+def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLink,
                      coordinator_name: str = "Your program coordinator", *, again: bool = False) -> int:
     """Queue one invitation email per person of each pair still at ``invited`` (a Notification
-    and its delivery outbox row, in the caller's transaction). Someone who already uses Tandem is
-    told about the new pair too; their link then asks them to sign in. A person is invited once
-    per pair (the idempotency key says so), so pressing "send" twice sends nothing new. Returns
-    how many invitations were queued.
+    and its delivery outbox row, in one transaction). Someone who already uses Tandem is told
+    about the new pair too; their link then asks them to sign in. A person is invited once per
+    pair (the idempotency key says so), so pressing "send" twice sends nothing new. Returns how
+    many invitations were queued. Raises :class:`UnknownProgram` when the program does not exist.
 
     ``again=True`` is the coordinator's nudge: everyone already invited who has still not set up
     gets a fresh link, at most once a day (the key carries the date)."""
-    program = session.get(Program, program_id)
-    if program is None:
-        raise InvalidInput("That program does not exist; pick one from your programs list.")
+    now = deps.clock.now()
     queued = 0
-    pairs = session.scalars(select(Pair).where(Pair.program_id == program_id, Pair.status == "invited"))
-    for pair in pairs:
-        for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
-            first_key = f"invitation:{pair.id}:{person.id}"
-            invited_before = session.scalar(select(Notification.id).where(Notification.idempotency_key == first_key))
-            if again:
-                if not invited_before or is_set_up(session, person):
-                    continue  # never invited (use "send"), or nothing left for them to do
-                key = f"{first_key}:again:{now.date().isoformat()}"
-                if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
-                    continue  # nudged today already
-            elif invited_before:
-                continue  # invited before: the link would differ, so do not even build it
-            else:
-                key = first_key
-            created = add_notification(
-                session_uow(session), kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
-                payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,
-                         "coordinator_name": coordinator_name, "other_name": other.name})
-            queued += created is not None
-    session.flush()
+    with deps.uow() as uow:
+        program = _program(uow, program_id)
+        for pair in uow.pairs.of_program(program_id, states=[PairState.INVITED]):
+            for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
+                first_key = f"invitation:{pair.id}:{person.id}"
+                invited_before = uow.notifications.has_key(first_key)
+                if again:
+                    if not invited_before or is_set_up(uow, person):
+                        continue  # never invited (use "send"), or nothing left for them to do
+                    key = f"{first_key}:again:{now.date().isoformat()}"
+                    if uow.notifications.has_key(key):
+                        continue  # nudged today already
+                elif invited_before:
+                    continue  # invited before: the link would differ, so do not even build it
+                else:
+                    key = first_key
+                created = add_notification(
+                    uow, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
+                    payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,
+                             "coordinator_name": coordinator_name, "other_name": other.name})
+                queued += created is not None
+        uow.commit()
     return queued
 
 
@@ -344,14 +355,13 @@ def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnect
     return "connected", "Both are set up; Tandem is finding a time."
 
 
-def program_overview(session: Session, program_id: str) -> list[PairOverview]:
+def program_overview(uow: UnitOfWork, program_id: str) -> list[PairOverview]:
     """Every pair of the program with its state: those that need attention first, then by name."""
-    pairs = list(session.scalars(select(Pair).where(Pair.program_id == program_id)))
+    pairs = uow.pairs.of_program(program_id)
     ids = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
     by_person: dict[str, list[CalendarConnection]] = {}
-    if ids:
-        for conn in session.scalars(select(CalendarConnection).where(CalendarConnection.person_id.in_(ids))):
-            by_person.setdefault(conn.person_id, []).append(conn)
+    for conn in uow.connections.of_people(ids):
+        by_person.setdefault(conn.person_id, []).append(conn)
     lines = []
     for pair in pairs:
         state, detail = pair_state(pair, by_person)
@@ -361,10 +371,80 @@ def program_overview(session: Session, program_id: str) -> list[PairOverview]:
                                            line.mentee_name.lower()))
 
 
-def programs_for_coordinator(session: Session, person_id: str, *, is_admin: bool = False) -> list[Program]:
-    """The programs a person coordinates (every program for an admin)."""
-    query = select(Program).order_by(Program.created_at)
-    if not is_admin:
-        query = query.join(Membership, Membership.program_id == Program.id).where(
-            Membership.person_id == person_id, Membership.role == "coordinator")
-    return list(session.scalars(query))
+@dataclass(frozen=True)
+class ProgramSummary:
+    """A program's settings as pages show them (a plain value, readable after the transaction)."""
+
+    id: str
+    name: str
+    cadence: str
+    duration_min: int
+    session_count: int
+    horizon_weeks: int
+    reminder_offsets_min: tuple[int, ...]
+    repair_policy: str
+    allow_pair_cadence: bool
+    is_sandbox: bool
+
+    @classmethod
+    def of(cls, program: Program) -> "ProgramSummary":
+        return cls(program.id, program.name, program.cadence, program.duration_min, program.session_count,
+                   program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
+                   bool(program.allow_pair_cadence), bool(program.is_sandbox))
+
+
+@dataclass(frozen=True)
+class ProgramPage:
+    """What the coordinator's program page shows: the program, each pair's line, and the work
+    that kept failing for its pairs."""
+
+    program: ProgramSummary
+    overview: list[PairOverview]
+    failures: list[FailedWork]
+
+
+def program_page(deps: Dependencies, program_id: str) -> ProgramPage:
+    """The program page's content; raises :class:`UnknownProgram` when it does not exist."""
+    with deps.uow() as uow:
+        program = _program(uow, program_id)
+        return ProgramPage(ProgramSummary.of(program), program_overview(uow, program_id),
+                           failed_work_in(uow, program_id))
+
+
+def programs_for_coordinator(deps: Dependencies, person_id: str, *,
+                             is_admin: bool = False) -> list[ProgramSummary]:
+    """The programs a person coordinates (every program for an admin), oldest first."""
+    with deps.uow() as uow:
+        programs = uow.programs.all_oldest_first() if is_admin else uow.programs.coordinated_by(person_id)
+        return [ProgramSummary.of(p) for p in programs]
+
+
+# --- a person's home page ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairLine:
+    """One of a person's pairs as their home page lists it; ``status`` is the pair's state."""
+
+    pair_id: str
+    program_name: str
+    role: str
+    other_name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """A signed-in person's home: their pairs (oldest first), and the labels of calendars they
+    must reconnect."""
+
+    pairs: list[PairLine]
+    broken_calendars: list[str]
+
+
+def home_page(deps: Dependencies, person_id: str) -> HomePage:
+    with deps.uow() as uow:
+        lines = []
+        for pair in uow.pairs.of_person(person_id):
+            role = "mentor" if pair.mentor_id == person_id else "mentee"
+            other = pair.mentee if role == "mentor" else pair.mentor
+            lines.append(PairLine(pair.id, pair.program.name, role, other.name or other.email, pair.status))
+        return HomePage(lines, broken_calendars(uow, person_id))

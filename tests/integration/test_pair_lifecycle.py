@@ -160,7 +160,7 @@ def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipelin
         uow.commit()
     drain(container, broker)
     with container.uow() as uow:
-        problems = failed_work(uow.session, program_id)
+        problems = failed_work(container, program_id)
     assert [(p.pair_id, p.what) for p in problems] == [(pair_id, "planning the sessions")]
     assert "ReconnectNeeded" in problems[0].error
 
@@ -213,7 +213,7 @@ def test_lost_consent_flags_the_calendar_and_reconnecting_plans_the_pair(pipelin
     with container.uow() as uow:  # the person reconnects (what the web's connect flow stores)
         for connection in uow.session.scalars(select(CalendarConnection)):
             connection.status = "ok"
-        refresh_readiness(uow.session, person_id, clock.now())
+        refresh_readiness(uow, person_id, clock.now())
         uow.commit()
     drain(container, broker)
     with container.uow() as uow:

@@ -80,11 +80,9 @@ def test_a_feed_link_that_is_not_a_web_address_is_refused(container, seeded):
 
 def test_a_broken_connection_shows_reconnect_and_disconnect_revokes_at_google(container, seeded, google):
     grant = google.grant("mentor@example.org")
+    connection_id = store_connection(container, seeded.mentor_id, "google", "mentor@example.org", grant).id
     with container.uow() as uow:
-        connection = store_connection(uow.session, container.cipher, seeded.mentor_id, "google",
-                                      "mentor@example.org", grant, container.clock.now())
-        connection.status = "reconnect_needed"
-        connection_id = connection.id
+        uow.session.get(CalendarConnection, connection_id).status = "reconnect_needed"
         uow.commit()
     client = create_app(container=container).test_client()
     token = sign_in_as(client, seeded.mentor_id)
@@ -101,11 +99,8 @@ def test_a_broken_connection_shows_reconnect_and_disconnect_revokes_at_google(co
 
 
 def test_nobody_can_disconnect_someone_elses_calendar(container, seeded):
-    with container.uow() as uow:
-        connection = store_connection(uow.session, container.cipher, seeded.mentor_id, "ics", "mentor@example.org",
-                                      {"url": "https://example.org/a.ics"}, container.clock.now())
-        connection_id = connection.id
-        uow.commit()
+    connection_id = store_connection(container, seeded.mentor_id, "ics", "mentor@example.org",
+                                     {"url": "https://example.org/a.ics"}).id
     client = create_app(container=container).test_client()
     token = sign_in_as(client, seeded.mentee_id)
     client.post(f"/calendars/{connection_id}/disconnect", data={"csrf_token": token})

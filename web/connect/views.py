@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound, ProviderError
 from scheduler.services import connections as service
-from web.deps import container, now, uow
+from web import deps
+from web.deps import container
 from web.security.auth import current, login_required
 
 bp = Blueprint("connect", __name__, url_prefix="/calendars")
@@ -15,7 +16,7 @@ bp = Blueprint("connect", __name__, url_prefix="/calendars")
 
 def _view(connection) -> dict:
     return {"id": connection.id, "provider": connection.provider,
-            "label": service.PROVIDER_LABELS.get(connection.provider, connection.provider),
+            "label": connection.label,
             "account": connection.account_email, "status": connection.status,
             "oauth": connection.provider in ("google", "microsoft")}
 
@@ -24,8 +25,7 @@ def _view(connection) -> dict:
 @login_required
 def index():
     settings = container().settings
-    with uow() as work:
-        connections = [_view(c) for c in service.connections_of(work.session, current().id)]
+    connections = [_view(c) for c in service.connections_of(deps.container(), current().id)]
     return render_template("connect/index.html", connections=connections,
                            google=bool(settings.google.client_id), microsoft=bool(settings.microsoft.client_id))
 
@@ -42,11 +42,7 @@ def _web_url(raw: str, what: str) -> str:
 
 def _store(kind: str, account_email: str, credentials: dict):
     """Check the connection once, then store it; errors go back to the form."""
-    service.check_before_storing(container(), kind, account_email, credentials, now())
-    with uow() as work:
-        service.store_connection(work.session, container().cipher, current().id, kind, account_email,
-                                 credentials, now())
-        work.commit()
+    service.connect_calendar(deps.container(), current().id, kind, account_email, credentials)
 
 
 @bp.route("/caldav", methods=["GET", "POST"])

@@ -3,13 +3,12 @@ calendar connection. What is kept between start and callback lives in the signed
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from sqlalchemy import select
 
 from adapters.providers import google_oauth
-from adapters.storage.models import Person
 from scheduler.errors import ProviderError
-from scheduler.services.connections import store_connection
-from web.deps import container, external_url, now, uow
+from scheduler.services.connections import store_connection, store_sign_in_connection
+from web import deps
+from web.deps import container, external_url, now
 from web.oauth.clients import google_config, microsoft_flow
 from web.security import csrf
 from web.security.auth import current, sign_in
@@ -101,21 +100,18 @@ def microsoft_callback():
 
 def _finish(pending: dict, provider: str, email: str, credentials: dict, note: str | None):
     """Sign in (purpose ``signin``) and store the connection for the signed-in person."""
-    with uow() as work:
-        if pending["purpose"] == "signin":
-            person = work.session.scalar(select(Person).where(Person.email == email.lower()))
-            if person is None:
-                return render_template("connect/problem.html", message=(
-                    f"No Tandem program has invited {email}. Sign in with the address your invitation "
-                    f"went to, or ask your program coordinator to add this one.")), 403
-            person_id = person.id
-        else:
-            me = current()
-            if me is None:
-                abort(403, description="Sign in first, then connect your calendar.")
-            person_id = me.id
-        store_connection(work.session, container().cipher, person_id, provider, email, credentials, now())
-        work.commit()
+    if pending["purpose"] == "signin":
+        person_id = store_sign_in_connection(deps.container(), provider, email, credentials)
+        if person_id is None:
+            return render_template("connect/problem.html", message=(
+                f"No Tandem program has invited {email}. Sign in with the address your invitation "
+                f"went to, or ask your program coordinator to add this one.")), 403
+    else:
+        me = current()
+        if me is None:
+            abort(403, description="Sign in first, then connect your calendar.")
+        person_id = me.id
+        store_connection(deps.container(), person_id, provider, email, credentials)
     label = "Google Calendar" if provider == "google" else "Microsoft 365 calendar"
     if pending["purpose"] == "signin":
         sign_in(person_id)

@@ -1,15 +1,13 @@
 """Onboarding controllers: the invitation link, then the hours form."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from adapters.storage.models import Pair, Person
+from scheduler.core.preferences import common_timezones
 from scheduler.errors import InvalidInput
-from scheduler.services.connections import connections_of
-from scheduler.services.onboarding import common_timezones, complete_onboarding
-from web.deps import now, signer, uow
+from scheduler.services import onboarding as service
+from web import deps
+from web.deps import signer
 from web.onboarding.forms import DAY_NAMES, TIMES_OF_DAY, answers_from_form, form_from_person
 from web.security.auth import current, login_required, sign_in
 from scheduler.services.links import LinkError
@@ -18,28 +16,18 @@ bp = Blueprint("onboarding", __name__)
 PAIR_KEY = "onboarding_pair"
 
 
-@dataclass(frozen=True)
-class _Invitation:
-    person_id: str
-    name: str
-    pair_id: str
-    onboarded: bool
-
-
-def _read_invitation(token: str) -> tuple[_Invitation | None, tuple[str, int] | None]:
+def _read_invitation(token: str) -> tuple[service.Invitation | None, tuple[str, int] | None]:
     """(the invitation, None) when the link is valid, else (None, the problem page)."""
     try:
         data = signer().read("invite", token)
     except LinkError as exc:
         return None, (render_template("auth/link_problem.html", message=str(exc)), 400)
-    with uow() as work:
-        person = work.session.get(Person, data.get("p", ""))
-        pair = work.session.get(Pair, data.get("pair", ""))
-        if person is None or pair is None or person.id not in (pair.mentor_id, pair.mentee_id):
-            return None, (render_template("auth/link_problem.html", message=(
-                "This invitation is no longer valid (the pair may have been removed). "
-                "Ask your program coordinator for a new one.")), 400)
-        return _Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None), None
+    invite = service.invitation(deps.container(), data.get("p", ""), data.get("pair", ""))
+    if invite is None:
+        return None, (render_template("auth/link_problem.html", message=(
+            "This invitation is no longer valid (the pair may have been removed). "
+            "Ask your program coordinator for a new one.")), 400)
+    return invite, None
 
 
 def _already_set_up(pair_id: str):
@@ -88,18 +76,11 @@ def switch_to_invited(token: str):
     return _continue_as(invite.person_id, invite.pair_id)
 
 
-def _context(person_id: str, pair_id: str | None):
-    """(pair info for the page or None, may the person choose rhythm and length)."""
-    with uow() as work:
-        pair = work.session.get(Pair, pair_id) if pair_id else None
-        if pair is None or person_id not in (pair.mentor_id, pair.mentee_id):
-            return None, False
-        program = pair.program
-        other = pair.mentee if pair.mentor_id == person_id else pair.mentor
-        info = {"program": program.name, "other": other.name or other.email,
-                "role": "mentor" if pair.mentor_id == person_id else "mentee",
-                "cadence": pair.cadence or program.cadence, "duration_min": pair.duration_min or program.duration_min}
-        return info, program.allow_pair_cadence
+def _pair_info(context: service.PairContext | None) -> dict | None:
+    if context is None:
+        return None
+    return {"program": context.program, "other": context.other, "role": context.role,
+            "cadence": context.cadence, "duration_min": context.duration_min}
 
 
 @bp.route("/onboarding", methods=["GET", "POST"])
@@ -107,27 +88,24 @@ def _context(person_id: str, pair_id: str | None):
 def hours():
     me = current()
     pair_id = session.get(PAIR_KEY)
-    pair, may_choose = _context(me.id, pair_id)
+    page = service.onboarding_page(deps.container(), me.id, pair_id)
+    pair, may_choose = _pair_info(page.pair), page.may_choose
     if request.method == "POST":
         answers = answers_from_form(request.form, may_choose_rhythm=may_choose)
         try:
-            with uow() as work:
-                ready = complete_onboarding(work.session, me.id, answers, now(), pair_id=pair_id if pair else None)
-                has_calendar = bool(connections_of(work.session, me.id))
-                work.commit()
+            outcome = service.complete_onboarding(deps.container(), me.id, answers,
+                                                  pair_id=pair_id if pair else None)
         except InvalidInput as exc:
             return _render(request.form, pair, may_choose, [str(exc)]), 400
         session.pop(PAIR_KEY, None)
-        if ready:
+        if outcome.ready_pair_ids:
             flash("You are both set up. Tandem is finding a regular time that suits you both.", "success")
         else:
             flash("Your hours are saved.", "success")
-        if not has_calendar:
+        if not outcome.has_calendar:
             return redirect(url_for("connect.index"))
         return redirect(url_for("home.index"))
-    with uow() as work:
-        person = work.session.get(Person, me.id)
-        values = form_from_person(person.tz, person.working_hours, person.preferences)
+    values = form_from_person(page.tz, page.working_hours, page.preferences)
     if pair:
         values.setdefault("cadence", pair["cadence"])
         values.setdefault("duration_min", str(pair["duration_min"]))

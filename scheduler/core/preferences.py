@@ -1,0 +1,59 @@
+"""A person's time zone and preferences as stored (plain JSON), checked and parsed once.
+
+Onboarding validates with these; planning reads stored preferences with them.
+"""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from scheduler.core.availability import WEEKDAYS, LocalRange, Preferences, parse_clock
+from scheduler.errors import InvalidInput, UnknownTimeZone
+
+
+def validate_tz(name: str) -> str:
+    """The IANA zone ``name`` (trimmed), or :class:`UnknownTimeZone` saying what to do.
+
+    >>> validate_tz(" Europe/Berlin ")
+    'Europe/Berlin'
+    """
+    name = (name or "").strip()
+    if not name:
+        raise UnknownTimeZone("Choose your time zone (for example Europe/Berlin); it could not be detected.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list, "
+                              f"for example Europe/Berlin or America/New_York.") from None
+    if name not in available_timezones() and name != "UTC":
+        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list.")
+    return name
+
+
+def common_timezones() -> list[str]:
+    """Zone names for a picker: IANA ``Area/City`` names plus UTC, sorted."""
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/",
+                                                                                      "right/"))) + ["UTC"]
+
+
+def parse_preferences(raw: dict | None) -> Preferences:
+    """:class:`Preferences` from a person's ``preferences`` JSON (``preferred``, ``earliest``,
+    ``latest``, ``avoid_days``; all optional). Raises :class:`InvalidInput` saying what to fix.
+
+    >>> parse_preferences({"earliest": "10:00", "avoid_days": ["fri"]}).avoid_days
+    frozenset({4})
+    """
+    raw = raw or {}
+    preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in raw.get("preferred", []))
+    avoid = raw.get("avoid_days", [])
+    if any(d not in WEEKDAYS for d in avoid):
+        raise InvalidInput("Days to avoid must be weekdays mon..sun.")
+    return Preferences(preferred=preferred,
+                       earliest_min=parse_clock(raw["earliest"]) if raw.get("earliest") else None,
+                       latest_min=parse_clock(raw["latest"]) if raw.get("latest") else None,
+                       avoid_days=frozenset(WEEKDAYS.index(d) for d in avoid))
+
+
+def parse_time_off(raw: dict | None) -> tuple[tuple[date, date], ...]:
+    """The ``time_off`` date ranges of a person's ``preferences`` JSON (first and last day)."""
+    return tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in (raw or {}).get("time_off", []))

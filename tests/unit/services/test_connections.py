@@ -1,0 +1,70 @@
+"""Calendar connection use cases on the in-memory unit of work."""
+from __future__ import annotations
+
+import pytest
+
+from scheduler.errors import InvalidInput, NotFound
+from scheduler.services import connections
+
+
+def test_storing_a_connection_encrypts_it_and_makes_the_pair_ready(deps, seed):
+    s = seed(connected=False)
+    with deps.uow() as uow:  # the mentee knows no hours: a calendar is what sets them up
+        uow.people.get(s.mentee_id).working_hours = None
+        uow.commit()
+    view = connections.store_connection(deps, s.mentee_id, "memory", " Mentee@Example.org ", {"tz": "UTC"})
+    assert (view.provider, view.account_email, view.status, view.label) == (
+        "memory", "mentee@example.org", "ok", "test calendar")
+    with deps.uow() as uow:
+        stored = uow.connections.get(view.id)
+        assert b"UTC" not in stored.token_blob and deps.cipher.decrypt(stored.token_blob) == {"tz": "UTC"}
+        assert uow.pairs.get(s.pair_id).status == "ready"
+        assert uow.outbox.count_with_key_prefix(f"plan_pair:{s.pair_id}:") == 1
+
+
+def test_reconnecting_the_same_account_replaces_its_tokens(deps, seed):
+    s = seed()
+    first = connections.store_connection(deps, s.mentor_id, "memory", "mina@x.org", {"v": 1})
+    with deps.uow() as uow:
+        uow.connections.get(first.id).status = "reconnect_needed"
+        uow.commit()
+    again = connections.store_connection(deps, s.mentor_id, "memory", "mina@x.org", {"v": 2})
+    assert again.id == first.id and again.status == "ok"
+    assert [c.id for c in connections.connections_of(deps, s.mentor_id)] == [first.id]
+    with deps.uow() as uow:
+        assert deps.cipher.decrypt(uow.connections.get(first.id).token_blob) == {"v": 2}
+
+
+def test_an_unknown_provider_is_refused(deps, seed):
+    s = seed()
+    with pytest.raises(InvalidInput, match="not a calendar Tandem can connect"):
+        connections.store_connection(deps, s.mentor_id, "fax", "m@x.org", {})
+    assert connections.connections_of(deps, s.mentor_id) == []
+
+
+def test_signing_in_with_a_calendar_stores_it_only_for_a_known_person(deps, seed):
+    s = seed()
+    assert connections.store_sign_in_connection(deps, "memory", "MENTOR@example.org", {"t": 1}) == s.mentor_id
+    assert [c.account_email for c in connections.connections_of(deps, s.mentor_id)] == ["mentor@example.org"]
+    assert connections.store_sign_in_connection(deps, "memory", "stranger@example.org", {"t": 1}) is None
+    with deps.uow() as uow:
+        assert len(uow.connections.with_tokens()) == 1
+
+
+def test_disconnect_deletes_the_connection_and_only_its_owner_may(deps, seed):
+    s = seed(connected=True)
+    mine = connections.connections_of(deps, s.mentor_id)[0]
+    with pytest.raises(NotFound):
+        connections.disconnect(deps, s.mentee_id, mine.id)
+    outcome = connections.disconnect(deps, s.mentor_id, mine.id)
+    assert outcome.revoked and "disconnected" in outcome.message
+    assert connections.connections_of(deps, s.mentor_id) == []
+    assert len(connections.connections_of(deps, s.mentee_id)) == 1
+
+
+def test_disconnect_without_a_configured_provider_says_to_revoke_by_hand(deps, seed):
+    s = seed()
+    view = connections.store_connection(deps, s.mentor_id, "google", "m@x.org", {"refresh_token": "rt"})
+    outcome = connections.disconnect(deps, s.mentor_id, view.id)
+    assert not outcome.revoked and "could not revoke them at Google Calendar" in outcome.message
+    assert connections.connections_of(deps, s.mentor_id) == []
