@@ -271,13 +271,31 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def with_tokens(self) -> list[CalendarConnection]:
         """Every connection that holds an encrypted token blob (for key rotation)."""
 
+    def usable_with_provider(self, kinds: Sequence[str]) -> list[CalendarConnection]:
+        """Everyone's healthy connections whose provider is one of ``kinds`` (e.g. those that push)."""
+
 
 class SeriesRepository(Repository[Series], Protocol):
-    pass
+    def active_of_pair(self, pair_id: str) -> list[Series]:
+        """The pair's series that are planned, being booked or booked."""
+
+    def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[Series]:
+        """Booked series whose provider event is one of ``event_ids``."""
+
+    def booked_ids(self, person_id: str | None = None) -> list[str]:
+        """Ids of booked series (of pairs where ``person_id`` is mentor or mentee, when given)."""
+
+    def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
+        """Connections of these people that organize booked series (their calendars hold them)."""
 
 
 class OccurrenceRepository(Repository[Occurrence], Protocol):
-    pass
+    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[Occurrence]:
+        """The person's scheduled or moved sessions (as mentor or mentee) in active series, except
+        those of ``exclude_series_id``."""
+
+    def by_original_start(self, series_id: str, original_start: datetime) -> Occurrence | None:
+        """The occurrence of a series that the provider knows by this original start (RECURRENCE-ID)."""
 
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):

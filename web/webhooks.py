@@ -1,49 +1,34 @@
-"""Webhook endpoints for calendar push notices: verify, answer fast, queue the work.
+"""Webhook endpoints for calendar push notices: parse the request, hand it to
+``scheduler.services.webhooks``, answer fast.
 
-- Google push channels: ``X-Goog-Channel-Token`` must be our signed token for a connection;
-  ``X-Goog-Resource-State: sync`` is the handshake and needs no work.
+- Google push channels: ``X-Goog-Channel-Token`` must be our signed token for a connection
+  (403 otherwise); ``X-Goog-Resource-State: sync`` is the handshake.
 - Microsoft Graph subscriptions: the ``validationToken`` handshake is echoed as text/plain;
-  every notification's ``clientState`` must be our signed token; lifecycle notices
-  (``reauthorizationRequired``, ``subscriptionRemoved``, ``missed``) renew or re-read.
-Nothing is fetched from a calendar inside the request: an outbox row is written and the
-reply goes out (Graph wants an answer within 3 s).
+  a body without notifications is a 400; when no notification carries our ``clientState``
+  the answer is 403, else 202.
+Nothing is fetched from a calendar inside the request (Graph wants an answer within 3 s).
 """
 from __future__ import annotations
 
-import uuid
+from flask import Blueprint, Response, request
 
-from flask import Blueprint, Response, current_app, request
-
-from adapters.storage.outbox import add_outbox
-from scheduler.services.changes import enqueue_change, verify_channel_token
+from scheduler.services import webhooks
+from web import deps
 from web.security.csrf import exempt
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-def _container():
-    return current_app.extensions["tandem"]
-
-
-def _secret() -> str:
-    return _container().settings.security.webhook_secret
-
-
 @bp.post("/google")
 @exempt
 def google():
-    connection_id = verify_channel_token(_secret(), request.headers.get("X-Goog-Channel-Token"))
-    if connection_id is None:
+    known = webhooks.receive_google_push(
+        deps.container(), token=request.headers.get("X-Goog-Channel-Token"),
+        state=request.headers.get("X-Goog-Resource-State", ""),
+        channel_id=request.headers.get("X-Goog-Channel-ID", ""),
+        message_number=request.headers.get("X-Goog-Message-Number"))
+    if not known:
         return Response("unknown channel", status=403, mimetype="text/plain")
-    state = request.headers.get("X-Goog-Resource-State", "")
-    if state == "sync":
-        return Response(status=200)
-    container = _container()
-    number = request.headers.get("X-Goog-Message-Number") or uuid.uuid4().hex
-    with container.uow() as uow:
-        enqueue_change(uow.session, connection_id, container.clock.now(),
-                       f"google:{request.headers.get('X-Goog-Channel-ID', '')}:{number}")
-        uow.commit()
     return Response(status=200)
 
 
@@ -57,41 +42,9 @@ def microsoft():
     notices = body.get("value")
     if not isinstance(notices, list) or not notices:
         return Response("no notifications", status=400, mimetype="text/plain")
-    container = _container()
-    accepted = 0
-    with container.uow() as uow:
-        now = container.clock.now()
-        for notice in notices:
-            connection_id = verify_channel_token(_secret(), notice.get("clientState"))
-            if connection_id is None:
-                continue  # forged or stale: ignored, never acted on
-            accepted += 1
-            lifecycle = notice.get("lifecycleEvent")
-            if lifecycle in ("reauthorizationRequired", "subscriptionRemoved"):
-                # Either way the channel is replaced now, whatever its expiry said.
-                _expire_watch(uow.session, connection_id, now, forget=lifecycle == "subscriptionRemoved")
-                add_outbox(uow.session, "renew_watch", connection_id,
-                           f"renew_watch:{connection_id}:{lifecycle}:{uuid.uuid4().hex}", now)
-            dedupe = f"graph:{notice.get('subscriptionId', '')}:{notice.get('resourceData', {}).get('id', '')}:" \
-                     f"{notice.get('changeType', lifecycle or '')}:{uuid.uuid4().hex}"
-            enqueue_change(uow.session, connection_id, now, dedupe)
-        uow.commit()
-    if not accepted:
+    if not webhooks.receive_graph_notices(deps.container(), notices):
         return Response("unknown subscription", status=403, mimetype="text/plain")
     return Response(status=202)
-
-
-def _expire_watch(session, connection_id: str, now, *, forget: bool) -> None:
-    """Make ``ensure_watch`` replace the channel: drop it (removed) or mark it expired now."""
-    from adapters.storage.models import CalendarConnection
-
-    connection = session.get(CalendarConnection, connection_id)
-    if connection is None:
-        return
-    if forget or not connection.watch:
-        connection.watch = None
-    else:
-        connection.watch = {**connection.watch, "expires_at": now.isoformat()}
 
 
 def init_app(app) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity
+from scheduler.core.pair_state import ACTIVE_SERIES
 from scheduler.ports import DuplicateKey
 
 E = TypeVar("E", bound=Entity)
@@ -57,8 +58,8 @@ class InMemoryUnitOfWork:
         self.memberships = MemoryMemberships(self, e.Membership)
         self.pairs = MemoryPairs(self, e.Pair)
         self.connections = MemoryConnections(self, e.CalendarConnection)
-        self.series = MemoryRepository(self, e.Series)
-        self.occurrences = MemoryRepository(self, e.Occurrence)
+        self.series = MemorySeries(self, e.Series)
+        self.occurrences = MemoryOccurrences(self, e.Occurrence)
         self.agenda_templates = MemoryRepository(self, e.AgendaTemplate)
         self.goals = MemoryRepository(self, e.Goal)
         self.feedback = MemoryRepository(self, e.Feedback)
@@ -299,6 +300,43 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
 
     def with_tokens(self) -> list[e.CalendarConnection]:
         return self.where(lambda c: c.token_blob is not None)
+
+    def usable_with_provider(self, kinds: Sequence[str]) -> list[e.CalendarConnection]:
+        return self.where(lambda c: c.status == "ok" and c.provider in tuple(kinds))
+
+
+class MemorySeries(MemoryRepository[e.Series]):
+    def active_of_pair(self, pair_id: str) -> list[e.Series]:
+        return self.where(lambda s: s.pair_id == pair_id and s.status in ACTIVE_SERIES)
+
+    def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[e.Series]:
+        wanted = set(event_ids)
+        return self.where(lambda s: s.provider_event_id in wanted and s.status == "booked")
+
+    def booked_ids(self, person_id: str | None = None) -> list[str]:
+        return [s.id for s in self.where(lambda s: s.status == "booked" and s.pair is not None and (
+            person_id is None or person_id in (s.pair.mentor_id, s.pair.mentee_id)))]
+
+    def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
+        people = set(person_ids)
+        connections = self.uow.connections
+        return {s.organizer_connection_id for s in self.where(lambda s: s.status == "booked")
+                if s.organizer_connection_id is not None
+                and (c := connections.get(s.organizer_connection_id)) is not None and c.person_id in people}
+
+
+class MemoryOccurrences(MemoryRepository[e.Occurrence]):
+    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[e.Occurrence]:
+        def wanted(o: e.Occurrence) -> bool:
+            series = o.series
+            return (o.status in ("scheduled", "moved") and series is not None and series.status in ACTIVE_SERIES
+                    and series.id != exclude_series_id and series.pair is not None
+                    and person_id in (series.pair.mentor_id, series.pair.mentee_id))
+        return self.where(wanted)
+
+    def by_original_start(self, series_id: str, original_start: datetime) -> e.Occurrence | None:
+        return next((o for o in self.where(lambda o: o.series_id == series_id and o.original_start == original_start)),
+                    None)
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):

@@ -147,13 +147,51 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         return list(self.session.scalars(select(CalendarConnection)
                                          .where(CalendarConnection.token_blob.is_not(None))))
 
+    def usable_with_provider(self, kinds: Sequence[str]) -> list[CalendarConnection]:
+        return list(self.session.scalars(select(CalendarConnection).where(
+            CalendarConnection.status == "ok", CalendarConnection.provider.in_(tuple(kinds)))))
+
 
 class SqlSeries(SqlRepository[Series]):
     model = Series
 
+    def active_of_pair(self, pair_id: str) -> list[Series]:
+        return list(self.session.scalars(select(Series).where(
+            Series.pair_id == pair_id, Series.status.in_(("planned", "booking", "booked")))))
+
+    def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[Series]:
+        return list(self.session.scalars(select(Series).where(
+            Series.provider_event_id.in_(tuple(event_ids)), Series.status == "booked")))
+
+    def booked_ids(self, person_id: str | None = None) -> list[str]:
+        query = select(Series.id).join(Pair, Series.pair_id == Pair.id).where(Series.status == "booked")
+        if person_id is not None:
+            query = query.where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id))
+        return list(self.session.scalars(query))
+
+    def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
+        return set(self.session.scalars(select(Series.organizer_connection_id).join(
+            CalendarConnection, Series.organizer_connection_id == CalendarConnection.id).where(
+            CalendarConnection.person_id.in_(tuple(person_ids)), Series.status == "booked")))
+
 
 class SqlOccurrences(SqlRepository[Occurrence]):
     model = Occurrence
+
+    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[Occurrence]:
+        query = (select(Occurrence)
+                 .join(Series, Occurrence.series_id == Series.id)
+                 .join(Pair, Series.pair_id == Pair.id)
+                 .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
+                        Series.status.in_(("planned", "booking", "booked")),
+                        Occurrence.status.in_(("scheduled", "moved"))))
+        if exclude_series_id is not None:
+            query = query.where(Series.id != exclude_series_id)
+        return list(self.session.scalars(query))
+
+    def by_original_start(self, series_id: str, original_start: datetime) -> Occurrence | None:
+        return self.session.scalars(select(Occurrence).where(
+            Occurrence.series_id == series_id, Occurrence.original_start == original_start)).one_or_none()
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

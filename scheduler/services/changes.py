@@ -6,15 +6,12 @@ import hmac
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from adapters.storage.models import CalendarConnection, Occurrence, Series
-from adapters.storage.outbox import add_outbox
+from scheduler.core.pair_state import WITH_SESSIONS, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded,
                               SyncTokenExpired)
+from scheduler.ports import Dependencies, UnitOfWork, Watch
 from scheduler.services.accounts import account_for
 from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
-from scheduler.services.repair import booked_series_ids
 
 log = logging.getLogger(__name__)
 RENEW_BEFORE = timedelta(days=1)
@@ -35,21 +32,32 @@ def verify_channel_token(secret: str, token: str | None) -> str | None:
     return connection_id if hmac.compare_digest(channel_token(secret, connection_id), token) else None
 
 
-def enqueue_change(session, connection_id: str, now: datetime, dedupe: str) -> bool:
+def enqueue_change(uow: UnitOfWork, connection_id: str, now: datetime, dedupe: str) -> bool:
     """Queue ``handle_calendar_change`` for a connection (from a webhook: answer fast)."""
-    return add_outbox(session, "handle_calendar_change", connection_id, f"change:{connection_id}:{dedupe}", now)
+    return uow.outbox.add_once("handle_calendar_change", connection_id, f"change:{connection_id}:{dedupe}", now)
 
 
-def handle_calendar_change(container, connection_id: str) -> int:
+def expire_watch(uow: UnitOfWork, connection_id: str, now: datetime, *, forget: bool) -> None:
+    """Make ``ensure_watch`` replace the channel: drop it (removed) or mark it expired now."""
+    connection = uow.connections.get(connection_id)
+    if connection is None:
+        return
+    if forget or not connection.watch:
+        connection.watch = None
+    else:
+        connection.watch = {**connection.watch, "expires_at": now.isoformat()}
+
+
+def handle_calendar_change(deps: Dependencies, connection_id: str) -> int:
     """Read what changed since the cursor, note series cancelled at the provider, and queue a
     re-check of every booked series of the connection's owner. Returns how many were queued."""
-    now = container.clock.now()
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         if connection is None or connection.status != "ok":
             return 0
-        provider = container.providers.get(connection.provider)
-        account = account_for(container, connection)
+        provider = deps.providers.get(connection.provider)
+        account = account_for(deps, connection)
         cursor, person_id = connection.sync_cursor, connection.person_id
     changed: tuple[str, ...] = ()
     if provider is not None:
@@ -58,27 +66,26 @@ def handle_calendar_change(container, connection_id: str) -> int:
         except SyncTokenExpired:
             result = provider.changes(account, None)
         cursor, changed = result.cursor, result.changed_event_ids
-    cancelled = _cancelled_at_provider(container, provider, account, changed, now)
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    cancelled = _cancelled_at_provider(deps, provider, account, changed, now)
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         connection.sync_cursor, connection.last_checked_at = cursor, now
         _record_cancellations(uow, cancelled, now)
         queued = 0
-        for series_id in booked_series_ids(uow.session, person_id):
-            queued += add_outbox(uow.session, "recheck_series", series_id,
-                                 f"recheck_series:{series_id}:change:{cursor or now.isoformat()}", now)
+        for series_id in uow.series.booked_ids(person_id):
+            queued += uow.outbox.add_once("recheck_series", series_id,
+                                          f"recheck_series:{series_id}:change:{cursor or now.isoformat()}", now)
         uow.commit()
     return queued
 
 
-def _cancelled_at_provider(container, provider, account, changed_ids, now):
+def _cancelled_at_provider(deps: Dependencies, provider, account, changed_ids, now):
     """For our events among ``changed_ids``: the whole series, or single occurrences, that the
     people cancelled in their calendar."""
     if not changed_ids or provider is None:
         return []
-    with container.uow() as uow:
-        ours = list(uow.session.execute(select(Series.id, Series.provider_event_id)
-                                        .where(Series.provider_event_id.in_(changed_ids), Series.status == "booked")))
+    with deps.uow() as uow:
+        ours = [(s.id, s.provider_event_id) for s in uow.series.booked_by_event_ids(changed_ids)]
     found = []
     for series_id, event_id in ours:
         try:
@@ -93,68 +100,65 @@ def _cancelled_at_provider(container, provider, account, changed_ids, now):
     return found
 
 
-def _record_cancellations(uow, cancelled, now) -> None:
-    session = uow.session
+def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
     for series_id, original_start in cancelled:
-        series = session.get(Series, series_id)
+        series = uow.series.get(series_id)
         if original_start is None:
-            series.status = "cancelled"
+            move_series(series, SeriesState.CANCELLED)
             for occ in series.occurrences:
                 if occ.status in ("scheduled", "moved", "conflict") and occ.start > now:
                     occ.status = "cancelled"
                     cancel_occurrence_notifications(uow, occ.id)
             pair = series.pair
-            pair.status, pair.status_reason = "needs_attention", "the series was cancelled in a calendar"
-            notify_coordinators(uow, pair, "pair_attention", now, key=f"cancelled:{series_id}",
-                                payload={"reason": pair.status_reason})
+            if pair.status in WITH_SESSIONS:  # a paused pair stays paused: resuming plans it again
+                move_pair(pair, PairState.NEEDS_ATTENTION, "the series was cancelled in a calendar")
+                notify_coordinators(uow, pair, "pair_attention", now, key=f"cancelled:{series_id}",
+                                    payload={"reason": pair.status_reason})
             continue
-        occ = session.scalars(select(Occurrence).where(Occurrence.series_id == series_id,
-                                                       Occurrence.original_start == original_start)).one_or_none()
+        occ = uow.occurrences.by_original_start(series_id, original_start)
         if occ is not None and occ.status in ("scheduled", "moved", "conflict"):
             occ.status = "cancelled"
             cancel_occurrence_notifications(uow, occ.id)
 
 
-def ensure_watch(container, connection_id: str) -> bool:
+def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
     """Start (or replace before it expires) the push channel of a connection. True if changed."""
-    now = container.clock.now()
-    settings = container.settings
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         if connection is None or connection.status != "ok":
             return False
-        provider = container.providers.get(connection.provider)
+        provider = deps.providers.get(connection.provider)
         path = WEBHOOK_PATHS.get(connection.provider)
         if provider is None or path is None:
             return False
         current = dict(connection.watch or {})
         if current and datetime.fromisoformat(current["expires_at"]) - RENEW_BEFORE > now:
             return False
-        account = account_for(container, connection)
-    token = channel_token(settings.security.webhook_secret, connection_id)
+        account = account_for(deps, connection)
+    token = channel_token(deps.config.webhook_secret, connection_id)
     try:
-        watch = provider.watch(account, settings.app.base_url.rstrip("/") + path, token)
+        watch = provider.watch(account, deps.config.url(path), token)
     except (RateLimited, ProviderUnavailable, ReconnectNeeded):
         raise  # transient or consent lost: the outbox retries or flags it
     except ProviderError as exc:
         # The provider refuses this channel (e.g. Graph wants an https webhook URL): fall back
         # to polling (daily and before each session) and try the channel again tomorrow.
         log.warning("push channel for connection %s refused: %s; polling instead", connection_id, exc)
-        with container.uow() as uow:
-            connection = uow.session.get(CalendarConnection, connection_id)
+        with deps.uow() as uow:
+            connection = uow.connections.get(connection_id)
             connection.watch = {"watch_id": None, "resource_id": None, "error": str(exc)[:500],
                                 "expires_at": (now + RENEW_BEFORE + timedelta(days=1)).isoformat()}
             uow.commit()
         return False
     if current.get("watch_id"):
-        from scheduler.ports import Watch
         try:
             provider.stop_watch(account, Watch(current["watch_id"], current["resource_id"],
                                                datetime.fromisoformat(current["expires_at"]), token))
         except NotFound:
             pass
-    with container.uow() as uow:
-        connection = uow.session.get(CalendarConnection, connection_id)
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
         connection.watch = None if watch is None else {
             "watch_id": watch.watch_id, "resource_id": watch.resource_id,
             "expires_at": watch.expires_at.isoformat()}

@@ -8,12 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
-
-from adapters.storage.models import CalendarConnection, Occurrence, Pair, Series
-from adapters.storage.outbox import add_outbox
 from scheduler.core.cadence import Cadence
+from scheduler.core.entities import Occurrence, Series
+from scheduler.core.pair_state import PAUSABLE, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
@@ -21,40 +20,39 @@ from scheduler.services.notifications import (cancel_occurrence_notifications, c
 ACTIVE = ("scheduled", "moved")
 
 
-def _active_series(session, pair_id: str) -> list[Series]:
-    return list(session.scalars(select(Series).where(Series.pair_id == pair_id,
-                                                     Series.status.in_(("planned", "booking", "booked")))))
+def _active_series(uow: UnitOfWork, pair_id: str) -> list[Series]:
+    return uow.series.active_of_pair(pair_id)
 
 
-def _push(session, occ: Occurrence, now: datetime) -> None:
+def _push(uow: UnitOfWork, occ: Occurrence, now: datetime) -> None:
     """Queue making the calendar match this occurrence. Each change gets its own row (the actor
     reads the current state, so a repeat is harmless; a shared key would drop a change that
     returns to an earlier state)."""
-    add_outbox(session, "push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
+    uow.outbox.add_once("push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
 
 
-def skip_occurrence(container, occurrence_id: str, by_person_id: str) -> None:
-    now = container.clock.now()
-    with container.uow() as uow:
-        occ = uow.session.get(Occurrence, occurrence_id)
+def skip_occurrence(deps: Dependencies, occurrence_id: str, by_person_id: str) -> None:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occurrence_id)
         if occ is None or occ.status not in ACTIVE or occ.start <= now:
             raise InvalidInput("only an upcoming session can be skipped")
         occ.status = "skipped"
         cancel_occurrence_notifications(uow, occ.id)
-        _push(uow.session, occ, now)
+        _push(uow, occ, now)
         notify_pair(uow, occ.series.pair, "skipped", now,
                     key=f"skipped:{occ.id}:v{occurrence_version(uow, occ.id)}",
                     payload={"start": occ.start.isoformat(), "by": by_person_id}, occurrence_id=occ.id)
         uow.commit()
 
 
-def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_person_id: str) -> None:
+def move_occurrence_to(deps: Dependencies, occurrence_id: str, new_start: datetime, by_person_id: str) -> None:
     """Move one session to a time the people chose (the web offers only mutual free times)."""
-    now = container.clock.now()
+    now = deps.clock.now()
     if new_start <= now:
         raise InvalidInput("the new time is in the past; choose an upcoming time")
-    with container.uow() as uow:
-        occ = uow.session.get(Occurrence, occurrence_id)
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occurrence_id)
         if occ is None or occ.status not in ACTIVE + ("conflict",) or occ.start <= now:
             raise InvalidInput("only an upcoming session can be moved")
         old = occ.start
@@ -63,7 +61,7 @@ def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_pe
         pair = occ.series.pair
         cancel_occurrence_notifications(uow, occ.id)
         schedule_occurrence_followups(uow, occ, pair, pair.program, now)
-        _push(uow.session, occ, now)
+        _push(uow, occ, now)
         version = occurrence_version(uow, occ.id)
         notify_pair(uow, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}:v{version}",
                     payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),
@@ -71,55 +69,55 @@ def move_occurrence_to(container, occurrence_id: str, new_start: datetime, by_pe
         uow.commit()
 
 
-def pause_pair(container, pair_id: str) -> None:
+def pause_pair(deps: Dependencies, pair_id: str) -> None:
     """Skip every upcoming session (holidays, a busy stretch); ``resume_pair`` plans again."""
-    now = container.clock.now()
-    with container.uow() as uow:
-        pair = uow.session.get(Pair, pair_id)
-        if pair is None or pair.status not in ("booked", "needs_attention", "planning"):
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None or pair.status not in PAUSABLE:
             raise InvalidInput("only a booked pair can be paused")
-        for series in _active_series(uow.session, pair_id):
+        for series in _active_series(uow, pair_id):
             for occ in series.occurrences:
                 if occ.status in ACTIVE and occ.start > now:
                     occ.status = "skipped"
-                    _push(uow.session, occ, now)
+                    _push(uow, occ, now)
         cancel_pair_notifications(uow, pair_id)
-        pair.status, pair.status_reason = "paused", None
+        move_pair(pair, PairState.PAUSED)
         notify_pair(uow, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
         uow.commit()
 
 
-def resume_pair(container, pair_id: str) -> None:
+def resume_pair(deps: Dependencies, pair_id: str) -> None:
     """Plan the remaining sessions again from now (a new series)."""
-    now = container.clock.now()
-    with container.uow() as uow:
-        pair = uow.session.get(Pair, pair_id)
-        if pair is None or pair.status != "paused":
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None or pair.status != PairState.PAUSED:
             raise InvalidInput("only a paused pair can be resumed")
-        for series in _active_series(uow.session, pair_id):
-            _end_series(uow.session, series, now)
-        pair.status = "ready"
-        add_outbox(uow.session, "plan_pair", pair_id, f"plan_pair:{pair_id}:resume:{now:%Y%m%dT%H%M%S}", now)
+        for series in _active_series(uow, pair_id):
+            _end_series(uow, series, now)
+        move_pair(pair, PairState.READY, pair.status_reason)
+        uow.outbox.add_once("plan_pair", pair_id, f"plan_pair:{pair_id}:resume:{now:%Y%m%dT%H%M%S}", now)
         uow.commit()
 
 
-def end_pair(container, pair_id: str) -> None:
-    now = container.clock.now()
-    with container.uow() as uow:
-        pair = uow.session.get(Pair, pair_id)
-        if pair is None or pair.status == "ended":
+def end_pair(deps: Dependencies, pair_id: str) -> None:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None or pair.status == PairState.ENDED:
             return
-        for series in _active_series(uow.session, pair_id):
-            _end_series(uow.session, series, now)
+        for series in _active_series(uow, pair_id):
+            _end_series(uow, series, now)
         cancel_pair_notifications(uow, pair_id)
-        pair.status, pair.status_reason = "ended", None
+        move_pair(pair, PairState.ENDED)
         notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
         uow.commit()
 
 
-def change_cadence(container, pair_id: str, cadence: str | None, duration_min: int | None) -> None:
+def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, duration_min: int | None) -> None:
     """New cadence or duration: the current series ends and the pair is planned again."""
-    now = container.clock.now()
+    now = deps.clock.now()
     if cadence is not None:
         try:
             Cadence(cadence)
@@ -127,38 +125,38 @@ def change_cadence(container, pair_id: str, cadence: str | None, duration_min: i
             raise InvalidInput(f"cadence '{cadence}' is not one of weekly, biweekly, monthly") from None
     if duration_min is not None and not 15 <= duration_min <= 240:
         raise InvalidInput("duration must be between 15 and 240 minutes")
-    with container.uow() as uow:
-        pair = uow.session.get(Pair, pair_id)
-        if pair is None or pair.status == "ended":
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None or pair.status == PairState.ENDED:
             raise InvalidInput("this pair has ended")
-        for series in _active_series(uow.session, pair_id):
-            _end_series(uow.session, series, now)
+        for series in _active_series(uow, pair_id):
+            _end_series(uow, series, now)
         cancel_pair_notifications(uow, pair_id)
         pair.cadence = cadence or pair.cadence
         pair.duration_min = duration_min or pair.duration_min
-        pair.status = "ready"
-        add_outbox(uow.session, "plan_pair", pair_id, f"plan_pair:{pair_id}:change:{now:%Y%m%dT%H%M%S}", now)
+        move_pair(pair, PairState.READY, pair.status_reason)
+        uow.outbox.add_once("plan_pair", pair_id, f"plan_pair:{pair_id}:change:{now:%Y%m%dT%H%M%S}", now)
         uow.commit()
 
 
-def _end_series(session, series: Series, now: datetime) -> None:
-    was_booked = series.status == "booked"
-    series.status = "cancelled"
+def _end_series(uow: UnitOfWork, series: Series, now: datetime) -> None:
+    was_booked = series.status == SeriesState.BOOKED
+    move_series(series, SeriesState.CANCELLED)
     for occ in series.occurrences:
         if occ.status in ACTIVE + ("conflict",) and occ.start > now:
             occ.status = "cancelled"
     if was_booked:
-        add_outbox(session, "cancel_series", series.id, f"cancel_series:{series.id}", now)
+        uow.outbox.add_once("cancel_series", series.id, f"cancel_series:{series.id}", now)
 
 
 # --- the actors' side: make the calendar match the database ---------------------------------
-def _send_updated_invitation(container, series_id: str, cancel: bool) -> None:
+def _send_updated_invitation(deps: Dependencies, series_id: str, cancel: bool) -> None:
     """A series booked by emailed invitation: send both people the new version (REQUEST with
     the skipped and moved sessions, or CANCEL), with a higher SEQUENCE so their calendar apps
     apply it."""
-    now = container.clock.now()
-    with container.uow() as uow:
-        series = uow.session.get(Series, series_id)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        series = uow.series.get(series_id)
         series.itip_sequence += 1
         notify_pair(uow, series.pair, "series_cancel_ics" if cancel else "series_invite", now,
                     key=f"itip:{series.id}:{series.itip_sequence}",
@@ -166,25 +164,25 @@ def _send_updated_invitation(container, series_id: str, cancel: bool) -> None:
         uow.commit()
 
 
-def push_occurrence(container, occurrence_id: str) -> None:
-    with container.uow() as uow:
-        occ = uow.session.get(Occurrence, occurrence_id)
+def push_occurrence(deps: Dependencies, occurrence_id: str) -> None:
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occurrence_id)
         if occ is None:
             return
         series = occ.series
         if not series.provider_event_id:
-            if series.status != "booked":
+            if series.status != SeriesState.BOOKED:
                 return  # still being booked: book_series applies the change once the event exists
             series_id = series.id
             uow.rollback()
-            return _send_updated_invitation(container, series_id, cancel=False)
+            return _send_updated_invitation(deps, series_id, cancel=False)
         if not series.organizer_connection_id:
             return
-        connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
-        account = account_for(container, connection)
+        connection = uow.connections.get(series.organizer_connection_id)
+        account = account_for(deps, connection)
         kind, event_id = connection.provider, series.provider_event_id
         status, original, start, end = occ.status, occ.original_start, occ.start, occ.end
-    provider = provider_for(container, kind)
+    provider = provider_for(deps, kind)
     try:
         if status in ("skipped", "cancelled"):
             provider.cancel_occurrence(account, event_id, original)
@@ -194,22 +192,22 @@ def push_occurrence(container, occurrence_id: str) -> None:
         pass  # the series is gone at the provider: nothing left to change
 
 
-def cancel_series_at_provider(container, series_id: str) -> None:
-    with container.uow() as uow:
-        series = uow.session.get(Series, series_id)
+def cancel_series_at_provider(deps: Dependencies, series_id: str) -> None:
+    with deps.uow() as uow:
+        series = uow.series.get(series_id)
         if series is None:
             return
         if not series.provider_event_id:
             uow.rollback()
-            return _send_updated_invitation(container, series_id, cancel=True)
+            return _send_updated_invitation(deps, series_id, cancel=True)
         if not series.organizer_connection_id:
             return
-        connection = uow.session.get(CalendarConnection, series.organizer_connection_id)
+        connection = uow.connections.get(series.organizer_connection_id)
         if connection is None:
             return
-        account = account_for(container, connection)
+        account = account_for(deps, connection)
         kind, event_id = connection.provider, series.provider_event_id
     try:
-        provider_for(container, kind).cancel_series(account, event_id)
+        provider_for(deps, kind).cancel_series(account, event_id)
     except NotFound:
         pass

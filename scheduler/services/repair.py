@@ -12,16 +12,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from adapters.storage.models import CalendarConnection, Occurrence, Pair, Series
-from adapters.storage.outbox import add_outbox
 from scheduler.core.cadence import Cadence
-from scheduler.core.intervals import interval
+from scheduler.core.entities import Person
+from scheduler.core.intervals import Interval, interval
 from scheduler.core.live_repair import BusyIndex, find_move, fits_person, without_own_sessions
+from scheduler.core.pair_state import WITH_SESSIONS, PairState, SeriesState, move_pair
 from scheduler.errors import NotFound
+from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
-from scheduler.services.availability import availability, read_busy_by_connection, snapshot, tandem_sessions
+from scheduler.services.availability import PersonSnapshot, availability, read_busy_by_connection
 from scheduler.services.notifications import (cancel_occurrence_notifications, notify_coordinators, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 
@@ -38,33 +37,33 @@ class Decision:
     why: str
 
 
-def recheck_series(container, series_id: str) -> list[Decision]:
-    now = container.clock.now()
-    with container.uow() as uow:
-        series = uow.session.get(Series, series_id)
-        if series is None or series.status != "booked":
+def recheck_series(deps: Dependencies, series_id: str) -> list[Decision]:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        series = uow.series.get(series_id)
+        if series is None or series.status != SeriesState.BOOKED:
             return []
         pair = series.pair
-        if pair.status not in ("booked", "needs_attention"):
+        if pair.status not in (PairState.BOOKED, PairState.NEEDS_ATTENTION):
             return []
         policy = pair.program.repair_policy
         cadence = Cadence(pair.cadence or pair.program.cadence)
         upcoming = [o for o in series.occurrences if o.status in ("scheduled", "moved") and o.start > now]
         if not upcoming:
             return []
-        mentor, mentee = snapshot(uow.session, pair.mentor), snapshot(uow.session, pair.mentee)
+        mentor, mentee = _snapshot(uow, pair.mentor), _snapshot(uow, pair.mentee)
         own = [interval(o.start, o.end) for o in series.occurrences if o.status in ("scheduled", "moved")]
-        taken = {mentor.person_id: tandem_sessions(uow.session, mentor.person_id, exclude_series_id=series_id),
-                 mentee.person_id: tandem_sessions(uow.session, mentee.person_id, exclude_series_id=series_id)}
-        organizer = (uow.session.get(CalendarConnection, series.organizer_connection_id)
+        taken = {mentor.person_id: _tandem_sessions(uow, mentor.person_id, exclude_series_id=series_id),
+                 mentee.person_id: _tandem_sessions(uow, mentee.person_id, exclude_series_id=series_id)}
+        organizer = (uow.connections.get(series.organizer_connection_id)
                      if series.organizer_connection_id else None)
-        account = account_for(container, organizer) if organizer is not None else None
+        account = account_for(deps, organizer) if organizer is not None else None
         kind, event_id, tz = (organizer.provider if organizer else None), series.provider_event_id, series.tz
-        organizers = _organizer_connections(uow.session, (mentor.person_id, mentee.person_id))
+        organizers = uow.series.booked_organizer_connection_ids((mentor.person_id, mentee.person_id))
         snapshot_rows = [(o.id, o.original_start, o.start, o.end) for o in upcoming]
     window_start = min(s for _, _, s, _ in snapshot_rows) - timedelta(days=31)
     window_end = max(e for _, _, _, e in snapshot_rows) + timedelta(days=31)
-    per_connection = read_busy_by_connection(container, [mentor, mentee], max(window_start, now), window_end)
+    per_connection = read_busy_by_connection(deps, [mentor, mentee], max(window_start, now), window_end)
 
     def cleaned(person_id: str) -> tuple:
         # Tandem sessions show as busy on the calendars that hold them: take them out where
@@ -95,7 +94,7 @@ def recheck_series(container, series_id: str) -> list[Decision]:
             held = [iv for iv in held if iv.start != start] + [interval(new_start, new_start + (end - start))]
 
     if policy == "auto" and account is not None:
-        provider = provider_for(container, kind)
+        provider = provider_for(deps, kind)
         for d in decisions:
             if d.new_start is not None:
                 duration = next(e - s for i, _, s, e in snapshot_rows if i == d.occurrence_id)
@@ -103,29 +102,35 @@ def recheck_series(container, series_id: str) -> list[Decision]:
                     provider.move_occurrence(account, event_id, d.original_start, d.new_start, d.new_start + duration)
                 except NotFound:
                     log.warning("series %s vanished from the calendar", series_id)
-                    return _series_gone(container, series_id, now)
-    _record(container, series_id, decisions, policy, now)
+                    return _series_gone(deps, series_id, now)
+    _record(deps, series_id, decisions, policy, now)
     return decisions
 
 
-def _organizer_connections(session, person_ids) -> set[str]:
-    """Connections that hold booked Tandem series as organizer (their calendars show them)."""
-    return set(session.scalars(select(Series.organizer_connection_id).join(CalendarConnection,
-               Series.organizer_connection_id == CalendarConnection.id).where(
-        CalendarConnection.person_id.in_(person_ids), Series.status == "booked")))
+def _snapshot(uow: UnitOfWork, person: Person) -> PersonSnapshot:
+    """What the repair needs about a person (the same as ``availability.snapshot``)."""
+    connections = tuple(c.id for c in uow.connections.usable_of(person.id))
+    return PersonSnapshot(person.id, person.email, person.name or person.email, person.tz,
+                          person.working_hours, dict(person.preferences or {}), connections)
 
 
-def _record(container, series_id: str, decisions: list[Decision], policy: str, now: datetime) -> None:
-    with container.uow() as uow:
-        series = uow.session.get(Series, series_id)
+def _tandem_sessions(uow: UnitOfWork, person_id: str, *, exclude_series_id: str | None = None) -> list[Interval]:
+    """The person's other Tandem sessions (as mentor or mentee), busy even before they are booked."""
+    return [interval(o.start, o.end)
+            for o in uow.occurrences.active_of_person(person_id, exclude_series_id=exclude_series_id)]
+
+
+def _record(deps: Dependencies, series_id: str, decisions: list[Decision], policy: str, now: datetime) -> None:
+    with deps.uow() as uow:
+        series = uow.series.get(series_id)
         pair = series.pair
         for d in decisions:
-            occ = uow.session.get(Occurrence, d.occurrence_id)
+            occ = uow.occurrences.get(d.occurrence_id)
             if occ.start != d.old_start or occ.status not in ("scheduled", "moved"):
                 # Changed meanwhile: handled by another delivery, or skipped/moved by the people.
                 # If we already moved it at the provider, make the calendar match the database again.
                 if policy == "auto" and d.new_start is not None and series.provider_event_id:
-                    add_outbox(uow.session, "push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
+                    uow.outbox.add_once("push_occurrence", occ.id, f"push:{occ.id}:{uuid.uuid4().hex}", now)
                 continue
             payload = {"old_start": d.old_start.isoformat(), "why": d.why,
                        "new_start": d.new_start.isoformat() if d.new_start else None, "policy": policy}
@@ -134,7 +139,8 @@ def _record(container, series_id: str, decisions: list[Decision], policy: str, n
                 occ.status = "conflict"
                 cancel_occurrence_notifications(uow, occ.id)
                 notify_pair(uow, pair, "conflict", now, key=key, payload=payload, occurrence_id=occ.id)
-                pair.status, pair.status_reason = "needs_attention", f"no mutual time left for the session of {d.old_start:%d %b}: {d.why}"
+                move_pair(pair, PairState.NEEDS_ATTENTION,
+                          f"no mutual time left for the session of {d.old_start:%d %b}: {d.why}")
                 notify_coordinators(uow, pair, "pair_attention", now, key=f"{key}:coord",
                                     payload={"reason": pair.status_reason})
             elif policy == "auto" and series.provider_event_id:
@@ -149,20 +155,15 @@ def _record(container, series_id: str, decisions: list[Decision], policy: str, n
         uow.commit()
 
 
-def _series_gone(container, series_id: str, now: datetime) -> list[Decision]:
-    with container.uow() as uow:
-        series = uow.session.get(Series, series_id)
+def _series_gone(deps: Dependencies, series_id: str, now: datetime) -> list[Decision]:
+    with deps.uow() as uow:
+        series = uow.series.get(series_id)
         pair = series.pair
-        pair.status, pair.status_reason = "needs_attention", "the booked series was deleted from the organizer's calendar"
+        if pair.status not in WITH_SESSIONS:
+            return []  # paused or ended meanwhile: nothing left to attend to
+        move_pair(pair, PairState.NEEDS_ATTENTION, "the booked series was deleted from the organizer's calendar")
         notify_coordinators(uow, pair, "pair_attention", now, key=f"gone:{series_id}",
                             payload={"reason": pair.status_reason})
         uow.commit()
     return []
-
-
-def booked_series_ids(session, person_id: str | None = None) -> list[str]:
-    query = select(Series.id).join(Pair, Series.pair_id == Pair.id).where(Series.status == "booked")
-    if person_id is not None:
-        query = query.where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id))
-    return list(session.scalars(query))
 

@@ -1,0 +1,47 @@
+"""Periodic sweeps the tick runs before claiming outbox rows.
+
+Each only *adds* outbox rows with a key per day (or per expiry), so running them on every tick,
+or in several tick processes at once, is harmless: a repeat queues nothing new. They keep no
+state between runs.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from scheduler.ports import Dependencies
+from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
+
+
+def daily_rechecks(deps: Dependencies) -> int:
+    """At least once a day, every booked series is checked against fresh calendars, and every
+    calendar that can push is read for changes (a missed notice is caught within a day).
+    Returns how many rows were queued (0 when today's were queued already)."""
+    now = deps.clock.now()
+    today = now.date().isoformat()
+    queued = 0
+    with deps.uow() as uow:
+        for series_id in uow.series.booked_ids():
+            queued += uow.outbox.add_once("recheck_series", series_id, f"recheck_series:{series_id}:daily:{today}",
+                                          now)
+        for connection in uow.connections.usable_with_provider(tuple(WEBHOOK_PATHS)):
+            queued += uow.outbox.add_once("handle_calendar_change", connection.id,
+                                          f"change:{connection.id}:daily:{today}", now)
+        uow.commit()
+    return queued
+
+
+def renew_watches(deps: Dependencies) -> int:
+    """Push channels are replaced a day before they expire (Google) or renewed (Graph); a
+    connection without one gets one. Returns how many renewals were queued."""
+    now = deps.clock.now()
+    queued = 0
+    with deps.uow() as uow:
+        for connection in uow.connections.usable_with_provider(tuple(WEBHOOK_PATHS)):
+            watch = connection.watch
+            expires = datetime.fromisoformat(watch["expires_at"]) if watch else None
+            if expires is None or expires - RENEW_BEFORE <= now:
+                stamp = expires.isoformat() if expires else "new"
+                queued += uow.outbox.add_once("renew_watch", connection.id,
+                                              f"renew_watch:{connection.id}:{stamp}", now)
+        uow.commit()
+    return queued

@@ -1,0 +1,179 @@
+"""A pair's life after booking, on the in-memory unit of work and calendar: skip, move, pause,
+resume, end, change cadence, and the actors that make the calendar match."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from scheduler.core.entities import Occurrence, Series
+from scheduler.errors import InvalidInput
+from scheduler.ports import SeriesSpec
+from scheduler.services import lifecycle
+from scheduler.services.accounts import account_for
+
+FIRST = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # a Tuesday, inside both people's working hours
+DURATION = timedelta(minutes=45)
+
+
+def book_series(deps, seeded, *, count: int = 3, at_provider: bool = True) -> tuple[str, list[str]]:
+    """A booked weekly series of the seeded pair, organised on the mentor's memory calendar
+    (``at_provider``) and stored with its occurrences; returns the series and occurrence ids."""
+    with deps.uow() as uow:
+        connection = uow.connections.usable_of(seeded.mentor_id)[0]
+        account = account_for(deps, connection)
+    rrule = f"FREQ=WEEKLY;COUNT={count}"
+    series = Series(pair_id=seeded.pair_id, rrule=rrule, dtstart_local=FIRST.replace(tzinfo=None).isoformat(),
+                    tz="UTC", duration_min=45, organizer_connection_id=connection.id, status="booked")
+    if at_provider:
+        spec = SeriesSpec(series_key=series.idempotency_key, title="Mentoring", description="",
+                          organizer_email=account.email, attendee_emails=("mentee@example.org",),
+                          start_local=FIRST.replace(tzinfo=None), tz="UTC", duration_min=45, rrule=rrule)
+        series.provider_event_id = deps.provider("memory").create_series(account, spec).event_id
+    starts = [FIRST + timedelta(weeks=i) for i in range(count)]
+    occurrences = [Occurrence(series_id=series.id, original_start=s, start=s, end=s + DURATION) for s in starts]
+    with deps.uow() as uow:
+        uow.series.add(series)
+        for occ in occurrences:
+            uow.occurrences.add(occ)
+        uow.commit()
+    return series.id, [o.id for o in occurrences]
+
+
+def mentor_account(deps, seeded):
+    with deps.uow() as uow:
+        return account_for(deps, uow.connections.usable_of(seeded.mentor_id)[0])
+
+
+def outbox(deps, kind: str | None = None) -> list:
+    with deps.uow() as uow:
+        return [m for m in uow.outbox.all() if kind is None or m.kind == kind]
+
+
+def notifications(deps, kind: str) -> list:
+    with deps.uow() as uow:
+        return uow.notifications.where(lambda n: n.kind == kind)
+
+
+def run_outbox(deps, kind: str) -> None:
+    """Run the queued rows of one kind the way the actors do."""
+    actor = {"push_occurrence": lifecycle.push_occurrence, "cancel_series": lifecycle.cancel_series_at_provider}[kind]
+    for row in outbox(deps, kind):
+        actor(deps, row.subject_id)
+
+
+@pytest.fixture
+def booked(deps, seed):
+    seeded = seed(status="booked", connected=True)
+    series_id, occ_ids = book_series(deps, seeded)
+    return seeded, series_id, occ_ids
+
+
+def test_skipping_a_session_queues_the_calendar_change_and_tells_both(deps, calendars, booked):
+    seeded, series_id, occ_ids = booked
+    lifecycle.skip_occurrence(deps, occ_ids[0], by_person_id=seeded.mentee_id)
+    with deps.uow() as uow:
+        assert uow.occurrences.get(occ_ids[0]).status == "skipped"
+    assert [m.subject_id for m in outbox(deps, "push_occurrence")] == [occ_ids[0]]
+    told = notifications(deps, "skipped")
+    assert sorted(n.person_id for n in told) == sorted([seeded.mentor_id, seeded.mentee_id])
+    assert all(n.payload["by"] == seeded.mentee_id for n in told)
+
+    run_outbox(deps, "push_occurrence")
+    with deps.uow() as uow:
+        event_id = uow.series.get(series_id).provider_event_id
+    state = calendars.get_series(mentor_account(deps, seeded), event_id, FIRST - timedelta(days=1),
+                                 FIRST + timedelta(days=30))
+    cancelled = {o.original_start for o in state.occurrences if o.cancelled}
+    assert cancelled == {FIRST}
+
+
+def test_a_past_session_cannot_be_skipped_or_moved(deps, clock, booked):
+    seeded, _, occ_ids = booked
+    clock.advance(days=9)  # past the first session
+    with pytest.raises(InvalidInput):
+        lifecycle.skip_occurrence(deps, occ_ids[0], by_person_id="x")
+    with pytest.raises(InvalidInput, match="past"):
+        lifecycle.move_occurrence_to(deps, occ_ids[1], clock.now() - timedelta(hours=1), by_person_id="x")
+    assert outbox(deps, "push_occurrence") == []
+
+
+def test_moving_a_session_moves_it_at_the_provider_with_fresh_reminders(deps, calendars, booked):
+    seeded, series_id, occ_ids = booked
+    new_start = FIRST + timedelta(weeks=1, hours=1)
+    lifecycle.move_occurrence_to(deps, occ_ids[1], new_start, by_person_id=seeded.mentor_id)
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occ_ids[1])
+        assert (occ.status, occ.start, occ.end) == ("moved", new_start, new_start + DURATION)
+        reminders = uow.notifications.where(lambda n: n.kind == "reminder" and n.occurrence_id == occ.id)
+        assert reminders and all(n.due_at < new_start for n in reminders)
+        event_id = uow.series.get(series_id).provider_event_id
+    assert len(notifications(deps, "moved")) == 2
+    run_outbox(deps, "push_occurrence")
+    state = calendars.get_series(mentor_account(deps, seeded), event_id, FIRST, FIRST + timedelta(days=30))
+    moved = {o.original_start: o.start for o in state.occurrences if o.moved}
+    assert moved == {FIRST + timedelta(weeks=1): new_start}
+
+
+def test_pause_skips_upcoming_sessions_and_resume_plans_again(deps, clock, booked):
+    seeded, series_id, occ_ids = booked
+    lifecycle.pause_pair(deps, seeded.pair_id)
+    with deps.uow() as uow:
+        assert uow.pairs.get(seeded.pair_id).status == "paused"
+        assert {o.status for o in uow.occurrences.get_many(occ_ids)} == {"skipped"}
+    assert len(outbox(deps, "push_occurrence")) == 3
+    with pytest.raises(InvalidInput):
+        lifecycle.pause_pair(deps, seeded.pair_id)  # a paused pair is not paused twice
+
+    clock.advance(days=1)
+    lifecycle.resume_pair(deps, seeded.pair_id)
+    with deps.uow() as uow:
+        assert uow.pairs.get(seeded.pair_id).status == "ready"
+        assert uow.series.get(series_id).status == "cancelled"
+    assert [m.subject_id for m in outbox(deps, "cancel_series")] == [series_id]
+    plans = outbox(deps, "plan_pair")
+    assert [m.idempotency_key for m in plans] == [f"plan_pair:{seeded.pair_id}:resume:{clock.now():%Y%m%dT%H%M%S}"]
+    with pytest.raises(InvalidInput):
+        lifecycle.resume_pair(deps, seeded.pair_id)  # only a paused pair
+
+
+def test_ending_a_pair_cancels_its_series_at_the_provider_once(deps, calendars, booked):
+    seeded, series_id, occ_ids = booked
+    lifecycle.end_pair(deps, seeded.pair_id)
+    lifecycle.end_pair(deps, seeded.pair_id)  # ending twice is a no-op
+    with deps.uow() as uow:
+        assert uow.pairs.get(seeded.pair_id).status == "ended"
+        assert uow.series.get(series_id).status == "cancelled"
+        assert {o.status for o in uow.occurrences.get_many(occ_ids)} == {"cancelled"}
+        event_id = uow.series.get(series_id).provider_event_id
+    assert [m.idempotency_key for m in outbox(deps, "cancel_series")] == [f"cancel_series:{series_id}"]
+    assert len(notifications(deps, "ended")) == 2
+    run_outbox(deps, "cancel_series")
+    assert calendars.get_series(mentor_account(deps, seeded), event_id, FIRST, FIRST + timedelta(days=30)).cancelled
+    with pytest.raises(InvalidInput):
+        lifecycle.pause_pair(deps, seeded.pair_id)
+
+
+def test_change_cadence_checks_its_input_and_replans(deps, booked):
+    seeded, series_id, _ = booked
+    with pytest.raises(InvalidInput, match="cadence"):
+        lifecycle.change_cadence(deps, seeded.pair_id, "daily", None)
+    with pytest.raises(InvalidInput, match="duration"):
+        lifecycle.change_cadence(deps, seeded.pair_id, None, 5)
+    lifecycle.change_cadence(deps, seeded.pair_id, "biweekly", 60)
+    with deps.uow() as uow:
+        pair = uow.pairs.get(seeded.pair_id)
+        assert (pair.status, pair.cadence, pair.duration_min) == ("ready", "biweekly", 60)
+        assert uow.series.get(series_id).status == "cancelled"
+    assert len(outbox(deps, "plan_pair")) == 1 and len(outbox(deps, "cancel_series")) == 1
+
+
+def test_a_series_booked_by_invitation_gets_a_new_version_by_email(deps, seed):
+    seeded = seed(status="booked", connected=True)
+    series_id, occ_ids = book_series(deps, seeded, at_provider=False)
+    lifecycle.skip_occurrence(deps, occ_ids[0], by_person_id=seeded.mentor_id)
+    run_outbox(deps, "push_occurrence")
+    with deps.uow() as uow:
+        assert uow.series.get(series_id).itip_sequence == 1
+    invites = notifications(deps, "series_invite")
+    assert len(invites) == 2 and {n.payload["sequence"] for n in invites} == {1}
