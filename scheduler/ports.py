@@ -241,6 +241,9 @@ class PairRepository(Repository[Pair], Protocol):
     def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
         """Pairs where the person is mentor or mentee (in one of ``states`` when given), oldest first."""
 
+    def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
+        """The mentor's pairs in the program waiting to be planned (``ready``), oldest first."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def usable_of(self, person_id: str) -> list[CalendarConnection]:
@@ -248,11 +251,22 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
 
 
 class SeriesRepository(Repository[Series], Protocol):
-    pass
+    def count_of_pair(self, pair_id: str) -> int:
+        """How many series the pair has had (any state): the generation of its next one."""
 
 
 class OccurrenceRepository(Repository[Occurrence], Protocol):
-    pass
+    def busy_intervals_of(self, person_id: str, *, exclude_series_id: str | None = None
+                          ) -> list[tuple[datetime, datetime]]:
+        """``(start, end)`` of the person's held Tandem sessions (as mentor or mentee; scheduled or
+        moved, in an active series), except those of ``exclude_series_id``. Busy even before they
+        are on a calendar."""
+
+    def count_held(self, pair_id: str, until: datetime) -> int:
+        """The pair's sessions held so far: scheduled or moved, starting at or before ``until``."""
+
+    def of_pair(self, pair_id: str) -> list[Occurrence]:
+        """Every occurrence of every series of the pair, in time order."""
 
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):

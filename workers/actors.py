@@ -87,7 +87,7 @@ def bind_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
 # --- the actors: one use case each ----------------------------------------------------------
 @outbox_actor("plan_pair")
 def plan_pair(container, pair_id: str) -> None:
-    from scheduler.services.planning import plan_pair as use_case
+    from scheduler.services.planning import plan_mentor_group as use_case
     use_case(container, pair_id)
 
 

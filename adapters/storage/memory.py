@@ -14,6 +14,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity
+from scheduler.core.pair_state import ACTIVE_SERIES
 from scheduler.ports import DuplicateKey
 
 E = TypeVar("E", bound=Entity)
@@ -57,8 +58,8 @@ class InMemoryUnitOfWork:
         self.memberships = MemoryMemberships(self, e.Membership)
         self.pairs = MemoryPairs(self, e.Pair)
         self.connections = MemoryConnections(self, e.CalendarConnection)
-        self.series = MemoryRepository(self, e.Series)
-        self.occurrences = MemoryRepository(self, e.Occurrence)
+        self.series = MemorySeries(self, e.Series)
+        self.occurrences = MemoryOccurrences(self, e.Occurrence)
         self.agenda_templates = MemoryRepository(self, e.AgendaTemplate)
         self.goals = MemoryRepository(self, e.Goal)
         self.feedback = MemoryRepository(self, e.Feedback)
@@ -260,10 +261,42 @@ class MemoryPairs(MemoryRepository[e.Pair]):
         return self.where(lambda p: person_id in (p.mentor_id, p.mentee_id) and (states is None or p.status in states),
                           order=lambda p: (p.created_at, p.id))
 
+    def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[e.Pair]:
+        return self.where(lambda p: p.program_id == program_id and p.mentor_id == mentor_id and p.status == "ready",
+                          order=lambda p: (p.created_at, p.id))
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def usable_of(self, person_id: str) -> list[e.CalendarConnection]:
         return self.where(lambda c: c.person_id == person_id and c.status == "ok", order=lambda c: c.created_at)
+
+
+class MemorySeries(MemoryRepository[e.Series]):
+    def count_of_pair(self, pair_id: str) -> int:
+        return len(self.where(lambda s: s.pair_id == pair_id))
+
+
+class MemoryOccurrences(MemoryRepository[e.Occurrence]):
+    def busy_intervals_of(self, person_id: str, *, exclude_series_id: str | None = None
+                          ) -> list[tuple[datetime, datetime]]:
+        def held(o: e.Occurrence) -> bool:
+            series = self.uow.series.get(o.series_id)
+            pair = self.uow.pairs.get(series.pair_id) if series is not None else None
+            return (pair is not None and person_id in (pair.mentor_id, pair.mentee_id)
+                    and series.status in ACTIVE_SERIES and o.status in ("scheduled", "moved")
+                    and (exclude_series_id is None or series.id != exclude_series_id))
+        return [(o.start, o.end) for o in self.where(held)]
+
+    def count_held(self, pair_id: str, until: datetime) -> int:
+        return len(self.where(lambda o: o.status in ("scheduled", "moved") and o.start <= until
+                              and self._pair_id(o) == pair_id))
+
+    def of_pair(self, pair_id: str) -> list[e.Occurrence]:
+        return self.where(lambda o: self._pair_id(o) == pair_id, order=lambda o: o.start)
+
+    def _pair_id(self, occurrence: e.Occurrence) -> str | None:
+        series = self.uow.series.get(occurrence.series_id)
+        return series.pair_id if series is not None else None
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):

@@ -52,10 +52,10 @@ def recheck_series(container, series_id: str) -> list[Decision]:
         upcoming = [o for o in series.occurrences if o.status in ("scheduled", "moved") and o.start > now]
         if not upcoming:
             return []
-        mentor, mentee = snapshot(uow.session, pair.mentor), snapshot(uow.session, pair.mentee)
+        mentor, mentee = snapshot(uow, pair.mentor), snapshot(uow, pair.mentee)
         own = [interval(o.start, o.end) for o in series.occurrences if o.status in ("scheduled", "moved")]
-        taken = {mentor.person_id: tandem_sessions(uow.session, mentor.person_id, exclude_series_id=series_id),
-                 mentee.person_id: tandem_sessions(uow.session, mentee.person_id, exclude_series_id=series_id)}
+        taken = {mentor.person_id: tandem_sessions(uow, mentor.person_id, exclude_series_id=series_id),
+                 mentee.person_id: tandem_sessions(uow, mentee.person_id, exclude_series_id=series_id)}
         organizer = (uow.session.get(CalendarConnection, series.organizer_connection_id)
                      if series.organizer_connection_id else None)
         account = account_for(container, organizer) if organizer is not None else None
