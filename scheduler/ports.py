@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink)
+                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
 from scheduler.core.intervals import Interval
 
 ProviderKind = Literal["google", "microsoft", "caldav", "ics", "memory"]
@@ -260,6 +260,9 @@ class PairRepository(Repository[Pair], Protocol):
     def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
         """The program's pairs (in one of ``states`` when given), oldest first."""
 
+    def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
+        """The mentor's pairs in the program waiting to be planned (``ready``), oldest first."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
@@ -288,14 +291,25 @@ class SeriesRepository(Repository[Series], Protocol):
     def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
         """Connections of these people that organize booked series (their calendars hold them)."""
 
+    def count_of_pair(self, pair_id: str) -> int:
+        """How many series the pair has had (any state): the generation of its next one."""
+
 
 class OccurrenceRepository(Repository[Occurrence], Protocol):
-    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[Occurrence]:
-        """The person's scheduled or moved sessions (as mentor or mentee) in active series, except
-        those of ``exclude_series_id``."""
-
     def by_original_start(self, series_id: str, original_start: datetime) -> Occurrence | None:
         """The occurrence of a series that the provider knows by this original start (RECURRENCE-ID)."""
+
+    def busy_intervals_of(self, person_id: str, *, exclude_series_id: str | None = None
+                          ) -> list[tuple[datetime, datetime]]:
+        """``(start, end)`` of the person's held Tandem sessions (as mentor or mentee; scheduled or
+        moved, in an active series), except those of ``exclude_series_id``. Busy even before they
+        are on a calendar."""
+
+    def count_held(self, pair_id: str, until: datetime) -> int:
+        """The pair's sessions held so far: scheduled or moved, starting at or before ``until``."""
+
+    def of_pair(self, pair_id: str) -> list[Occurrence]:
+        """Every occurrence of every series of the pair, in time order."""
 
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):

@@ -50,11 +50,9 @@ def wants_emulators(settings: Settings) -> bool:
 def seed_demo(container, emulators: DemoEmulators | None) -> bool:
     """Create the sandbox program once (True when created). With emulators, everyone's calendar
     is connected there and holds a few busy blocks, and the pairs are queued for planning."""
-    connect = None
-    if emulators is not None:
-        def connect(kind: str, email: str, tz: str, now: datetime) -> dict:
-            return _connect(emulators, kind, email, tz, now)
-    return sandbox.seed(container, connect)
+    if emulators is None:
+        return sandbox.seed(container, None)
+    return sandbox.seed(container, lambda kind, email, tz, now: _connect(emulators, kind, email, tz, now))
 
 
 def _connect(emulators: DemoEmulators, kind: str, email: str, tz: str, now: datetime) -> dict:

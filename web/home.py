@@ -5,7 +5,6 @@ from flask import Blueprint, Flask, render_template
 
 from scheduler.services.programs import home_page
 from web import deps
-from web.pairs.queries import STATE_LABELS, PairSummary
 from web.security.auth import current
 
 bp = Blueprint("home", __name__)
@@ -18,10 +17,7 @@ def index():
         settings = deps.container().settings
         return render_template("home/welcome.html", sandbox=settings.app.demo and settings.app.env != "production")
     page = home_page(deps.container(), person.id)
-    pairs = [PairSummary(line.pair_id, line.program_name, line.role, line.other_name,
-                         "needs_attention" if line.status == "unschedulable" else line.status,
-                         STATE_LABELS.get(line.status, line.status)) for line in page.pairs]
-    return render_template("home/dashboard.html", pairs=pairs, broken=page.broken_calendars)
+    return render_template("home/dashboard.html", pairs=page.pairs, broken=page.broken_calendars)
 
 
 def init_app(app: Flask) -> None:

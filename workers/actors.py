@@ -29,7 +29,7 @@ class ActorSpec(NamedTuple):
 
 # outbox kind -> the use case that performs it (the kind is also the Dramatiq actor name)
 ACTOR_TABLE: dict[str, ActorSpec] = {
-    "plan_pair": ActorSpec(planning.plan_pair),
+    "plan_pair": ActorSpec(planning.plan_mentor_group),
     "book_series": ActorSpec(booking.book_series, 300_000),
     "recheck_series": ActorSpec(repair.recheck_series),
     "handle_calendar_change": ActorSpec(changes.handle_calendar_change),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import requests
 
-from adapters.providers.retry import RateLimiter
 
 
 def microsoft_session(ca_file: str) -> requests.Session:

@@ -289,6 +289,10 @@ class MemoryPairs(MemoryRepository[e.Pair]):
         return self.where(lambda p: p.program_id == program_id and (states is None or p.status in states),
                           order=lambda p: (p.created_at, p.id))
 
+    def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[e.Pair]:
+        return self.where(lambda p: p.program_id == program_id and p.mentor_id == mentor_id and p.status == "ready",
+                          order=lambda p: (p.created_at, p.id))
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -324,19 +328,35 @@ class MemorySeries(MemoryRepository[e.Series]):
                 if s.organizer_connection_id is not None
                 and (c := connections.get(s.organizer_connection_id)) is not None and c.person_id in people}
 
+    def count_of_pair(self, pair_id: str) -> int:
+        return len(self.where(lambda s: s.pair_id == pair_id))
+
 
 class MemoryOccurrences(MemoryRepository[e.Occurrence]):
-    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[e.Occurrence]:
-        def wanted(o: e.Occurrence) -> bool:
-            series = o.series
-            return (o.status in ("scheduled", "moved") and series is not None and series.status in ACTIVE_SERIES
-                    and series.id != exclude_series_id and series.pair is not None
-                    and person_id in (series.pair.mentor_id, series.pair.mentee_id))
-        return self.where(wanted)
-
     def by_original_start(self, series_id: str, original_start: datetime) -> e.Occurrence | None:
         return next((o for o in self.where(lambda o: o.series_id == series_id and o.original_start == original_start)),
                     None)
+
+    def busy_intervals_of(self, person_id: str, *, exclude_series_id: str | None = None
+                          ) -> list[tuple[datetime, datetime]]:
+        def held(o: e.Occurrence) -> bool:
+            series = self.uow.series.get(o.series_id)
+            pair = self.uow.pairs.get(series.pair_id) if series is not None else None
+            return (pair is not None and person_id in (pair.mentor_id, pair.mentee_id)
+                    and series.status in ACTIVE_SERIES and o.status in ("scheduled", "moved")
+                    and (exclude_series_id is None or series.id != exclude_series_id))
+        return [(o.start, o.end) for o in self.where(held)]
+
+    def count_held(self, pair_id: str, until: datetime) -> int:
+        return len(self.where(lambda o: o.status in ("scheduled", "moved") and o.start <= until
+                              and self._pair_id(o) == pair_id))
+
+    def of_pair(self, pair_id: str) -> list[e.Occurrence]:
+        return self.where(lambda o: self._pair_id(o) == pair_id, order=lambda o: o.start)
+
+    def _pair_id(self, occurrence: e.Occurrence) -> str | None:
+        series = self.uow.series.get(occurrence.series_id)
+        return series.pair_id if series is not None else None
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):

@@ -19,6 +19,7 @@ import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
                                      new_id)
+from scheduler.core.pair_state import ACTIVE_SERIES, PairState
 
 E = TypeVar("E", bound=Entity)
 
@@ -125,6 +126,11 @@ class SqlPairs(SqlRepository[Pair]):
             query = query.where(Pair.status.in_(tuple(states)))
         return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
 
+    def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
+        return list(self.session.scalars(select(Pair).where(
+            Pair.mentor_id == mentor_id, Pair.program_id == program_id, Pair.status == PairState.READY.value)
+            .order_by(Pair.created_at, Pair.id)))
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
@@ -174,24 +180,37 @@ class SqlSeries(SqlRepository[Series]):
             CalendarConnection, Series.organizer_connection_id == CalendarConnection.id).where(
             CalendarConnection.person_id.in_(tuple(person_ids)), Series.status == "booked")))
 
+    def count_of_pair(self, pair_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(Series).where(Series.pair_id == pair_id)) or 0
+
 
 class SqlOccurrences(SqlRepository[Occurrence]):
     model = Occurrence
 
-    def active_of_person(self, person_id: str, *, exclude_series_id: str | None = None) -> list[Occurrence]:
-        query = (select(Occurrence)
-                 .join(Series, Occurrence.series_id == Series.id)
-                 .join(Pair, Series.pair_id == Pair.id)
-                 .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
-                        Series.status.in_(("planned", "booking", "booked")),
-                        Occurrence.status.in_(("scheduled", "moved"))))
-        if exclude_series_id is not None:
-            query = query.where(Series.id != exclude_series_id)
-        return list(self.session.scalars(query))
-
     def by_original_start(self, series_id: str, original_start: datetime) -> Occurrence | None:
         return self.session.scalars(select(Occurrence).where(
             Occurrence.series_id == series_id, Occurrence.original_start == original_start)).one_or_none()
+
+    def busy_intervals_of(self, person_id: str, *, exclude_series_id: str | None = None
+                          ) -> list[tuple[datetime, datetime]]:
+        query = (select(Occurrence.start, Occurrence.end)
+                 .join(Series, Occurrence.series_id == Series.id)
+                 .join(Pair, Series.pair_id == Pair.id)
+                 .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
+                        Series.status.in_(sorted(s.value for s in ACTIVE_SERIES)),
+                        Occurrence.status.in_(("scheduled", "moved"))))
+        if exclude_series_id is not None:
+            query = query.where(Series.id != exclude_series_id)
+        return [(start, end) for start, end in self.session.execute(query)]
+
+    def count_held(self, pair_id: str, until: datetime) -> int:
+        return self.session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
+            Series.pair_id == pair_id, Occurrence.status.in_(("scheduled", "moved")), Occurrence.start <= until)) or 0
+
+    def of_pair(self, pair_id: str) -> list[Occurrence]:
+        return list(self.session.scalars(
+            select(Occurrence).join(Series, Occurrence.series_id == Series.id)
+            .where(Series.pair_id == pair_id).order_by(Occurrence.start)))
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

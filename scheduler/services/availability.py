@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-
-from adapters.storage.models import CalendarConnection, Occurrence, Pair, Person, Series
 from scheduler.core.availability import (WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours,
                                          parse_clock)
+from scheduler.core.entities import Person
 from scheduler.core.intervals import Interval, interval
 from scheduler.errors import ProviderUnavailable, ReconnectNeeded
+from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, mark_reconnect_needed, provider_for
 
-ACTIVE_OCCURRENCE = ("scheduled", "moved")
-ACTIVE_SERIES = ("planned", "booking", "booked")
+ACTIVE_OCCURRENCE = ("scheduled", "moved")  # occurrences that take the people's time
 
 
 class CalendarUnreadable(ProviderUnavailable):
@@ -36,9 +34,8 @@ class PersonSnapshot:
     connection_ids: tuple[str, ...]
 
 
-def snapshot(session, person: Person) -> PersonSnapshot:
-    connections = session.scalars(select(CalendarConnection.id).where(
-        CalendarConnection.person_id == person.id, CalendarConnection.status == "ok"))
+def snapshot(uow: UnitOfWork, person: Person) -> PersonSnapshot:
+    connections = [c.id for c in uow.connections.usable_of(person.id)]
     return PersonSnapshot(person.id, person.email, person.name or person.email, person.tz,
                           person.working_hours, dict(person.preferences or {}), tuple(connections))
 
@@ -61,7 +58,7 @@ def availability(person: PersonSnapshot, busy: tuple[Interval, ...]) -> PersonAv
                               WeeklyHours.from_mapping(person.working_hours or {}), busy, time_off, prefs)
 
 
-def read_calendar_busy(container, people: list[PersonSnapshot], start: datetime, end: datetime
+def read_calendar_busy(deps: Dependencies, people: list[PersonSnapshot], start: datetime, end: datetime
                        ) -> dict[str, list[Interval]]:
     """Busy intervals per person from every healthy connection, one batched call per provider.
 
@@ -69,31 +66,30 @@ def read_calendar_busy(container, people: list[PersonSnapshot], start: datetime,
     a calendar that answers with an error raises :class:`CalendarUnreadable`.
     """
     return {person_id: [iv for _, busy in per_connection for iv in busy]
-            for person_id, per_connection in read_busy_by_connection(container, people, start, end).items()}
+            for person_id, per_connection in read_busy_by_connection(deps, people, start, end).items()}
 
 
-def read_busy_by_connection(container, people: list[PersonSnapshot], start: datetime, end: datetime
+def read_busy_by_connection(deps: Dependencies, people: list[PersonSnapshot], start: datetime, end: datetime
                             ) -> dict[str, list[tuple[str, tuple[Interval, ...]]]]:
     """Like :func:`read_calendar_busy`, keeping each connection's busy time apart:
     ``{person_id: [(connection_id, busy), ...]}``."""
-    with container.uow() as uow:
-        connections = list(uow.session.scalars(select(CalendarConnection).where(
-            CalendarConnection.id.in_([cid for p in people for cid in p.connection_ids]))))
-        accounts = [(c.person_id, c.provider, account_for(container, c)) for c in connections]
+    with deps.uow() as uow:
+        connections = uow.connections.get_many(cid for p in people for cid in p.connection_ids)
+        accounts = [(c.person_id, c.provider, account_for(deps, c)) for c in connections]
     busy: dict[str, list[tuple[str, tuple[Interval, ...]]]] = {p.person_id: [] for p in people}
     by_provider: dict[str, list] = {}
     for person_id, kind, account in accounts:
         by_provider.setdefault(kind, []).append((person_id, account))
     for kind, items in by_provider.items():
-        provider = provider_for(container, kind)
+        provider = provider_for(deps, kind)
         try:
             result = provider.free_busy([a for _, a in items], start, end)
         except ReconnectNeeded:
-            result = _one_by_one(container, provider, [a for _, a in items], start, end)
+            result = _one_by_one(deps, provider, [a for _, a in items], start, end)
         for person_id, account in items:
             answer = result.get(account.connection_id)
             if answer is not None and answer.needs_reconnect:
-                mark_reconnect_needed(container, account.connection_id, answer.error, container.clock.now())
+                mark_reconnect_needed(deps, account.connection_id, answer.error, deps.clock.now())
                 raise ReconnectNeeded(f"calendar access for {account.email} was withdrawn or expired; "
                                       f"they have been asked to reconnect")
             if answer is None or answer.error:
@@ -103,14 +99,14 @@ def read_busy_by_connection(container, people: list[PersonSnapshot], start: date
     return busy
 
 
-def _one_by_one(container, provider, accounts, start, end):
+def _one_by_one(deps: Dependencies, provider, accounts, start, end):
     """After a batch failed for lost consent: find whose, flag those connections, re-raise."""
     result, lost = {}, None
     for account in accounts:
         try:
             result.update(provider.free_busy([account], start, end))
         except ReconnectNeeded as exc:
-            mark_reconnect_needed(container, account.connection_id, str(exc), container.clock.now())
+            mark_reconnect_needed(deps, account.connection_id, str(exc), deps.clock.now())
             lost = lost or ReconnectNeeded(f"calendar access for {account.email} was withdrawn or expired; "
                                            f"they have been asked to reconnect")
     if lost:
@@ -118,13 +114,7 @@ def _one_by_one(container, provider, accounts, start, end):
     return result
 
 
-def tandem_sessions(session, person_id: str, *, exclude_series_id: str | None = None) -> list[Interval]:
+def tandem_sessions(uow: UnitOfWork, person_id: str, *, exclude_series_id: str | None = None) -> list[Interval]:
     """The person's other Tandem sessions (as mentor or mentee), busy even before they are booked."""
-    query = (select(Occurrence.start, Occurrence.end)
-             .join(Series, Occurrence.series_id == Series.id)
-             .join(Pair, Series.pair_id == Pair.id)
-             .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
-                    Series.status.in_(ACTIVE_SERIES), Occurrence.status.in_(ACTIVE_OCCURRENCE)))
-    if exclude_series_id is not None:
-        query = query.where(Series.id != exclude_series_id)
-    return [interval(start, end) for start, end in session.execute(query)]
+    return [interval(start, end)
+            for start, end in uow.occurrences.busy_intervals_of(person_id, exclude_series_id=exclude_series_id)]

@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from adapters.storage.models import AgendaTemplate, Goal, Occurrence, Pair, Person, Program, Series
-from adapters.storage.outbox import add_outbox
-from config.agendas import DEFAULT_AGENDAS
 from scheduler.core.agenda import agenda_for_session
 from scheduler.core.cadence import Cadence, horizon_days_needed
 from scheduler.core.cohort import plan_cohort
+from scheduler.core.default_agendas import DEFAULT_AGENDAS
+from scheduler.core.entities import Occurrence, Pair, Program, Series
 from scheduler.core.intervals import Interval
+from scheduler.core.pair_state import PairState, move_pair
 from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
 from scheduler.errors import InvalidInput, ProviderUnavailable
+from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.availability import (PersonSnapshot, availability, read_calendar_busy, snapshot,
                                              tandem_sessions)
 from scheduler.services.notifications import notify_coordinators
@@ -51,34 +50,32 @@ class _Request:
     count: int
 
 
-def plan_pair(container, pair_id: str) -> list[PairPlan]:
+def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
     """Plan ``pair_id`` together with its mentor's other ready pairs; returns the plans stored.
 
     Idempotent: when the pair is no longer ``ready`` (an earlier or a sibling's delivery planned
     it; it was paused or ended) nothing happens and ``[]`` is returned.
     """
-    now = container.clock.now()
-    with container.uow() as uow:
-        pair = uow.session.get(Pair, pair_id)
-        if pair is None or pair.status != "ready":
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None or pair.status != PairState.READY:
             return []
         program = pair.program
-        group = list(uow.session.scalars(select(Pair).where(
-            Pair.mentor_id == pair.mentor_id, Pair.program_id == pair.program_id, Pair.status == "ready")
-            .order_by(Pair.created_at, Pair.id)))
-        mentor = snapshot(uow.session, pair.mentor)
-        requests = [_Request(p.id, snapshot(uow.session, p.mentee), Cadence(p.cadence or program.cadence),
-                             p.duration_min or program.duration_min, _sessions_owed(uow.session, p, program, now))
+        group = uow.pairs.ready_of_mentor(pair.program_id, pair.mentor_id)
+        mentor = snapshot(uow, pair.mentor)
+        requests = [_Request(p.id, snapshot(uow, p.mentee), Cadence(p.cadence or program.cadence),
+                             p.duration_min or program.duration_min, _sessions_owed(uow, p, program, now))
                     for p in group]
         people = [mentor] + [r.mentee for r in requests]
-        others = {p.person_id: tandem_sessions(uow.session, p.person_id) for p in people}
+        others = {p.person_id: tandem_sessions(uow, p.person_id) for p in people}
         cap = program.mentor_max_sessions_per_week
     mentor_tz = mentor.tz or "UTC"
     first_day = (now + LEAD_TIME).astimezone(ZoneInfo(mentor_tz)).date() + timedelta(days=1)
     days = max(horizon_days_needed(r.cadence, first_day, r.count) for r in requests)
     horizon = Horizon(first_day, -(-days // 7))
     window_start = datetime.combine(first_day - timedelta(days=2), datetime.min.time(), ZoneInfo("UTC"))
-    busy = read_calendar_busy(container, people, window_start, window_start + timedelta(days=horizon.weeks * 7 + 4))
+    busy = read_calendar_busy(deps, people, window_start, window_start + timedelta(days=horizon.weeks * 7 + 4))
     plans, invalid = [], {}
     try:
         availabilities = {p.person_id: availability(p, tuple(busy[p.person_id]) + tuple(others[p.person_id]))
@@ -97,14 +94,13 @@ def plan_pair(container, pair_id: str) -> list[PairPlan]:
             plans = plan_cohort(availabilities, core_requests, horizon, now, mentor_max_sessions_per_week=cap)
     used = _week_counts(others[mentor.person_id], mentor_tz)
     plans = [_apply_cap(plan, used, cap, mentor_tz) for plan in plans]
-    _store(container, plans, invalid, {r.pair_id: r.duration for r in requests}, now, cap, mentor_tz)
+    _store(deps, plans, invalid, {r.pair_id: r.duration for r in requests}, now, cap, mentor_tz)
     return plans
 
 
-def _sessions_owed(session, pair: Pair, program: Program, now: datetime) -> int:
+def _sessions_owed(uow: UnitOfWork, pair: Pair, program: Program, now: datetime) -> int:
     """The program's session count, less sessions already held (after a pause or a change)."""
-    held = session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
-        Series.pair_id == pair.id, Occurrence.status.in_(("scheduled", "moved")), Occurrence.start <= now))
+    held = uow.occurrences.count_held(pair.id, now)
     return max(1, program.session_count - held)
 
 
@@ -137,18 +133,10 @@ def _apply_cap(plan: PairPlan, used: dict, cap: int | None, tz: str) -> PairPlan
                     sum(not o.conflict for o in occurrences))
 
 
-def _lock(session, model, ids) -> list:
-    """Rows locked in id order (PostgreSQL); SQLite's BEGIN IMMEDIATE serialises writers anyway."""
-    query = select(model).where(model.id.in_(sorted(ids))).order_by(model.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return list(session.scalars(query))
-
-
-def _check_still_free(session, pair: Pair, plan: PairPlan, planned_now: list[Interval]) -> None:
+def _check_still_free(uow: UnitOfWork, pair: Pair, plan: PairPlan, planned_now: list[Interval]) -> None:
     """Under the people's locks: the plan must not overlap sessions stored since it was read."""
     for person_id in (pair.mentor_id, pair.mentee_id):
-        taken = tandem_sessions(session, person_id)
+        taken = tandem_sessions(uow, person_id)
         if person_id == pair.mentor_id:
             taken = taken + planned_now
         for occ in plan.occurrences:
@@ -157,64 +145,64 @@ def _check_still_free(session, pair: Pair, plan: PairPlan, planned_now: list[Int
                                f"planning again")
 
 
-def _store(container, plans: list[PairPlan], invalid: dict[str, str], durations: dict[str, int],
+def _store(deps: Dependencies, plans: list[PairPlan], invalid: dict[str, str], durations: dict[str, int],
            now: datetime, cap: int | None, mentor_tz: str) -> None:
     pair_ids = [p.pair_id for p in plans] + list(invalid)
-    with container.uow() as uow:
-        session = uow.session
-        pairs = {p.id: p for p in _lock(session, Pair, pair_ids)}
+    with deps.uow() as uow:
+        # Rows locked in id order (FOR UPDATE on PostgreSQL; SQLite serialises writers anyway).
+        pairs = {p.id: p for p in uow.pairs.get_many(pair_ids, lock=True)}
         people = {pid for p in pairs.values() for pid in (p.mentor_id, p.mentee_id)}
-        _lock(session, Person, people)
+        uow.people.get_many(people, lock=True)
         for pair_id, reason in invalid.items():
             _mark_unschedulable(uow, pairs.get(pair_id), reason, now)
         fresh_used = None
         planned_now: list[Interval] = []
         for plan in plans:
             pair = pairs.get(plan.pair_id)
-            if pair is None or pair.status != "ready":
+            if pair is None or pair.status != PairState.READY:
                 continue  # planned by another delivery meanwhile, paused or ended
             if plan.status is PairStatus.UNSCHEDULABLE:
                 _mark_unschedulable(uow, pair, plan.reason or "no mutual time found", now)
                 continue
-            _check_still_free(session, pair, plan, planned_now)
+            _check_still_free(uow, pair, plan, planned_now)
             if cap:
                 if fresh_used is None:
-                    fresh_used = _week_counts(tandem_sessions(session, pair.mentor_id), mentor_tz)
+                    fresh_used = _week_counts(tandem_sessions(uow, pair.mentor_id), mentor_tz)
                 if _apply_cap(plan, fresh_used, cap, mentor_tz).free_occurrences < plan.free_occurrences:
                     raise PlanRace(f"pair {pair.id}: the mentor's weekly cap filled up meanwhile; planning again")
-            _store_series(session, pair, plan, durations[pair.id], now)
+            _store_series(uow, pair, plan, durations[pair.id], now)
             planned_now += [Interval(o.start, o.end) for o in plan.occurrences if not o.conflict]
         uow.commit()
 
 
-def _mark_unschedulable(uow, pair: Pair | None, reason: str, now: datetime) -> None:
-    if pair is None or pair.status != "ready":
+def _mark_unschedulable(uow: UnitOfWork, pair: Pair | None, reason: str, now: datetime) -> None:
+    if pair is None or pair.status != PairState.READY:
         return
-    pair.status, pair.status_reason = "unschedulable", reason
+    move_pair(pair, PairState.UNSCHEDULABLE, reason)
     notify_coordinators(uow, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
                         payload={"reason": reason})
     log.info("pair %s is unschedulable: %s", pair.id, reason)
 
 
-def _agendas(session, pair: Pair) -> tuple[list[tuple[str, str]], list[str]]:
-    templates = [(t.name, t.body) for t in session.scalars(
-        select(AgendaTemplate).where(AgendaTemplate.program_id == pair.program_id).order_by(AgendaTemplate.position))]
-    goals = [g.text for g in session.scalars(select(Goal).where(Goal.pair_id == pair.id, Goal.status == "open"))]
+def _agendas(pair: Pair) -> tuple[list[tuple[str, str]], list[str]]:
+    """The program's agenda templates in order (the defaults when it has none) and the pair's open goals."""
+    templates = [(t.name, t.body) for t in pair.program.agenda_templates]
+    goals = [g.text for g in pair.goals if g.status == "open"]
     return templates or list(DEFAULT_AGENDAS), goals
 
 
-def _store_series(session, pair: Pair, plan: PairPlan, duration: int, now: datetime) -> None:
+def _store_series(uow: UnitOfWork, pair: Pair, plan: PairPlan, duration: int, now: datetime) -> None:
     rule = plan.series
-    generation = session.scalar(select(func.count()).select_from(Series).where(Series.pair_id == pair.id))
-    templates, goals = _agendas(session, pair)
-    series = Series(pair_id=pair.id, rrule=rule.rrule, dtstart_local=rule.dtstart_local.isoformat(timespec="seconds"),
-                    tz=rule.tz, duration_min=duration, status="planned",
-                    idempotency_key=f"tandem{pair.id}{generation:02d}")
-    session.add(series)
+    generation = uow.series.count_of_pair(pair.id)
+    templates, goals = _agendas(pair)
+    series = uow.series.add(Series(
+        pair_id=pair.id, rrule=rule.rrule, dtstart_local=rule.dtstart_local.isoformat(timespec="seconds"),
+        tz=rule.tz, duration_min=duration, status="planned", idempotency_key=f"tandem{pair.id}{generation:02d}"))
     for index, occ in enumerate(plan.occurrences):
-        session.add(Occurrence(series=series, original_start=occ.original_start or occ.start, start=occ.start,
-                               end=occ.end, status="conflict" if occ.conflict else ("moved" if occ.moved else "scheduled"),
-                               agenda=agenda_for_session(templates, index, len(plan.occurrences), goals)))
-    pair.status, pair.status_reason = "planning", None
-    session.flush()
-    add_outbox(session, "book_series", series.id, f"book_series:{series.id}", now)
+        uow.occurrences.add(Occurrence(
+            series_id=series.id, original_start=occ.original_start or occ.start, start=occ.start, end=occ.end,
+            status="conflict" if occ.conflict else ("moved" if occ.moved else "scheduled"),
+            agenda=agenda_for_session(templates, index, len(plan.occurrences), goals)))
+    move_pair(pair, PairState.PLANNING)
+    uow.flush()
+    uow.outbox.add_once("book_series", series.id, f"book_series:{series.id}", now)

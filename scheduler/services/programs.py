@@ -11,7 +11,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Callable
 
 from scheduler.core.entities import AgendaTemplate, CalendarConnection, Membership, Pair, Person, Program
@@ -21,6 +20,7 @@ from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.connections import broken_calendars
 from scheduler.services.notifications import add_notification
 from scheduler.services.onboarding import CADENCES, is_set_up, make_ready_if_set_up
+from scheduler.services.pair_page import PairSummary, summarise_pair
 from scheduler.services.problems import FailedWork, failed_work_in
 
 REPAIR_POLICIES = ("auto", "propose", "notify")
@@ -421,30 +421,15 @@ def programs_for_coordinator(deps: Dependencies, person_id: str, *,
 
 # --- a person's home page ------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PairLine:
-    """One of a person's pairs as their home page lists it; ``status`` is the pair's state."""
-
-    pair_id: str
-    program_name: str
-    role: str
-    other_name: str
-    status: str
-
-
-@dataclass(frozen=True)
 class HomePage:
     """A signed-in person's home: their pairs (oldest first), and the labels of calendars they
     must reconnect."""
 
-    pairs: list[PairLine]
+    pairs: list[PairSummary]
     broken_calendars: list[str]
 
 
 def home_page(deps: Dependencies, person_id: str) -> HomePage:
     with deps.uow() as uow:
-        lines = []
-        for pair in uow.pairs.of_person(person_id):
-            role = "mentor" if pair.mentor_id == person_id else "mentee"
-            other = pair.mentee if role == "mentor" else pair.mentor
-            lines.append(PairLine(pair.id, pair.program.name, role, other.name or other.email, pair.status))
+        lines = [summarise_pair(pair, person_id) for pair in uow.pairs.of_person(person_id)]
         return HomePage(lines, broken_calendars(uow, person_id))

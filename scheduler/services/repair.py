@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduler.core.cadence import Cadence
-from scheduler.core.entities import Person
-from scheduler.core.intervals import Interval, interval
+from scheduler.core.intervals import interval
 from scheduler.core.live_repair import BusyIndex, find_move, fits_person, without_own_sessions
 from scheduler.core.pair_state import WITH_SESSIONS, PairState, SeriesState, move_pair
 from scheduler.errors import NotFound
-from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.ports import Dependencies
 from scheduler.services.accounts import account_for, provider_for
-from scheduler.services.availability import PersonSnapshot, availability, read_busy_by_connection
+from scheduler.services.availability import availability, read_busy_by_connection, snapshot, tandem_sessions
 from scheduler.services.notifications import (cancel_occurrence_notifications, notify_coordinators, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 
@@ -51,10 +50,10 @@ def recheck_series(deps: Dependencies, series_id: str) -> list[Decision]:
         upcoming = [o for o in series.occurrences if o.status in ("scheduled", "moved") and o.start > now]
         if not upcoming:
             return []
-        mentor, mentee = _snapshot(uow, pair.mentor), _snapshot(uow, pair.mentee)
+        mentor, mentee = snapshot(uow, pair.mentor), snapshot(uow, pair.mentee)
         own = [interval(o.start, o.end) for o in series.occurrences if o.status in ("scheduled", "moved")]
-        taken = {mentor.person_id: _tandem_sessions(uow, mentor.person_id, exclude_series_id=series_id),
-                 mentee.person_id: _tandem_sessions(uow, mentee.person_id, exclude_series_id=series_id)}
+        taken = {mentor.person_id: tandem_sessions(uow, mentor.person_id, exclude_series_id=series_id),
+                 mentee.person_id: tandem_sessions(uow, mentee.person_id, exclude_series_id=series_id)}
         organizer = (uow.connections.get(series.organizer_connection_id)
                      if series.organizer_connection_id else None)
         account = account_for(deps, organizer) if organizer is not None else None
@@ -105,19 +104,6 @@ def recheck_series(deps: Dependencies, series_id: str) -> list[Decision]:
                     return _series_gone(deps, series_id, now)
     _record(deps, series_id, decisions, policy, now)
     return decisions
-
-
-def _snapshot(uow: UnitOfWork, person: Person) -> PersonSnapshot:
-    """What the repair needs about a person (the same as ``availability.snapshot``)."""
-    connections = tuple(c.id for c in uow.connections.usable_of(person.id))
-    return PersonSnapshot(person.id, person.email, person.name or person.email, person.tz,
-                          person.working_hours, dict(person.preferences or {}), connections)
-
-
-def _tandem_sessions(uow: UnitOfWork, person_id: str, *, exclude_series_id: str | None = None) -> list[Interval]:
-    """The person's other Tandem sessions (as mentor or mentee), busy even before they are booked."""
-    return [interval(o.start, o.end)
-            for o in uow.occurrences.active_of_person(person_id, exclude_series_id=exclude_series_id)]
 
 
 def _record(deps: Dependencies, series_id: str, decisions: list[Decision], policy: str, now: datetime) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from adapters.storage.models import Membership, Occurrence, Pair, Person, Program, Series
 from scheduler.services.booking import book_series
 from scheduler.services.lifecycle import push_occurrence
-from scheduler.services.planning import plan_pair
+from scheduler.services.planning import plan_mentor_group
 from tests.e2e.browser_steps import invitation_link, sign_in_by_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,7 +108,7 @@ def _book(site) -> str:
         pair = uow.session.scalar(select(Pair).join(Person, Pair.mentor_id == Person.id).where(Person.email == MENTOR))
         pair_id, status = pair.id, pair.status
     assert status == "ready"
-    assert plan_pair(site.container, pair_id) is not None
+    assert plan_mentor_group(site.container, pair_id) is not None
     with site.container.uow() as uow:
         series_id = uow.session.scalar(select(Series.id).where(Series.pair_id == pair_id))
     book_series(site.container, series_id)

@@ -151,10 +151,9 @@ def test_the_pair_writes_the_agenda_of_an_upcoming_session(container, booked):
 
 
 def test_sessions_beyond_the_listed_ones_are_counted(container, booked):
-    from web.pairs.queries import pair_page
+    from scheduler.services.pair_page import pair_page
 
-    with container.uow() as uow:
-        page = pair_page(uow.session, booked.pair_id, booked.mentor_id, NOW, limit=3)
+    page = pair_page(container, booked.pair_id, booked.mentor_id, limit=3)
     assert len(page.upcoming) == 3 and page.more_upcoming == 2
     client = create_app(container=container).test_client()
     sign_in_as(client, booked.mentor_id)

@@ -1,15 +1,13 @@
-"""Pair controllers: parse, call ``scheduler.services.lifecycle`` / ``pair_sessions``, render."""
+"""Pair controllers: parse, call ``scheduler.services.pair_page`` / ``pair_sessions`` / ``lifecycle``, render."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound, ProviderError
-from scheduler.services import lifecycle, pair_sessions
-from web.deps import container, now, uow
-from web.pairs.queries import pair_page
-from web.pairs.timeview import session_times
+from scheduler.services import lifecycle, pair_page, pair_sessions
+from web import deps
 from web.security.auth import current, pair_member_required
 
 bp = Blueprint("pairs", __name__, url_prefix="/pairs")
@@ -22,8 +20,7 @@ def _back(pair_id: str):
 @bp.get("/<pair_id>")
 @pair_member_required
 def show(pair_id: str):
-    with uow() as work:
-        page = pair_page(work.session, pair_id, current().id, now())
+    page = pair_page.pair_page(deps.container(), pair_id, current().id)
     return render_template("pairs/show.html", page=page)
 
 
@@ -31,9 +28,7 @@ def show(pair_id: str):
 @pair_member_required
 def skip(pair_id: str, occurrence_id: str):
     try:
-        with uow() as work:  # the session must belong to this pair
-            pair_sessions.upcoming_occurrence(work.session, occurrence_id, pair_id, now())
-        lifecycle.skip_occurrence(container(), occurrence_id, current().id)
+        pair_sessions.skip_session(deps.container(), pair_id, occurrence_id, current().id)
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return _back(pair_id)
@@ -45,20 +40,15 @@ def skip(pair_id: str, occurrence_id: str):
 @pair_member_required
 def move_options(pair_id: str, occurrence_id: str):
     try:
-        options = pair_sessions.move_options(container(), pair_id, occurrence_id)
+        move = pair_page.move_choices(deps.container(), pair_id, occurrence_id, current().id)
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return _back(pair_id)
     except ProviderError as exc:
         flash(f"Tandem could not read both calendars just now ({exc}). Try again in a few minutes.", "error")
         return _back(pair_id)
-    with uow() as work:
-        page = pair_page(work.session, pair_id, current().id, now())
-    duration = page.duration_min
-    times = session_times([(o, o + timedelta(minutes=duration)) for o in options], page.my_tz, page.other_tz,
-                          page.other_name)
-    choices = [(o.strftime("%Y-%m-%dT%H:%M:%SZ"), t) for o, t in zip(options, times)]
-    return render_template("pairs/move.html", page=page, occurrence_id=occurrence_id, choices=choices)
+    choices = [(start.strftime("%Y-%m-%dT%H:%M:%SZ"), t) for start, t in move.choices]
+    return render_template("pairs/move.html", page=move.page, occurrence_id=occurrence_id, choices=choices)
 
 
 @bp.post("/<pair_id>/sessions/<occurrence_id>/move")
@@ -70,8 +60,7 @@ def move(pair_id: str, occurrence_id: str):
         flash("Choose one of the times shown.", "error")
         return redirect(url_for("pairs.move_options", pair_id=pair_id, occurrence_id=occurrence_id))
     try:
-        pair_sessions.check_move_choice(container(), pair_id, occurrence_id, chosen)
-        lifecycle.move_occurrence_to(container(), occurrence_id, chosen, current().id)
+        pair_sessions.move_session(deps.container(), pair_id, occurrence_id, chosen, current().id)
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return redirect(url_for("pairs.move_options", pair_id=pair_id, occurrence_id=occurrence_id))
@@ -86,7 +75,7 @@ def move(pair_id: str, occurrence_id: str):
 @pair_member_required
 def pause(pair_id: str):
     try:
-        lifecycle.pause_pair(container(), pair_id)
+        lifecycle.pause_pair(deps.container(), pair_id)
     except InvalidInput as exc:
         flash(f"Cannot pause: {exc}.", "error")
         return _back(pair_id)
@@ -98,7 +87,7 @@ def pause(pair_id: str):
 @pair_member_required
 def resume(pair_id: str):
     try:
-        lifecycle.resume_pair(container(), pair_id)
+        lifecycle.resume_pair(deps.container(), pair_id)
     except InvalidInput as exc:
         flash(f"Cannot resume: {exc}.", "error")
         return _back(pair_id)
@@ -110,9 +99,7 @@ def resume(pair_id: str):
 @pair_member_required
 def set_agenda(pair_id: str, occurrence_id: str):
     try:
-        with uow() as work:
-            pair_sessions.set_agenda(work.session, pair_id, occurrence_id, request.form.get("agenda", ""), now())
-            work.commit()
+        pair_sessions.set_agenda(deps.container(), pair_id, occurrence_id, request.form.get("agenda", ""))
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return _back(pair_id)
@@ -124,9 +111,7 @@ def set_agenda(pair_id: str, occurrence_id: str):
 @pair_member_required
 def add_goal(pair_id: str):
     try:
-        with uow() as work:
-            pair_sessions.add_goal(work.session, pair_id, request.form.get("text", ""), now())
-            work.commit()
+        pair_sessions.add_goal(deps.container(), pair_id, request.form.get("text", ""))
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return _back(pair_id)
@@ -138,9 +123,7 @@ def add_goal(pair_id: str):
 @pair_member_required
 def update_goal(pair_id: str, goal_id: str):
     try:
-        with uow() as work:
-            pair_sessions.set_goal_status(work.session, pair_id, goal_id, request.form.get("status", ""), now())
-            work.commit()
+        pair_sessions.set_goal_status(deps.container(), pair_id, goal_id, request.form.get("status", ""))
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
     return _back(pair_id)

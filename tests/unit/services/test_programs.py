@@ -118,7 +118,7 @@ def test_the_home_page_lists_a_persons_pairs_and_broken_calendars(deps, seed):
                                                status="reconnect_needed"))
         uow.commit()
     page = programs.home_page(deps, s.mentee_id)
-    assert [(p.pair_id, p.program_name, p.role, p.other_name, p.status) for p in page.pairs] == [
+    assert [(p.pair_id, p.program_name, p.role, p.other_name, p.state) for p in page.pairs] == [
         (s.pair_id, "Pilot", "mentee", "Mina", "invited")]
     assert page.broken_calendars == ["Microsoft 365"]
     assert programs.home_page(deps, s.mentor_id).broken_calendars == []

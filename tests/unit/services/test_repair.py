@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 
 from scheduler.services import repair
-from scheduler.services.accounts import account_for
 from tests.unit.services.test_lifecycle import DURATION, FIRST, book_series, mentor_account, notifications, outbox
 
 SECOND = FIRST + timedelta(weeks=1)
-
-
-@pytest.fixture(autouse=True)
-def busy_from_memory_calendars(monkeypatch):
-    """``availability.read_busy_by_connection`` still reads connections through a SQL session;
-    here the same read goes through the unit of work to the memory provider."""
-    def read(deps, people, start, end):
-        with deps.uow() as uow:
-            connections = uow.connections.get_many(cid for p in people for cid in p.connection_ids)
-            accounts = [(c.person_id, account_for(deps, c)) for c in connections]
-        answers = deps.provider("memory").free_busy([a for _, a in accounts], start, end)
-        busy = {p.person_id: [] for p in people}
-        for person_id, account in accounts:
-            busy[person_id].append((account.connection_id, tuple(answers[account.connection_id].busy)))
-        return busy
-    monkeypatch.setattr(repair, "read_busy_by_connection", read)
 
 
 def _mentee_busy(calendars, start: datetime, end: datetime) -> None:
@@ -113,9 +95,9 @@ def test_booked_series_of_a_person(deps, seed):
         assert uow.series.booked_ids() == [series_id]
         assert uow.series.booked_ids(seeded.mentee_id) == [series_id]
         assert uow.series.booked_ids(seeded.coordinator_id) == []
-        others = uow.occurrences.active_of_person(seeded.mentor_id)
-        assert sorted(o.start for o in others) == [FIRST + timedelta(weeks=i) for i in range(3)]
-        assert uow.occurrences.active_of_person(seeded.mentor_id, exclude_series_id=series_id) == []
+        others = uow.occurrences.busy_intervals_of(seeded.mentor_id)
+        assert sorted(start for start, _ in others) == [FIRST + timedelta(weeks=i) for i in range(3)]
+        assert uow.occurrences.busy_intervals_of(seeded.mentor_id, exclude_series_id=series_id) == []
 
 
 def test_a_session_skipped_while_the_calendars_are_read_stays_skipped(deps, seed, calendars, monkeypatch):

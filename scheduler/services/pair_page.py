@@ -1,14 +1,16 @@
-"""Read models for the pair pages: plain values built inside one transaction."""
+"""Read models for the pair pages (and the home page's list of pairs): plain values built inside
+one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from adapters.storage.models import Occurrence, Pair, Series
-from web.pairs.timeview import SessionTime, session_times
+from scheduler.core.entities import Occurrence, Pair
+from scheduler.core.pair_state import ACTIVE_SERIES
+from scheduler.core.timeview import SessionTime, session_times
+from scheduler.errors import NotFound
+from scheduler.ports import Dependencies
+from scheduler.services.pair_sessions import move_options
 
 STATE_LABELS = {"invited": "Setting up", "ready": "Finding a time", "planning": "Finding a time",
                 "booked": "Booked", "paused": "Paused", "ended": "Ended", "needs_attention": "Needs attention",
@@ -17,7 +19,6 @@ UPCOMING = ("scheduled", "moved", "conflict")
 SESSION_LABELS = {"scheduled": "As planned", "moved": "Moved", "conflict": "Clashed", "cancelled": "Cancelled",
                   "skipped": "Skipped"}
 ATTENDANCE_LABELS = {"unknown": "Not known yet", "met": "Met", "missed": "Missed", "rescheduled": "Rescheduled"}
-ACTIVE_SERIES = ("planned", "booking", "booked")
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,19 @@ class PairSummary:
     state_label: str
 
 
-def pairs_of_person(session: Session, person_id: str) -> list[PairSummary]:
-    pairs = session.scalars(select(Pair).where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id))
-                            .order_by(Pair.created_at))
-    result = []
-    for pair in pairs:
-        role = "mentor" if pair.mentor_id == person_id else "mentee"
-        other = pair.mentee if role == "mentor" else pair.mentor
-        state = "needs_attention" if pair.status == "unschedulable" else pair.status
-        result.append(PairSummary(pair.id, pair.program.name, role, other.name or other.email, state,
-                                  STATE_LABELS.get(pair.status, pair.status)))
-    return result
+def pairs_of_person(deps: Dependencies, person_id: str) -> list[PairSummary]:
+    """The person's pairs (as mentor or mentee), oldest first."""
+    with deps.uow() as uow:
+        return [summarise_pair(pair, person_id) for pair in uow.pairs.of_person(person_id)]
+
+
+def summarise_pair(pair: Pair, person_id: str) -> PairSummary:
+    """One of the person's pairs as their home page lists it."""
+    role = "mentor" if pair.mentor_id == person_id else "mentee"
+    other = pair.mentee if role == "mentor" else pair.mentor
+    state = "needs_attention" if pair.status == "unschedulable" else pair.status
+    return PairSummary(pair.id, pair.program.name, role, other.name or other.email, state,
+                       STATE_LABELS.get(pair.status, pair.status))
 
 
 @dataclass(frozen=True)
@@ -87,15 +90,21 @@ class PairPage:
     more_upcoming: int = 0  # upcoming sessions beyond the ones listed
 
 
-def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, limit: int = 6) -> PairPage:
-    """What the pair page shows to ``viewer_id`` (the mentor or the mentee)."""
-    pair = session.get(Pair, pair_id)
+def pair_page(deps: Dependencies, pair_id: str, viewer_id: str, limit: int = 6) -> PairPage:
+    """What the pair page shows to ``viewer_id`` (the mentor or the mentee) now."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        pair = uow.pairs.get(pair_id)
+        if pair is None:
+            raise NotFound("This pair no longer exists.")
+        occurrences = uow.occurrences.of_pair(pair_id)
+        return _page(pair, occurrences, viewer_id, now, limit)
+
+
+def _page(pair: Pair, occurrences: list[Occurrence], viewer_id: str, now: datetime, limit: int) -> PairPage:
     role = "mentor" if pair.mentor_id == viewer_id else "mentee"
     me, other = (pair.mentor, pair.mentee) if role == "mentor" else (pair.mentee, pair.mentor)
     my_tz, other_tz = me.tz or "UTC", other.tz or me.tz or "UTC"
-    occurrences = list(session.scalars(
-        select(Occurrence).join(Series, Occurrence.series_id == Series.id)
-        .where(Series.pair_id == pair_id).order_by(Occurrence.start)))
     active_series = {o.series_id for o in occurrences if o.series.status in ACTIVE_SERIES}
     all_upcoming = [o for o in occurrences if o.status in UPCOMING and o.end > now and o.series_id in active_series]
     upcoming = all_upcoming[:limit]
@@ -113,3 +122,23 @@ def pair_page(session: Session, pair_id: str, viewer_id: str, now: datetime, lim
         [UpcomingSession(o.id, t, o.status, o.agenda or "") for o, t in zip(upcoming, times)],
         history, [GoalView(g.id, g.text, g.status) for g in pair.goals], video,
         needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming))
+
+
+@dataclass(frozen=True)
+class MoveChoices:
+    """The page for moving one session: the pair page, and each free start with how it reads."""
+
+    page: PairPage
+    occurrence_id: str
+    choices: list[tuple[datetime, SessionTime]]
+
+
+def move_choices(deps: Dependencies, pair_id: str, occurrence_id: str, viewer_id: str) -> MoveChoices:
+    """The mutual free times the session could move to, in both people's zones. Raises
+    ``InvalidInput``/``NotFound`` for a session that cannot move, ``ProviderError`` subclasses
+    when a calendar cannot be read."""
+    options = move_options(deps, pair_id, occurrence_id)
+    page = pair_page(deps, pair_id, viewer_id)
+    times = session_times([(o, o + timedelta(minutes=page.duration_min)) for o in options], page.my_tz,
+                          page.other_tz, page.other_name)
+    return MoveChoices(page, occurrence_id, list(zip(options, times)))

@@ -1,0 +1,120 @@
+"""Planning a mentor's ready pairs on the in-memory unit of work: series stored, booking queued."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from scheduler.core.entities import AgendaTemplate, Goal, Pair, Person, Series
+from scheduler.services.planning import LEAD_TIME, plan_mentor_group
+from tests.unit.services.conftest import T0, WORKDAY
+
+
+def _series_of(deps, pair_id: str) -> list[Series]:
+    with deps.uow() as uow:
+        return list(uow.pairs.get(pair_id).series)
+
+
+def test_a_ready_pair_gets_a_series_and_its_booking_is_queued(deps, seed):
+    s = seed(status="ready", connected=True)
+
+    plans = plan_mentor_group(deps, s.pair_id)
+
+    assert [p.pair_id for p in plans] == [s.pair_id]
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        assert (pair.status, pair.status_reason) == ("planning", None)
+        (series,) = pair.series
+        assert series.status == "planned" and series.duration_min == 45
+        assert series.idempotency_key == f"tandem{s.pair_id}00"
+        occurrences = list(series.occurrences)
+        assert len(occurrences) == 4  # the program's session count
+        assert all(o.start >= T0 + LEAD_TIME and o.end - o.start == timedelta(minutes=45) for o in occurrences)
+        assert occurrences[0].agenda.startswith("Session 1 of 4: Getting started")  # the default agendas
+        queued = uow.outbox.where(lambda m: m.kind == "book_series")
+        assert [(m.subject_id, m.idempotency_key) for m in queued] == [(series.id, f"book_series:{series.id}")]
+
+
+def test_program_agendas_and_open_goals_go_into_each_session(deps, seed):
+    s = seed(status="ready", connected=True)
+    with deps.uow() as uow:
+        for position, name in enumerate(("Kick-off", "Work", "Wrap-up")):
+            uow.agenda_templates.add(AgendaTemplate(program_id=s.program_id, name=name, body=f"{name} body",
+                                                    position=position))
+        uow.goals.add(Goal(pair_id=s.pair_id, text="Lead a design review", status="open"))
+        uow.goals.add(Goal(pair_id=s.pair_id, text="An old goal", status="dropped"))
+        uow.commit()
+
+    plan_mentor_group(deps, s.pair_id)
+
+    (series,) = _series_of(deps, s.pair_id)
+    with deps.uow() as uow:
+        agendas = [o.agenda for o in uow.series.get(series.id).occurrences]
+    assert [a.splitlines()[0] for a in agendas] == ["Session 1 of 4: Kick-off", "Session 2 of 4: Work",
+                                                   "Session 3 of 4: Work", "Session 4 of 4: Wrap-up"]
+    assert all("- Lead a design review" in a and "An old goal" not in a for a in agendas)
+
+
+def test_a_pair_no_longer_ready_is_left_alone(deps, seed):
+    s = seed(status="paused", connected=True)
+
+    assert plan_mentor_group(deps, s.pair_id) == []
+    assert _series_of(deps, s.pair_id) == []
+    with deps.uow() as uow:
+        assert uow.outbox.all() == []
+
+
+def test_the_mentors_other_ready_pairs_are_planned_together_without_overlap(deps, seed):
+    s = seed(status="ready", connected=True)
+    with deps.uow() as uow:
+        other = uow.people.add(Person(email="second@example.org", name="Sol", tz="Europe/Berlin",
+                                      working_hours=WORKDAY, onboarded_at=T0))
+        second = uow.pairs.add(Pair(program_id=s.program_id, mentor_id=s.mentor_id, mentee_id=other.id,
+                                    status="ready", created_at=T0 + timedelta(seconds=1)))
+        uow.commit()
+
+    plans = plan_mentor_group(deps, s.pair_id)
+
+    assert sorted(p.pair_id for p in plans) == sorted([s.pair_id, second.id])
+    with deps.uow() as uow:
+        assert {uow.pairs.get(i).status for i in (s.pair_id, second.id)} == {"planning"}
+        held = uow.occurrences.busy_intervals_of(s.mentor_id)
+    assert len(held) == 8
+    held.sort()
+    assert all(a[1] <= b[0] for a, b in zip(held, held[1:]))  # the mentor's sessions never overlap
+
+
+def test_no_common_time_makes_the_pair_unschedulable_and_tells_the_coordinator(deps, seed):
+    s = seed(status="ready", connected=True)
+    with deps.uow() as uow:
+        uow.people.get(s.mentee_id).working_hours = {"sat": [["09:00", "10:00"]]}  # the mentor works weekdays
+        uow.commit()
+
+    assert [p.status.value for p in plan_mentor_group(deps, s.pair_id)] == ["unschedulable"]
+
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        assert pair.status == "unschedulable" and pair.status_reason
+        told = uow.notifications.where(lambda n: n.kind == "pair_attention")
+        assert [n.person_id for n in told] == [s.coordinator_id]
+        assert told[0].idempotency_key == f"unschedulable:{s.pair_id}:{T0.date()}:{s.coordinator_id}"
+        assert uow.series.all() == [] and not uow.outbox.where(lambda m: m.kind == "book_series")
+
+
+def test_sessions_already_held_are_not_planned_again(deps, seed):
+    s = seed(status="ready", connected=True)
+    plan_mentor_group(deps, s.pair_id)
+    (first,) = _series_of(deps, s.pair_id)
+    with deps.uow() as uow:  # two sessions held, then the pair asks for a new time (as on resume)
+        series = uow.series.get(first.id)
+        series.status = "cancelled"
+        for occ in list(series.occurrences)[:2]:
+            occ.start, occ.end = T0 - timedelta(days=7), T0 - timedelta(days=7) + timedelta(minutes=45)
+        uow.pairs.get(s.pair_id).status = "ready"
+        uow.commit()
+
+    plan_mentor_group(deps, s.pair_id)
+
+    second = [x for x in _series_of(deps, s.pair_id) if x.id != first.id]
+    with deps.uow() as uow:
+        (series,) = [uow.series.get(x.id) for x in second]
+        assert series.idempotency_key == f"tandem{s.pair_id}01"  # the pair's second series
+        assert len(series.occurrences) == 2  # four sessions, two held already
