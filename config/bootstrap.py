@@ -7,6 +7,8 @@ from typing import Mapping
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.links import link_signer
+from adapters.mail.renderers import MailRenderer
 from adapters.storage.db import make_engine, make_session_factory
 from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
@@ -58,7 +60,8 @@ class Container(Dependencies):
         self.session_factory = session_factory
         super().__init__(unit_of_work=lambda: SqlUnitOfWork(session_factory), clock=clock,
                          providers=dict(providers), mailer=mailer,
-                         cipher=LazyCipher(settings.security.token_keys), config=service_config(settings))
+                         cipher=LazyCipher(settings.security.token_keys), config=service_config(settings),
+                         renderer=MailRenderer(), links=link_signer(settings))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -194,6 +194,161 @@ class Mailer(Protocol):
         """Deliver one email or raise; the caller records success in the outbox row."""
 
 
+# --- emails as plain contexts: one renderer per notification kind (``adapters.mail.renderers``) ----
+@dataclass(frozen=True)
+class MovedSession:
+    """One occurrence moved alone: it was due at ``original_start`` and now runs ``start``-``end``."""
+
+    original_start: datetime
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class SeriesInvitation:
+    """What an emailed iTIP ``METHOD:REQUEST`` for a series carries."""
+
+    spec: SeriesSpec
+    now: datetime
+    sequence: int = 0
+    video_url: str | None = None
+    skipped: tuple[datetime, ...] = ()  # original starts that will not take place
+    moved: tuple[MovedSession, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeriesCancellation:
+    """What an emailed iTIP ``METHOD:CANCEL`` for a whole series carries."""
+
+    spec: SeriesSpec
+    now: datetime
+    sequence: int = 1
+
+
+@dataclass(frozen=True)
+class SessionTime:
+    """One session of a booked series; ``original_start`` is set when it was moved alone."""
+
+    start: datetime
+    original_start: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailContext:
+    """What every email needs: the reader and the key that becomes the Message-ID."""
+
+    to: str
+    idempotency_key: str
+    recipient_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderContext(EmailContext):
+    other_name: str
+    start: datetime
+    duration_min: int
+    recipient_tz: str
+    other_tz: str
+    agenda: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()
+    video_url: str | None = None
+    reschedule_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackRequestContext(EmailContext):
+    other_name: str
+    start: datetime
+    recipient_tz: str
+    met_url: str
+    not_met_url: str
+    moved_url: str
+    form_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesBookedContext(EmailContext):
+    other_name: str
+    recipient_tz: str
+    other_tz: str
+    sessions: tuple[SessionTime, ...]
+    duration_min: int
+    video_url: str | None = None
+    manage_url: str | None = None
+    invitation: SeriesInvitation | None = None  # set: an iTIP REQUEST is attached
+
+
+@dataclass(frozen=True, kw_only=True)
+class MovedContext(EmailContext):
+    other_name: str
+    original_start: datetime
+    new_start: datetime
+    duration_min: int
+    recipient_tz: str
+    other_tz: str
+    reason: str  # says *that* a calendar is busy, never what the other meeting is
+    video_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconnectContext(EmailContext):
+    provider: str | None  # the connection's provider kind; the renderer names it for people
+    reconnect_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairAttentionContext(EmailContext):
+    program_name: str
+    mentor_name: str
+    mentee_name: str
+    signals: tuple[str, ...]
+    pair_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationContext(EmailContext):
+    program_name: str
+    coordinator_name: str
+    role: str
+    join_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MagicLinkContext(EmailContext):
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeContext(EmailContext):
+    """A short plain notice (conflict, move proposed, skipped, paused, ended, anything else)."""
+
+    other_name: str
+    recipient_tz: str
+    url: str
+    start: datetime | None = None
+    new_start: datetime | None = None
+    cancellation: SeriesCancellation | None = None  # set: an iTIP CANCEL is attached
+
+
+class EmailRenderer(Protocol):
+    """Turns a notification of ``kind`` with its context into an email (``adapters.mail`` holds
+    one renderer per kind; an unknown kind becomes a short notice)."""
+
+    def render(self, kind: str, context: EmailContext) -> OutgoingEmail: ...
+
+
+class LinkSigner(Protocol):
+    """Signed, expiring links, one purpose each (``invite``, ``signin``, ``feedback``)."""
+
+    def sign(self, purpose: str, data: dict) -> str: ...
+
+    def sign_magic(self, person_id: str) -> str:
+        """A single-use sign-in token for ``person_id`` (its data carries a nonce ``n``)."""
+
+    def read(self, purpose: str, token: str) -> dict:
+        """The data in a valid token of ``purpose``; ``scheduler.services.links.LinkError`` otherwise."""
+
+
 class TokenCipher(Protocol):
     """Encrypts calendar credentials at rest (``adapters.tokens`` implements it)."""
 
@@ -243,6 +398,9 @@ class PersonRepository(Repository[Person], Protocol):
 
 
 class MembershipRepository(Repository[Membership], Protocol):
+    def coordinated_by(self, person_id: str) -> list[str]:
+        """Ids of the programs the person coordinates."""
+
     def coordinator_ids(self, program_id: str) -> list[str]:
         """People who coordinate the program."""
 
@@ -321,7 +479,8 @@ class GoalRepository(Repository[Goal], Protocol):
 
 
 class FeedbackRepository(Repository[Feedback], Protocol):
-    pass
+    def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
+        """The person's answer about the occurrence (one each), if any."""
 
 
 class NotificationRepository(Repository[Notification], Protocol):
@@ -329,6 +488,9 @@ class NotificationRepository(Repository[Notification], Protocol):
         """Insert unless a row with its ``idempotency_key`` exists; True when inserted."""
 
     def count_for_occurrence(self, occurrence_id: str) -> int: ...
+
+    def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
+        """How many notifications of ``kind`` the person has that are due at or after ``due_since``."""
 
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
@@ -427,6 +589,8 @@ class Dependencies:
     mailer: Mailer
     cipher: TokenCipher
     config: ServiceConfig = field(default_factory=ServiceConfig)
+    renderer: EmailRenderer | None = None  # emails (``adapters.mail.renderers``)
+    links: LinkSigner | None = None  # signed links (``adapters.links``); None: no secret key configured
 
     def uow(self) -> UnitOfWork:
         return self.unit_of_work()

@@ -28,9 +28,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.extensions["tandem"] = container
 
     from web import auth, connect, errors, health, home, onboarding, pairs, programs, security
-    from scheduler.services.links import LinkSigner
+    from adapters.links import signer_for
 
-    app.extensions["tandem.links"] = LinkSigner(settings.security.secret_key, settings.security.link_max_age_days)
+    app.extensions["tandem.links"] = container.links or signer_for(settings)  # the signer use cases use
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)

@@ -2,32 +2,28 @@
 itself (mail scanners open links); the person confirms with one click, which POSTs."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from adapters.mail.localtime import when
 from scheduler.errors import InvalidInput
-from scheduler.services.feedback import ANSWERS, feedback_context, record_feedback
+from scheduler.services.feedback import ANSWERS, feedback_for_link, record_feedback_for_link
+from web import deps
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 
-def _notification_id(token: str) -> str:
-    return current_app.extensions["tandem.links"].read("feedback", token)["n"]
-
-
 @bp.route("/<token>", methods=["GET", "POST"])
 def answer(token: str):
-    container = current_app.extensions["tandem"]
+    container = deps.container()
     try:
-        notification_id = _notification_id(token)
-        ctx = feedback_context(container, notification_id)
+        ctx = feedback_for_link(container, token)
     except InvalidInput as exc:
         return render_template("feedback/problem.html", message=str(exc)), 400
     if request.method == "POST":
         rating = request.form.get("rating") or None
         try:
-            record_feedback(container, notification_id, request.form.get("answer", ""),
-                            int(rating) if rating else None, request.form.get("notes"))
+            record_feedback_for_link(container, token, request.form.get("answer", ""),
+                                     int(rating) if rating else None, request.form.get("notes"))
         except (InvalidInput, ValueError) as exc:
             flash(str(exc), "error")
             return redirect(url_for("feedback.answer", token=token))

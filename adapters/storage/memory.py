@@ -62,7 +62,7 @@ class InMemoryUnitOfWork:
         self.occurrences = MemoryOccurrences(self, e.Occurrence)
         self.agenda_templates = MemoryRepository(self, e.AgendaTemplate)
         self.goals = MemoryRepository(self, e.Goal)
-        self.feedback = MemoryRepository(self, e.Feedback)
+        self.feedback = MemoryFeedback(self, e.Feedback)
         self.notifications = MemoryNotifications(self, e.Notification)
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
@@ -267,6 +267,9 @@ class MemoryPeople(MemoryRepository[e.Person]):
 
 
 class MemoryMemberships(MemoryRepository[e.Membership]):
+    def coordinated_by(self, person_id: str) -> list[str]:
+        return sorted(m.program_id for m in self.all() if m.person_id == person_id and m.role == "coordinator")
+
     def coordinator_ids(self, program_id: str) -> list[str]:
         return sorted(m.person_id for m in self.all() if m.program_id == program_id and m.role == "coordinator")
 
@@ -359,6 +362,11 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
         return series.pair_id if series is not None else None
 
 
+class MemoryFeedback(MemoryRepository[e.Feedback]):
+    def given_by(self, person_id: str, occurrence_id: str) -> e.Feedback | None:
+        return next((f for f in self.all() if f.occurrence_id == occurrence_id and f.person_id == person_id), None)
+
+
 class MemoryNotifications(MemoryRepository[e.Notification]):
     def add_once(self, notification: e.Notification) -> bool:
         if any(n.idempotency_key == notification.idempotency_key for n in self.all()):
@@ -368,6 +376,9 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
 
     def count_for_occurrence(self, occurrence_id: str) -> int:
         return len(self.where(lambda n: n.occurrence_id == occurrence_id))
+
+    def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
+        return len(self.where(lambda n: n.person_id == person_id and n.kind == kind and n.due_at >= due_since))
 
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:

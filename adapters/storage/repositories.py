@@ -95,6 +95,10 @@ class SqlPeople(SqlRepository[Person]):
 class SqlMemberships(SqlRepository[Membership]):
     model = Membership
 
+    def coordinated_by(self, person_id: str) -> list[str]:
+        return list(self.session.scalars(select(Membership.program_id).where(
+            Membership.person_id == person_id, Membership.role == "coordinator").order_by(Membership.program_id)))
+
     def coordinator_ids(self, program_id: str) -> list[str]:
         return list(self.session.scalars(select(Membership.person_id).where(
             Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
@@ -224,6 +228,10 @@ class SqlGoals(SqlRepository[Goal]):
 class SqlFeedback(SqlRepository[Feedback]):
     model = Feedback
 
+    def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
+        return self.session.scalars(select(Feedback).where(Feedback.occurrence_id == occurrence_id,
+                                                           Feedback.person_id == person_id)).one_or_none()
+
 
 class SqlNotifications(SqlRepository[Notification]):
     model = Notification
@@ -235,6 +243,11 @@ class SqlNotifications(SqlRepository[Notification]):
     def count_for_occurrence(self, occurrence_id: str) -> int:
         return self.session.scalar(select(func.count()).select_from(Notification)
                                    .where(Notification.occurrence_id == occurrence_id)) or 0
+
+    def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
+        return self.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.person_id == person_id, Notification.kind == kind,
+            Notification.due_at >= due_since)) or 0
 
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:

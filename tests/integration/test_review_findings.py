@@ -214,7 +214,7 @@ def test_reauthorization_required_renews_the_subscription(pipeline):  # noqa: F8
 
 # --- 8. an invitation link silently swaps the browser's signed-in account (login CSRF) ------------
 def test_someone_elses_invitation_does_not_replace_the_signed_in_person(app, client, seeded):
-    from scheduler.services.links import signer_for
+    from adapters.links import signer_for
 
     sign_in_as(client, seeded.mentor_id)
     # A participant who has not set up yet sends their own invitation link to their mentor.

@@ -11,7 +11,8 @@ import scheduler.services.programs as programs
 from scheduler.errors import UnknownTimeZone
 from scheduler.services.onboarding import OnboardingAnswers, check_answers, validate_timezone
 from scheduler.services.programs import ProgramSpec, _read_rows, validate_program_spec
-from scheduler.services.links import LinkError, LinkSigner
+from adapters.links import LinkSigner
+from scheduler.services.links import LinkError
 
 
 def test_doctests():

@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from web.auth import magic
-from web.deps import container, external_url, now, signer, uow
-from web.security.auth import current, sign_in as start_session, sign_out as end_session
+from scheduler.services import signin
 from scheduler.services.links import LinkError
+from web import deps
+from web.security.auth import current, sign_in as start_session, sign_out as end_session
 
 bp = Blueprint("auth", __name__)
 
@@ -38,8 +38,8 @@ def sign_in():
     if current() is not None:
         return redirect(safe_next(request.args.get("next")))
     return render_template("auth/sign_in.html", next=request.args.get("next", ""),
-                           google=bool(container().settings.google.client_id),
-                           microsoft=bool(container().settings.microsoft.client_id))
+                           google=bool(deps.container().settings.google.client_id),
+                           microsoft=bool(deps.container().settings.microsoft.client_id))
 
 
 @bp.post("/signin/email")
@@ -48,19 +48,17 @@ def request_link():
     if "@" not in email:
         flash("Enter the email address your invitation was sent to.", "error")
         return redirect(url_for("auth.sign_in"))
-    with uow() as work:
-        url = magic.request_link(work.session, signer(), email, now(),
-                                 lambda token: external_url("auth.confirm_link", token=token))
-        work.commit()
-    sandbox_url = url if container().settings.app.demo else None
-    return render_template("auth/link_sent.html", email=magic.normalise_email(email), sandbox_url=sandbox_url)
+    url = signin.request_magic_link(deps.container(), email,
+                                    lambda token: deps.external_url("auth.confirm_link", token=token))
+    sandbox_url = url if deps.container().settings.app.demo else None
+    return render_template("auth/link_sent.html", email=signin.normalise_email(email), sandbox_url=sandbox_url)
 
 
 @bp.get("/signin/link/<token>")
 def confirm_link(token: str):
     """A page with a button: mail scanners that open links do not use up the link."""
     try:
-        signer().read("signin", token)
+        signin.check_magic_link(deps.container(), token)
     except LinkError as exc:
         return render_template("auth/link_problem.html", message=str(exc)), 400
     return render_template("auth/confirm.html", token=token)
@@ -68,12 +66,10 @@ def confirm_link(token: str):
 
 @bp.post("/signin/link/<token>")
 def use_link(token: str):
-    with uow() as work:
-        try:
-            person_id = magic.redeem(work.session, signer(), token, now())
-        except LinkError as exc:
-            return render_template("auth/link_problem.html", message=str(exc)), 400
-        work.commit()
+    try:
+        person_id = signin.redeem_magic_link(deps.container(), token)
+    except LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc)), 400
     start_session(person_id)
     return redirect(url_for("home.index"))
 

@@ -7,37 +7,16 @@ and where to go, and a visitor who is not signed in is sent to the sign-in page.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
 
 from flask import Flask, abort, g, redirect, request, session, url_for
-from sqlalchemy import select
 
-from adapters.storage.models import Membership, Pair, Person
-from web.deps import uow
+from scheduler.services.access import SignedInPerson, is_pair_member, signed_in_person
+from web import deps
 from web.security import csrf
 
-
-@dataclass(frozen=True)
-class CurrentPerson:
-    """The signed-in person as pages need them (a plain value, not an ORM object)."""
-
-    id: str
-    email: str
-    name: str
-    tz: str | None
-    is_admin: bool
-    onboarded: bool
-    coordinates: frozenset[str]  # program ids
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.email
-
-    @property
-    def is_coordinator(self) -> bool:
-        return self.is_admin or bool(self.coordinates)
+CurrentPerson = SignedInPerson  # the signed-in person as pages need them (a plain value)
 
 
 def sign_in(person_id: str) -> None:
@@ -57,15 +36,11 @@ def _load() -> None:
     person_id = session.get("pid")
     if not person_id or request.endpoint == "static":
         return
-    with uow() as work:
-        person = work.session.get(Person, person_id)
-        if person is None:
-            session.clear()
-            return
-        programs = frozenset(work.session.scalars(select(Membership.program_id).where(
-            Membership.person_id == person.id, Membership.role == "coordinator")))
-        g.person = CurrentPerson(person.id, person.email, person.name, person.tz, person.is_admin,
-                                 person.onboarded_at is not None, programs)
+    person = signed_in_person(deps.container(), person_id)
+    if person is None:
+        session.clear()
+        return
+    g.person = person
 
 
 def current() -> CurrentPerson | None:
@@ -130,10 +105,7 @@ def pair_member_required(view: Callable) -> Callable:
         person = current()
         if person is None:
             return _to_sign_in()
-        with uow() as work:
-            pair = work.session.scalar(select(Pair).where(Pair.id == kwargs.get("pair_id")))
-            members = (pair.mentor_id, pair.mentee_id) if pair is not None else ()
-        if person.id not in members:
+        if not is_pair_member(deps.container(), person.id, kwargs.get("pair_id")):
             abort(403, description="This page belongs to another mentoring pair. "
                                    "Your own sessions are on your home page.")
         return view(*args, **kwargs)

@@ -1,0 +1,155 @@
+"""One renderer per notification kind: a plain context from ``scheduler.ports`` in, an
+:class:`~scheduler.ports.OutgoingEmail` out (implements the ``EmailRenderer`` port).
+
+The use case (``scheduler.services.delivery``) loads the rows and builds the context; everything
+about wording, local times, templates and iTIP attachments happens here. A kind without a
+renderer of its own becomes a short notice pointing at the pair page.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from adapters.mail import templates as t
+from adapters.mail.itip import MovedOccurrence, build_cancel, build_request
+from adapters.mail.localtime import when
+from scheduler.ports import (EmailContext, FeedbackRequestContext, InvitationContext, MagicLinkContext, MovedContext,
+                             NoticeContext, OutgoingEmail, PairAttentionContext, ReconnectContext, ReminderContext,
+                             SeriesBookedContext, SeriesCancellation, SeriesInvitation)
+
+PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook calendar", "caldav": "CalDAV calendar",
+                   "ics": "calendar feed", "memory": "sandbox calendar"}
+
+
+def _email(ctx: EmailContext, rendered: t.RenderedEmail, ics: str | None = None,
+           method: str = "REQUEST") -> OutgoingEmail:
+    return OutgoingEmail(to=(ctx.to,), subject=rendered.subject, text=rendered.text, html=rendered.html,
+                         idempotency_key=ctx.idempotency_key, ics=ics, ics_method=method if ics else None)
+
+
+def _first(name: str) -> str:
+    return name.split()[0]
+
+
+# --- iTIP attachments ---------------------------------------------------------------------------
+def itip_request(invitation: SeriesInvitation) -> str:
+    return build_request(invitation.spec, now=invitation.now, sequence=invitation.sequence,
+                         video_url=invitation.video_url, skipped=list(invitation.skipped),
+                         moved=[MovedOccurrence(m.original_start, m.start, m.end) for m in invitation.moved])
+
+
+def itip_cancel(cancellation: SeriesCancellation) -> str:
+    return build_cancel(cancellation.spec, now=cancellation.now, sequence=cancellation.sequence)
+
+
+# --- one renderer per kind ------------------------------------------------------------------------
+def reminder(kind: str, ctx: ReminderContext) -> OutgoingEmail:
+    return _email(ctx, t.render_session_reminder(
+        recipient_name=ctx.recipient_name, other_name=ctx.other_name, start=ctx.start,
+        duration_min=ctx.duration_min, recipient_tz=ctx.recipient_tz, other_tz=ctx.other_tz,
+        agenda=list(ctx.agenda), goals=list(ctx.goals), video_url=ctx.video_url,
+        reschedule_url=ctx.reschedule_url))
+
+
+def feedback_request(kind: str, ctx: FeedbackRequestContext) -> OutgoingEmail:
+    return _email(ctx, t.render_feedback_request(
+        recipient_name=ctx.recipient_name, other_name=ctx.other_name, start=ctx.start,
+        recipient_tz=ctx.recipient_tz, met_url=ctx.met_url, not_met_url=ctx.not_met_url,
+        moved_url=ctx.moved_url, form_url=ctx.form_url))
+
+
+def series_booked(kind: str, ctx: SeriesBookedContext) -> OutgoingEmail:
+    """``series_booked`` and ``series_invite`` (the latter with the iTIP REQUEST attached)."""
+    ics = itip_request(ctx.invitation) if ctx.invitation is not None else None
+    rendered = t.render_series_booked(
+        recipient_name=ctx.recipient_name, other_name=ctx.other_name, recipient_tz=ctx.recipient_tz,
+        other_tz=ctx.other_tz, sessions=[t.Session(s.start, s.original_start) for s in ctx.sessions],
+        duration_min=ctx.duration_min, video_url=ctx.video_url, manage_url=ctx.manage_url,
+        invite_attached=ics is not None)
+    return _email(ctx, rendered, ics)
+
+
+def series_cancelled(kind: str, ctx: NoticeContext) -> OutgoingEmail:
+    """The "ended" notice with the iTIP CANCEL for the whole series attached."""
+    if ctx.cancellation is None:
+        raise ValueError("a series_cancel_ics email needs the series to cancel")
+    return _email(ctx, notice_text("ended", ctx), itip_cancel(ctx.cancellation), "CANCEL")
+
+
+def occurrence_moved(kind: str, ctx: MovedContext) -> OutgoingEmail:
+    return _email(ctx, t.render_occurrence_moved(
+        recipient_name=ctx.recipient_name, other_name=ctx.other_name, original_start=ctx.original_start,
+        new_start=ctx.new_start, duration_min=ctx.duration_min, recipient_tz=ctx.recipient_tz,
+        other_tz=ctx.other_tz, reason=ctx.reason, video_url=ctx.video_url))
+
+
+def reconnect_needed(kind: str, ctx: ReconnectContext) -> OutgoingEmail:
+    return _email(ctx, t.render_reconnect_needed(
+        recipient_name=ctx.recipient_name, calendar_label=PROVIDER_LABELS.get(ctx.provider, "calendar"),
+        reconnect_url=ctx.reconnect_url))
+
+
+def pair_attention(kind: str, ctx: PairAttentionContext) -> OutgoingEmail:
+    return _email(ctx, t.render_pair_needs_attention(
+        coordinator_name=ctx.recipient_name, program_name=ctx.program_name, mentor_name=ctx.mentor_name,
+        mentee_name=ctx.mentee_name, signals=list(ctx.signals), pair_url=ctx.pair_url))
+
+
+def program_invitation(kind: str, ctx: InvitationContext) -> OutgoingEmail:
+    return _email(ctx, t.render_program_invitation(
+        recipient_name=ctx.recipient_name, program_name=ctx.program_name, coordinator_name=ctx.coordinator_name,
+        role=ctx.role, join_url=ctx.join_url))
+
+
+def magic_link(kind: str, ctx: MagicLinkContext) -> OutgoingEmail:
+    text = (f"Hi {_first(ctx.recipient_name)},\n\nHere is your link to sign in to Tandem. It works once, for 30 minutes:"
+            f"\n\n{ctx.url}\n\nIf you did not ask for it, ignore this email: nobody can sign in without it.\n\n— Tandem\n")
+    return _email(ctx, t.RenderedEmail(subject="Your sign-in link for Tandem", text=text, html=None))
+
+
+def notice(kind: str, ctx: NoticeContext) -> OutgoingEmail:
+    return _email(ctx, notice_text(kind, ctx))
+
+
+def notice_text(kind: str, ctx: NoticeContext) -> t.RenderedEmail:
+    """Short plain notices that need no template of their own."""
+    tz, url, start, other_name = ctx.recipient_tz, ctx.url, ctx.start, ctx.other_name
+    lines = {
+        "conflict": (f"A session with {other_name} needs a new time",
+                     f"Your session on {when(start, tz) if start else 'the planned date'} no longer fits both "
+                     f"calendars, and no other mutual free time was found in that period. "
+                     f"Pick another time or skip it on your pair page: {url}"),
+        "move_proposed": (f"New time proposed for your session with {other_name}",
+                          f"Your session on {when(start, tz) if start else ''} no longer fits both calendars. "
+                          f"Proposed: {when(ctx.new_start, tz) if ctx.new_start else '—'}. "
+                          f"Accept or choose another time on your pair page: {url}"),
+        "skipped": (f"Session with {other_name} skipped",
+                    f"The session on {when(start, tz) if start else ''} was skipped. The rest of the series stays as it is: {url}"),
+        "paused": (f"Sessions with {other_name} are paused",
+                   f"Upcoming sessions were taken off your calendars. Resume any time from your pair page: {url}"),
+        "ended": (f"Your mentoring sessions with {other_name} have ended",
+                  f"The remaining sessions were removed from your calendars. Thank you for taking part: {url}"),
+    }
+    subject, body = lines.get(kind, ("Update from Tandem", f"There is an update on your pair page: {url}"))
+    text = f"Hi {_first(ctx.recipient_name)},\n\n{body}\n\n— Tandem\n"
+    return t.RenderedEmail(subject=subject, text=text, html=None)
+
+
+RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
+    "reminder": reminder,
+    "feedback": feedback_request,
+    "series_booked": series_booked,
+    "series_invite": series_booked,
+    "series_cancel_ics": series_cancelled,
+    "moved": occurrence_moved,
+    "reconnect": reconnect_needed,
+    "pair_attention": pair_attention,
+    "invitation": program_invitation,
+    "magic_link": magic_link,
+}
+
+
+class MailRenderer:
+    """The ``EmailRenderer`` port: the renderer for ``kind``, or a short notice."""
+
+    def render(self, kind: str, context: EmailContext) -> OutgoingEmail:
+        return RENDERERS.get(kind, notice)(kind, context)  # type: ignore[arg-type]

@@ -1,0 +1,83 @@
+"""Answers from the signed feedback link, on the in-memory unit of work."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from adapters.links import LinkSigner
+from adapters.mail.memory import InMemoryMailer
+from adapters.tokens import TokenCipher
+from scheduler.core.entities import Occurrence, Series
+from scheduler.errors import InvalidInput
+from scheduler.ports import Dependencies, ServiceConfig
+from scheduler.services.feedback import feedback_for_link, record_feedback, record_feedback_for_link
+from scheduler.services.links import LinkError
+from scheduler.services.notifications import add_notification
+from tests.unit.services.conftest import T0
+
+
+@pytest.fixture
+def deps(store, clock, calendars) -> Dependencies:
+    return Dependencies(unit_of_work=store.uow, clock=clock, providers={"memory": calendars},
+                        mailer=InMemoryMailer(), cipher=TokenCipher([TokenCipher.generate_key()]),
+                        config=ServiceConfig(base_url="https://tandem.example"),
+                        links=LinkSigner("unit-test-link-secret-0123456789", 14))
+
+
+@pytest.fixture
+def asked(deps, seed):
+    """A session that took place and the mentee's feedback request about it: (seeded, occurrence id, token)."""
+    s = seed()
+    with deps.uow() as uow:
+        series = uow.series.add(Series(pair_id=s.pair_id, rrule="FREQ=WEEKLY;COUNT=1", tz="UTC",
+                                       dtstart_local="2026-03-03T10:00:00", duration_min=45))
+        start = T0.replace(day=3, hour=10)
+        occ = uow.occurrences.add(Occurrence(series_id=series.id, original_start=start, start=start,
+                                             end=start + timedelta(minutes=45)))
+        nid = add_notification(uow, kind="feedback", person_id=s.mentee_id, due_at=start, pair_id=s.pair_id,
+                               occurrence_id=occ.id, key="feedback:1")
+        uow.commit()
+    return s, occ.id, deps.links.sign("feedback", {"n": nid})
+
+
+def _attendance(deps, occurrence_id: str) -> str:
+    with deps.uow() as uow:
+        return uow.occurrences.get(occurrence_id).attendance
+
+
+def test_the_link_opens_the_session_from_the_readers_side(deps, asked):
+    s, occurrence_id, token = asked
+    ctx = feedback_for_link(deps, token)
+    assert (ctx.person_id, ctx.occurrence_id, ctx.other_name, ctx.tz) == (
+        s.mentee_id, occurrence_id, "Mina", "America/New_York")
+    assert ctx.existing_answer is None
+
+
+def test_an_answer_is_stored_once_per_person_and_sets_attendance(deps, asked):
+    s, occurrence_id, token = asked
+    record_feedback_for_link(deps, token, "not_met", None, "  ")
+    assert _attendance(deps, occurrence_id) == "missed"
+    record_feedback_for_link(deps, token, "met", 5, " Great talk ")  # the answer changes, no second row
+    assert _attendance(deps, occurrence_id) == "met"
+    with deps.uow() as uow:
+        (row,) = uow.feedback.all()
+        assert (row.answer, row.rating, row.notes) == ("met", 5, "Great talk")
+        assert uow.feedback.given_by(s.mentee_id, occurrence_id) is not None
+        assert uow.feedback.given_by(s.mentor_id, occurrence_id) is None
+    assert feedback_for_link(deps, token).existing_answer == "met"
+    record_feedback_for_link(deps, token, "not_met", None, None)
+    assert _attendance(deps, occurrence_id) == "met"  # someone said they met: that stands
+
+
+def test_wrong_answers_ratings_and_links_are_refused(deps, asked):
+    _, occurrence_id, token = asked
+    with pytest.raises(InvalidInput, match="choose one of"):
+        record_feedback_for_link(deps, token, "maybe", None, None)
+    with pytest.raises(InvalidInput, match="from 1 to 5"):
+        record_feedback_for_link(deps, token, "met", 9, None)
+    with pytest.raises(LinkError, match="not valid"):
+        feedback_for_link(deps, token[:-3] + "abc")
+    with pytest.raises(InvalidInput, match="does not belong to a session"):
+        record_feedback(deps, "no-such-notification", "met", None, None)
+    assert _attendance(deps, occurrence_id) == "unknown"

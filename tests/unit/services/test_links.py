@@ -1,0 +1,31 @@
+"""Links put into emails, and what happens without a configured signer."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.links import LinkSigner
+from scheduler.errors import InvalidInput
+from scheduler.ports import Dependencies
+from scheduler.services.links import feedback_url
+
+
+def _with_links(deps: Dependencies, links) -> Dependencies:
+    return Dependencies(unit_of_work=deps.unit_of_work, clock=deps.clock, providers=deps.providers,
+                        mailer=deps.mailer, cipher=deps.cipher, config=deps.config, links=links)
+
+
+def test_a_feedback_url_is_signed_for_the_notification_and_can_preselect_an_answer(deps):
+    signer = LinkSigner("unit-test-link-secret-0123456789", 14)
+    deps = _with_links(deps, signer)
+    plain, met = feedback_url(deps, "n-1"), feedback_url(deps, "n-1", "met")
+    assert plain.startswith("https://tandem.example/feedback/") and "?" not in plain
+    assert met.endswith("?answer=met")
+    token = plain.removeprefix("https://tandem.example/feedback/")
+    assert signer.read("feedback", token) == {"n": "n-1"}
+    with pytest.raises(InvalidInput, match="not valid"):
+        signer.read("signin", token)  # a feedback link is no sign-in link
+
+
+def test_without_a_signer_no_link_is_made(deps):
+    with pytest.raises(InvalidInput, match="secret_key is empty"):
+        feedback_url(_with_links(deps, None), "n-1")
