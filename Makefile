@@ -44,9 +44,11 @@ services:
 	bash scripts/ensure-chromium.sh
 
 test: $(VENV)/.installed-dev services
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests/unit
 
 bench: $(VENV)/.installed-dev

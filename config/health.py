@@ -9,7 +9,7 @@ from adapters.storage.db import check_database
 
 def health_report(container) -> dict:
     """The ``/healthz`` body: overall ``status`` ("ok" or "degraded") and one entry per dependency."""
-    from workers.broker import check_broker
+    from adapters.broker_health import check_broker
 
     db_problem = check_database(container.engine)
     broker_problem = check_broker(container.settings.broker.url)

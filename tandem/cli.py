@@ -69,7 +69,7 @@ def cmd_doctor(args) -> int:
     """Check settings, database, schema, broker and mail; say what to do about each problem."""
     from adapters.storage.db import check_database, make_engine
     from adapters.storage.migrate import pending_revisions
-    from workers.broker import check_broker
+    from adapters.broker_health import check_broker
 
     try:
         settings = _settings(args)

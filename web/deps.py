@@ -1,11 +1,11 @@
-"""What controllers reach through the app: the container, a unit of work, the clock, the signer."""
+"""What controllers reach through the app: the dependencies (the container), the clock, the link
+signer. Controllers call services with ``container()``; they never open a unit of work."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import current_app
 
-from adapters.storage.uow import UnitOfWork
 from config.bootstrap import Container
 
 
@@ -13,16 +13,12 @@ def container() -> Container:
     return current_app.extensions["tandem"]
 
 
-def uow() -> UnitOfWork:
-    return container().uow()
-
-
 def now() -> datetime:
     return container().clock.now()
 
 
 def signer():
-    """The app's :class:`scheduler.services.links.LinkSigner`."""
+    """The app's link signer (the ``scheduler.ports.LinkSigner`` the services use too)."""
     return current_app.extensions["tandem.links"]
 
 

@@ -49,13 +49,5 @@ class SqlUnitOfWork:
         self.session.flush()
 
 
-def session_uow(session: Session) -> SqlUnitOfWork:
-    """A unit of work over a session someone else owns (transition aid: removed once every use
-    case opens its own unit of work)."""
-    uow = SqlUnitOfWork(lambda: session)  # type: ignore[arg-type]
-    uow.__enter__()
-    return uow
-
-
 UnitOfWork = SqlUnitOfWork  # the name storage tests and tools know
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
