@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from adapters.storage.models import Program
 from tests.e2e.browser_steps import sign_in_by_email
-from tests.e2e.helpers import seed
+from tests.support.web import seed
 
 pytestmark = pytest.mark.browser
 

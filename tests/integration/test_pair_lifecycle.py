@@ -11,8 +11,7 @@ from adapters.storage.outbox import add_outbox
 from scheduler.errors import InvalidInput
 from scheduler.ports import CalendarAccount
 from scheduler.services import lifecycle
-from tests.integration.test_pipeline_memory import NOW, pipeline  # noqa: F401  (fixture)
-from tests.support.pipeline import drain, make_person, make_program, make_ready_pair
+from tests.support.pipeline import NOW, drain, make_person, make_program, make_ready_pair
 
 NY = "America/New_York"
 
@@ -39,7 +38,7 @@ def _calendar(calendars, event_id):
     return calendars.get_series(account, event_id, NOW, NOW + timedelta(days=200))
 
 
-def test_skip_and_move_one_session_update_the_calendar_and_reminders(pipeline):  # noqa: F811
+def test_skip_and_move_one_session_update_the_calendar_and_reminders(pipeline):
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _booked_pair(container, broker)
     _, event_id, occs = _series(container, pair_id)
@@ -65,7 +64,7 @@ def test_skip_and_move_one_session_update_the_calendar_and_reminders(pipeline): 
         lifecycle.skip_occurrence(container, first_id, by_person_id="someone")
 
 
-def test_pause_then_resume_plans_only_the_sessions_still_owed(pipeline):  # noqa: F811
+def test_pause_then_resume_plans_only_the_sessions_still_owed(pipeline):
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _booked_pair(container, broker, session_count=4)
     _, event_id, occs = _series(container, pair_id)
@@ -88,7 +87,7 @@ def test_pause_then_resume_plans_only_the_sessions_still_owed(pipeline):  # noqa
     assert _calendar(calendars, event_id).cancelled
 
 
-def test_end_cancels_the_series_and_change_cadence_replans(pipeline):  # noqa: F811
+def test_end_cancels_the_series_and_change_cadence_replans(pipeline):
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _booked_pair(container, broker)
     _, event_id, _ = _series(container, pair_id)
@@ -113,7 +112,7 @@ def test_end_cancels_the_series_and_change_cadence_replans(pipeline):  # noqa: F
 
 
 @pytest.mark.parametrize("policy, kind", [("notify", "needs a new time"), ("propose", "New time proposed")])
-def test_repair_policies_other_than_auto_leave_the_calendar_alone(pipeline, policy, kind):  # noqa: F811
+def test_repair_policies_other_than_auto_leave_the_calendar_alone(pipeline, policy, kind):
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _booked_pair(container, broker, repair_policy=policy)
     series_id, event_id, occs = _series(container, pair_id)
@@ -129,7 +128,7 @@ def test_repair_policies_other_than_auto_leave_the_calendar_alone(pipeline, poli
     assert sorted(e.to[0] for e in told) == ["ada@example.org", "lin@example.org"]
 
 
-def test_pair_without_a_writable_calendar_is_invited_by_email_with_an_ics(pipeline):  # noqa: F811
+def test_pair_without_a_writable_calendar_is_invited_by_email_with_an_ics(pipeline):
     container, broker, calendars, mailer, clock = pipeline
     with container.uow() as uow:
         prog = make_program(uow.session, session_count=3)
@@ -146,7 +145,7 @@ def test_pair_without_a_writable_calendar_is_invited_by_email_with_an_ics(pipeli
     assert calendars.count_events("ada@example.org") == 0
 
 
-def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipeline):  # noqa: F811
+def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipeline):
     from scheduler.services.problems import failed_work
 
     container, broker, calendars, mailer, clock = pipeline
@@ -165,7 +164,7 @@ def test_work_that_keeps_failing_is_shown_to_coordinators_with_its_error(pipelin
     assert "ReconnectNeeded" in problems[0].error
 
 
-def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):  # noqa: F811
+def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):
     import icalendar
 
     container, broker, calendars, mailer, clock = pipeline
@@ -189,7 +188,7 @@ def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):  # no
     assert [d.dt for x in skipped for d in x.dts] == [occs[1][1].astimezone(ZoneInfo(NY))]
 
 
-def test_lost_consent_flags_the_calendar_and_reconnecting_plans_the_pair(pipeline):  # noqa: F811
+def test_lost_consent_flags_the_calendar_and_reconnecting_plans_the_pair(pipeline):
     from adapters.storage.models import CalendarConnection
     from scheduler.services.onboarding import refresh_readiness
 

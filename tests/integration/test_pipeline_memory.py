@@ -2,36 +2,11 @@
 recheck → repair, through the real outbox, tick, broker and actors (SQLite and PostgreSQL)."""
 from datetime import datetime, timedelta, timezone
 
-import dramatiq
-import pytest
-from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select
 
-from adapters.mail.memory import InMemoryMailer
-from adapters.providers.memory import InMemoryCalendarProvider
 from adapters.storage.models import Notification, Occurrence, OutboxMessage, Pair, Series
-from config.bootstrap import bootstrap
 from scheduler.ports import CalendarAccount
-from tests.support.pipeline import FakeClock, drain, make_person, make_program, make_ready_pair
-from workers import actors, runtime
-
-NOW = datetime(2027, 2, 22, 12, 0, tzinfo=timezone.utc)  # a Monday, before the US/EU DST weeks
-
-
-@pytest.fixture
-def pipeline(settings):
-    clock = FakeClock(NOW)
-    calendars = InMemoryCalendarProvider(now=clock.now, sleep=lambda s: None)
-    mailer = InMemoryMailer()
-    container = bootstrap(settings, clock=clock, providers={"memory": calendars}, mailer=mailer)
-    broker = StubBroker()
-    broker.emit_after("process_boot")
-    dramatiq.set_broker(broker)
-    runtime.install(container)
-    actors.bind_actors(broker)
-    yield container, broker, calendars, mailer, clock
-    broker.close()
-    container.dispose()
+from tests.support.pipeline import NOW, drain, make_person, make_program, make_ready_pair
 
 
 def _account(email, tz):

@@ -3,45 +3,14 @@ labelled, and text colours that meet WCAG AA contrast."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import seed, sign_in_as
+from tests.support.web import PageStructure, seed, sign_in_as
 from web import create_app
 
 CSS = Path(__file__).resolve().parents[2] / "web" / "static" / "tandem.css"
-
-
-class _Page(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.h1 = 0
-        self.lang = None
-        self.skip_link = False
-        self.label_for: set[str] = set()
-        self.controls: list[tuple[str | None, bool, bool]] = []  # (id, inside a label, has aria-label)
-        self._label_depth = 0
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "html":
-            self.lang = a.get("lang")
-        elif tag == "h1":
-            self.h1 += 1
-        elif tag == "a" and a.get("href") == "#main":
-            self.skip_link = True
-        elif tag == "label":
-            self._label_depth += 1
-            if a.get("for"):
-                self.label_for.add(a["for"])
-        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
-            self.controls.append((a.get("id"), self._label_depth > 0, bool(a.get("aria-label"))))
-
-    def handle_endtag(self, tag):
-        if tag == "label":
-            self._label_depth -= 1
 
 
 def test_main_pages_have_structure_and_labelled_controls(client, container):
@@ -55,7 +24,7 @@ def test_main_pages_have_structure_and_labelled_controls(client, container):
         sign_in_as(client, person_id)
         checked += [(person_id, path, client.get(path).get_data(as_text=True)) for path in paths]
     for who, path, html in checked:
-        page = _Page()
+        page = PageStructure()
         page.feed(html)
         assert page.lang == "en" and page.skip_link, path
         assert page.h1 == 1, f"{path}: {page.h1} h1 elements"

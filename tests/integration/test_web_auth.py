@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import Notification
-from tests.e2e.helpers import csrf_from
+from tests.support.web import csrf_from
 from web import create_app
 
 

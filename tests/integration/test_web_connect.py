@@ -13,7 +13,7 @@ from adapters.providers.safe_fetch import fetch_untrusted_url
 from adapters.storage.models import CalendarConnection
 from emulators.google.server import GoogleEmulator
 from scheduler.services.connections import store_connection
-from tests.e2e.helpers import sign_in_as
+from tests.support.web import sign_in_as
 from tests.support.http_server import local_http_server
 from web import create_app
 

@@ -15,7 +15,7 @@ from emulators.microsoft import GraphEmulator
 from emulators.microsoft.browser import sign_in as microsoft_consent
 from emulators.tls import client_session
 from tandem.demo import DemoEmulators
-from tests.e2e.helpers import seed, sign_in_as
+from tests.support.web import seed, sign_in_as
 from web import create_app
 
 

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.storage.models import OutboxMessage, Pair, Person, Program
-from tests.e2e.helpers import csrf_from, sign_in_as
-from tests.integration.test_web_accessibility import _Page
+from tests.support.web import PageStructure, csrf_from, sign_in_as
 
 WEEKDAYS = {"day_mon": "on", "start_mon": "09:00", "end_mon": "17:00",
             "day_wed": "on", "start_wed": "10:00", "end_wed": "16:00"}
@@ -97,7 +96,7 @@ def test_someone_elses_invitation_asks_before_switching_and_only_a_real_form_swi
     assert "You are signed in as <strong>Max Mentor</strong>" in text
     assert "This invitation is for <strong>Olu Other</strong>" in text
     assert "Sign out and continue as Olu Other" in text
-    structure = _Page()
+    structure = PageStructure()
     structure.feed(text)
     assert structure.lang == "en" and structure.skip_link and structure.h1 == 1
     assert _signed_in_as(client) == seeded.mentor_id

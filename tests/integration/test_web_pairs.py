@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from adapters.storage.models import Goal, Occurrence, OutboxMessage, Pair, Person, Series
 from config.bootstrap import bootstrap
-from tests.e2e.helpers import seed, sign_in_as
+from tests.support.web import seed, sign_in_as
 from web import create_app
 
 NOW = datetime(2027, 3, 1, 12, tzinfo=timezone.utc)

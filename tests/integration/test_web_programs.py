@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.storage.models import AgendaTemplate, Membership, Notification, OutboxMessage, Pair, Person, Program
-from tests.e2e.helpers import sign_in_as
+from tests.support.web import sign_in_as
 from web import create_app
 
 GOOD_CSV = ("mentor_email,mentor_name,mentee_email,mentee_name\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import sign_in_as
+from tests.support.web import sign_in_as
 
 
 def test_a_visitor_is_sent_to_sign_in(client, seeded):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.e2e.helpers import csrf_from, sign_in_as
+from tests.support.web import csrf_from, sign_in_as
 from web import create_app
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from adapters.storage.models import CalendarConnection, Membership, Pair, Person, Program
 from workers.tick import tick_once
 
+NOW = datetime(2027, 2, 22, 12, 0, tzinfo=timezone.utc)  # a Monday, before the US/EU DST weeks
+
 
 @dataclass
 class FakeClock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from scheduler.services import changes
-from tests.unit.services.test_lifecycle import FIRST, book_series, mentor_account, notifications, outbox
+from tests.unit.services.booked import FIRST, book_series, mentor_account, notifications, outbox
 
 
 def _mentor_connection(deps, seeded):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 
 from scheduler.services import repair
-from tests.unit.services.test_lifecycle import DURATION, FIRST, book_series, mentor_account, notifications, outbox
+from tests.unit.services.booked import DURATION, FIRST, book_series, mentor_account, notifications, outbox
 
 SECOND = FIRST + timedelta(weeks=1)
 

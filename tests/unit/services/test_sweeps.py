@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduler.services import sweeps
-from tests.unit.services.test_lifecycle import book_series, outbox
+from tests.unit.services.booked import book_series, outbox
 
 
 def test_daily_rechecks_queue_each_booked_series_and_calendar_once_a_day(deps, seed, clock):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from scheduler.services import webhooks
 from scheduler.services.changes import channel_token
-from tests.unit.services.test_lifecycle import outbox
+from tests.unit.services.booked import outbox
 
 
 def _connection(deps, seed):

@@ -3,6 +3,7 @@ and sign a test client in."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -71,3 +72,35 @@ def csrf_from(html: str) -> str:
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+class PageStructure(HTMLParser):
+    """What the accessibility checks read off a page: headings, language, skip link, labels."""
+
+    def __init__(self):
+        super().__init__()
+        self.h1 = 0
+        self.lang = None
+        self.skip_link = False
+        self.label_for: set[str] = set()
+        self.controls: list[tuple[str | None, bool, bool]] = []  # (id, inside a label, has aria-label)
+        self._label_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        elif tag == "h1":
+            self.h1 += 1
+        elif tag == "a" and a.get("href") == "#main":
+            self.skip_link = True
+        elif tag == "label":
+            self._label_depth += 1
+            if a.get("for"):
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.controls.append((a.get("id"), self._label_depth > 0, bool(a.get("aria-label"))))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._label_depth -= 1
