@@ -14,7 +14,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity
-from scheduler.core.pair_state import ACTIVE_SERIES
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES
 from scheduler.ports import DuplicateKey
 
 E = TypeVar("E", bound=Entity)
@@ -346,12 +346,12 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
             series = self.uow.series.get(o.series_id)
             pair = self.uow.pairs.get(series.pair_id) if series is not None else None
             return (pair is not None and person_id in (pair.mentor_id, pair.mentee_id)
-                    and series.status in ACTIVE_SERIES and o.status in ("scheduled", "moved")
+                    and series.status in ACTIVE_SERIES and o.status in ACTIVE_OCCURRENCE
                     and (exclude_series_id is None or series.id != exclude_series_id))
         return [(o.start, o.end) for o in self.where(held)]
 
     def count_held(self, pair_id: str, until: datetime) -> int:
-        return len(self.where(lambda o: o.status in ("scheduled", "moved") and o.start <= until
+        return len(self.where(lambda o: o.status in ACTIVE_OCCURRENCE and o.start <= until
                               and self._pair_id(o) == pair_id))
 
     def of_pair(self, pair_id: str) -> list[e.Occurrence]:

@@ -19,7 +19,7 @@ import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
                                      new_id)
-from scheduler.core.pair_state import ACTIVE_SERIES, PairState
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 
 E = TypeVar("E", bound=Entity)
 
@@ -167,7 +167,7 @@ class SqlSeries(SqlRepository[Series]):
 
     def active_of_pair(self, pair_id: str) -> list[Series]:
         return list(self.session.scalars(select(Series).where(
-            Series.pair_id == pair_id, Series.status.in_(("planned", "booking", "booked")))))
+            Series.pair_id == pair_id, Series.status.in_(sorted(ACTIVE_SERIES)))))
 
     def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[Series]:
         return list(self.session.scalars(select(Series).where(
@@ -201,15 +201,15 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                  .join(Series, Occurrence.series_id == Series.id)
                  .join(Pair, Series.pair_id == Pair.id)
                  .where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id),
-                        Series.status.in_(sorted(s.value for s in ACTIVE_SERIES)),
-                        Occurrence.status.in_(("scheduled", "moved"))))
+                        Series.status.in_(sorted(ACTIVE_SERIES)),
+                        Occurrence.status.in_(ACTIVE_OCCURRENCE)))
         if exclude_series_id is not None:
             query = query.where(Series.id != exclude_series_id)
         return [(start, end) for start, end in self.session.execute(query)]
 
     def count_held(self, pair_id: str, until: datetime) -> int:
         return self.session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
-            Series.pair_id == pair_id, Occurrence.status.in_(("scheduled", "moved")), Occurrence.start <= until)) or 0
+            Series.pair_id == pair_id, Occurrence.status.in_(ACTIVE_OCCURRENCE), Occurrence.start <= until)) or 0
 
     def of_pair(self, pair_id: str) -> list[Occurrence]:
         return list(self.session.scalars(

@@ -62,6 +62,9 @@ SERIES_TRANSITIONS: dict[SeriesState, frozenset[SeriesState]] = {
 }
 ACTIVE_SERIES = frozenset({S.PLANNED, S.BOOKING, S.BOOKED})
 
+# Occurrence statuses of sessions that will be held (they take both people's time).
+ACTIVE_OCCURRENCE = ("scheduled", "moved")
+
 
 def pair_transition(current: str, new: PairState) -> PairState:
     """``new`` when the pair may go there from ``current``; else :class:`IllegalTransition`."""

@@ -5,9 +5,10 @@ Onboarding validates with these; planning reads stored preferences with them.
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from scheduler.core.availability import WEEKDAYS, LocalRange, Preferences, parse_clock
+from scheduler.core.timegrid import zone
 from scheduler.errors import InvalidInput, UnknownTimeZone
 
 
@@ -21,12 +22,10 @@ def validate_tz(name: str) -> str:
     if not name:
         raise UnknownTimeZone("Choose your time zone (for example Europe/Berlin); it could not be detected.")
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone(name)  # the one check of zone names; the wording here is for a person at a form
+    except UnknownTimeZone:
         raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list, "
                               f"for example Europe/Berlin or America/New_York.") from None
-    if name not in available_timezones() and name != "UTC":
-        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list.")
     return name
 
 
@@ -46,8 +45,9 @@ def parse_preferences(raw: dict | None) -> Preferences:
     raw = raw or {}
     preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in raw.get("preferred", []))
     avoid = raw.get("avoid_days", [])
-    if any(d not in WEEKDAYS for d in avoid):
-        raise InvalidInput("Days to avoid must be weekdays mon..sun.")
+    bad_days = [d for d in avoid if d not in WEEKDAYS]
+    if bad_days:
+        raise InvalidInput(f"Days to avoid must be weekdays mon..sun (avoid_days has {bad_days}).")
     return Preferences(preferred=preferred,
                        earliest_min=parse_clock(raw["earliest"]) if raw.get("earliest") else None,
                        latest_min=parse_clock(raw["latest"]) if raw.get("latest") else None,

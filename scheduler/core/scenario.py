@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from scheduler.core.availability import WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours, parse_clock
+from scheduler.core.availability import PersonAvailability, Preferences, WeeklyHours
+from scheduler.core.preferences import parse_preferences
 from scheduler.core.cadence import Cadence
 from scheduler.core.intervals import Interval, interval
 from scheduler.core.plan_model import Horizon, PairRequest
@@ -119,17 +120,7 @@ def _preferences(raw: object) -> Preferences:
     unknown = sorted(set(raw) - {"preferred", "earliest", "latest", "avoid_days"})
     if unknown:
         raise InvalidInput(f"unknown preference(s) {', '.join(unknown)}; use preferred, earliest, latest, avoid_days")
-    preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in raw.get("preferred", []))
-    avoid = raw.get("avoid_days", [])
-    bad_days = [d for d in avoid if d not in WEEKDAYS]
-    if bad_days:
-        raise InvalidInput(f"avoid_days has unknown weekday(s) {bad_days}; use mon..sun")
-    return Preferences(
-        preferred=preferred,
-        earliest_min=parse_clock(raw["earliest"]) if raw.get("earliest") else None,
-        latest_min=parse_clock(raw["latest"]) if raw.get("latest") else None,
-        avoid_days=frozenset(WEEKDAYS.index(d) for d in avoid),
-    )
+    return parse_preferences(raw)
 
 
 def _pair(entry: dict, people: dict[str, PersonAvailability]) -> PairRequest:

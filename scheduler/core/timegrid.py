@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from scheduler.core.bitsets import move_bits, span_mask
 from scheduler.errors import UnknownTimeZone
@@ -33,7 +33,9 @@ _SLOT = timedelta(minutes=SLOT_MINUTES)
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone called ``name``, or :class:`UnknownTimeZone` saying what to do."""
+    """The IANA zone called ``name``, or :class:`UnknownTimeZone` saying what to do. The one
+    check of zone names: ``scheduler.core.preferences.validate_tz`` trims a person's input and
+    calls this."""
     try:
         return _zone_cached(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
@@ -42,9 +44,14 @@ def zone(name: str) -> ZoneInfo:
         ) from exc
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
 @lru_cache(maxsize=None)
 def _zone_cached(name: str) -> ZoneInfo:
-    if not isinstance(name, str) or not name or name != name.strip():
+    if not isinstance(name, str) or not name or name != name.strip() or name not in _known_zones():
         raise ValueError(name)
     return ZoneInfo(name)
 

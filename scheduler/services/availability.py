@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from scheduler.core.availability import (WEEKDAYS, LocalRange, PersonAvailability, Preferences, WeeklyHours,
-                                         parse_clock)
+from scheduler.core.availability import PersonAvailability, Preferences, WeeklyHours
+from scheduler.core.preferences import parse_preferences, parse_time_off
 from scheduler.core.entities import Person
 from scheduler.core.intervals import Interval, interval
 from scheduler.errors import ProviderUnavailable, ReconnectNeeded
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, mark_reconnect_needed, provider_for
 
-ACTIVE_OCCURRENCE = ("scheduled", "moved")  # occurrences that take the people's time
 
 
 class CalendarUnreadable(ProviderUnavailable):
@@ -41,15 +40,8 @@ def snapshot(uow: UnitOfWork, person: Person) -> PersonSnapshot:
 
 
 def preferences_from(data: dict) -> tuple[Preferences, tuple[tuple[date, date], ...]]:
-    """Preferences and time off from a person's ``preferences`` JSON."""
-    prefs = Preferences(
-        preferred=tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in data.get("preferred", [])),
-        earliest_min=parse_clock(data["earliest"]) if data.get("earliest") else None,
-        latest_min=parse_clock(data["latest"]) if data.get("latest") else None,
-        avoid_days=frozenset(WEEKDAYS.index(d) for d in data.get("avoid_days", [])),
-    )
-    time_off = tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in data.get("time_off", []))
-    return prefs, time_off
+    """Preferences and time off from a person's ``preferences`` JSON (the one parser)."""
+    return parse_preferences(data), parse_time_off(data)
 
 
 def availability(person: PersonSnapshot, busy: tuple[Interval, ...]) -> PersonAvailability:

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from scheduler.core.agenda import series_description
 from scheduler.core.entities import Pair, Series
-from scheduler.core.pair_state import PairState, SeriesState, move_pair, move_series
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PairState, SeriesState, move_pair, move_series
 from scheduler.ports import Dependencies, SeriesSpec
 from scheduler.services.accounts import account_for, provider_for, writable_connection
-from scheduler.services.notifications import notify_pair, schedule_occurrence_followups
+from scheduler.services.notifications import notify_coordinators, notify_pair, schedule_occurrence_followups
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def organizer_and_attendee(pair: Pair):
 
 def series_spec(series: Series, pair: Pair, organizer, attendee) -> SeriesSpec:
     """The series as calendars and emailed invitations show it: title, the first agenda, times."""
-    first_agenda = next((o.agenda for o in series.occurrences if o.status in ("scheduled", "moved")), "") or ""
+    first_agenda = next((o.agenda for o in series.occurrences if o.status in ACTIVE_OCCURRENCE), "") or ""
     return SeriesSpec(
         series_key=series.idempotency_key,
         title=f"Mentoring: {pair.mentor.name or pair.mentor.email} & {pair.mentee.name or pair.mentee.email}",
@@ -97,9 +97,17 @@ def book_series(deps: Dependencies, series_id: str) -> None:
                 uow.outbox.add_once("push_occurrence", occ.id, f"push:{occ.id}:booked", now)
             schedule_occurrence_followups(uow, occ, pair, pair.program, now)
         skipped = sum(o.status == "cancelled" for o in series.occurrences)
-        notify_pair(uow, pair, "series_booked" if event_id else "series_invite", now,
-                    key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
-                                                        "organizer_email": spec.organizer_email})
+        if pair.status == PairState.BOOKED and not any(o.status in ACTIVE_OCCURRENCE and o.start > now
+                                                       for o in series.occurrences):
+            # Never "booked" without a session to hold: the coordinator decides what next.
+            reason = "none of the planned sessions can be held: every one clashed with a calendar or was skipped"
+            move_pair(pair, PairState.NEEDS_ATTENTION, reason)
+            notify_coordinators(uow, pair, "pair_attention", now, key=f"no_sessions:{series.id}",
+                                payload={"reason": reason})
+        else:
+            notify_pair(uow, pair, "series_booked" if event_id else "series_invite", now,
+                        key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
+                                                            "organizer_email": spec.organizer_email})
         uow.commit()
     log.info("series %s booked (%s)", series_id, f"event {event_id}" if event_id else "emailed invitations")
 

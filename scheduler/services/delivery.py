@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.core.entities import Notification, Pair, Series
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, FeedbackRequestContext, InvitationContext,
                              MagicLinkContext, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
                              PairAttentionContext, ReconnectContext, ReminderContext, SeriesBookedContext,
@@ -88,7 +89,7 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
     if n.kind in ("series_booked", "series_invite"):
         series = uow.series.get(p["series_id"])
         sessions = tuple(SessionTime(o.start, o.original_start if o.status == "moved" else None)
-                         for o in series.occurrences if o.status in ("scheduled", "moved"))
+                         for o in series.occurrences if o.status in ACTIVE_OCCURRENCE)
         invitation = _invitation(series, pair, now, p.get("sequence", 0)) if n.kind == "series_invite" else None
         return SeriesBookedContext(
             **base, other_name=other_name, recipient_tz=me_tz, other_tz=other_tz, sessions=sessions,

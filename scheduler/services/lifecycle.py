@@ -10,14 +10,13 @@ from datetime import datetime
 
 from scheduler.core.cadence import Cadence
 from scheduler.core.entities import Occurrence, Series
-from scheduler.core.pair_state import PAUSABLE, PairState, SeriesState, move_pair, move_series
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PAUSABLE, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 
-ACTIVE = ("scheduled", "moved")
 
 
 def _active_series(uow: UnitOfWork, pair_id: str) -> list[Series]:
@@ -35,7 +34,7 @@ def skip_occurrence(deps: Dependencies, occurrence_id: str, by_person_id: str) -
     now = deps.clock.now()
     with deps.uow() as uow:
         occ = uow.occurrences.get(occurrence_id)
-        if occ is None or occ.status not in ACTIVE or occ.start <= now:
+        if occ is None or occ.status not in ACTIVE_OCCURRENCE or occ.start <= now:
             raise InvalidInput("only an upcoming session can be skipped")
         occ.status = "skipped"
         cancel_occurrence_notifications(uow, occ.id)
@@ -53,7 +52,7 @@ def move_occurrence_to(deps: Dependencies, occurrence_id: str, new_start: dateti
         raise InvalidInput("the new time is in the past; choose an upcoming time")
     with deps.uow() as uow:
         occ = uow.occurrences.get(occurrence_id)
-        if occ is None or occ.status not in ACTIVE + ("conflict",) or occ.start <= now:
+        if occ is None or occ.status not in ACTIVE_OCCURRENCE + ("conflict",) or occ.start <= now:
             raise InvalidInput("only an upcoming session can be moved")
         old = occ.start
         duration = occ.end - occ.start
@@ -78,7 +77,7 @@ def pause_pair(deps: Dependencies, pair_id: str) -> None:
             raise InvalidInput("only a booked pair can be paused")
         for series in _active_series(uow, pair_id):
             for occ in series.occurrences:
-                if occ.status in ACTIVE and occ.start > now:
+                if occ.status in ACTIVE_OCCURRENCE and occ.start > now:
                     occ.status = "skipped"
                     _push(uow, occ, now)
         cancel_pair_notifications(uow, pair_id)
@@ -143,7 +142,7 @@ def _end_series(uow: UnitOfWork, series: Series, now: datetime) -> None:
     was_booked = series.status == SeriesState.BOOKED
     move_series(series, SeriesState.CANCELLED)
     for occ in series.occurrences:
-        if occ.status in ACTIVE + ("conflict",) and occ.start > now:
+        if occ.status in ACTIVE_OCCURRENCE + ("conflict",) and occ.start > now:
             occ.status = "cancelled"
     if was_booked:
         uow.outbox.add_once("cancel_series", series.id, f"cancel_series:{series.id}", now)

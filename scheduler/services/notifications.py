@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from scheduler.core.entities import Notification, Occurrence, Pair, Program
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import UnitOfWork
 
 FEEDBACK_DELAY = timedelta(minutes=10)
@@ -39,7 +40,7 @@ def schedule_occurrence_followups(uow: UnitOfWork, occurrence: Occurrence, pair:
     Keys include the occurrence's start, so a moved occurrence gets fresh rows; call
     :func:`cancel_occurrence_notifications` first to drop the old ones.
     """
-    if occurrence.status not in ("scheduled", "moved"):
+    if occurrence.status not in ACTIVE_OCCURRENCE:
         return 0
     created = 0
     stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{occurrence_version(uow, occurrence.id)}'

@@ -9,10 +9,11 @@ from scheduler.core.cadence import Cadence
 from scheduler.core.entities import Goal, Occurrence
 from scheduler.core.intervals import interval
 from scheduler.core.live_repair import BusyIndex, candidate_starts, fits_person, period_bounds, subtract
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services import lifecycle
-from scheduler.services.availability import (ACTIVE_OCCURRENCE, availability, read_calendar_busy, snapshot,
+from scheduler.services.availability import (availability, read_calendar_busy, snapshot,
                                              tandem_sessions)
 
 MIN_NOTICE = timedelta(hours=2)  # a session is never moved to less than this from now

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from scheduler.core.cadence import Cadence
 from scheduler.core.intervals import interval
 from scheduler.core.live_repair import BusyIndex, find_move, fits_person, without_own_sessions
-from scheduler.core.pair_state import WITH_SESSIONS, PairState, SeriesState, move_pair
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, WITH_SESSIONS, PairState, SeriesState, move_pair
 from scheduler.errors import NotFound
 from scheduler.ports import Dependencies
 from scheduler.services.accounts import account_for, provider_for
@@ -47,11 +47,11 @@ def recheck_series(deps: Dependencies, series_id: str) -> list[Decision]:
             return []
         policy = pair.program.repair_policy
         cadence = Cadence(pair.cadence or pair.program.cadence)
-        upcoming = [o for o in series.occurrences if o.status in ("scheduled", "moved") and o.start > now]
+        upcoming = [o for o in series.occurrences if o.status in ACTIVE_OCCURRENCE and o.start > now]
         if not upcoming:
             return []
         mentor, mentee = snapshot(uow, pair.mentor), snapshot(uow, pair.mentee)
-        own = [interval(o.start, o.end) for o in series.occurrences if o.status in ("scheduled", "moved")]
+        own = [interval(o.start, o.end) for o in series.occurrences if o.status in ACTIVE_OCCURRENCE]
         taken = {mentor.person_id: tandem_sessions(uow, mentor.person_id, exclude_series_id=series_id),
                  mentee.person_id: tandem_sessions(uow, mentee.person_id, exclude_series_id=series_id)}
         organizer = (uow.connections.get(series.organizer_connection_id)
@@ -112,7 +112,7 @@ def _record(deps: Dependencies, series_id: str, decisions: list[Decision], polic
         pair = series.pair
         for d in decisions:
             occ = uow.occurrences.get(d.occurrence_id)
-            if occ.start != d.old_start or occ.status not in ("scheduled", "moved"):
+            if occ.start != d.old_start or occ.status not in ACTIVE_OCCURRENCE:
                 # Changed meanwhile: handled by another delivery, or skipped/moved by the people.
                 # If we already moved it at the provider, make the calendar match the database again.
                 if policy == "auto" and d.new_start is not None and series.provider_event_id:

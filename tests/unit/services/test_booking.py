@@ -84,3 +84,21 @@ def test_a_series_ended_while_booking_is_taken_off_the_calendar_again(deps, seed
         assert [m.idempotency_key for m in uow.outbox.where(lambda m: m.kind == "cancel_series")] == [
             f"cancel_series:{series_id}"]
         assert uow.pairs.get(s.pair_id).status == "planning"
+
+
+def test_a_series_with_no_session_left_to_hold_is_never_shown_booked(deps, seed, calendars):
+    s, series_id = _planned(deps, seed, connected=True)
+    with deps.uow() as uow:  # every planned session clashed with a calendar in its period
+        for occ in uow.series.get(series_id).occurrences:
+            occ.status = "conflict"
+        uow.commit()
+
+    book_series(deps, series_id)
+
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        assert pair.status == "needs_attention" and "none of the planned sessions" in pair.status_reason
+        assert {o.status for o in uow.series.get(series_id).occurrences} == {"cancelled"}
+        assert [n.person_id for n in uow.notifications.where(lambda n: n.kind == "pair_attention")] == [
+            s.coordinator_id]
+        assert uow.notifications.where(lambda n: n.kind == "series_booked") == []
