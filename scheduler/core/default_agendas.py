@@ -1,5 +1,5 @@
 """Default agenda templates, used when a program defines none. Written from what mentors and
-mentees say helps (see shared/seeds): agree goals first, prepare in advance, review progress,
+mentees say helps (the mentoring articles the product grew from): agree goals first, prepare in advance, review progress,
 close the loop with feedback."""
 
 DEFAULT_AGENDAS: tuple[tuple[str, str], ...] = (
