@@ -40,6 +40,12 @@ class LazyCipher:
     def decrypt(self, blob: bytes) -> dict:
         return self._get().decrypt(blob)
 
+    def is_current(self, blob: bytes) -> bool:
+        return self._get().is_current(blob)
+
+    def rotate(self, blob: bytes) -> bytes:
+        return self._get().rotate(blob)
+
 
 def service_config(settings: Settings) -> ServiceConfig:
     return ServiceConfig(base_url=settings.app.base_url, webhook_secret=settings.security.webhook_secret,

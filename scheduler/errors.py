@@ -43,6 +43,8 @@ class ConfigError(TandemError):
 class NoMutualTime(TandemError):
     """Two people share no time that could hold a session; ``reason`` is for coordinators."""
 
+    retryable = False
+
 
 # --- calendar providers ---------------------------------------------------------------------
 class ProviderError(TandemError):
@@ -72,6 +74,8 @@ class ReconnectNeeded(ProviderError):
 
 class NotFound(ProviderError):
     """The calendar object does not exist (any more)."""
+
+    retryable = False
 
 
 class SyncTokenExpired(ProviderError):

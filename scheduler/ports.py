@@ -356,6 +356,12 @@ class TokenCipher(Protocol):
 
     def decrypt(self, blob: bytes) -> dict: ...
 
+    def is_current(self, blob: bytes) -> bool:
+        """Whether ``blob`` is encrypted with the newest key."""
+
+    def rotate(self, blob: bytes) -> bytes:
+        """``blob`` re-encrypted with the newest key."""
+
 
 # --- storage: a unit of work whose repositories speak the domain's words ------------------------
 E = TypeVar("E", bound=Entity)

@@ -135,8 +135,7 @@ def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event
 
     container = bootstrap(settings, **extras)
     broker = configure_broker(settings)
-    runtime.install(container)
-    bind_actors(broker)
+    bind_actors(broker, container)
     started_worker = runtime.start_worker(broker, settings.broker.worker_threads) if worker else None
     if tick:
         steps = _tick_steps()

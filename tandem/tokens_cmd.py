@@ -2,29 +2,13 @@
 from __future__ import annotations
 
 
-def rotate_all(container) -> int:
-    """Re-encrypt every token blob not yet under the first key; returns how many changed.
-    ``container.cipher`` must be an ``adapters.tokens.TokenCipher`` (it can rotate)."""
-    changed = 0
-    cipher = container.cipher
-    with container.uow() as uow:
-        for conn in uow.connections.with_tokens():
-            if not cipher.is_current(conn.token_blob):
-                conn.token_blob = cipher.rotate(conn.token_blob)
-                changed += 1
-        uow.commit()
-    return changed
-
-
 def cmd_rotate(args) -> int:
-    from adapters.tokens import TokenCipher
     from config.bootstrap import bootstrap
     from config.settings import load_settings
+    from scheduler.services.tokens import rotate_tokens
 
-    settings = load_settings(args.config)
-    container = bootstrap(settings)
-    container.cipher = TokenCipher(settings.security.token_keys)  # the lazy default cannot rotate
-    n = rotate_all(container)
+    container = bootstrap(load_settings(args.config))
+    n = rotate_tokens(container)
     print(f"re-encrypted {n} calendar token(s) with the newest key; older keys can now be removed")
     container.dispose()
     return 0

@@ -1,23 +1,23 @@
 """Thin, idempotent actors: one table, each row an outbox ``kind`` and the use case it runs.
 
 Every actor takes an outbox row id. The wrapper takes a lease on the row (a duplicate delivery
-is a no-op), calls the use case with the process's dependencies, marks the row done on success,
-and on failure records the error and schedules a retry through the row itself — only when the
-error says a retry can help (``TandemError.retryable``). The database drives retries, so a Redis
-flush loses nothing. ``bind_actors(broker)`` declares the table on the broker the process built,
-so no actor ever binds to Dramatiq's implicit default broker.
+is a no-op), calls the use case with the dependencies it was bound with, marks the row done on
+success, and on failure records the error and schedules a retry through the row itself — only
+when the error says a retry can help (``TandemError.retryable``). The database drives retries, so
+a Redis flush loses nothing. ``bind_actors(broker, deps)`` declares the table on the broker the
+process built, so no actor ever binds to Dramatiq's implicit default broker, and no actor reaches
+for a process-wide global: each closes over the dependencies it was given.
 """
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 import dramatiq
 
 from scheduler.ports import Dependencies
 from scheduler.services import booking, changes, delivery, lifecycle, planning, repair
-from workers import runtime
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +38,6 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "cancel_series": ActorSpec(lifecycle.cancel_series_at_provider),
     "deliver_notification": ActorSpec(delivery.deliver_notification, 60_000),
 }
-
-
-ACTORS: dict[str, dramatiq.Actor] = {}  # the actors of the last bind_actors() call, by kind
-
-
-def outbox_actor(kind: str, *, time_limit_ms: int = 120_000) -> Callable:
-    """Add ``fn(deps, subject_id)`` to the table as the use case for rows of ``kind`` (for
-    extensions and tests; Tandem's own actors are listed in ``ACTOR_TABLE`` above)."""
-
-    def decorate(fn: Callable) -> Callable:
-        ACTOR_TABLE[kind] = ActorSpec(fn, time_limit_ms)
-        return fn
-
-    return decorate
 
 
 def retry_delay(attempts: int, exc: Exception) -> timedelta:
@@ -94,19 +80,21 @@ def run_outbox_row(deps: Dependencies, kind: str, use_case: Callable[[Dependenci
         uow.commit()
 
 
-def _actor_fn(kind: str, spec: ActorSpec) -> Callable[[str], None]:
+def _actor_fn(kind: str, spec: ActorSpec, deps: Dependencies) -> Callable[[str], None]:
     def run(outbox_id: str) -> None:
-        run_outbox_row(runtime.container(), kind, spec.use_case, outbox_id)
+        run_outbox_row(deps, kind, spec.use_case, outbox_id)
 
     run.__name__ = kind
     return run
 
 
-def bind_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
-    """Declare every actor of the table on ``broker``. Retries are driven by the outbox row, not by
-    Dramatiq (``max_retries=0``), so a lost retry message loses nothing."""
-    ACTORS.clear()
-    ACTORS.update({kind: dramatiq.actor(_actor_fn(kind, spec), actor_name=kind, broker=broker, max_retries=0,
-                                        time_limit=spec.time_limit_ms)
-                   for kind, spec in ACTOR_TABLE.items()})
-    return dict(ACTORS)
+def bind_actors(broker: dramatiq.Broker, deps: Dependencies,
+                extra: Mapping[str, ActorSpec] | None = None) -> dict[str, dramatiq.Actor]:
+    """Declare every actor of the table (plus ``extra`` ones, for extensions and tests) on
+    ``broker``, each running its use case with ``deps``. Find one later with
+    ``broker.get_actor(kind)``. Retries are driven by the outbox row, not by Dramatiq
+    (``max_retries=0``), so a lost retry message loses nothing."""
+    table = {**ACTOR_TABLE, **(extra or {})}
+    return {kind: dramatiq.actor(_actor_fn(kind, spec, deps), actor_name=kind, broker=broker, max_retries=0,
+                                 time_limit=spec.time_limit_ms)
+            for kind, spec in table.items()}

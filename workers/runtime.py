@@ -1,30 +1,9 @@
-"""Process-wide wiring for actors: the dependencies they use, and the in-process worker.
-
-Actors are module-level functions (Dramatiq's model), so they reach adapters through the
-container installed here at start-up — never one built at import time. This module imports no
-actor: ``workers.actors`` depends on it, not the other way round.
-"""
+"""The in-process Dramatiq worker (``tandem run``, ``tandem worker``). Actors get their
+dependencies when they are bound (``workers.actors.bind_actors``), so nothing here is global."""
 from __future__ import annotations
-
-import logging
 
 import dramatiq
 from dramatiq import Worker
-
-from scheduler.ports import Dependencies
-
-log = logging.getLogger(__name__)
-_installed: list[Dependencies] = []  # the one container of this process (a list: no `global`)
-
-
-def install(container: Dependencies) -> None:
-    _installed[:] = [container]
-
-
-def container() -> Dependencies:
-    if not _installed:
-        raise RuntimeError("workers.runtime.install(container) was not called before an actor ran")
-    return _installed[0]
 
 
 def start_worker(broker: dramatiq.Broker, threads: int) -> Worker:

@@ -26,13 +26,18 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import TYPE_CHECKING
 
-from scheduler.errors import MailRejected, MailUnavailable
+from scheduler.errors import InvalidInput, MailRejected, MailUnavailable
 from scheduler.ports import OutgoingEmail
 
 if TYPE_CHECKING:  # the settings' type only: adapters never read settings themselves
     from config.settings import MailSection
 
 ICS_METHODS = ("REQUEST", "CANCEL")
+
+
+class InvalidEmail(InvalidInput, ValueError):
+    """An email that cannot be sent as built (no recipient, a bad iTIP method): sending it again
+    cannot help, so the outbox does not retry it."""
 ATTACHMENT_NAME = "invite.ics"
 
 
@@ -53,7 +58,7 @@ def build_message(email: OutgoingEmail, *, from_address: str, date: str | None =
     ``date`` is an RFC 5322 date; None means now.
     """
     if not email.to:
-        raise ValueError("an email needs at least one recipient")
+        raise InvalidEmail("an email needs at least one recipient")
     method = _ics_method(email)
     message = EmailMessage()
     message["From"] = from_address
@@ -79,7 +84,7 @@ def _ics_method(email: OutgoingEmail) -> str | None:
         return None
     method = (email.ics_method or _method_in(email.ics) or "").upper()
     if method not in ICS_METHODS:
-        raise ValueError(f"an invitation needs ics_method REQUEST or CANCEL, not {method or 'nothing'!r}")
+        raise InvalidEmail(f"an invitation needs ics_method REQUEST or CANCEL, not {method or 'nothing'!r}")
     return method
 
 

@@ -13,7 +13,9 @@ from scheduler.errors import TandemError
 
 
 class IllegalTransition(TandemError):
-    """A state change the life cycle does not allow."""
+    """A state change the life cycle does not allow (a programming error: retrying cannot help)."""
+
+    retryable = False
 
 
 class PairState(StrEnum):

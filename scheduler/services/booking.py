@@ -9,7 +9,8 @@ from scheduler.core.entities import Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PairState, SeriesState, move_pair, move_series
 from scheduler.ports import Dependencies, SeriesSpec
 from scheduler.services.accounts import account_for, provider_for, writable_connection
-from scheduler.services.notifications import notify_coordinators, notify_pair, schedule_occurrence_followups
+from scheduler.services.notifications import notify_pair, schedule_occurrence_followups
+from scheduler.services.pair_status import check_sessions_left
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,8 @@ def book_series(deps: Dependencies, series_id: str) -> None:
                 uow.outbox.add_once("push_occurrence", occ.id, f"push:{occ.id}:booked", now)
             schedule_occurrence_followups(uow, occ, pair, pair.program, now)
         skipped = sum(o.status == "cancelled" for o in series.occurrences)
-        if pair.status == PairState.BOOKED and not any(o.status in ACTIVE_OCCURRENCE and o.start > now
-                                                       for o in series.occurrences):
-            # Never "booked" without a session to hold: the coordinator decides what next.
-            reason = "none of the planned sessions can be held: every one clashed with a calendar or was skipped"
-            move_pair(pair, PairState.NEEDS_ATTENTION, reason)
-            notify_coordinators(uow, pair, "pair_attention", now, key=f"no_sessions:{series.id}",
-                                payload={"reason": reason})
-        else:
+        uow.flush()
+        if check_sessions_left(uow, pair, now, key=series.id):
             notify_pair(uow, pair, "series_booked" if event_id else "series_invite", now,
                         key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
                                                             "organizer_email": spec.organizer_email})

@@ -12,6 +12,7 @@ from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, Rate
 from scheduler.ports import Dependencies, UnitOfWork, Watch
 from scheduler.services.accounts import account_for
 from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
+from scheduler.services.pair_status import check_sessions_left
 
 log = logging.getLogger(__name__)
 RENEW_BEFORE = timedelta(days=1)
@@ -119,6 +120,8 @@ def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
         if occ is not None and occ.status in ("scheduled", "moved", "conflict"):
             occ.status = "cancelled"
             cancel_occurrence_notifications(uow, occ.id)
+            uow.flush()
+            check_sessions_left(uow, series.pair, now, key=f"cancelled:{occ.id}")
 
 
 def ensure_watch(deps: Dependencies, connection_id: str) -> bool:

@@ -16,6 +16,7 @@ from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
+from scheduler.services.pair_status import check_sessions_left
 
 
 
@@ -42,6 +43,7 @@ def skip_occurrence(deps: Dependencies, occurrence_id: str, by_person_id: str) -
         notify_pair(uow, occ.series.pair, "skipped", now,
                     key=f"skipped:{occ.id}:v{occurrence_version(uow, occ.id)}",
                     payload={"start": occ.start.isoformat(), "by": by_person_id}, occurrence_id=occ.id)
+        check_sessions_left(uow, occ.series.pair, now, key=f"skipped:{occ.id}")
         uow.commit()
 
 
@@ -164,6 +166,7 @@ def _send_updated_invitation(deps: Dependencies, series_id: str, cancel: bool) -
 
 
 def push_occurrence(deps: Dependencies, occurrence_id: str) -> None:
+    emailed_series_id = None
     with deps.uow() as uow:
         occ = uow.occurrences.get(occurrence_id)
         if occ is None:
@@ -172,15 +175,18 @@ def push_occurrence(deps: Dependencies, occurrence_id: str) -> None:
         if not series.provider_event_id:
             if series.status != SeriesState.BOOKED:
                 return  # still being booked: book_series applies the change once the event exists
-            series_id = series.id
-            uow.rollback()
-            return _send_updated_invitation(deps, series_id, cancel=False)
-        if not series.organizer_connection_id:
-            return
-        connection = uow.connections.get(series.organizer_connection_id)
-        account = account_for(deps, connection)
-        kind, event_id = connection.provider, series.provider_event_id
-        status, original, start, end = occ.status, occ.original_start, occ.start, occ.end
+            emailed_series_id = series.id
+        else:
+            connection = (uow.connections.get(series.organizer_connection_id)
+                          if series.organizer_connection_id else None)
+            if connection is None:
+                return  # the organizer's calendar was disconnected: nothing to change there
+            account = account_for(deps, connection)
+            kind, event_id = connection.provider, series.provider_event_id
+            status, original, start, end = occ.status, occ.original_start, occ.start, occ.end
+    if emailed_series_id is not None:  # booked by emailed invitation: send the new version
+        _send_updated_invitation(deps, emailed_series_id, cancel=False)
+        return
     provider = provider_for(deps, kind)
     try:
         if status in ("skipped", "cancelled"):
@@ -196,16 +202,17 @@ def cancel_series_at_provider(deps: Dependencies, series_id: str) -> None:
         series = uow.series.get(series_id)
         if series is None:
             return
-        if not series.provider_event_id:
-            uow.rollback()
-            return _send_updated_invitation(deps, series_id, cancel=True)
-        if not series.organizer_connection_id:
-            return
-        connection = uow.connections.get(series.organizer_connection_id)
-        if connection is None:
-            return
-        account = account_for(deps, connection)
-        kind, event_id = connection.provider, series.provider_event_id
+        by_email = not series.provider_event_id
+        if not by_email:
+            connection = (uow.connections.get(series.organizer_connection_id)
+                          if series.organizer_connection_id else None)
+            if connection is None:
+                return
+            account = account_for(deps, connection)
+            kind, event_id = connection.provider, series.provider_event_id
+    if by_email:  # booked by emailed invitation: send the cancellation
+        _send_updated_invitation(deps, series_id, cancel=True)
+        return
     try:
         provider_for(deps, kind).cancel_series(account, event_id)
     except NotFound:

@@ -8,7 +8,7 @@ from adapters.mail.memory import InMemoryMailer
 from adapters.providers.memory import InMemoryCalendarProvider
 from config.bootstrap import bootstrap
 from tests.support.pipeline import NOW, FakeClock
-from workers import actors, runtime
+from workers import actors
 
 from tests.support.web import seed
 from web import create_app
@@ -39,8 +39,7 @@ def pipeline(settings):
     broker = StubBroker()
     broker.emit_after("process_boot")
     dramatiq.set_broker(broker)
-    runtime.install(container)
-    actors.bind_actors(broker)
+    actors.bind_actors(broker, container)
     yield container, broker, calendars, mailer, clock
     broker.close()
     container.dispose()

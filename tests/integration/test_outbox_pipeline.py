@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from adapters.storage.models import OutboxMessage
 from adapters.storage.outbox import add_outbox
-from workers import runtime
 from workers.tick import tick_once
 
 
@@ -16,22 +15,20 @@ def stub_broker(container):
     broker = StubBroker()
     broker.emit_after("process_boot")
     dramatiq.set_broker(broker)
-    runtime.install(container)
     yield broker
     broker.flush_all()
     broker.close()
 
 
 def test_row_is_done_once_even_when_delivered_twice(container, stub_broker):
-    from workers.actors import bind_actors, outbox_actor
+    from workers.actors import ActorSpec, bind_actors
 
     effects = []
 
-    @outbox_actor("test_effect", time_limit_ms=10_000)
     def effect(c, subject_id):
         effects.append(subject_id)
 
-    actors = bind_actors(stub_broker)
+    actors = bind_actors(stub_broker, container, extra={"test_effect": ActorSpec(effect, 10_000)})
 
     now = container.clock.now()
     with container.uow() as uow:
@@ -54,16 +51,15 @@ def test_row_is_done_once_even_when_delivered_twice(container, stub_broker):
 
 def test_failure_is_recorded_and_retried_later(container, stub_broker):
     from scheduler.errors import ProviderUnavailable
-    from workers.actors import bind_actors, outbox_actor
+    from workers.actors import ActorSpec, bind_actors
 
     calls = []
 
-    @outbox_actor("test_flaky", time_limit_ms=10_000)
     def flaky(c, subject_id):
         calls.append(subject_id)
         raise ProviderUnavailable("calendar answered 503")
 
-    bind_actors(stub_broker)
+    bind_actors(stub_broker, container, extra={"test_flaky": ActorSpec(flaky, 10_000)})
 
     with container.uow() as uow:
         add_outbox(uow.session, "test_flaky", "s", "flaky:1", container.clock.now())

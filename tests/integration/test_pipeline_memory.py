@@ -114,8 +114,7 @@ def test_reminders_go_out_when_due_and_never_twice(pipeline):
         row = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "deliver_notification",
                                                               OutboxMessage.status == "done")).first()
         row_id = row.id
-    import workers.actors as actors
-    actors.ACTORS["deliver_notification"].send(row_id)  # bound to this test's broker by the fixture
+    broker.get_actor("deliver_notification").send(row_id)  # bound to this test's broker by the fixture
     drain(container, broker)
     assert len([e for e in mailer.sent if e.subject.startswith("Coming up")]) == 2
     clock.current = first_start + timedelta(hours=1)

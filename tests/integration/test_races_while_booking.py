@@ -12,8 +12,6 @@ from tests.support.pipeline import drain
 
 
 def test_skip_while_the_series_is_being_booked_reaches_the_calendar_and_sends_no_invitation(pipeline):
-    from workers import actors
-
     container, broker, calendars, mailer, clock = pipeline
     pair_id = ready_pair(container)
     original_create = calendars.create_series
@@ -31,7 +29,7 @@ def test_skip_while_the_series_is_being_booked_reaches_the_calendar_and_sends_no
             row.status, row.enqueued_at, row.attempts = "enqueued", clock.now(), 1
             row_id = row.id
             uow.commit()
-        actors.ACTORS["push_occurrence"].fn(row_id)
+        broker.get_actor("push_occurrence").fn(row_id)
         return original_create(account, spec)
 
     calendars.create_series = create_while_person_skips

@@ -13,7 +13,7 @@ from adapters.storage.models import (CalendarConnection, Feedback, Occurrence, O
                                      Program, Series)
 from adapters.storage.outbox import add_outbox, claim_due, mark_done, record_failure
 from adapters.storage.uow import UnitOfWork
-from tandem.tokens_cmd import rotate_all
+from scheduler.services.tokens import rotate_tokens as rotate_all
 
 T0 = datetime(2027, 3, 14, 6, 30, tzinfo=timezone.utc)
 

@@ -43,6 +43,19 @@ def test_skipping_a_session_queues_the_calendar_change_and_tells_both(deps, cale
     assert cancelled == {FIRST}
 
 
+def test_skipping_the_last_upcoming_session_leaves_the_pair_needing_attention(deps, booked):
+    seeded, series_id, occ_ids = booked
+    for occ_id in occ_ids[:-1]:
+        lifecycle.skip_occurrence(deps, occ_id, by_person_id=seeded.mentee_id)
+    with deps.uow() as uow:
+        assert uow.pairs.get(seeded.pair_id).status == "booked"  # one session still to come
+    lifecycle.skip_occurrence(deps, occ_ids[-1], by_person_id=seeded.mentee_id)
+    with deps.uow() as uow:
+        pair = uow.pairs.get(seeded.pair_id)
+        assert pair.status == "needs_attention" and "no upcoming session" in pair.status_reason
+    assert [n.person_id for n in notifications(deps, "pair_attention")] == [seeded.coordinator_id]
+
+
 def test_a_past_session_cannot_be_skipped_or_moved(deps, clock, booked):
     seeded, _, occ_ids = booked
     clock.advance(days=9)  # past the first session
