@@ -1,5 +1,6 @@
-"""Shared pieces of the Graph emulator tests: a running emulator, a TLS session, and tokens
-obtained through the emulator's own authorize + token endpoints (raw HTTP, PKCE by hand)."""
+"""Shared pieces of the Graph emulator tests: tokens obtained through the emulator's own
+authorize + token endpoints (raw HTTP, PKCE by hand). The fixtures (a running emulator, a TLS
+session) are in ``conftest.py``."""
 from __future__ import annotations
 
 import base64
@@ -8,25 +9,11 @@ import secrets
 import uuid
 from urllib.parse import urlencode
 
-import pytest
 
 from emulators.microsoft import GraphEmulator
 from emulators.microsoft.browser import sign_in
-from emulators.tls import client_session
 
 REDIRECT = "http://127.0.0.1:5000/callback"
-
-
-@pytest.fixture
-def emu():
-    with GraphEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def http(emu):
-    with client_session(emu.ca_file) as session:
-        yield session
 
 
 def pkce() -> tuple[str, str]:

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 
 from emulators.microsoft.browser import sign_in
-from tests.emulators.microsoft_helpers import (authorize_url, bearer, emu, http, pkce, redeem,  # noqa: F401
-                                               tokens, unique, weekly_event)
+from tests.emulators.microsoft_helpers import authorize_url, bearer, pkce, redeem, tokens, unique, weekly_event
 
 UTC = timezone.utc
 

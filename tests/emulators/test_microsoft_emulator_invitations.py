@@ -2,7 +2,7 @@
 organizer's changes and cancellation, and the attendee's answer reaches the organizer."""
 from __future__ import annotations
 
-from tests.emulators.microsoft_helpers import bearer, emu, http, tokens, unique, weekly_event  # noqa: F401
+from tests.emulators.microsoft_helpers import bearer, tokens, unique, weekly_event
 
 WINDOW = {"startDateTime": "2027-03-01T00:00:00Z", "endDateTime": "2027-04-15T00:00:00Z"}
 

@@ -14,7 +14,7 @@ import pytest
 
 from emulators.microsoft.receiver import WebhookReceiver
 from emulators.tls import client_session
-from tests.emulators.microsoft_helpers import bearer, emu, http, tokens, unique, weekly_event  # noqa: F401
+from tests.emulators.microsoft_helpers import bearer, tokens, unique, weekly_event
 
 UTC = timezone.utc
 WINDOW = {"startDateTime": "2027-03-01T00:00:00Z", "endDateTime": "2027-04-15T00:00:00Z"}

@@ -104,14 +104,14 @@ def test_a_session_skipped_while_the_calendars_are_read_stays_skipped(deps, seed
     seeded = seed(status="booked", connected=True, repair_policy="propose")
     series_id, occ_ids = book_series(deps, seeded)
     _mentee_busy(calendars, SECOND - timedelta(minutes=30), SECOND + timedelta(hours=1))
-    read = repair.read_busy_by_connection
+    answer_free_busy = calendars.free_busy
 
-    def read_while_skipping(*args):
+    def person_skips_while_the_calendar_answers(*args):  # the calendar service is slow; meanwhile...
         from scheduler.services import lifecycle
         lifecycle.skip_occurrence(deps, occ_ids[1], by_person_id=seeded.mentee_id)
-        return read(*args)
+        return answer_free_busy(*args)
 
-    monkeypatch.setattr(repair, "read_busy_by_connection", read_while_skipping)
+    monkeypatch.setattr(calendars, "free_busy", person_skips_while_the_calendar_answers)
     repair.recheck_series(deps, series_id)
     with deps.uow() as uow:
         assert uow.occurrences.get(occ_ids[1]).status == "skipped"
