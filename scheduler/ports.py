@@ -286,8 +286,12 @@ class MovedContext(EmailContext):
     duration_min: int
     recipient_tz: str
     other_tz: str
-    reason: str  # says *that* a calendar is busy, never what the other meeting is
+    cause: str  # MOVE_CAUSES: says *that* a calendar is busy, never what the other meeting is
     video_url: str | None = None
+
+
+# Why a session was moved by Tandem, as the "moved" email may say it (the renderer words it).
+MOVE_CAUSES = ("calendar_conflict", "outside_working_hours")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,15 +305,15 @@ class PairAttentionContext(EmailContext):
     program_name: str
     mentor_name: str
     mentee_name: str
-    signals: tuple[str, ...]
+    signals: tuple[str, ...]  # what the coordinator should look at (may be empty)
     pair_url: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class InvitationContext(EmailContext):
-    program_name: str
-    coordinator_name: str
-    role: str
+    program_name: str | None  # None: the renderer says "a mentoring program"
+    coordinator_name: str | None
+    role: str | None
     join_url: str
 
 

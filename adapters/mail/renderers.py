@@ -75,11 +75,19 @@ def series_cancelled(kind: str, ctx: NoticeContext) -> OutgoingEmail:
     return _email(ctx, notice_text("ended", ctx), itip_cancel(ctx.cancellation), "CANCEL")
 
 
+# How a "moved" email says why (never what the other meeting is).
+MOVE_CAUSE_TEXT = {
+    "outside_working_hours": "the usual time no longer falls within both of your working hours that day",
+    "calendar_conflict": "one of your calendars now shows a conflict at the usual time",
+}
+
+
 def occurrence_moved(kind: str, ctx: MovedContext) -> OutgoingEmail:
     return _email(ctx, t.render_occurrence_moved(
         recipient_name=ctx.recipient_name, other_name=ctx.other_name, original_start=ctx.original_start,
         new_start=ctx.new_start, duration_min=ctx.duration_min, recipient_tz=ctx.recipient_tz,
-        other_tz=ctx.other_tz, reason=ctx.reason, video_url=ctx.video_url))
+        other_tz=ctx.other_tz, reason=MOVE_CAUSE_TEXT.get(ctx.cause, MOVE_CAUSE_TEXT["calendar_conflict"]),
+        video_url=ctx.video_url))
 
 
 def reconnect_needed(kind: str, ctx: ReconnectContext) -> OutgoingEmail:
@@ -91,13 +99,14 @@ def reconnect_needed(kind: str, ctx: ReconnectContext) -> OutgoingEmail:
 def pair_attention(kind: str, ctx: PairAttentionContext) -> OutgoingEmail:
     return _email(ctx, t.render_pair_needs_attention(
         coordinator_name=ctx.recipient_name, program_name=ctx.program_name, mentor_name=ctx.mentor_name,
-        mentee_name=ctx.mentee_name, signals=list(ctx.signals), pair_url=ctx.pair_url))
+        mentee_name=ctx.mentee_name, signals=list(ctx.signals) or ["needs a look"], pair_url=ctx.pair_url))
 
 
 def program_invitation(kind: str, ctx: InvitationContext) -> OutgoingEmail:
     return _email(ctx, t.render_program_invitation(
-        recipient_name=ctx.recipient_name, program_name=ctx.program_name, coordinator_name=ctx.coordinator_name,
-        role=ctx.role, join_url=ctx.join_url))
+        recipient_name=ctx.recipient_name, program_name=ctx.program_name or "a mentoring program",
+        coordinator_name=ctx.coordinator_name or "Your coordinator", role=ctx.role or "mentee",
+        join_url=ctx.join_url))
 
 
 def magic_link(kind: str, ctx: MagicLinkContext) -> OutgoingEmail:

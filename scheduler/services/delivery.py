@@ -99,7 +99,7 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
         return MovedContext(
             **base, other_name=other_name, original_start=datetime.fromisoformat(p["old_start"]),
             new_start=datetime.fromisoformat(p["new_start"]), duration_min=_minutes(occ.start, occ.end),
-            recipient_tz=me_tz, other_tz=other_tz, reason=public_reason(p.get("why", "")),
+            recipient_tz=me_tz, other_tz=other_tz, cause=move_cause(p.get("why", "")),
             video_url=occ.series.video_url)
     if n.kind == "reconnect":
         return ReconnectContext(**base, provider=p.get("provider"), reconnect_url=deps.config.url("calendars/"))
@@ -107,12 +107,12 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
         program = uow.programs.get(pair.program_id)
         return PairAttentionContext(
             **base, program_name=program.name, mentor_name=pair.mentor.name or pair.mentor.email,
-            mentee_name=pair.mentee.name or pair.mentee.email, signals=(p.get("reason") or "needs a look",),
+            mentee_name=pair.mentee.name or pair.mentee.email, signals=(p["reason"],) if p.get("reason") else (),
             pair_url=_pair_url(deps, pair.id))
     if n.kind == "invitation":
         return InvitationContext(
-            **base, program_name=p.get("program_name", "a mentoring program"),
-            coordinator_name=p.get("coordinator_name", "Your coordinator"), role=p.get("role", "mentee"),
+            **base, program_name=p.get("program_name"), coordinator_name=p.get("coordinator_name"),
+            role=p.get("role"),
             join_url=p["join_url"])
     if n.kind == "magic_link":
         return MagicLinkContext(**base, url=p["url"])
@@ -121,11 +121,10 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
                          new_start=_new_start(p) if n.kind == "move_proposed" else None)
 
 
-def public_reason(why: str) -> str:
-    """Why a session moved, without naming anything about anyone's other meetings."""
-    if "outside working hours" in why:
-        return "the usual time no longer falls within both of your working hours that day"
-    return "one of your calendars now shows a conflict at the usual time"
+def move_cause(why: str) -> str:
+    """Why Tandem moved a session, as one of ``MOVE_CAUSES``: the planner's diagnosis may name
+    details of someone's calendar, the email may only say which kind of reason it was."""
+    return "outside_working_hours" if "outside working hours" in why else "calendar_conflict"
 
 
 def _notice_url(deps: Dependencies, pair: Pair | None) -> str:
