@@ -170,6 +170,11 @@ class CalendarProvider(Protocol):
     def revoke(self, account: CalendarAccount) -> None:
         """Give back our access (OAuth revoke); local tokens are deleted by the caller."""
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """Check the connection works before it is stored: raise InvalidInput, ReconnectNeeded or
+        ProviderUnavailable with a message saying what to do. ``now`` is the caller's clock (for
+        a provider that reads a window of time to check). A no-op where nothing can be checked."""
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

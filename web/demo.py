@@ -13,11 +13,9 @@ bp = Blueprint("demo", __name__, url_prefix="/demo")
 
 @bp.get("")
 def index():
-    container = deps.container()
-    rows, pairs = sandbox.front_door(container)
-    inbox = list(reversed(getattr(container.mailer, "sent", [])))[:50]
-    return render_template("demo/index.html", people=[vars(r) for r in rows], pairs=[vars(p) for p in pairs],
-                           inbox=inbox)
+    page = sandbox.demo_page(deps.container())
+    return render_template("demo/index.html", people=[vars(r) for r in page.people],
+                           pairs=[vars(p) for p in page.pairs], inbox=page.inbox)
 
 
 @bp.post("/sign-in")

@@ -159,6 +159,10 @@ class CalDavCalendarProvider:
         """Raise the typed error if the account cannot be used (for the connect step)."""
         self._run(account, lambda calendar: calendar.get_supported_components())
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """Log in once and open the calendar (:meth:`check_connection`)."""
+        self.check_connection(account)
+
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         def one(account: CalendarAccount) -> FreeBusy:
             def read(calendar: caldav.Calendar) -> list[str]:

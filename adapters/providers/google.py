@@ -370,6 +370,9 @@ class GoogleCalendarProvider:
             call_with_retries(lambda: google_oauth.revoke_token(self._revoke_uri, token, trust_env=self._trust_env),
                               self._retry, sleep=self._sleep)
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """Nothing to check: the tokens come straight from the person's OAuth consent."""
+
 
 # --- helpers ---------------------------------------------------------------------------------
 def _group_by_consent(accounts: Sequence[CalendarAccount]) -> list[list[CalendarAccount]]:

@@ -104,6 +104,10 @@ class IcsFeedCalendarProvider:
         and expand the next ``CHECK_WINDOW`` from ``now``."""
         self.busy_in(account, now, now + CHECK_WINDOW)
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """Fetch, parse and expand the feed once (:meth:`check_feed`)."""
+        self.check_feed(account, now=now)
+
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         def one(account: CalendarAccount) -> FreeBusy:
             try:

@@ -222,6 +222,10 @@ class InMemoryCalendarProvider:
         with self._lock:
             self._calendar(account.email, account.calendar_id).watches.clear()
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """One request to the service (so an injected fault surfaces as a real check's would)."""
+        self._call(self._request)
+
     # --- internals ------------------------------------------------------------------------------
     def _call(self, operation: Callable[[], T]) -> T:
         def locked() -> T:

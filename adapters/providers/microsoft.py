@@ -337,6 +337,9 @@ class MicrosoftCalendarProvider:
             app.remove_account(acct)
         account.credentials_changed({**account.credentials, "msal_cache": cache.serialize(), "home_account_id": ""})
 
+    def verify(self, account: CalendarAccount, now: datetime) -> None:
+        """Nothing to check: the tokens come straight from the person's OAuth consent."""
+
 
 def _watch(sub: dict, token: str) -> Watch:
     expires = parse_graph_datetime({"dateTime": sub["expirationDateTime"], "timeZone": "UTC"})

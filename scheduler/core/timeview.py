@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from scheduler.core.timegrid import zone
+
 
 @dataclass(frozen=True)
 class SessionTime:
@@ -53,3 +55,17 @@ def session_times(sessions: list[tuple[datetime, datetime]], my_tz: str, their_t
         result.append(SessionTime(start, _fmt(start, end, mine), _fmt(start, end, theirs), my_tz, their_tz, note))
         previous = (my_clock, their_clock)
     return result
+
+
+def local_when(moment: datetime, tz_name: str) -> str:
+    """A moment as its reader says it: date, time and place (as the emails say it).
+
+    >>> from datetime import timezone
+    >>> local_when(datetime(2027, 3, 2, 15, 0, tzinfo=timezone.utc), "America/New_York")
+    'Tue 2 Mar 2027, 10:00 (New York time)'
+    """
+    if moment.tzinfo is None:
+        raise ValueError("times shown to people must be aware datetimes")
+    value = moment.astimezone(zone(tz_name))
+    place = tz_name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{value:%a} {value.day} {value:%b %Y}, {value:%H:%M} ({place} time)"

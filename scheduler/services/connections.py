@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from scheduler.core.entities import CalendarConnection
 from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
@@ -145,19 +146,17 @@ def disconnect(deps: Dependencies, person_id: str, connection_id: str) -> Discon
 
 def check_before_storing(deps: Dependencies, provider_kind: str, email: str, credentials: dict,
                          now: datetime | None = None) -> None:
-    """Try a CalDAV login or an ICS feed once before saving it, so a wrong URL or password is
-    reported on the form (raises ``ProviderError``/``InvalidInput`` with a message to show).
-    Without a configured provider for that kind there is nothing to try with, and nothing is raised."""
+    """Try a CalDAV login or an ICS feed once before saving it (``CalendarProvider.verify``), so a
+    wrong URL or password is reported on the form (raises ``ProviderError``/``InvalidInput`` with a
+    message to show). Without a configured provider for that kind there is nothing to try with,
+    and nothing is raised."""
     try:
         provider = provider_for(deps, provider_kind)
     except LookupError:
         return
     account = CalendarAccount(connection_id="check", provider=provider_kind,  # type: ignore[arg-type]
                               email=email, credentials=credentials)
-    if hasattr(provider, "check_feed"):
-        provider.check_feed(account, now=now or deps.clock.now())
-    elif hasattr(provider, "check_connection"):
-        provider.check_connection(account)
+    provider.verify(account, now or deps.clock.now())
 
 
 def connect_calendar(deps: Dependencies, person_id: str, provider_kind: str, account_email: str,
@@ -166,3 +165,50 @@ def connect_calendar(deps: Dependencies, person_id: str, provider_kind: str, acc
     then store it. The check talks to the provider before any transaction opens."""
     check_before_storing(deps, provider_kind, account_email, credentials)
     return store_connection(deps, person_id, provider_kind, account_email, credentials)
+
+
+# --- the CalDAV and feed forms ---------------------------------------------------------------------
+def web_address(raw: str, what: str) -> str:
+    """A calendar address typed by a person: ``webcal://`` means ``https://``; anything but an
+    http(s) address with a host is refused, saying what ``what`` must look like.
+
+    >>> web_address(" webcal://example.org/a.ics ", "calendar feed link")
+    'https://example.org/a.ics'
+    """
+    url = (raw or "").strip()
+    if url.startswith("webcal://"):
+        url = "https://" + url[len("webcal://"):]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"The {what} must be a web address starting with https:// (or webcal://).")
+    return url
+
+
+def _person(deps: Dependencies, person_id: str) -> tuple[str, str]:
+    """(email, time zone) of the person connecting a calendar; UTC when they chose no zone."""
+    with deps.uow() as uow:
+        person = uow.people.get(person_id)
+        if person is None:
+            raise InvalidInput("Your account no longer exists; ask your coordinator for a new invitation.")
+        return person.email, person.tz or "UTC"
+
+
+def connect_caldav(deps: Dependencies, person_id: str, url: str, username: str, password: str) -> ConnectionView:
+    """Connect a CalDAV account from the form: the server address must be a web address and both
+    the user name and the app password are needed. The account is the user name when it is an
+    email address, else the person's own email; free/busy is read in the person's time zone."""
+    url = web_address(url, "CalDAV server address")
+    username = (username or "").strip()
+    if not username or not password:
+        raise InvalidInput("Enter the user name and the app password for your CalDAV server.")
+    email, tz = _person(deps, person_id)
+    return connect_calendar(deps, person_id, "caldav", username if "@" in username else email,
+                            {"url": url, "username": username, "password": password, "tz": tz})
+
+
+def connect_ics(deps: Dependencies, person_id: str, url: str) -> ConnectionView:
+    """Connect a published calendar feed (``webcal://`` works too) under the person's own email;
+    the feed's floating times are read in the person's time zone."""
+    url = web_address(url, "calendar feed link")
+    email, tz = _person(deps, person_id)
+    return connect_calendar(deps, person_id, "ics", email, {"url": url, "tz": tz})

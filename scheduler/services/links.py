@@ -36,3 +36,16 @@ def feedback_url(deps: Dependencies, notification_id: str, answer: str | None = 
     token = signer(deps).sign("feedback", {"n": notification_id})
     base = deps.config.url(f"feedback/{token}")
     return f"{base}?answer={answer}" if answer else base
+
+
+def invite_url(deps: Dependencies, person_id: str, pair_id: str) -> str:
+    """The link in an invitation email: it opens onboarding for ``person_id`` in ``pair_id``."""
+    token = signer(deps).sign("invite", {"p": person_id, "pair": pair_id})
+    return deps.config.url(f"invite/{token}")
+
+
+def invitation_of_link(deps: Dependencies, token: str) -> tuple[str, str]:
+    """(person id, pair id) of a signed invitation link ("" for a part it lacks); LinkError when
+    the link is expired or tampered with."""
+    data = signer(deps).read("invite", token)
+    return str(data.get("p", "") or ""), str(data.get("pair", "") or "")

@@ -7,21 +7,24 @@ the caller's unit of work and never commit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Sequence
 
 from scheduler.core.availability import PersonAvailability, WeeklyHours
 from scheduler.core.cadence import Cadence
-from scheduler.core.entities import Pair, Person
+from scheduler.core.entities import CalendarConnection, Pair, Person
 from scheduler.core.pair_state import PairState, move_pair
 from scheduler.core.preferences import common_timezones, parse_preferences, validate_tz
 from scheduler.errors import InvalidInput, UnknownTimeZone
 from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.services.links import LinkError, invitation_of_link
 
 CADENCES = tuple(c.value for c in Cadence)
 validate_timezone = validate_tz  # the one validator lives in scheduler.core.preferences
 __all__ = ["CADENCES", "OnboardingAnswers", "check_answers", "common_timezones", "complete_onboarding",
-           "validate_timezone", "invitation", "onboarding_page", "is_set_up", "refresh_readiness",
+           "validate_timezone", "invitation", "read_invitation", "InvitationGone", "onboarding_page",
+           "submit_onboarding", "AnswersRefused", "is_set_up", "has_set_up", "refresh_readiness",
            "make_ready_if_set_up", "queue_planning"]
 
 
@@ -83,6 +86,21 @@ def invitation(deps: Dependencies, person_id: str, pair_id: str) -> Invitation |
         return Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None)
 
 
+class InvitationGone(LinkError):
+    """A genuine invitation link whose person or pair is gone (or no longer belong together)."""
+
+
+def read_invitation(deps: Dependencies, token: str) -> Invitation:
+    """The invitation a signed invitation link stands for. LinkError when the link is expired or
+    tampered with; :class:`InvitationGone` when it no longer leads anywhere."""
+    person_id, pair_id = invitation_of_link(deps, token)
+    invite = invitation(deps, person_id, pair_id)
+    if invite is None:
+        raise InvitationGone("This invitation is no longer valid (the pair may have been removed). "
+                             "Ask your program coordinator for a new one.")
+    return invite
+
+
 @dataclass(frozen=True)
 class PairContext:
     """The pair a person is onboarding for, as the hours page shows it."""
@@ -106,22 +124,27 @@ class OnboardingPage:
     may_choose: bool
 
 
+def _page(uow: UnitOfWork, person_id: str, pair_id: str | None) -> OnboardingPage:
+    person = uow.people.get(person_id)
+    context, may_choose = None, False
+    pair = uow.pairs.get(pair_id) if pair_id else None
+    if pair is not None and person_id in (pair.mentor_id, pair.mentee_id):
+        program = pair.program
+        other = pair.mentee if pair.mentor_id == person_id else pair.mentor
+        context = PairContext(program=program.name, other=other.name or other.email,
+                              role="mentor" if pair.mentor_id == person_id else "mentee",
+                              cadence=pair.cadence or program.cadence,
+                              duration_min=pair.duration_min or program.duration_min)
+        may_choose = bool(program.allow_pair_cadence)
+    if person is None:
+        return OnboardingPage(None, None, None, context, may_choose)
+    return OnboardingPage(person.tz, person.working_hours, person.preferences, context, may_choose)
+
+
 def onboarding_page(deps: Dependencies, person_id: str, pair_id: str | None) -> OnboardingPage:
+    """The hours page for ``person_id``, who came for ``pair_id`` (None: not from an invitation)."""
     with deps.uow() as uow:
-        person = uow.people.get(person_id)
-        context, may_choose = None, False
-        pair = uow.pairs.get(pair_id) if pair_id else None
-        if pair is not None and person_id in (pair.mentor_id, pair.mentee_id):
-            program = pair.program
-            other = pair.mentee if pair.mentor_id == person_id else pair.mentor
-            context = PairContext(program=program.name, other=other.name or other.email,
-                                  role="mentor" if pair.mentor_id == person_id else "mentee",
-                                  cadence=pair.cadence or program.cadence,
-                                  duration_min=pair.duration_min or program.duration_min)
-            may_choose = bool(program.allow_pair_cadence)
-        if person is None:
-            return OnboardingPage(None, None, None, context, may_choose)
-        return OnboardingPage(person.tz, person.working_hours, person.preferences, context, may_choose)
+        return _page(uow, person_id, pair_id)
 
 
 @dataclass(frozen=True)
@@ -142,35 +165,80 @@ def complete_onboarding(deps: Dependencies, person_id: str, answers: OnboardingA
         raise InvalidInput(" ".join(problems))
     now = deps.clock.now()
     with deps.uow() as uow:
-        person = uow.people.get(person_id)
-        if person is None:
-            raise InvalidInput("Your account no longer exists; ask your coordinator for a new invitation.")
-        person.tz = validate_tz(answers.tz)
-        person.working_hours = answers.working_hours
-        person.preferences = answers.preferences
-        person.onboarded_at = person.onboarded_at or now
-        if pair_id is not None:
-            pair = uow.pairs.get(pair_id)
-            if pair is not None and person.id in (pair.mentor_id, pair.mentee_id) and pair.program.allow_pair_cadence:
-                pair.cadence = answers.cadence or pair.cadence
-                pair.duration_min = answers.duration_min or pair.duration_min
-        uow.flush()
-        ready = refresh_readiness(uow, person_id, now)
-        has_calendar = bool(uow.connections.of_people([person_id]))
-        outcome = Onboarded(tuple(p.id for p in ready), has_calendar)
+        outcome = _store_answers(uow, person_id, answers, pair_id, now)
+        uow.commit()
+    return outcome
+
+
+def _store_answers(uow: UnitOfWork, person_id: str, answers: OnboardingAnswers, pair_id: str | None,
+                   now: datetime) -> Onboarded:
+    """Store checked answers (see :func:`complete_onboarding`) inside the caller's unit of work."""
+    person = uow.people.get(person_id)
+    if person is None:
+        raise InvalidInput("Your account no longer exists; ask your coordinator for a new invitation.")
+    person.tz = validate_tz(answers.tz)
+    person.working_hours = answers.working_hours
+    person.preferences = answers.preferences
+    person.onboarded_at = person.onboarded_at or now
+    if pair_id is not None:
+        pair = uow.pairs.get(pair_id)
+        if pair is not None and person.id in (pair.mentor_id, pair.mentee_id) and pair.program.allow_pair_cadence:
+            pair.cadence = answers.cadence or pair.cadence
+            pair.duration_min = answers.duration_min or pair.duration_min
+    uow.flush()
+    ready = refresh_readiness(uow, person_id, now)
+    has_calendar = bool(uow.connections.of_people([person_id]))
+    return Onboarded(tuple(p.id for p in ready), has_calendar)
+
+
+class AnswersRefused(InvalidInput):
+    """The hours form's answers were not stored; the message says what to change and ``page`` is
+    what to show again around the form (the pair, whether rhythm and length may be chosen)."""
+
+    def __init__(self, message: str, page: OnboardingPage):
+        super().__init__(message)
+        self.page = page
+
+
+def submit_onboarding(deps: Dependencies, person_id: str, pair_id: str | None,
+                      answers: OnboardingAnswers) -> Onboarded:
+    """The hours form, sent by ``person_id`` who came for ``pair_id`` (None: not from an
+    invitation), in one unit of work: rhythm and length count only when that pair's program lets
+    the pair choose (else they are dropped), the answers are checked and stored as
+    :func:`complete_onboarding` does. Raises :class:`AnswersRefused` (nothing stored)."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        page = _page(uow, person_id, pair_id)
+        if not page.may_choose:
+            answers = replace(answers, cadence=None, duration_min=None)
+        problems = check_answers(answers)
+        if problems:
+            raise AnswersRefused(" ".join(problems), page)
+        try:
+            outcome = _store_answers(uow, person_id, answers, pair_id if page.pair else None, now)
+        except InvalidInput as exc:
+            raise AnswersRefused(str(exc), page) from exc
         uow.commit()
     return outcome
 
 
 # --- readiness (inside the caller's unit of work) --------------------------------------------------
-def is_set_up(uow: UnitOfWork, person: Person) -> bool:
-    """Onboarded, and Tandem knows when they can meet: a healthy calendar or working hours."""
+def has_set_up(person: Person, connections: Sequence[CalendarConnection]) -> bool:
+    """The one "set up" rule, given all of the person's calendar connections: onboarded, no
+    calendar waiting for a reconnect, and Tandem knows when they can meet (a calendar or working
+    hours)."""
     if person.onboarded_at is None:
         return False
-    statuses = [c.status for c in uow.connections.of_people([person.id])]
-    if any(s != "ok" for s in statuses):
+    if any(c.status != "ok" for c in connections):
         return False
-    return bool(statuses) or bool(person.working_hours)
+    return bool(connections) or bool(person.working_hours)
+
+
+def is_set_up(uow: UnitOfWork, person: Person) -> bool:
+    """:func:`has_set_up` with the person's connections read from ``uow``."""
+    if person.onboarded_at is None:
+        return False  # no need to read their calendars
+    return has_set_up(person, uow.connections.of_people([person.id]))
 
 
 def refresh_readiness(uow: UnitOfWork, person_id: str, now: datetime) -> list[Pair]:

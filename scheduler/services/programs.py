@@ -19,7 +19,8 @@ from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.connections import broken_calendars
 from scheduler.services.notifications import add_notification
-from scheduler.services.onboarding import CADENCES, is_set_up, make_ready_if_set_up
+from scheduler.services.links import invite_url
+from scheduler.services.onboarding import CADENCES, has_set_up, is_set_up, make_ready_if_set_up
 from scheduler.services.pair_page import PairSummary, summarise_pair
 from scheduler.services.problems import FailedWork, failed_work_in
 
@@ -272,7 +273,7 @@ def import_pairs_csv(deps: Dependencies, program_id: str, text: str) -> ImportRe
 InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 
-def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLink,
+def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLink | None = None,
                      coordinator_name: str = "Your program coordinator", *, again: bool = False) -> int:
     """Queue one invitation email per person of each pair still at ``invited`` (a Notification
     and its delivery outbox row, in one transaction). Someone who already uses Tandem is told
@@ -281,7 +282,11 @@ def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLi
     many invitations were queued. Raises :class:`UnknownProgram` when the program does not exist.
 
     ``again=True`` is the coordinator's nudge: everyone already invited who has still not set up
-    gets a fresh link, at most once a day (the key carries the date)."""
+    gets a fresh link, at most once a day (the key carries the date).
+
+    ``link_for`` builds each person's link; by default the signed link of
+    :func:`~scheduler.services.links.invite_url`."""
+    link = link_for or (lambda person_id, pair_id: invite_url(deps, person_id, pair_id))
     now = deps.clock.now()
     queued = 0
     with deps.uow() as uow:
@@ -302,7 +307,7 @@ def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLi
                     key = first_key
                 created = add_notification(
                     uow, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
-                    payload={"join_url": link_for(person.id, pair.id), "program_name": program.name, "role": role,
+                    payload={"join_url": link(person.id, pair.id), "program_name": program.name, "role": role,
                              "coordinator_name": coordinator_name, "other_name": other.name})
                 queued += created is not None
         uow.commit()
@@ -327,11 +332,12 @@ class PairOverview:
 
 
 def _person_setup(person: Person, connections: list[CalendarConnection]) -> tuple[bool, str | None]:
-    """(is set up, problem) for one person of a pair."""
+    """(is set up, problem) for one person of a pair; whether they are set up is onboarding's
+    rule (:func:`~scheduler.services.onboarding.has_set_up`)."""
     broken = [c for c in connections if c.status != "ok"]
     if broken:
         return False, f"{person.name or person.email} must reconnect their {broken[0].provider} calendar"
-    return person.onboarded_at is not None and (bool(connections) or bool(person.working_hours)), None
+    return has_set_up(person, connections), None
 
 
 def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnection]]) -> tuple[str, str]:

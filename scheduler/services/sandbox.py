@@ -11,7 +11,7 @@ from typing import Callable
 
 from scheduler.core.entities import CalendarConnection, Membership, Pair, Person, Program
 from scheduler.core.pair_state import PairState
-from scheduler.ports import Dependencies
+from scheduler.ports import Dependencies, OutgoingEmail
 
 log = logging.getLogger(__name__)
 SANDBOX_NAME = "Sandbox cohort"
@@ -129,3 +129,23 @@ def is_sandbox_person(deps: Dependencies, person_id: str) -> bool:
     with deps.uow() as uow:
         person = uow.people.get(person_id)
         return person is not None and person.email in EMAILS
+
+
+def inbox(deps: Dependencies, limit: int = 50) -> list[OutgoingEmail]:
+    """The emails Tandem sent, newest first (at most ``limit``): the demo inbox. Only a mailer
+    that keeps what it sent (the in-memory one the sandbox runs with) has any."""
+    return list(reversed(getattr(deps.mailer, "sent", [])))[:limit]
+
+
+@dataclass(frozen=True)
+class DemoPage:
+    """The demo page: the sandbox people and pairs (:func:`front_door`) and the demo inbox."""
+
+    people: list[SandboxRow]
+    pairs: list[SandboxPair]
+    inbox: list[OutgoingEmail]
+
+
+def demo_page(deps: Dependencies, limit: int = 50) -> DemoPage:
+    rows, pairs = front_door(deps)
+    return DemoPage(rows, pairs, inbox(deps, limit))

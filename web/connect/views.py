@@ -1,8 +1,6 @@
 """Connection controllers: parse, call ``scheduler.services.connections``, render."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound, ProviderError
@@ -30,33 +28,14 @@ def index():
                            google=bool(settings.google.client_id), microsoft=bool(settings.microsoft.client_id))
 
 
-def _web_url(raw: str, what: str) -> str:
-    url = (raw or "").strip()
-    if url.startswith("webcal://"):
-        url = "https://" + url[len("webcal://"):]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"The {what} must be a web address starting with https:// (or webcal://).")
-    return url
-
-
-def _store(kind: str, account_email: str, credentials: dict):
-    """Check the connection once, then store it; errors go back to the form."""
-    service.connect_calendar(deps.container(), current().id, kind, account_email, credentials)
-
-
 @bp.route("/caldav", methods=["GET", "POST"])
 @login_required
 def caldav():
     form = request.form
     if request.method == "POST":
         try:
-            url = _web_url(form.get("url", ""), "CalDAV server address")
-            username = form.get("username", "").strip()
-            if not username or not form.get("password"):
-                raise InvalidInput("Enter the user name and the app password for your CalDAV server.")
-            _store("caldav", username if "@" in username else current().email,
-                   {"url": url, "username": username, "password": form["password"], "tz": current().tz or "UTC"})
+            service.connect_caldav(deps.container(), current().id, form.get("url", ""), form.get("username", ""),
+                                   form.get("password", ""))
         except (InvalidInput, ProviderError) as exc:
             return render_template("connect/caldav.html", form=form, problems=[str(exc)]), 400
         flash("Your CalDAV calendar is connected. Tandem will only see when you are busy.", "success")
@@ -70,8 +49,7 @@ def ics():
     form = request.form
     if request.method == "POST":
         try:
-            url = _web_url(form.get("url", ""), "calendar feed link")
-            _store("ics", current().email, {"url": url, "tz": current().tz or "UTC"})
+            service.connect_ics(deps.container(), current().id, form.get("url", ""))
         except (InvalidInput, ProviderError) as exc:
             return render_template("connect/ics.html", form=form, problems=[str(exc)]), 400
         flash("Your calendar feed is connected. Tandem will only see when you are busy.", "success")

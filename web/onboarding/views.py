@@ -4,13 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from scheduler.core.preferences import common_timezones
-from scheduler.errors import InvalidInput
 from scheduler.services import onboarding as service
+from scheduler.services.links import LinkError
 from web import deps
-from web.deps import signer
 from web.onboarding.forms import DAY_NAMES, TIMES_OF_DAY, answers_from_form, form_from_person
 from web.security.auth import current, login_required, sign_in
-from scheduler.services.links import LinkError
 
 bp = Blueprint("onboarding", __name__)
 PAIR_KEY = "onboarding_pair"
@@ -19,15 +17,9 @@ PAIR_KEY = "onboarding_pair"
 def _read_invitation(token: str) -> tuple[service.Invitation | None, tuple[str, int] | None]:
     """(the invitation, None) when the link is valid, else (None, the problem page)."""
     try:
-        data = signer().read("invite", token)
-    except LinkError as exc:
+        return service.read_invitation(deps.container(), token), None
+    except LinkError as exc:  # expired, tampered with, or its pair is gone (InvitationGone)
         return None, (render_template("auth/link_problem.html", message=str(exc)), 400)
-    invite = service.invitation(deps.container(), data.get("p", ""), data.get("pair", ""))
-    if invite is None:
-        return None, (render_template("auth/link_problem.html", message=(
-            "This invitation is no longer valid (the pair may have been removed). "
-            "Ask your program coordinator for a new one.")), 400)
-    return invite, None
 
 
 def _already_set_up(pair_id: str):
@@ -88,15 +80,13 @@ def _pair_info(context: service.PairContext | None) -> dict | None:
 def hours():
     me = current()
     pair_id = session.get(PAIR_KEY)
-    page = service.onboarding_page(deps.container(), me.id, pair_id)
-    pair, may_choose = _pair_info(page.pair), page.may_choose
     if request.method == "POST":
-        answers = answers_from_form(request.form, may_choose_rhythm=may_choose)
+        # rhythm and length are read always; the service keeps them only where the program allows
+        answers = answers_from_form(request.form, may_choose_rhythm=True)
         try:
-            outcome = service.complete_onboarding(deps.container(), me.id, answers,
-                                                  pair_id=pair_id if pair else None)
-        except InvalidInput as exc:
-            return _render(request.form, pair, may_choose, [str(exc)]), 400
+            outcome = service.submit_onboarding(deps.container(), me.id, pair_id, answers)
+        except service.AnswersRefused as exc:
+            return _render(request.form, _pair_info(exc.page.pair), exc.page.may_choose, [str(exc)]), 400
         session.pop(PAIR_KEY, None)
         if outcome.ready_pair_ids:
             flash("You are both set up. Tandem is finding a regular time that suits you both.", "success")
@@ -105,6 +95,8 @@ def hours():
         if not outcome.has_calendar:
             return redirect(url_for("connect.index"))
         return redirect(url_for("home.index"))
+    page = service.onboarding_page(deps.container(), me.id, pair_id)
+    pair, may_choose = _pair_info(page.pair), page.may_choose
     values = form_from_person(page.tz, page.working_hours, page.preferences)
     if pair:
         values.setdefault("cadence", pair["cadence"])

@@ -5,7 +5,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from scheduler.services import programs as service
 from web import deps
-from web.deps import external_url, signer
 from web.programs.forms import program_spec_from_form
 from web.security.auth import coordinator_required, current
 
@@ -78,14 +77,9 @@ def import_csv(program_id: str):
 @bp.post("/<program_id>/invitations")
 @coordinator_required
 def send_invitations(program_id: str):
-    links = signer()
-
-    def link_for(person_id: str, pair_id: str) -> str:
-        return external_url("onboarding.invitation", token=links.sign("invite", {"p": person_id, "pair": pair_id}))
-
     again = request.form.get("again") == "1"
     try:
-        count = service.send_invitations(deps.container(), program_id, link_for, current().display_name,
+        count = service.send_invitations(deps.container(), program_id, coordinator_name=current().display_name,
                                          again=again)
     except service.UnknownProgram:
         abort(404)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.errors import InvalidInput, NotFound
+from scheduler.errors import InvalidInput, NotFound, ReconnectNeeded
 from scheduler.services import connections
 
 
@@ -68,3 +68,42 @@ def test_disconnect_without_a_configured_provider_says_to_revoke_by_hand(deps, s
     outcome = connections.disconnect(deps, s.mentor_id, view.id)
     assert not outcome.revoked and "could not revoke them at Google Calendar" in outcome.message
     assert connections.connections_of(deps, s.mentor_id) == []
+
+
+def test_a_feed_link_is_a_web_address_and_webcal_means_https(deps, seed):
+    s = seed()
+    view = connections.connect_ics(deps, s.mentee_id, " webcal://cal.example.org/me.ics ")
+    assert (view.provider, view.account_email) == ("ics", "mentee@example.org")  # the person's own email
+    with deps.uow() as uow:
+        stored = deps.cipher.decrypt(uow.connections.get(view.id).token_blob)
+    assert stored == {"url": "https://cal.example.org/me.ics", "tz": "America/New_York"}
+    for bad in ("file:///etc/passwd", "https://", "cal.example.org/me.ics"):
+        with pytest.raises(InvalidInput, match="calendar feed link must be a web address"):
+            connections.connect_ics(deps, s.mentee_id, bad)
+    assert len(connections.connections_of(deps, s.mentee_id)) == 1
+
+
+def test_a_caldav_account_is_the_user_name_when_it_is_an_email_else_the_persons_own(deps, seed):
+    s = seed(mentor_tz=None)
+    with pytest.raises(InvalidInput, match="user name and the app password"):
+        connections.connect_caldav(deps, s.mentor_id, "https://dav.example.org/", "mina", "")
+    with pytest.raises(InvalidInput, match="CalDAV server address must be a web address"):
+        connections.connect_caldav(deps, s.mentor_id, "dav.example.org", "mina", "pw")
+    plain = connections.connect_caldav(deps, s.mentor_id, "https://dav.example.org/", " mina ", "pw")
+    mailbox = connections.connect_caldav(deps, s.mentor_id, "https://dav.example.org/", "Mina@Dav.org", "pw")
+    assert (plain.account_email, mailbox.account_email) == ("mentor@example.org", "mina@dav.org")
+    with deps.uow() as uow:
+        stored = deps.cipher.decrypt(uow.connections.get(plain.id).token_blob)
+    assert stored == {"url": "https://dav.example.org/", "username": "mina", "password": "pw", "tz": "UTC"}
+
+
+def test_a_connection_is_verified_at_the_provider_before_it_is_stored(deps, seed, calendars):
+    s = seed()
+    calendars.inject_fault("revoked")
+    with pytest.raises(ReconnectNeeded):
+        connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
+    assert connections.connections_of(deps, s.mentor_id) == []
+    served = calendars.requests_served
+    connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
+    assert calendars.requests_served == served + 1  # one check, then stored
+    assert [c.account_email for c in connections.connections_of(deps, s.mentor_id)] == ["mina@x.org"]

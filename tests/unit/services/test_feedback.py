@@ -11,7 +11,8 @@ from adapters.tokens import TokenCipher
 from scheduler.core.entities import Occurrence, Series
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, ServiceConfig
-from scheduler.services.feedback import feedback_for_link, record_feedback, record_feedback_for_link
+from scheduler.services.feedback import (FeedbackLinkGone, answer_feedback, feedback_for_link, record_feedback,
+                                         record_feedback_for_link)
 from scheduler.services.links import LinkError
 from scheduler.services.notifications import add_notification
 from tests.unit.services.conftest import T0
@@ -81,3 +82,32 @@ def test_wrong_answers_ratings_and_links_are_refused(deps, asked):
     with pytest.raises(InvalidInput, match="does not belong to a session"):
         record_feedback(deps, "no-such-notification", "met", None, None)
     assert _attendance(deps, occurrence_id) == "unknown"
+
+
+def test_one_call_checks_the_link_records_the_answer_and_returns_the_page(deps, asked):
+    s, occurrence_id, token = asked
+    ctx = answer_feedback(deps, token, "moved", "4", " moved to Friday ")
+    assert (ctx.person_id, ctx.other_name, ctx.existing_answer) == (s.mentee_id, "Mina", None)
+    assert ctx.when == "Tue 3 Mar 2026, 05:00 (New York time)"  # formatted in the reader's zone
+    assert _attendance(deps, occurrence_id) == "rescheduled"
+    with deps.uow() as uow:
+        (row,) = uow.feedback.all()
+        assert (row.answer, row.rating, row.notes) == ("moved", 4, "moved to Friday")
+    assert feedback_for_link(deps, token).when == ctx.when
+
+
+def test_a_link_problem_comes_before_an_answer_problem_and_nothing_is_stored(deps, asked):
+    _, occurrence_id, token = asked
+    with pytest.raises(LinkError, match="not valid"):
+        answer_feedback(deps, token[:-3] + "abc", "maybe", "x", None)
+    with pytest.raises(InvalidInput, match="from 1 to 5") as refused:
+        answer_feedback(deps, token, "met", "five", None)
+    assert not isinstance(refused.value, LinkError)  # the page flashes it instead of the problem page
+    with deps.uow() as uow:
+        uow.notifications.get(deps.links.read("feedback", token)["n"]).occurrence_id = None
+        uow.commit()
+    with pytest.raises(FeedbackLinkGone, match="does not belong to a session"):
+        answer_feedback(deps, token, "met", None, None)
+    assert _attendance(deps, occurrence_id) == "unknown"
+    with deps.uow() as uow:
+        assert uow.feedback.all() == []

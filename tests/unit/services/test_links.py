@@ -6,7 +6,7 @@ import pytest
 from adapters.links import LinkSigner
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies
-from scheduler.services.links import feedback_url
+from scheduler.services.links import LinkError, feedback_url, invitation_of_link, invite_url
 
 
 def _with_links(deps: Dependencies, links) -> Dependencies:
@@ -29,3 +29,15 @@ def test_a_feedback_url_is_signed_for_the_notification_and_can_preselect_an_answ
 def test_without_a_signer_no_link_is_made(deps):
     with pytest.raises(InvalidInput, match="secret_key is empty"):
         feedback_url(_with_links(deps, None), "n-1")
+
+
+def test_an_invite_url_opens_onboarding_for_one_person_of_one_pair(deps):
+    signer = LinkSigner("unit-test-link-secret-0123456789", 14)
+    deps = _with_links(deps, signer)
+    url = invite_url(deps, "person-1", "pair-1")
+    assert url.startswith("https://tandem.example/invite/")
+    token = url.removeprefix("https://tandem.example/invite/")
+    assert invitation_of_link(deps, token) == ("person-1", "pair-1")
+    with pytest.raises(LinkError, match="not valid"):
+        invitation_of_link(deps, signer.sign("feedback", {"n": "x"}))  # another purpose's link
+    assert invitation_of_link(deps, signer.sign("invite", {"p": "person-1"})) == ("person-1", "")

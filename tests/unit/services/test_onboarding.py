@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.links import LinkSigner
 from scheduler.core.entities import CalendarConnection
 from scheduler.core.preferences import parse_preferences, parse_time_off, validate_tz
 from scheduler.errors import InvalidInput, UnknownTimeZone
-from scheduler.services import onboarding
+from scheduler.ports import Dependencies
+from scheduler.services import onboarding, programs
+from scheduler.services.links import LinkError, invite_url
 from scheduler.services.onboarding import OnboardingAnswers
 
 HOURS = {"tue": [["10:00", "16:00"]]}
@@ -94,3 +97,69 @@ def test_an_invitation_is_valid_only_for_a_person_of_the_pair(deps, seed):
     assert (invite.name, invite.pair_id, invite.onboarded) == ("Ezra", s.pair_id, True)
     assert onboarding.invitation(deps, s.coordinator_id, s.pair_id) is None
     assert onboarding.invitation(deps, s.mentee_id, "gone") is None
+
+
+def _with_links(deps):
+    return Dependencies(unit_of_work=deps.unit_of_work, clock=deps.clock, providers=deps.providers,
+                        mailer=deps.mailer, cipher=deps.cipher, config=deps.config,
+                        links=LinkSigner("unit-test-link-secret-0123456789", 14))
+
+
+def test_the_hours_form_is_checked_and_stored_in_one_call(deps, seed):
+    s = seed()  # the program does not let pairs choose their rhythm
+    _not_onboarded(deps, s.mentee_id)
+    outcome = onboarding.submit_onboarding(deps, s.mentee_id, s.pair_id, OnboardingAnswers(
+        tz="Asia/Tokyo", working_hours=HOURS, preferences={}, cadence="hourly", duration_min=999))
+    assert outcome.ready_pair_ids == (s.pair_id,)  # the rhythm it may not choose is dropped, not refused
+    with deps.uow() as uow:
+        pair = uow.pairs.get(s.pair_id)
+        assert (pair.status, pair.cadence, pair.duration_min) == ("ready", None, None)
+        assert uow.people.get(s.mentee_id).tz == "Asia/Tokyo"
+
+
+def test_refused_answers_change_nothing_and_carry_the_page_to_show_again(deps, seed):
+    s = seed(allow_pair_cadence=True)
+    _not_onboarded(deps, s.mentee_id)
+    with pytest.raises(onboarding.AnswersRefused, match="Meeting rhythm must be one of") as refused:
+        onboarding.submit_onboarding(deps, s.mentee_id, s.pair_id, OnboardingAnswers(
+            tz="UTC", working_hours=HOURS, preferences={}, cadence="hourly"))
+    page = refused.value.page
+    assert page.may_choose and (page.pair.role, page.pair.other, page.pair.program) == ("mentee", "Mina", "Pilot")
+    with pytest.raises(onboarding.AnswersRefused, match="no longer exists") as gone:
+        onboarding.submit_onboarding(deps, "nobody", None, OnboardingAnswers(tz="UTC", working_hours=HOURS,
+                                                                             preferences={}))
+    assert gone.value.page.pair is None and not gone.value.page.may_choose
+    with deps.uow() as uow:
+        assert uow.people.get(s.mentee_id).onboarded_at is None
+        assert uow.pairs.get(s.pair_id).status == "invited" and uow.outbox.all() == []
+
+
+def test_an_invitation_link_is_read_in_one_call(deps, seed):
+    deps = _with_links(deps)
+    s = seed()
+    token = invite_url(deps, s.mentee_id, s.pair_id).rsplit("/", 1)[1]
+    invite = onboarding.read_invitation(deps, token)
+    assert (invite.person_id, invite.pair_id, invite.name) == (s.mentee_id, s.pair_id, "Ezra")
+    with pytest.raises(LinkError, match="not valid"):
+        onboarding.read_invitation(deps, token[:-3] + "abc")
+    stranger = invite_url(deps, s.coordinator_id, s.pair_id).rsplit("/", 1)[1]
+    with pytest.raises(onboarding.InvitationGone, match="no longer valid"):
+        onboarding.read_invitation(deps, stranger)
+
+
+def test_set_up_is_one_rule_for_onboarding_and_the_coordinators_overview(deps, seed):
+    s = seed()
+    with deps.uow() as uow:
+        mentee = uow.people.get(s.mentee_id)
+        assert onboarding.has_set_up(mentee, []) and onboarding.is_set_up(uow, mentee)
+        mentee.working_hours = None  # no hours and no calendar: Tandem cannot know when they meet
+        uow.commit()
+    with deps.uow() as uow:
+        mentee = uow.people.get(s.mentee_id)
+        assert not onboarding.is_set_up(uow, mentee)
+        ok = CalendarConnection(person_id=s.mentee_id, provider="memory", status="ok")
+        assert onboarding.has_set_up(mentee, [ok])
+        assert not onboarding.has_set_up(mentee, [ok, CalendarConnection(person_id=s.mentee_id,
+                                                                         provider="google", status="reconnect_needed")])
+    (line,) = programs.program_page(deps, s.program_id).overview
+    assert (line.state, line.detail) == ("invited", "Waiting for Ezra to finish setting up.")

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.links import LinkSigner
 from scheduler.core.entities import CalendarConnection, OutboxMessage, Person
 from scheduler.errors import InvalidInput
+from scheduler.ports import Dependencies
 from scheduler.services import programs
+from scheduler.services.links import invitation_of_link
 from tests.unit.services.conftest import T0, WORKDAY
 
 
@@ -122,3 +125,15 @@ def test_the_home_page_lists_a_persons_pairs_and_broken_calendars(deps, seed):
         (s.pair_id, "Pilot", "mentee", "Mina", "invited")]
     assert page.broken_calendars == ["Microsoft 365"]
     assert programs.home_page(deps, s.mentor_id).broken_calendars == []
+
+
+def test_invitations_carry_signed_invite_links_by_default(deps, seed):
+    signer = LinkSigner("unit-test-link-secret-0123456789", 14)
+    deps = Dependencies(unit_of_work=deps.unit_of_work, clock=deps.clock, providers=deps.providers,
+                        mailer=deps.mailer, cipher=deps.cipher, config=deps.config, links=signer)
+    s = seed()
+    assert programs.send_invitations(deps, s.program_id, coordinator_name="Cora") == 2
+    with deps.uow() as uow:
+        urls = {n.person_id: n.payload["join_url"] for n in uow.notifications.all()}
+    token = urls[s.mentee_id].removeprefix("https://tandem.example/invite/")
+    assert invitation_of_link(deps, token) == (s.mentee_id, s.pair_id)

@@ -1,6 +1,7 @@
 """The sandbox program: seeded once, with or without calendars, and its front door."""
 from __future__ import annotations
 
+from scheduler.ports import Dependencies, OutgoingEmail
 from scheduler.services import sandbox
 
 
@@ -44,3 +45,17 @@ def test_only_sandbox_people_get_the_one_click_sign_in(deps, seed):
     assert sandbox.is_sandbox_person(deps, rows[0].id)
     assert not sandbox.is_sandbox_person(deps, s.mentor_id)
     assert not sandbox.is_sandbox_person(deps, "nobody")
+
+
+def test_the_demo_page_shows_the_inbox_newest_first(deps):
+    sandbox.seed(deps, None)
+    for n in range(3):
+        deps.mailer.send(OutgoingEmail(to=("ada.mentor@sandbox.tandem.test",), subject=f"mail {n}", text="hi",
+                                       idempotency_key=f"k{n}"))
+    assert [e.subject for e in sandbox.inbox(deps, limit=2)] == ["mail 2", "mail 1"]
+    page = sandbox.demo_page(deps)
+    assert [e.subject for e in page.inbox] == ["mail 2", "mail 1", "mail 0"]
+    assert [r.email for r in page.people] == list(sandbox.EMAILS) and len(page.pairs) == len(sandbox.PAIRS)
+    no_outbox = Dependencies(unit_of_work=deps.unit_of_work, clock=deps.clock, providers=deps.providers,
+                             mailer=object(), cipher=deps.cipher, config=deps.config)
+    assert sandbox.inbox(no_outbox) == []  # a real mailer keeps nothing to show
