@@ -1,10 +1,29 @@
 """An in-memory unit of work: the same repositories as SQL, over dictionaries.
 
-It behaves like a database where use cases can tell: rows are copied in and out (a change not
-committed is lost), unique keys are enforced, links between entities (``pair.program``,
-``series.occurrences``) are resolved from foreign keys. Services are tested on it without a
-database (``tests/unit/services``); the SQL repositories are tested against the same behaviour
-in ``tests/integration``.
+It behaves like the SQL unit of work where use cases can tell (``tests/integration/
+test_repository_parity.py`` runs every named query through both on the same data):
+
+- rows are copied in and out: a change not committed is lost; a commit writes only the columns
+  that changed (and new rows), so a unit of work that only read a row never overwrites another's
+  committed change. As with SQLAlchemy, a JSON value changed in place (``person.preferences["x"]
+  = 1``) is not seen as a change: assign a new value. ``pair.updated_at`` is set when a pair row
+  changes (SQL's ``onupdate``);
+- units of work are serialised like SQLite's ``BEGIN IMMEDIATE`` transactions: the first access
+  takes the store's re-entrant lock, ``commit``/``rollback``/leaving the ``with`` release it (a
+  unit of work used after ``commit`` takes it again on its next access). So reads see the latest
+  committed rows, ``get(lock=True)`` is a lock, and two concurrent ``claim_due``/``acquire``/
+  ``add_once``/``used_links.use`` never both win. Nested units of work in ONE thread are not
+  serialised against each other (the lock is re-entrant), unlike SQL;
+- unique keys and primary keys are enforced at ``flush``/``commit`` (:class:`DuplicateKey`);
+- ``delete`` applies what SQL does: the foreign keys' ``ON DELETE`` actions (:data:`FOREIGN_KEYS`),
+  and, where the ORM maps a collection of children (``pair.series``), the ORM's nullify of those
+  children — which fails (:class:`ForeignKeyViolation`, ``IntegrityError`` in SQL) when the
+  foreign key is NOT NULL;
+- links between entities (``pair.program``, ``series.occurrences``) are resolved from foreign keys.
+
+Known limits: navigating links (``series.occurrences``) after the unit of work has ended reads
+the store without its lock (SQL would raise ``DetachedInstanceError`` or return what was loaded);
+a stale row deleted by another unit of work is skipped at commit (SQL raises ``StaleDataError``).
 """
 from __future__ import annotations
 
@@ -13,11 +32,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from scheduler.core import entities as e
-from scheduler.core.entities import Entity
+from scheduler.core.entities import Entity, utcnow
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES
 from scheduler.ports import DuplicateKey
 
 E = TypeVar("E", bound=Entity)
+Key = tuple[type, str]
 
 UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.Person: (("email",),),
@@ -28,15 +48,64 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.Feedback: (("occurrence_id", "person_id"),),
     e.Notification: (("idempotency_key",),),
     e.OutboxMessage: (("idempotency_key",),),
+    e.UsedLink: (("nonce",),),
 }
+
+# child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
+FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
+    (e.Membership, "program_id", e.Program, "CASCADE"),
+    (e.Membership, "person_id", e.Person, "CASCADE"),
+    (e.Pair, "program_id", e.Program, "CASCADE"),
+    (e.Pair, "mentor_id", e.Person, "NO ACTION"),
+    (e.Pair, "mentee_id", e.Person, "NO ACTION"),
+    (e.CalendarConnection, "person_id", e.Person, "CASCADE"),
+    (e.Series, "pair_id", e.Pair, "CASCADE"),
+    (e.Series, "organizer_connection_id", e.CalendarConnection, "SET NULL"),
+    (e.Occurrence, "series_id", e.Series, "CASCADE"),
+    (e.AgendaTemplate, "program_id", e.Program, "CASCADE"),
+    (e.Goal, "pair_id", e.Pair, "CASCADE"),
+    (e.Feedback, "occurrence_id", e.Occurrence, "CASCADE"),
+    (e.Feedback, "person_id", e.Person, "CASCADE"),
+    (e.Notification, "person_id", e.Person, "CASCADE"),
+    (e.Notification, "pair_id", e.Pair, "CASCADE"),
+    (e.Notification, "occurrence_id", e.Occurrence, "CASCADE"),
+)
+NULLABLE_FKS = {(e.Series, "organizer_connection_id"), (e.AgendaTemplate, "program_id"),
+                (e.Notification, "pair_id"), (e.Notification, "occurrence_id")}
+
+
+def _on_delete(child: type, fk: str, parent: type, action: str) -> str:
+    """What deleting a parent through the session does to a child: where the parent maps the
+    children as a collection (``Entity.ONE_TO_MANY`` = the ORM's relationships, no
+    ``passive_deletes``), SQLAlchemy sets their foreign key to NULL before the database sees the
+    DELETE — which fails on a NOT NULL column; otherwise the schema's action applies."""
+    orm_collection = any(e.BY_NAME[name] is child and col == fk for name, col, _ in parent.ONE_TO_MANY.values())
+    if orm_collection:
+        return "SET NULL" if (child, fk) in NULLABLE_FKS else "FAIL"
+    return "FAIL" if action == "NO ACTION" else action
+
+
+ON_DELETE: dict[type, list[tuple[type, str, str]]] = {}
+for _child, _fk, _parent, _action in FOREIGN_KEYS:
+    ON_DELETE.setdefault(_parent, []).append((_child, _fk, _on_delete(_child, _fk, _parent, _action)))
+
+
+class ForeignKeyViolation(Exception):
+    """A delete left children pointing at the deleted row (SQL raises ``IntegrityError``)."""
 
 
 def _pk(cls: type) -> str:
     return "nonce" if cls is e.UsedLink else "id"
 
 
+def _le(a: Any, b: Any) -> bool:
+    """``a <= b`` as SQL compares: NULL on either side never matches."""
+    return a is not None and b is not None and a <= b
+
+
 class MemoryStore:
-    """The committed rows: class -> primary key -> column values. Shared by units of work."""
+    """The committed rows: class -> primary key -> column values. Shared by units of work; the
+    re-entrant ``lock`` is held by the unit of work that is running (see the module docstring)."""
 
     def __init__(self) -> None:
         self.tables: dict[type, dict[str, dict]] = {cls: {} for cls in e.ENTITIES}
@@ -51,8 +120,12 @@ class InMemoryUnitOfWork:
 
     def __init__(self, store: MemoryStore):
         self.store = store
-        self._seen: dict[tuple[type, str], Entity] = {}
-        self._deleted: set[tuple[type, str]] = set()
+        self._seen: dict[Key, Entity] = {}
+        # rows as loaded (or last committed): a deep copy of the values, and the objects themselves
+        self._loaded: dict[Key, tuple[dict, dict]] = {}
+        self._deleted: set[Key] = set()
+        self._active = False  # inside ``with``
+        self._holds_lock = False
         self.programs = MemoryPrograms(self, e.Program)
         self.people = MemoryPeople(self, e.Person)
         self.memberships = MemoryMemberships(self, e.Membership)
@@ -69,42 +142,112 @@ class InMemoryUnitOfWork:
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
-        self._seen.clear()
-        self._deleted.clear()
+        self._forget()
+        self._active = True
         return self
 
     def __exit__(self, *exc) -> None:
-        self.rollback()
+        try:
+            self.rollback()
+        finally:
+            self._active = False
+            self._release()
+
+    def _begin(self) -> None:
+        """Every access inside ``with`` runs holding the store's lock (taken again after a commit)."""
+        if self._active and not self._holds_lock:
+            self.store.lock.acquire()
+            self._holds_lock = True
+
+    def _release(self) -> None:
+        if self._holds_lock:
+            self._holds_lock = False
+            self.store.lock.release()
+
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._loaded.clear()
+        self._deleted.clear()
 
     def commit(self) -> None:
-        with self.store.lock:
-            self.flush()
-            for (cls, key) in self._deleted:
-                self.store.tables[cls].pop(key, None)
-            for (cls, key), entity in self._seen.items():
-                if (cls, key) not in self._deleted:
-                    self.store.tables[cls][key] = _row(entity)
-        self._seen.clear()
-        self._deleted.clear()
+        self._begin()
+        try:
+            with self.store.lock:
+                self.flush()
+                self._write()
+        finally:
+            self._release()
 
     def rollback(self) -> None:
-        self._seen.clear()
-        self._deleted.clear()
+        try:
+            self._forget()
+        finally:
+            self._release()
 
     def flush(self) -> None:
-        """Checks unique keys of everything this unit of work holds against the store."""
-        for (cls, key), entity in list(self._seen.items()):
-            if (cls, key) in self._deleted:
+        """Checks primary keys, unique keys and foreign keys left by deletes against the store."""
+        self._begin()
+        with self.store.lock:
+            for key, entity in list(self._seen.items()):
+                if key not in self._deleted:
+                    self._link(entity)
+            self._check_primary_keys()
+            self._check_unique()
+            self._check_deletes()
+
+    def _write(self) -> None:
+        tables = self.store.tables
+        for (cls, key) in self._deleted:
+            tables[cls].pop(key, None)
+        now = utcnow()
+        for (cls, key), entity in self._seen.items():
+            loaded = self._loaded.get((cls, key))
+            if loaded is None:
+                tables[cls][key] = _row(entity)
                 continue
-            self._link(entity)
-            for columns in UNIQUE.get(cls, ()):
-                value = tuple(getattr(entity, c) for c in columns)
-                for other in self._all(cls):
-                    if other is not entity and tuple(getattr(other, c) for c in columns) == value:
+            changed = _changes(entity, loaded)
+            if not changed or key not in tables[cls]:  # SQL's UPDATE would match no row
+                continue
+            if cls is e.Pair and "updated_at" not in changed:  # the column's onupdate
+                entity.updated_at = changed["updated_at"] = now
+            tables[cls][key] = {**tables[cls][key], **changed}
+        self._deleted.clear()
+        for key, entity in self._seen.items():  # the session keeps its objects (expire_on_commit=False)
+            self._loaded[key] = _snapshot(entity)
+
+    def _check_primary_keys(self) -> None:
+        for (cls, key) in self._seen:
+            if (cls, key) not in self._loaded and key in self.store.tables[cls]:
+                raise DuplicateKey(f"{cls.__name__} {key} exists already")
+
+    def _check_unique(self) -> None:
+        for cls, keysets in UNIQUE.items():
+            mine = {k: x for (c, k), x in self._seen.items() if c is cls and (c, k) not in self._deleted}
+            dirty = [k for k, x in mine.items() if (cls, k) not in self._loaded or _changes(x, self._loaded[(cls, k)])]
+            if not dirty:
+                continue
+            for columns in keysets:
+                taken: dict[tuple, str] = {}
+                for k, row in self.store.tables[cls].items():
+                    if k not in mine and (cls, k) not in self._deleted:
+                        taken[tuple(row[c] for c in columns)] = k
+                for k, x in mine.items():
+                    value = tuple(getattr(x, c) for c in columns)
+                    if None in value:  # NULLs never collide in a unique index
+                        continue
+                    if taken.get(value, k) != k:
                         raise DuplicateKey(f"{cls.__name__}{columns} = {value} exists already")
+                    taken[value] = k
+
+    def _check_deletes(self) -> None:
+        for (cls, key) in self._deleted:
+            for child, fk, action in ON_DELETE.get(cls, ()):
+                if action == "FAIL" and any(getattr(c, fk) == key for c in self._all(child)):
+                    raise ForeignKeyViolation(f"{child.__name__}.{fk} still refers to deleted {cls.__name__} {key}")
 
     # -- rows <-> entities ----------------------------------------------------------------------
     def _load(self, cls: type, key: str | None) -> Entity | None:
+        self._begin()
         if key is None or (cls, key) in self._deleted:
             return None
         entity = self._seen.get((cls, key))
@@ -112,24 +255,65 @@ class InMemoryUnitOfWork:
             row = self.store.tables[cls].get(key)
             if row is None:
                 return None
-            entity = cls(**row)
+            entity = cls(**{name: _copy(value) for name, value in row.items()})
             self._seen[(cls, key)] = entity
+            self._loaded[(cls, key)] = _snapshot(entity)
             self._link(entity)
         return entity
 
     def _all(self, cls: type) -> Iterator[Entity]:
-        keys = set(self.store.tables[cls]) | {k for (c, k) in self._seen if c is cls}
+        self._begin()
+        table = self.store.tables[cls]
+        keys = set(table) | {k for (c, k) in self._seen if c is cls and ((c, k) not in self._loaded or k in table)}
         for key in sorted(keys):
             entity = self._load(cls, key)
             if entity is not None:
                 yield entity
 
     def _add(self, entity: Entity) -> None:
+        self._begin()
         cls = type(entity)
         key = getattr(entity, _pk(cls))
         self._deleted.discard((cls, key))
+        if self._seen.get((cls, key)) is not entity:
+            self._loaded.pop((cls, key), None)  # a new object: an INSERT (a clash with a stored row fails)
         self._seen[(cls, key)] = entity
         self._link(entity)
+
+    def _attach(self, entity: Entity) -> None:
+        """An entity reached through a link: a stored row from an earlier unit of work is taken as
+        loaded (written only if changed, as SQLAlchemy does with a detached object); else it is new."""
+        cls = type(entity)
+        key = getattr(entity, _pk(cls))
+        if key in self.store.tables[cls] and (cls, key) not in self._deleted:
+            self._seen[(cls, key)] = entity
+            self._loaded[(cls, key)] = _snapshot(entity)
+            self._link(entity)
+        else:
+            self._add(entity)
+
+    def _delete(self, entity: Entity) -> None:
+        self._begin()
+        cls = type(entity)
+        key = getattr(entity, _pk(cls))
+        if (cls, key) in self._deleted:
+            return
+        self._deleted.add((cls, key))
+        self._seen.pop((cls, key), None)
+        self._loaded.pop((cls, key), None)
+        if key not in self.store.tables[cls]:
+            self._deleted.discard((cls, key))  # never stored: nothing to delete
+        for child, fk, action in ON_DELETE.get(cls, ()):
+            if action == "FAIL":
+                continue  # checked at flush: the children may still be deleted first
+            for c in [c for c in self._all(child) if getattr(c, fk) == key]:
+                if action == "CASCADE":
+                    self._delete(c)
+                else:
+                    setattr(c, fk, None)
+                    for attr, (link_fk, _) in c.MANY_TO_ONE.items():
+                        if link_fk == fk:
+                            c.__dict__.pop(attr, None)
 
     def _link(self, entity: Entity) -> None:
         """Foreign keys from links set by hand, and links from foreign keys."""
@@ -139,8 +323,8 @@ class InMemoryUnitOfWork:
             if linked is not None and getattr(linked, "id", None) is not None:
                 if getattr(entity, fk) != linked.id:
                     setattr(entity, fk, linked.id)
-                if (target_cls, linked.id) not in self._seen:
-                    self._add(linked)
+                if (target_cls, linked.id) not in self._seen and (target_cls, linked.id) not in self._deleted:
+                    self._attach(linked)
             else:
                 target = self._load(target_cls, getattr(entity, fk))
                 if target is not None:
@@ -209,6 +393,22 @@ def _row(entity: Entity) -> dict:
     return {name: _copy(getattr(entity, name)) for name in entity.FIELDS}
 
 
+def _snapshot(entity: Entity) -> tuple[dict, dict]:
+    return _row(entity), {name: getattr(entity, name) for name in entity.FIELDS}
+
+
+def _changes(entity: Entity, loaded: tuple[dict, dict]) -> dict:
+    """The columns SQLAlchemy would UPDATE: those assigned a value different from the loaded one
+    (a JSON value mutated in place is the same object, so it is not a change, as in SQL)."""
+    values, objects = loaded
+    changed = {}
+    for name in entity.FIELDS:
+        current = getattr(entity, name)
+        if current is not objects[name] and current != values[name]:
+            changed[name] = _copy(current)
+    return changed
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
@@ -240,9 +440,17 @@ class MemoryRepository(Generic[E]):
         return entity
 
     def delete(self, entity: E) -> None:
-        key = getattr(entity, _pk(self.cls))
-        self.uow._deleted.add((self.cls, key))
-        self.uow._seen.pop((self.cls, key), None)
+        self.uow._delete(entity)
+
+    def _exists(self, column: str, value: Any) -> bool:
+        """A row with ``column == value`` in the store or in this unit of work (an ON CONFLICT check)."""
+        uow = self.uow
+        uow._begin()
+        for key, row in uow.store.tables[self.cls].items():
+            if (self.cls, key) not in uow._seen and (self.cls, key) not in uow._deleted and row[column] == value:
+                return True
+        return any(getattr(x, column) == value for (c, k), x in uow._seen.items()
+                   if c is self.cls and (c, k) not in uow._deleted)
 
 
 class MemoryPrograms(MemoryRepository[e.Program]):
@@ -263,7 +471,8 @@ class MemoryPeople(MemoryRepository[e.Person]):
         return next((p for p in self.all() if p.email.lower() == wanted), None)
 
     def by_emails(self, emails: Sequence[str]) -> list[e.Person]:
-        return self.where(lambda p: p.email in set(emails))
+        wanted = set(emails)
+        return self.where(lambda p: p.email in wanted, order=lambda p: (p.created_at, p.id))
 
 
 class MemoryMemberships(MemoryRepository[e.Membership]):
@@ -303,26 +512,30 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
         return self.where(lambda c: c.person_id in ids, order=lambda c: (c.created_at, c.id))
 
     def usable_of(self, person_id: str) -> list[e.CalendarConnection]:
-        return self.where(lambda c: c.person_id == person_id and c.status == "ok", order=lambda c: c.created_at)
+        return self.where(lambda c: c.person_id == person_id and c.status == "ok", order=lambda c: (c.created_at, c.id))
 
     def with_tokens(self) -> list[e.CalendarConnection]:
-        return self.where(lambda c: c.token_blob is not None)
+        return self.where(lambda c: c.token_blob is not None, order=lambda c: (c.created_at, c.id))
 
     def usable_with_provider(self, kinds: Sequence[str]) -> list[e.CalendarConnection]:
-        return self.where(lambda c: c.status == "ok" and c.provider in tuple(kinds))
+        wanted = tuple(kinds)
+        return self.where(lambda c: c.status == "ok" and c.provider in wanted, order=lambda c: (c.created_at, c.id))
 
 
 class MemorySeries(MemoryRepository[e.Series]):
     def active_of_pair(self, pair_id: str) -> list[e.Series]:
-        return self.where(lambda s: s.pair_id == pair_id and s.status in ACTIVE_SERIES)
+        return self.where(lambda s: s.pair_id == pair_id and s.status in ACTIVE_SERIES,
+                          order=lambda s: (s.created_at, s.id))
 
     def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[e.Series]:
         wanted = set(event_ids)
-        return self.where(lambda s: s.provider_event_id in wanted and s.status == "booked")
+        return self.where(lambda s: s.provider_event_id in wanted and s.status == "booked",
+                          order=lambda s: (s.created_at, s.id))
 
     def booked_ids(self, person_id: str | None = None) -> list[str]:
         return [s.id for s in self.where(lambda s: s.status == "booked" and s.pair is not None and (
-            person_id is None or person_id in (s.pair.mentor_id, s.pair.mentee_id)))]
+            person_id is None or person_id in (s.pair.mentor_id, s.pair.mentee_id)),
+            order=lambda s: (s.created_at, s.id))]
 
     def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
         people = set(person_ids)
@@ -348,14 +561,14 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
             return (pair is not None and person_id in (pair.mentor_id, pair.mentee_id)
                     and series.status in ACTIVE_SERIES and o.status in ACTIVE_OCCURRENCE
                     and (exclude_series_id is None or series.id != exclude_series_id))
-        return [(o.start, o.end) for o in self.where(held)]
+        return [(o.start, o.end) for o in self.where(held, order=lambda o: (o.start, o.id))]
 
     def count_held(self, pair_id: str, until: datetime) -> int:
-        return len(self.where(lambda o: o.status in ACTIVE_OCCURRENCE and o.start <= until
+        return len(self.where(lambda o: o.status in ACTIVE_OCCURRENCE and _le(o.start, until)
                               and self._pair_id(o) == pair_id))
 
     def of_pair(self, pair_id: str) -> list[e.Occurrence]:
-        return self.where(lambda o: self._pair_id(o) == pair_id, order=lambda o: o.start)
+        return self.where(lambda o: self._pair_id(o) == pair_id, order=lambda o: (o.start, o.id))
 
     def _pair_id(self, occurrence: e.Occurrence) -> str | None:
         series = self.uow.series.get(occurrence.series_id)
@@ -369,16 +582,18 @@ class MemoryFeedback(MemoryRepository[e.Feedback]):
 
 class MemoryNotifications(MemoryRepository[e.Notification]):
     def add_once(self, notification: e.Notification) -> bool:
-        if any(n.idempotency_key == notification.idempotency_key for n in self.all()):
+        """Like SQL's ``INSERT ... ON CONFLICT DO NOTHING``: a copy is stored, the object passed in
+        is not tracked by the unit of work."""
+        if self._exists("idempotency_key", notification.idempotency_key):
             return False
-        self.add(notification)
+        self.add(e.Notification(**{name: _copy(getattr(notification, name)) for name in e.Notification.FIELDS}))
         return True
 
     def count_for_occurrence(self, occurrence_id: str) -> int:
         return len(self.where(lambda n: n.occurrence_id == occurrence_id))
 
     def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
-        return len(self.where(lambda n: n.person_id == person_id and n.kind == kind and n.due_at >= due_since))
+        return len(self.where(lambda n: n.person_id == person_id and n.kind == kind and _le(due_since, n.due_at)))
 
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
@@ -389,12 +604,12 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
                 n.status = "cancelled"
 
     def has_key(self, idempotency_key: str) -> bool:
-        return any(n.idempotency_key == idempotency_key for n in self.all())
+        return self._exists("idempotency_key", idempotency_key)
 
 
 class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
     def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
-        if any(m.idempotency_key == idempotency_key for m in self.all()):
+        if self._exists("idempotency_key", idempotency_key):
             return False
         self.add(e.OutboxMessage(kind=kind, subject_id=subject_id, idempotency_key=idempotency_key,
                                  status="pending", due_at=due_at, attempts=0))
@@ -403,9 +618,10 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
     def claim_due(self, now: datetime, *, limit: int, claim_timeout: timedelta,
                   max_attempts: int) -> list[e.OutboxMessage]:
         stale_before = now - claim_timeout
-        due = self.where(lambda m: (m.status == "pending" and m.due_at <= now)
-                         or (m.status == "enqueued" and m.enqueued_at <= stale_before)
-                         or (m.status == "running" and m.locked_until <= now), order=lambda m: m.due_at)[:limit]
+        due = self.where(lambda m: (m.status == "pending" and _le(m.due_at, now))
+                         or (m.status == "enqueued" and _le(m.enqueued_at, stale_before))
+                         or (m.status == "running" and _le(m.locked_until, now)),
+                         order=lambda m: (m.due_at, m.id))[:limit]
         claimed = []
         for row in due:
             if row.attempts >= max_attempts:
@@ -421,7 +637,7 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         row = self.get(outbox_id)
-        if row is None or not (row.status == "enqueued" or (row.status == "running" and row.locked_until <= now)):
+        if row is None or not (row.status == "enqueued" or (row.status == "running" and _le(row.locked_until, now))):
             return False
         row.status, row.locked_until = "running", now + lease
         return True
@@ -444,7 +660,7 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             row.status, row.due_at = "pending", retry_at
 
     def dead(self) -> list[e.OutboxMessage]:
-        return sorted(self.where(lambda m: m.status == "dead"), key=lambda m: m.created_at, reverse=True)
+        return sorted(self.where(lambda m: m.status == "dead"), key=lambda m: (m.created_at, m.id), reverse=True)
 
 
 class MemoryUsedLinks:

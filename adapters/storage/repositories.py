@@ -73,13 +73,13 @@ class SqlPrograms(SqlRepository[Program]):
         return self.session.scalar(select(Program).where(Program.is_sandbox.is_(True)).limit(1))
 
     def all_oldest_first(self) -> list[Program]:
-        return list(self.session.scalars(select(Program).order_by(Program.created_at)))
+        return list(self.session.scalars(select(Program).order_by(Program.created_at, Program.id)))
 
     def coordinated_by(self, person_id: str) -> list[Program]:
         return list(self.session.scalars(
             select(Program).join(Membership, Membership.program_id == Program.id)
             .where(Membership.person_id == person_id, Membership.role == "coordinator")
-            .order_by(Program.created_at)))
+            .order_by(Program.created_at, Program.id)))
 
 
 class SqlPeople(SqlRepository[Person]):
@@ -89,7 +89,8 @@ class SqlPeople(SqlRepository[Person]):
         return self.session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
 
     def by_emails(self, emails: Sequence[str]) -> list[Person]:
-        return list(self.session.scalars(select(Person).where(Person.email.in_(tuple(emails)))))
+        return list(self.session.scalars(select(Person).where(Person.email.in_(tuple(emails)))
+                                         .order_by(Person.created_at, Person.id)))
 
 
 class SqlMemberships(SqlRepository[Membership]):
@@ -151,15 +152,17 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         return list(self.session.scalars(select(CalendarConnection)
                                          .where(CalendarConnection.person_id == person_id,
                                                 CalendarConnection.status == "ok")
-                                         .order_by(CalendarConnection.created_at)))
+                                         .order_by(CalendarConnection.created_at, CalendarConnection.id)))
 
     def with_tokens(self) -> list[CalendarConnection]:
         return list(self.session.scalars(select(CalendarConnection)
-                                         .where(CalendarConnection.token_blob.is_not(None))))
+                                         .where(CalendarConnection.token_blob.is_not(None))
+                                         .order_by(CalendarConnection.created_at, CalendarConnection.id)))
 
     def usable_with_provider(self, kinds: Sequence[str]) -> list[CalendarConnection]:
         return list(self.session.scalars(select(CalendarConnection).where(
-            CalendarConnection.status == "ok", CalendarConnection.provider.in_(tuple(kinds)))))
+            CalendarConnection.status == "ok", CalendarConnection.provider.in_(tuple(kinds)))
+            .order_by(CalendarConnection.created_at, CalendarConnection.id)))
 
 
 class SqlSeries(SqlRepository[Series]):
@@ -167,17 +170,19 @@ class SqlSeries(SqlRepository[Series]):
 
     def active_of_pair(self, pair_id: str) -> list[Series]:
         return list(self.session.scalars(select(Series).where(
-            Series.pair_id == pair_id, Series.status.in_(sorted(ACTIVE_SERIES)))))
+            Series.pair_id == pair_id, Series.status.in_(sorted(ACTIVE_SERIES)))
+            .order_by(Series.created_at, Series.id)))
 
     def booked_by_event_ids(self, event_ids: Sequence[str]) -> list[Series]:
         return list(self.session.scalars(select(Series).where(
-            Series.provider_event_id.in_(tuple(event_ids)), Series.status == "booked")))
+            Series.provider_event_id.in_(tuple(event_ids)), Series.status == "booked")
+            .order_by(Series.created_at, Series.id)))
 
     def booked_ids(self, person_id: str | None = None) -> list[str]:
         query = select(Series.id).join(Pair, Series.pair_id == Pair.id).where(Series.status == "booked")
         if person_id is not None:
             query = query.where((Pair.mentor_id == person_id) | (Pair.mentee_id == person_id))
-        return list(self.session.scalars(query))
+        return list(self.session.scalars(query.order_by(Series.created_at, Series.id)))
 
     def booked_organizer_connection_ids(self, person_ids: Sequence[str]) -> set[str]:
         return set(self.session.scalars(select(Series.organizer_connection_id).join(
@@ -205,7 +210,7 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                         Occurrence.status.in_(ACTIVE_OCCURRENCE)))
         if exclude_series_id is not None:
             query = query.where(Series.id != exclude_series_id)
-        return [(start, end) for start, end in self.session.execute(query)]
+        return [(start, end) for start, end in self.session.execute(query.order_by(Occurrence.start, Occurrence.id))]
 
     def count_held(self, pair_id: str, until: datetime) -> int:
         return self.session.scalar(select(func.count()).select_from(Occurrence).join(Series).where(
@@ -214,7 +219,7 @@ class SqlOccurrences(SqlRepository[Occurrence]):
     def of_pair(self, pair_id: str) -> list[Occurrence]:
         return list(self.session.scalars(
             select(Occurrence).join(Series, Occurrence.series_id == Series.id)
-            .where(Series.pair_id == pair_id).order_by(Occurrence.start)))
+            .where(Series.pair_id == pair_id).order_by(Occurrence.start, Occurrence.id)))
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):
@@ -281,7 +286,7 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
                  .where(or_((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= now),
                             (OutboxMessage.status == "enqueued") & (OutboxMessage.enqueued_at <= stale_before),
                             (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)))
-                 .order_by(OutboxMessage.due_at)
+                 .order_by(OutboxMessage.due_at, OutboxMessage.id)
                  .limit(limit))
         if _is_postgres(self.session):
             query = query.with_for_update(skip_locked=True)
@@ -329,7 +334,7 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
 
     def dead(self) -> list[OutboxMessage]:
         return list(self.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
-                                         .order_by(OutboxMessage.created_at.desc())))
+                                         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())))
 
 
 class SqlUsedLinks:
