@@ -1,4 +1,5 @@
-"""Helpers for use-case tests that start from a booked series (not fixtures: plain functions)."""
+"""Constants and helpers of the use-case tests (plain functions, not fixtures): the time the tests
+start at, working hours, and a booked series to start from."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,6 +8,8 @@ from scheduler.core.entities import Occurrence, Series
 from scheduler.ports import SeriesSpec
 from scheduler.services.accounts import account_for
 
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)  # a Monday: "now" in use-case tests
+WORKDAY = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 FIRST = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # a Tuesday, inside both people's working hours
 DURATION = timedelta(minutes=45)
 

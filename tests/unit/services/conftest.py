@@ -6,7 +6,7 @@ the in-memory mailer and a clock the test moves. ``seed`` writes a program with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,9 +16,7 @@ from adapters.storage.memory import MemoryStore
 from adapters.tokens import TokenCipher
 from scheduler.core.entities import CalendarConnection, Membership, Pair, Person, Program
 from scheduler.ports import Dependencies, ServiceConfig
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)  # a Monday
-WORKDAY = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+from tests.unit.services.booked import T0, WORKDAY
 
 
 class MovableClock:

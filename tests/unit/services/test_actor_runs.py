@@ -9,7 +9,7 @@ import pytest
 from scheduler.core.pair_state import IllegalTransition
 from scheduler.errors import (InvalidInput, MailRejected, MailUnavailable, NotFound, ProviderUnavailable,
                               RateLimited, ReconnectNeeded)
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 from workers.actors import ACTOR_TABLE, bind_actors, run_outbox_row
 
 

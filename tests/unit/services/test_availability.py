@@ -8,7 +8,7 @@ import pytest
 from scheduler.core.entities import Occurrence, Pair, Person, Series
 from scheduler.errors import ReconnectNeeded
 from scheduler.services.availability import read_calendar_busy, snapshot, tandem_sessions
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def _series(uow, pair_id: str, status: str, *starts_and_states) -> Series:

@@ -14,7 +14,7 @@ from scheduler.core.entities import Goal, Occurrence, Series
 from scheduler.ports import Dependencies, ServiceConfig
 from scheduler.services.delivery import deliver_notification
 from scheduler.services.notifications import add_notification
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 SECRET = "unit-test-link-secret-0123456789"
 

@@ -15,7 +15,7 @@ from scheduler.services.feedback import (FeedbackLinkGone, answer_feedback, feed
                                          record_feedback_for_link)
 from scheduler.services.links import LinkError
 from scheduler.services.notifications import add_notification
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from scheduler.core.entities import Occurrence, OutboxMessage, Pair, Series
 from scheduler.ports import DuplicateKey
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def test_changes_without_commit_are_lost(deps, seed):

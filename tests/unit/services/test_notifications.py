@@ -6,7 +6,7 @@ from datetime import timedelta
 from scheduler.core.entities import Occurrence, Series
 from scheduler.services.notifications import (add_notification, cancel_occurrence_notifications, notify_coordinators,
                                               schedule_occurrence_followups)
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def test_a_notification_is_created_once_per_key_with_its_delivery_row(deps, seed):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from scheduler.core.entities import Goal, Occurrence, Series
 from scheduler.services.pair_page import pair_page, pairs_of_person
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def test_the_page_lists_upcoming_sessions_in_both_zones_and_the_history(deps, seed):

@@ -8,7 +8,7 @@ import pytest
 from scheduler.core.entities import Occurrence, Series
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.services import pair_sessions
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def _booked(deps, seed, *starts, **kw):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from scheduler.core.entities import AgendaTemplate, Goal, Pair, Person, Series
 from scheduler.services.planning import LEAD_TIME, plan_mentor_group
-from tests.unit.services.conftest import T0, WORKDAY
+from tests.unit.services.booked import T0, WORKDAY
 
 
 def _series_of(deps, pair_id: str) -> list[Series]:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from scheduler.core.entities import CalendarConnection, Notification, OutboxMessage, Series
 from scheduler.services.problems import failed_work
-from tests.unit.services.conftest import T0
+from tests.unit.services.booked import T0
 
 
 def test_dead_work_is_traced_to_the_programs_pairs_newest_first(deps, seed):

@@ -9,7 +9,7 @@ from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies
 from scheduler.services import programs
 from scheduler.services.links import invitation_of_link
-from tests.unit.services.conftest import T0, WORKDAY
+from tests.unit.services.booked import T0, WORKDAY
 
 
 def _link(person_id: str, pair_id: str) -> str:
