@@ -1,4 +1,5 @@
-"""Health of the process's infrastructure (``/healthz``): does the database answer, and the broker?
+"""Health of the process's infrastructure: ``/healthz`` (does the database answer, and the broker?)
+and ``/readyz`` (the same, and is the schema at the latest migration: ready to serve?).
 
 Infrastructure, not a use case: it reaches the container's engine and the broker URL directly.
 """
@@ -21,3 +22,25 @@ def health_report(container) -> dict:
                    "backend": "in-process" if container.settings.broker.url.startswith("memory") else "redis",
                    **({"error": broker_problem} if broker_problem else {})},
     }
+
+
+def readiness_report(container) -> dict:
+    """The ``/readyz`` body: ``status`` "ready" only when the database and broker answer and no
+    migration is pending; each problem says what to do."""
+    from adapters.storage.migrate import pending_revisions
+
+    body = health_report(container)
+    if body["database"]["status"] == "ok":
+        try:
+            pending = pending_revisions(container.engine)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised: readiness must answer
+            body["migrations"] = {"status": "error", "error": f"cannot read the schema version: {exc}"}
+        else:
+            body["migrations"] = ({"status": "ok"} if not pending else
+                                  {"status": "error", "pending": list(pending),
+                                   "error": f"{len(pending)} migration(s) not applied; run 'tandem db upgrade'"})
+    else:
+        body["migrations"] = {"status": "unknown", "error": "the database does not answer"}
+    ready = all(body[part]["status"] == "ok" for part in ("database", "broker", "migrations"))
+    body["status"] = "ready" if ready else "not ready"
+    return body

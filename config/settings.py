@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from scheduler.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEYS = {"secret_key", "token_keys", "client_secret", "smtp_password", "webhook_secret"}
+SECRET_KEYS = {"secret_key", "token_keys", "client_secret", "smtp_password", "webhook_secret", "token"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,13 @@ class TickSection:
 
 
 @dataclass(frozen=True)
+class MetricsSection:
+    # /metrics asks for "Authorization: Bearer <token>" when set; in production it is refused
+    # (404) until a token is set. Development and tests serve it openly when empty.
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSection = field(default_factory=AppSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
@@ -100,6 +107,7 @@ class Settings:
     google: GoogleSection = field(default_factory=GoogleSection)
     microsoft: MicrosoftSection = field(default_factory=MicrosoftSection)
     tick: TickSection = field(default_factory=TickSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -117,7 +125,7 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "s
 def _section_class(name: str):
     return {"app": AppSection, "database": DatabaseSection, "broker": BrokerSection,
             "security": SecuritySection, "mail": MailSection, "google": GoogleSection,
-            "microsoft": MicrosoftSection, "tick": TickSection}[name]
+            "microsoft": MicrosoftSection, "tick": TickSection, "metrics": MetricsSection}[name]
 
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:

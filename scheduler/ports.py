@@ -436,6 +436,9 @@ class PairRepository(Repository[Pair], Protocol):
     def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
         """The mentor's pairs in the program waiting to be planned (``ready``), oldest first."""
 
+    def count_by_state(self) -> dict[str, int]:
+        """How many pairs are in each state, over every program (states with none are left out)."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
@@ -539,6 +542,13 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
 
     def dead(self) -> list[OutboxMessage]:
         """Rows that gave up, newest first."""
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many rows are in each status except ``done`` (statuses with none are left out)."""
+
+    def oldest_due(self, now: datetime) -> datetime | None:
+        """The earliest ``due_at`` of a row that is due at ``now`` and not finished (pending,
+        enqueued or running): how far behind the outbox is. None when nothing is due."""
 
 
 class UsedLinkRepository(Protocol):

@@ -66,7 +66,8 @@ def cmd_db_upgrade(args) -> int:
 
 # --- doctor -----------------------------------------------------------------------------------
 def cmd_doctor(args) -> int:
-    """Check settings, database, schema, broker and mail; say what to do about each problem."""
+    """Check settings, database, schema and broker; in production also sign-in clients, SMTP, the
+    public https base URL and the secrets (``config.doctor``). Say what to do about each problem."""
     from adapters.storage.db import check_database, make_engine
     from adapters.storage.migrate import pending_revisions
     from adapters.broker_health import check_broker
@@ -106,6 +107,12 @@ def cmd_doctor(args) -> int:
         failures += 1
     else:
         print(f"ok   broker: {settings.broker.url}")
+    if settings.app.env == "production":
+        from config.doctor import production_checks
+
+        for ok, area, message in production_checks(settings):
+            print(f"{'ok  ' if ok else 'FAIL'} {area}: {message}")
+            failures += 0 if ok else 1
     if failures == 0:
         print("ok   settings: no problems found")
     return 1 if failures else 0
@@ -120,9 +127,14 @@ def _wait_for_signal() -> threading.Event:
 
 
 def _require_ok(settings) -> None:
+    """Refuse to start a process on broken settings; otherwise set up its logging (JSON lines in
+    production, readable lines elsewhere)."""
+    from config.logs import configure_logging
+
     found = [p for p in problems(settings)]
     if found:
         raise ConfigError("cannot start:\n  - " + "\n  - ".join(found))
+    configure_logging(settings.app.env, level=os.environ.get("TANDEM_LOG_LEVEL", "INFO"))
 
 
 def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event, **extras):

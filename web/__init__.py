@@ -27,10 +27,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.extensions["tandem"] = container
 
-    from web import auth, connect, errors, health, home, onboarding, pairs, programs, security
+    from web import auth, connect, errors, health, home, metrics, onboarding, pairs, programs, security
     from adapters.links import signer_for
 
     app.extensions["tandem.links"] = container.links or signer_for(settings)  # the signer use cases use
+    metrics.init_app(app)  # first: the request id and timing wrap every other hook
     security.init_app(app)
     errors.init_app(app)
     health.init_app(app)

@@ -11,11 +11,14 @@ for a process-wide global: each closes over the dependencies it was given.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Callable, Mapping, NamedTuple
 
 import dramatiq
 
+from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
+from config.logs import log_context
 from scheduler.ports import Dependencies
 from scheduler.services import booking, changes, delivery, lifecycle, planning, repair
 
@@ -55,18 +58,28 @@ def can_retry(exc: Exception) -> bool:
 
 def run_outbox_row(deps: Dependencies, kind: str, use_case: Callable[[Dependencies, str], object],
                    outbox_id: str) -> None:
-    """Lease the row, run its use case, finish or fail it. Safe to call twice for one row."""
+    """Lease the row, run its use case, finish or fail it. Safe to call twice for one row.
+
+    Every line logged meanwhile carries the row id; the outcome is counted in
+    ``tandem_actor_messages{actor, outcome}`` (done, retry, dead, skipped)."""
+    with log_context(outbox_id=outbox_id, actor=kind):
+        ACTOR_MESSAGES.labels(kind, _run(deps, kind, use_case, outbox_id)).inc()
+
+
+def _run(deps: Dependencies, kind: str, use_case: Callable[[Dependencies, str], object], outbox_id: str) -> str:
     with deps.uow() as uow:
         # A killed worker's row is taken again once the lease runs out; effects are idempotent,
         # so a lease shorter than a very slow run only costs a repeat.
         if not uow.outbox.acquire(outbox_id, deps.clock.now(), deps.config.claim_timeout):
-            return  # done, dead, not due, or running elsewhere: a duplicate is a no-op
+            return "skipped"  # done, dead, not due, or running elsewhere: a duplicate is a no-op
         row = uow.outbox.get(outbox_id)
         subject_id, attempts = row.subject_id, row.attempts
         uow.commit()
+    started = time.perf_counter()
     try:
         use_case(deps, subject_id)
     except Exception as exc:
+        ACTOR_DURATION.labels(kind).observe(time.perf_counter() - started)
         now = deps.clock.now()
         retry_at = now + retry_delay(attempts, exc) \
             if can_retry(exc) and attempts < deps.config.max_attempts else None
@@ -74,10 +87,12 @@ def run_outbox_row(deps: Dependencies, kind: str, use_case: Callable[[Dependenci
         with deps.uow() as uow:
             uow.outbox.record_failure(outbox_id, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
             uow.commit()
-        return
+        return "retry" if retry_at else "dead"
+    ACTOR_DURATION.labels(kind).observe(time.perf_counter() - started)
     with deps.uow() as uow:
         uow.outbox.mark_done(outbox_id, deps.clock.now())
         uow.commit()
+    return "done"
 
 
 def _actor_fn(kind: str, spec: ActorSpec, deps: Dependencies) -> Callable[[str], None]:

@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import TYPE_CHECKING
 
+from adapters.metrics import EMAILS_FAILED, EMAILS_SENT
 from scheduler.errors import InvalidInput, MailRejected, MailUnavailable
 from scheduler.ports import OutgoingEmail
 
@@ -105,7 +106,22 @@ class SmtpMailer:
         self._envelope_from = parseaddr(settings.from_address)[1] or settings.from_address
 
     def send(self, email: OutgoingEmail) -> None:
-        """Deliver ``email`` or raise :class:`MailUnavailable` / :class:`MailRejected`."""
+        """Deliver ``email`` or raise :class:`MailUnavailable` / :class:`MailRejected` (counted in
+        ``tandem_emails_sent`` / ``tandem_emails_failed``)."""
+        try:
+            self._send(email)
+        except MailRejected:
+            EMAILS_FAILED.labels("rejected").inc()
+            raise
+        except MailUnavailable:
+            EMAILS_FAILED.labels("unavailable").inc()
+            raise
+        except InvalidInput:
+            EMAILS_FAILED.labels("invalid").inc()
+            raise
+        EMAILS_SENT.inc()
+
+    def _send(self, email: OutgoingEmail) -> None:
         message = build_message(email, from_address=self._settings.from_address)
         recipients = [address for _, address in getaddresses(list(email.to))]
         try:

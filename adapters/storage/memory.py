@@ -505,6 +505,12 @@ class MemoryPairs(MemoryRepository[e.Pair]):
         return self.where(lambda p: p.program_id == program_id and p.mentor_id == mentor_id and p.status == "ready",
                           order=lambda p: (p.created_at, p.id))
 
+    def count_by_state(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for p in self.all():
+            counts[p.status] = counts.get(p.status, 0) + 1
+        return counts
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -661,6 +667,17 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
 
     def dead(self) -> list[e.OutboxMessage]:
         return sorted(self.where(lambda m: m.status == "dead"), key=lambda m: (m.created_at, m.id), reverse=True)
+
+    def count_by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for m in self.where(lambda m: m.status != "done"):
+            counts[m.status] = counts.get(m.status, 0) + 1
+        return counts
+
+    def oldest_due(self, now: datetime) -> datetime | None:
+        due = [m.due_at for m in self.where(lambda m: m.status in ("pending", "enqueued", "running")
+                                             and _le(m.due_at, now))]
+        return min(due) if due else None
 
 
 class MemoryUsedLinks:

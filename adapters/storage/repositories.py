@@ -136,6 +136,10 @@ class SqlPairs(SqlRepository[Pair]):
             Pair.mentor_id == mentor_id, Pair.program_id == program_id, Pair.status == PairState.READY.value)
             .order_by(Pair.created_at, Pair.id)))
 
+    def count_by_state(self) -> dict[str, int]:
+        return {status: count for status, count in self.session.execute(
+            select(Pair.status, func.count()).group_by(Pair.status))}
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
@@ -268,6 +272,9 @@ class SqlNotifications(SqlRepository[Notification]):
                                    .where(Notification.idempotency_key == idempotency_key)) is not None
 
 
+UNFINISHED = ("pending", "enqueued", "running")
+
+
 class SqlOutbox(SqlRepository[OutboxMessage]):
     """The transactional outbox. Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite
     the write lock taken at ``BEGIN IMMEDIATE`` (see ``db.make_engine``) gives the same guarantee."""
@@ -335,6 +342,15 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def dead(self) -> list[OutboxMessage]:
         return list(self.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
                                          .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())))
+
+    def count_by_status(self) -> dict[str, int]:
+        return {status: count for status, count in self.session.execute(
+            select(OutboxMessage.status, func.count()).where(OutboxMessage.status != "done")
+            .group_by(OutboxMessage.status))}
+
+    def oldest_due(self, now: datetime) -> datetime | None:
+        return self.session.scalar(select(func.min(OutboxMessage.due_at)).where(
+            OutboxMessage.status.in_(UNFINISHED), OutboxMessage.due_at <= now))
 
 
 class SqlUsedLinks:

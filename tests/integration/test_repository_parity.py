@@ -199,6 +199,7 @@ READS: dict[str, list[tuple]] = {
     "pairs.of_person": [("pers4",), ("pers1",), ("pers4", {"states": ["ready"]}), ("pers2", {"states": []})],
     "pairs.of_program": [("prog1",), ("prog1", {"states": ["ready", "paused"]})],
     "pairs.ready_of_mentor": [("prog1", "pers4"), ("prog2", "pers4")],
+    "pairs.count_by_state": [()],
     "connections.of_people": [(["pers4", "pers1", "pers2"],), ([],)],
     "connections.usable_of": [("pers4",), ("pers1",)],
     "connections.with_tokens": [()],
@@ -219,6 +220,8 @@ READS: dict[str, list[tuple]] = {
     "notifications.has_key": [("k2",), ("k9",)],
     "outbox.count_with_key_prefix": [("plan:",), ("dead:",)],
     "outbox.dead": [()],
+    "outbox.count_by_status": [()],
+    "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
 }
 # Each step changes the store; both must answer alike and end with the same rows.
 WRITES: list[tuple[str, tuple]] = [
