@@ -38,7 +38,8 @@ class BatchEndpointFailed(ProviderError):
 
 def map_batch_error(batch_uri: str) -> ProviderError:
     return BatchEndpointFailed(f"Google's batch endpoint {batch_uri} answered 404 Not Found: no calendar in the "
-                               "batch was read; check the Google API base URL in the settings (the batch URI is <api base>/batch/calendar/v3).")
+                               "batch was read; check the Google API base URL in the settings (the batch URI "
+                               "is <api base>/batch/calendar/v3).")
 
 
 def error_detail(exc: HttpError) -> tuple[str, str]:
