@@ -1,11 +1,13 @@
 """Google Calendar adapter: the CalendarProvider port over Calendar v3 with the real client
 library (google-api-python-client + google-auth).
 
-- Free/busy only: ``freeBusy.query`` in windows of at most 60 days and at most 50 calendars per
-  query (accounts sharing one consent share a query); several windows go in one HTTP batch.
+- Free/busy only: ``freeBusy.query`` covering the whole planning horizon in one query per consent
+  when it is at most 90 days (Google's limit; longer horizons are split into 90-day windows that go
+  in one HTTP batch) and at most 50 calendars per query (accounts sharing one consent share it).
   A calendar answered with ``errors`` is *unknown*, not free.
 - A series is one recurring event whose id is derived from ``spec.series_key`` (base32hex), so
-  a retried insert gets 409 and is read back instead of duplicated. It carries
+  a retried insert gets 409 and is read back instead of duplicated (a read-back that finds the
+  event cancelled raises ``CancelledBefore``: it is not a success). It carries
   ``extendedProperties.private.tandemSeriesKey`` and, on request, a Meet link.
 - One occurrence is found with ``events.instances(originalStart=...)`` and patched alone.
 - ``changes`` uses sync tokens (410 → SyncTokenExpired) and asks only for ids and our tag
@@ -34,8 +36,8 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from adapters.providers import google_oauth
-from adapters.providers.google_errors import (AlreadyDeleted, AlreadyExists, map_http_error, map_refresh_error,
-                                              worst_of)
+from adapters.providers.google_errors import (AlreadyDeleted, AlreadyExists, CancelledBefore, map_batch_error,
+                                              map_http_error, map_refresh_error, worst_of)
 from adapters.providers.retry import RateLimiter, RetryPolicy, call_with_retries
 from scheduler.core.intervals import Interval, interval, merge
 from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, ReconnectNeeded
@@ -45,7 +47,7 @@ from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 GOOGLE_BATCH_URI = "https://www.googleapis.com/batch/calendar/v3"
 SERIES_TAG = "tandemSeriesKey"
-MAX_WINDOW = timedelta(days=60)
+MAX_WINDOW = timedelta(days=90)  # freeBusy.query refuses longer ranges (timeRangeTooLong)
 MAX_CALENDARS_PER_QUERY = 50
 MAX_BATCH = 50
 CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),nextPageToken,nextSyncToken"
@@ -165,7 +167,10 @@ class GoogleCalendarProvider:
                         failures[int(request_id)] = map_http_error(exception)
                 for index in pending[start:start + MAX_BATCH]:
                     batch.add(makers[index](session.service), callback=collect, request_id=str(index))
-                self._guarded(account, session, lambda: batch.execute(http=session.http))
+                try:
+                    self._guarded(account, session, lambda: batch.execute(http=session.http))
+                except NotFound as exc:  # the batch endpoint itself answered 404: not any calendar's fault
+                    raise map_batch_error(self._batch_uri) from exc
             if failures:
                 raise worst_of(list(failures.values()))
             return [results[i] for i in range(len(makers))]
@@ -247,6 +252,10 @@ class GoogleCalendarProvider:
             log.info("series %s already exists on Google; reading it back", event_id)
             event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS))
+            if event.get("status") == "cancelled":
+                raise CancelledBefore(f"Google Calendar already holds event {event_id} for this series, cancelled: "
+                                      "a cancelled series is not re-created under the same key; book it as a new "
+                                      "series (a new series key) instead.")
         for wait in MEET_POLL_WAITS:
             if not _meet_pending(event):
                 break

@@ -22,6 +22,26 @@ class AlreadyDeleted(NotFound):
     """410 deleted: the event was cancelled before."""
 
 
+class CancelledBefore(ProviderError):
+    """An insert met our own id (409) and the read-back found that event cancelled: the series was
+    cancelled earlier and cannot be re-created under the same key. Waiting does not change that."""
+
+    retryable = False
+
+
+class BatchEndpointFailed(ProviderError):
+    """The HTTP batch endpoint itself refused the request (404 on the batch URI): a configuration
+    or service fault, not a verdict on any calendar in the batch."""
+
+    retryable = False
+
+
+def map_batch_error(batch_uri: str) -> ProviderError:
+    return BatchEndpointFailed(f"Google's batch endpoint {batch_uri} answered 404 Not Found: no calendar in the "
+                               "batch was read; check the Google API base URL in the settings (the batch URI "
+                               "is <api base>/batch/calendar/v3).")
+
+
 def error_detail(exc: HttpError) -> tuple[str, str]:
     """(reason, message) from Google's error JSON."""
     try:

@@ -7,11 +7,15 @@
   Busy: ``busy``, ``oof``, ``tentative`` (a maybe is not a free slot to book over) and
   ``unknown``. Free: ``free`` and ``workingElsewhere`` (the person is working, only elsewhere —
   a video session still fits).
+- Time zones written (start, end, ``recurrenceTimeZone``) are Windows ids from the CLDR table
+  (:mod:`adapters.providers.microsoft_zones`); moves are written in ``UTC``.
 - Series: ``POST /me/events`` with a ``patternedRecurrence`` built from the RRULE, a
   ``transactionId`` derived from ``series_key`` (a retried create returns the same event), a
   Teams meeting when ``video``, and a ``singleValueExtendedProperties`` tag holding the key.
 - One occurrence: found with ``/instances`` by its ``originalStart``, then PATCHed or cancelled.
-- Changes: ``calendarView/delta``; the cursor is the ``@odata.deltaLink``; 410 -> SyncTokenExpired.
+- Changes: ``calendarView/delta`` with ``$select=transactionId,seriesMasterId,type`` (Graph keeps it
+  in the delta/next links), so no subject, body or attendee of anyone's event is fetched; the cursor
+  is the ``@odata.deltaLink``; 410 -> SyncTokenExpired.
 - Watch: a ``/subscriptions`` on ``me/events`` (clientState = the watch token), renewed with
   :meth:`MicrosoftCalendarProvider.renew_watch` before it expires (< 7 days).
 """
@@ -28,6 +32,7 @@ from adapters.providers.microsoft_auth import MsalApps, MsalConfig, is_personal_
 from adapters.providers.microsoft_graph import GraphClient, GraphRejected
 from adapters.providers.microsoft_recurrence import (graph_datetime, iana_zone, parse_graph_datetime,
                                                      rrule_to_graph, utc_graph_datetime)
+from adapters.providers.microsoft_zones import windows_zone
 from adapters.providers.retry import RateLimiter, RetryPolicy
 from scheduler.core.intervals import Interval, interval, merge
 from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
@@ -40,6 +45,8 @@ TAG_PROPERTY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name tandemSeri
 WATCH_LIFETIME = timedelta(days=6)  # Graph allows < 7 days (10080 minutes) for events
 MAX_CLIENT_STATE = 128
 DELTA_WINDOW = (timedelta(days=30), timedelta(days=730))  # past, future, around now
+# what ``_ours`` reads of a delta item (id always comes): no subject, body, attendees or location
+DELTA_SELECT = "transactionId,seriesMasterId,type"
 OCCURRENCE_SEARCH = timedelta(days=45)  # how far a moved occurrence may sit from its original start
 _TXN_NAMESPACE = uuid.UUID("0d7a3c52-3c4e-4f0e-8a51-6f1f3a0c9b21")
 _RESPONSES: dict[str, Response] = {"accepted": "accepted", "organizer": "accepted", "declined": "declined",
@@ -49,6 +56,13 @@ UTC = timezone.utc
 
 
 TXN_PREFIX = "tandem-"
+
+
+class CancelledBefore(ProviderError):
+    """A create met our own earlier event for the series key (same ``transactionId``), and that event
+    is cancelled: reported as what it is, not as a booking. Waiting does not change it."""
+
+    retryable = False
 
 
 def transaction_id(series_key: str) -> str:
@@ -176,12 +190,13 @@ class MicrosoftCalendarProvider:
     def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
         """Create the recurring meeting (idempotent on ``series_key`` via ``transactionId``)."""
         end_local = spec.start_local + timedelta(minutes=spec.duration_min)
+        zone = windows_zone(spec.tz)  # Graph's create/update take Windows ids, not every IANA name
         body = {
             "subject": spec.title,
             "body": {"contentType": "text", "content": spec.description},
-            "start": graph_datetime(spec.start_local, spec.tz),
-            "end": graph_datetime(end_local, spec.tz),
-            "recurrence": rrule_to_graph(spec.rrule, spec.start_local, spec.tz),
+            "start": graph_datetime(spec.start_local, zone),
+            "end": graph_datetime(end_local, zone),
+            "recurrence": rrule_to_graph(spec.rrule, spec.start_local, zone),
             "attendees": [{"emailAddress": {"address": a}, "type": "required"} for a in spec.attendee_emails],
             "allowNewTimeProposals": False,
             "transactionId": transaction_id(spec.series_key),
@@ -190,6 +205,10 @@ class MicrosoftCalendarProvider:
         if spec.video:
             body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         created = self.graph.request(account, "POST", "/me/events", json=body).json()
+        if created.get("isCancelled"):  # the transactionId met our own earlier event, since cancelled
+            raise CancelledBefore(f"Microsoft already holds event {created.get('id')} for this series, cancelled: "
+                                  "a cancelled series is not re-created under the same key; book it as a new series "
+                                  "(a new series key) instead.")
         join = (created.get("onlineMeeting") or {}).get("joinUrl")
         return SeriesRef(event_id=created["id"], video_url=join)
 
@@ -281,7 +300,8 @@ class MicrosoftCalendarProvider:
         if cursor is None:
             now = self._now()
             url, params = "/me/calendarView/delta", {"startDateTime": _iso(now - DELTA_WINDOW[0]),
-                                                     "endDateTime": _iso(now + DELTA_WINDOW[1])}
+                                                     "endDateTime": _iso(now + DELTA_WINDOW[1]),
+                                                     "$select": DELTA_SELECT}
         else:
             url, params = cursor, None
         changed: dict[str, None] = {}

@@ -15,7 +15,8 @@ from .recurrence import RecurrenceError, parse_recurrence
 from .replies import GraphError, bad_request, json_reply, not_found
 from .serialize import event_json, parse_select, preferred_body_type
 from .store import Store
-from .zones import ZoneError, format_datetime_tz, parse_datetime_tz, parse_query_instant, preferred_zone
+from .zones import (UnsupportedZone, ZoneError, check_writable_zone, format_datetime_tz, parse_datetime_tz,
+                    parse_query_instant, preferred_zone)
 
 MAX_SCHEDULE_DAYS = 62
 AVAILABILITY_DIGITS = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4", "unknown": "0"}
@@ -51,6 +52,20 @@ class Ctx:
         if not isinstance(body, dict):
             raise bad_request("Empty Payload. JSON content expected.", "BadRequest")
         return body
+
+
+def check_written_zones(body: dict) -> None:
+    """Create and update take Windows ids and the documented IANA names only (400 otherwise)."""
+    values = [body[k].get("timeZone") or "UTC" for k in ("start", "end") if isinstance(body.get(k), dict)]
+    recurrence = body.get("recurrence")
+    if isinstance(recurrence, dict) and isinstance(recurrence.get("range"), dict):
+        if recurrence["range"].get("recurrenceTimeZone"):
+            values.append(recurrence["range"]["recurrenceTimeZone"])
+    try:
+        for value in values:
+            check_writable_zone(value)
+    except UnsupportedZone as exc:
+        raise bad_request(str(exc), "TimeZoneNotSupportedException") from exc
 
 
 def window_args(ctx: Ctx) -> tuple[datetime, datetime]:
@@ -100,8 +115,10 @@ class Calendar:
         if end <= start:
             raise bad_request("The end time must be later than the start time.", "ErrorInvalidParameter")
         if end - start > timedelta(days=MAX_SCHEDULE_DAYS):
-            raise bad_request(f"The requested time duration is too long: it can't exceed {MAX_SCHEDULE_DAYS} days.",
-                              "ErrorInvalidParameter")
+            days = -(-(end - start) // timedelta(days=1))
+            raise bad_request("The requested time duration specified for FreeBusyViewOptions.TimeWindow is too long. "
+                              f"The allowed limit = {MAX_SCHEDULE_DAYS} days; the actual limit = {days} days.",
+                              "ErrorTimeIntervalTooBig")
         zone = ctx.zone()
         value = []
         with self.store.lock:
@@ -188,6 +205,7 @@ class Calendar:
             return json_reply(event_json(ev, ctx.zone(), basic=ctx.basic), 201)
 
     def _build_event(self, user: User, body: dict) -> Event:
+        check_written_zones(body)
         try:
             start = parse_datetime_tz(body.get("start"), "start")
             end = parse_datetime_tz(body.get("end"), "end")
@@ -285,6 +303,7 @@ class Calendar:
             ev, original = self._locate(ctx, event_id)
             if ev.hidden:
                 raise bad_request("The meeting was cancelled and can't be changed.", "ErrorInvalidRequest")
+            check_written_zones(body)
             if original is not None:
                 start, end = ev.exceptions.get(original, (original, original + ev.duration))
                 try:

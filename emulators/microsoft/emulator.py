@@ -254,7 +254,7 @@ class GraphEmulator:
 
     # --- logs ---------------------------------------------------------------------------------
     def requests(self) -> list[dict]:
-        """Every request served: method, path, query, status, ms."""
+        """Every request served: method, path, query, status, ms, and the reply body of Graph calls (``reply``)."""
         with self.store.lock:
             return list(self.store.request_log)
 

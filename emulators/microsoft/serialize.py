@@ -41,6 +41,17 @@ def preferred_body_type(prefer: str | None) -> str:
     return "html"
 
 
+# Properties of microsoft.graph.event this emulator renders ($select may name only these).
+EVENT_PROPERTIES = frozenset("""
+id createdDateTime lastModifiedDateTime changeKey categories transactionId originalStartTimeZone
+originalEndTimeZone iCalUId uid reminderMinutesBeforeStart isReminderOn hasAttachments subject bodyPreview
+importance sensitivity isAllDay isCancelled isOrganizer responseRequested seriesMasterId showAs type webLink
+onlineMeetingUrl isOnlineMeeting onlineMeetingProvider allowNewTimeProposals recurrence responseStatus body
+start end location locations attendees organizer onlineMeeting originalStart cancelledOccurrences
+singleValueExtendedProperties
+""".split())
+
+
 def event_json(ev: Event, zone: str, *, instance: Instance | None = None, select: set[str] | None = None,
                basic: bool = False, expand: str | None = None, body_type: str = "html") -> dict:
     """One event (or one instance of it) as Graph renders it."""

@@ -36,6 +36,9 @@ class GraphRoute:
     scopes: frozenset[str]
 
 
+REPLY_LOG_LIMIT = 20000  # replies are kept for tests of what a client receives; not in long runs
+
+
 class GraphApp:
     """The WSGI callable; ``base_url`` is set once the server knows its port."""
 
@@ -103,8 +106,12 @@ class GraphApp:
         request = Request(environ)
         started = time.monotonic()
         response = self._dispatch(request)
-        self.store.log_request({"method": request.method, "path": request.path, "query": request.query_string.decode(),
-                                "status": response.status_code, "ms": round((time.monotonic() - started) * 1000, 1)})
+        entry = {"method": request.method, "path": request.path, "query": request.query_string.decode(),
+                 "status": response.status_code, "ms": round((time.monotonic() - started) * 1000, 1)}
+        keep_reply = len(self.store.request_log) < REPLY_LOG_LIMIT
+        if request.path.startswith("/v1.0/") and not response.is_streamed and keep_reply:
+            entry["reply"] = response.get_data(as_text=True)  # for tests of what a client is sent
+        self.store.log_request(entry)
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:

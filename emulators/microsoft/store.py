@@ -62,6 +62,7 @@ class DeltaState:
     start: datetime
     end: datetime
     pending: list[dict] = field(default_factory=list)  # items not yet paged out (skiptoken state)
+    select: frozenset[str] | None = None  # the first request's $select, kept for the whole round (as Graph does)
 
 
 @dataclass

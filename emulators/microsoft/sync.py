@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from .calendar_api import PAGE_SIZE, Ctx, window_args
 from .model import User, split_occurrence_id
 from .replies import GraphError, bad_request, json_reply
-from .serialize import event_json
+from .serialize import EVENT_PROPERTIES, event_json, parse_select
 from .store import DeltaState, Store, Subscription
 from .zones import format_instant, parse_iso_naive
 
@@ -43,16 +43,17 @@ class Delta:
             elif "$deltatoken" in args:
                 base = self._state(args["$deltatoken"], ctx.user)
                 state = DeltaState(ctx.user.oid, ctx.user.change_seq, base.start, base.end,
-                                   self._changed_items(ctx, base))
+                                   self._changed_items(ctx, base), base.select)
             else:
                 unsupported = [k for k in ("$expand", "$filter", "$orderby", "$search") if k in args]
-                if unsupported:  # $select is accepted but ignored: delta always returns whole events
+                if unsupported:
                     raise bad_request(f"The query parameter {unsupported[0]} is not supported on calendarView "
                                       "delta.", "ErrorInvalidParameter")
                 start, end = window_args(ctx)
-                items = [event_json(i.event, "UTC", instance=i, basic=ctx.basic)
+                select = _delta_select(args.get("$select"))  # kept in the tokens: later rounds honour it too
+                items = [event_json(i.event, "UTC", instance=i, basic=ctx.basic, select=select)
                          for ev in ctx.user.events.values() for i in ev.instances(start, end)]
-                state = DeltaState(ctx.user.oid, ctx.user.change_seq, start, end, items)
+                state = DeltaState(ctx.user.oid, ctx.user.change_seq, start, end, items, select)
             page, state.pending = state.pending[:page_size], state.pending[page_size:]
             token = secrets.token_urlsafe(24)
             self.store.delta_states[token] = state
@@ -82,11 +83,24 @@ class Delta:
             ev = user.events.get(event_id)
             inside = ev.instances(base.start, base.end) if ev is not None and kind != "deleted" else []
             if inside:
-                items.extend(event_json(i.event, "UTC", instance=i, basic=ctx.basic) for i in inside)
+                items.extend(event_json(i.event, "UTC", instance=i, basic=ctx.basic, select=base.select)
+                             for i in inside)
             else:  # deleted, or changed outside the window: Graph reports both as removed
                 items.append({"@odata.type": "#microsoft.graph.event", "id": event_id,
                               "@removed": {"reason": "deleted"}})
         return items
+
+
+def _delta_select(raw: str | None) -> frozenset[str] | None:
+    """``$select`` of a first delta request; a property an event does not have is a 400, as in Graph."""
+    select = parse_select(raw)
+    if select is None:
+        return None
+    for name in sorted(select):
+        if name not in EVENT_PROPERTIES:
+            raise bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.event'.",
+                              "BadRequest")
+    return frozenset(select)
 
 
 def _max_page_size(prefer: str | None) -> int:

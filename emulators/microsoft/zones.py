@@ -19,8 +19,53 @@ _OLSON_TO_WINDOWS["Etc/UTC"] = "UTC"
 GRAPH_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
 
 
+# The IANA names Graph documents next to the Windows ids (the dateTimeTimeZone resource page, v1.0);
+# where the page gives two spellings ("Europe/Kyiv (Kiev)") both are listed.
+DOCUMENTED_IANA_NAMES = frozenset("""
+Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorage America/Santa_Isabel America/Los_Angeles
+America/Phoenix America/Chihuahua America/Denver America/Guatemala America/Chicago America/Mexico_City
+America/Regina America/Bogota America/New_York America/Indiana/Indianapolis America/Caracas America/Asuncion
+America/Halifax America/Cuiaba America/La_Paz America/Santiago America/St_Johns America/Sao_Paulo
+America/Argentina/Buenos_Aires America/Cayenne America/Godthab America/Montevideo America/Bahia Etc/GMT+2
+Atlantic/Azores Atlantic/Cape_Verde Africa/Casablanca Etc/GMT Europe/London Atlantic/Reykjavik Europe/Berlin
+Europe/Budapest Europe/Paris Europe/Warsaw Africa/Lagos Africa/Windhoek Europe/Bucharest Asia/Beirut
+Africa/Cairo Asia/Damascus Africa/Johannesburg Europe/Kyiv Europe/Kiev Europe/Istanbul Asia/Jerusalem
+Asia/Amman Asia/Baghdad Europe/Kaliningrad Asia/Riyadh Africa/Nairobi Asia/Tehran Asia/Dubai Asia/Baku
+Europe/Moscow Indian/Mauritius Asia/Tbilisi Asia/Yerevan Asia/Kabul Asia/Karachi Asia/Toshkent Asia/Tashkent
+Asia/Kolkata Asia/Colombo Asia/Kathmandu Asia/Astana Asia/Almaty Asia/Dhaka Asia/Yekaterinburg Asia/Yangon
+Asia/Rangoon Asia/Bangkok Asia/Novosibirsk Asia/Shanghai Asia/Krasnoyarsk Asia/Singapore Australia/Perth
+Asia/Taipei Asia/Ulaanbaatar Asia/Irkutsk Asia/Tokyo Asia/Seoul Australia/Adelaide Australia/Darwin
+Australia/Brisbane Australia/Sydney Pacific/Port_Moresby Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal
+Asia/Vladivostok Pacific/Auckland Etc/GMT-12 Pacific/Fiji Asia/Magadan Pacific/Tongatapu Pacific/Apia
+Pacific/Kiritimati
+""".split())
+WINDOWS_NAMES = frozenset(WINDOWS_TO_OLSON) | {"UTC"}
+
+
 class ZoneError(ValueError):
     """A time-zone name Graph would not accept."""
+
+
+class UnsupportedZone(ZoneError):
+    """A name create/update refuses: neither a Windows id nor one of the documented IANA names."""
+
+
+def check_writable_zone(name: object) -> str:
+    """What create and update accept as ``timeZone``: a Windows id or a documented IANA name.
+    Graph answers anything else with 400 ``TimeZoneNotSupportedException``.
+
+    >>> check_writable_zone("India Standard Time"), check_writable_zone("Asia/Kolkata")
+    ('India Standard Time', 'Asia/Kolkata')
+    >>> check_writable_zone("Europe/Madrid")
+    Traceback (most recent call last):
+    ...
+    emulators.microsoft.zones.UnsupportedZone: A valid TimeZone value must be specified. The following TimeZone value is not supported: 'Europe/Madrid'.
+    """
+    text = "" if name is None else str(name)
+    if text in WINDOWS_NAMES or text in DOCUMENTED_IANA_NAMES:
+        return text
+    raise UnsupportedZone("A valid TimeZone value must be specified. The following TimeZone value is not "
+                          f"supported: '{text}'.")
 
 
 def to_zoneinfo(name: str) -> ZoneInfo:

@@ -31,9 +31,10 @@ def provider_for(emu: GoogleEmulator, **kw) -> GoogleCalendarProvider:
     kw.setdefault("retry_policy", FAST_RETRIES)
     kw.setdefault("sleep", lambda seconds: None)
     kw.setdefault("timeout_s", 10)
+    kw.setdefault("batch_uri", emu.batch_uri)
     return GoogleCalendarProvider(emu.client_id, emu.client_secret, token_uri=emu.token_uri,
-                                  api_endpoint=emu.calendar_endpoint, batch_uri=emu.batch_uri,
-                                  revoke_uri=emu.revoke_uri, trust_env=False, **kw)
+                                  api_endpoint=emu.calendar_endpoint, revoke_uri=emu.revoke_uri, trust_env=False,
+                                  **kw)
 
 
 @contextlib.contextmanager

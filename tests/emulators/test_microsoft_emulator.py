@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import jwt
+import pytest
 
 from emulators.microsoft.browser import sign_in
 from tests.emulators.microsoft_helpers import authorize_url, bearer, pkce, redeem, tokens, unique, weekly_event
@@ -184,6 +185,39 @@ def test_get_schedule_rejects_bad_interval_long_window_and_personal_accounts(emu
 
 
 # --- calendarView, events, instances -------------------------------------------------------------
+def test_get_schedule_window_limit_is_62_days_with_graphs_error_code(emu, http):
+    email = unique("lee")
+    reply = tokens(emu, http, email)
+    url = f"{emu.graph_url}/me/calendar/getSchedule"
+
+    fits = http.post(url, json=schedule_body(email, end="2027-05-02T00:00:00"), headers=bearer(reply))
+    too_long = http.post(url, json=schedule_body(email, end="2027-05-02T00:00:01"), headers=bearer(reply))
+
+    assert fits.status_code == 200
+    assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "ErrorTimeIntervalTooBig"
+
+
+@pytest.mark.parametrize("zone, accepted", [("India Standard Time", True), ("Nepal Standard Time", True),
+                                            ("UTC", True), ("Asia/Kolkata", True), ("Europe/Berlin", True),
+                                            ("Europe/Madrid", False), ("America/Toronto", False),
+                                            ("Asia/Calcutta", False), ("Mars/Base", False)])
+def test_create_and_update_take_windows_names_and_the_documented_iana_names_only(emu, http, zone, accepted):
+    reply = tokens(emu, http, unique("zed"))
+    url = f"{emu.graph_url}/me/events"
+
+    created = http.post(url, json=weekly_event(tz=zone), headers=bearer(reply))
+    plain = http.post(url, json=weekly_event(tz="Eastern Standard Time"), headers=bearer(reply)).json()
+    moved = http.patch(f"{url}/{plain['id']}", json={"start": {"dateTime": "2027-03-02T11:00:00", "timeZone": zone},
+                                                      "end": {"dateTime": "2027-03-02T11:45:00", "timeZone": zone}},
+                       headers=bearer(reply))
+
+    for answer in (created, moved):
+        if accepted:
+            assert answer.status_code in (200, 201)
+        else:
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "TimeZoneNotSupportedException"
+
+
 def test_calendar_view_needs_a_window_pages_and_hides_body_under_read_basic(emu, http):
     email = unique("max")
     basic = tokens(emu, http, email, scopes="Calendars.ReadBasic")

@@ -54,6 +54,23 @@ def test_delta_pages_then_reports_changes_and_removals(emu, http):
                                  "@removed": {"reason": "deleted"}}]
 
 
+def test_delta_honours_select_in_every_round_and_refuses_unknown_properties(emu, http):
+    reply = tokens(emu, http, unique("cy"))
+    series = http.post(f"{emu.graph_url}/me/events", json=weekly_event(), headers=bearer(reply)).json()
+    url = f"{emu.graph_url}/me/calendarView/delta"
+    wanted = {"@odata.etag", "id", "type", "seriesMasterId"}
+
+    first = http.get(url, params={**WINDOW, "$select": "type,seriesMasterId"}, headers=bearer(reply)).json()
+    assert len(first["value"]) == 6 and all(set(i) == wanted for i in first["value"])
+    http.patch(f"{emu.graph_url}/me/events/{series['id']}", json={"subject": "Secret"}, headers=bearer(reply))
+    later = http.get(first["@odata.deltaLink"], headers=bearer(reply)).json()  # the link carries the $select
+    assert later["value"] and all(set(i) == wanted for i in later["value"])
+    assert "Secret" not in str(later) and "Mentoring" not in str(first)
+
+    bad = http.get(url, params={**WINDOW, "$select": "type,nope"}, headers=bearer(reply))
+    assert bad.status_code == 400 and "'nope'" in bad.json()["error"]["message"]
+
+
 def test_delta_needs_a_window_reports_outside_changes_as_removed_and_410s_lost_state(emu, http):
     reply = tokens(emu, http, unique("bo"))
     url = f"{emu.graph_url}/me/calendarView/delta"

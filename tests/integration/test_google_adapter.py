@@ -15,6 +15,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from adapters.providers.google import MAX_WINDOW, SERIES_TAG, event_id_for
+from adapters.providers.google_errors import BatchEndpointFailed, CancelledBefore
 from adapters.providers.google_oauth import (EVENTS_OWNED_SCOPE, FREEBUSY_SCOPE, GoogleOAuthConfig,
                                              finish_authorization, start_authorization)
 from emulators.google import GoogleEmulator
@@ -70,11 +71,11 @@ def api_requests(emu: GoogleEmulator, path_part: str = "/calendar/v3") -> list:
 
 
 # --- free/busy ---------------------------------------------------------------------------------
-def test_long_window_is_queried_in_60_day_chunks_in_one_batch_and_merged(emu, provider, account):
+def test_long_window_is_queried_in_90_day_chunks_in_one_batch_and_merged(emu, provider, account):
     ada = account()
     emu.add_event(ada.email, at(1, 1) + MAX_WINDOW - timedelta(hours=1), at(1, 1) + MAX_WINDOW + timedelta(hours=1), "Secret")
 
-    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+    result = provider.free_busy([ada], at(1, 1), at(1, 1) + MAX_WINDOW * 2 + timedelta(days=30))[ada.connection_id]
 
     queries = [r for r in api_requests(emu, "/freeBusy")]
     assert [(i.start, i.end) for i in result.busy] == [(at(1, 1) + MAX_WINDOW - timedelta(hours=1),
@@ -83,6 +84,28 @@ def test_long_window_is_queried_in_60_day_chunks_in_one_batch_and_merged(emu, pr
     assert len(api_requests(emu, "/batch/")) == 1
     spans = [datetime.fromisoformat(q.body["timeMax"]) - datetime.fromisoformat(q.body["timeMin"]) for q in queries]
     assert max(spans) <= MAX_WINDOW
+
+
+def test_a_horizon_of_up_to_90_days_is_one_query_per_consent(emu, provider, account):
+    ada, bob = account(), account("bob@example.org")
+    emu.add_event(bob.email, at(3, 20, 9), at(3, 20, 10), "Secret")
+
+    result = provider.free_busy([ada, bob], at(1, 1), at(1, 1) + timedelta(days=90))
+
+    queries = api_requests(emu, "/freeBusy")
+    assert len(queries) == 2 and not any(q.batch_part for q in queries)  # one per consent, unbatched
+    assert not api_requests(emu, "/batch/")
+    assert all(datetime.fromisoformat(q.body["timeMax"]) - datetime.fromisoformat(q.body["timeMin"])
+               == timedelta(days=90) for q in queries)
+    assert [(i.start, i.end) for i in result[bob.connection_id].busy] == [(at(3, 20, 9), at(3, 20, 10))]
+
+
+def test_a_404_from_the_batch_endpoint_is_its_failure_not_a_missing_calendar(emu, account):
+    ada = account()
+    broken = provider_for(emu, batch_uri=emu.batch_uri + "/nowhere")
+
+    with pytest.raises(BatchEndpointFailed, match="batch endpoint"):
+        broken.free_busy([ada], at(1, 1), at(1, 1) + MAX_WINDOW * 2)
 
 
 def test_more_than_50_chunks_take_two_batches(emu, provider, account):
@@ -189,6 +212,18 @@ def test_lost_insert_reply_is_retried_into_a_409_and_read_back(emu, provider, ac
     statuses = [r.status for r in api_requests(emu, "/events") if r.method == "POST"]
     assert statuses == [503, 409]  # the insert was done, its reply lost; the retry hits the same id
     assert len(emu.events(ada.email)) == 1 and ref.video_url and ref.video_url.startswith("https://meet.google.com/")
+
+
+def test_re_creating_a_cancelled_series_reports_the_cancellation_not_success(emu, provider, account):
+    ada = account()
+    ref = provider.create_series(ada, spec(ada.email))
+    provider.cancel_series(ada, ref.event_id)
+
+    with pytest.raises(CancelledBefore, match="cancelled") as caught:
+        provider.create_series(ada, spec(ada.email))
+
+    assert caught.value.retryable is False
+    assert [r.status for r in api_requests(emu, "/events") if r.method == "POST"][-1] == 409
 
 
 def test_revoked_consent_is_reconnect_needed_and_not_retried(emu, provider, account, sleeps):
@@ -502,7 +537,7 @@ def test_a_failed_call_inside_a_batch_is_retried_alone(emu, provider, account, s
     ada = account()
     emu.faults.add("rate_limit", count=1, retry_after=1, batch_parts=True)
 
-    result = provider.free_busy([ada], at(1, 1), at(6, 1))[ada.connection_id]
+    result = provider.free_busy([ada], at(1, 1), at(1, 1) + MAX_WINDOW * 2 + timedelta(days=30))[ada.connection_id]
 
     parts_per_batch, running = [], 0
     for record in emu.request_log:  # parts are logged as they finish, before their batch

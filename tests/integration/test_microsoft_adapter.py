@@ -10,14 +10,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.providers.microsoft import TAG_PROPERTY_ID, MicrosoftCalendarProvider, transaction_id
+import doctest
+import json
+
+import adapters.providers.microsoft_zones as microsoft_zones
+from adapters.providers.microsoft import (DELTA_SELECT, TAG_PROPERTY_ID, CancelledBefore, MicrosoftCalendarProvider,
+                                          transaction_id)
 from adapters.providers.microsoft_auth import BOOKING_SCOPES, FREE_BUSY_SCOPES, MicrosoftConnectFlow
 from adapters.providers.retry import RetryPolicy
 from emulators.microsoft import GraphEmulator
 from emulators.microsoft.browser import sign_in
 from emulators.microsoft.receiver import WebhookReceiver
 from emulators.tls import client_session
-from scheduler.errors import ProviderUnavailable, RateLimited, ReconnectNeeded, SyncTokenExpired
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from scheduler.errors import ProviderUnavailable, RateLimited, ReconnectNeeded, SyncTokenExpired, UnknownTimeZone
 from scheduler.ports import CalendarAccount, SeriesSpec
 
 UTC = timezone.utc
@@ -172,6 +179,34 @@ def test_changes_report_only_our_events(world):
     assert not later.full_resync and later.changed_event_ids == (ref.event_id,)
 
 
+def test_change_tracking_fetches_only_the_fields_it_needs(world):
+    """The privacy promise covers what is fetched: delta asks for ids and our marks, and Graph
+    (here the emulator, which honours $select in every round of the tokens) sends nothing else."""
+    ada = world.account("ada@contoso.example")
+    world.emu.add_event(ada.email, "Therapy with Dr Who", datetime.now(UTC) + timedelta(days=3),
+                        datetime.now(UTC) + timedelta(days=3, hours=1))
+    ref = world.provider.create_series(ada, SeriesSpec(
+        series_key="soon", title="Mentoring", description="Agenda", organizer_email=ada.email,
+        attendee_emails=("mentee@example.org",), start_local=datetime.now().replace(microsecond=0) + timedelta(days=2),
+        tz="UTC", duration_min=30, rrule="FREQ=WEEKLY;COUNT=3"))
+    world.emu.reset_logs()
+
+    first = world.provider.changes(ada, None)
+    world.emu.add_event(ada.email, "Divorce lawyer", datetime.now(UTC) + timedelta(days=4),
+                        datetime.now(UTC) + timedelta(days=4, hours=1))
+    world.provider.update_description(ada, ref.event_id, "Agenda v2")
+    later = world.provider.changes(ada, first.cursor)
+
+    assert first.changed_event_ids == later.changed_event_ids == (ref.event_id,)
+    rounds = world.graph_requests("calendarView/delta")
+    assert len(rounds) >= 2 and "%24select=" + DELTA_SELECT.replace(",", "%2C") in rounds[0]["query"]
+    allowed = {"@odata.etag", "@odata.type", "@removed", "id"} | set(DELTA_SELECT.split(","))
+    for entry in rounds:
+        reply = json.loads(entry["reply"])
+        assert reply["value"] and all(set(item) <= allowed for item in reply["value"])
+        assert "Therapy" not in entry["reply"] and "Divorce" not in entry["reply"] and "Agenda" not in entry["reply"]
+
+
 def test_stale_delta_cursor_raises_sync_token_expired(world):
     ada = world.account("ada@contoso.example")
     cursor = world.provider.changes(ada, None).cursor
@@ -304,6 +339,67 @@ def test_wall_clock_series_in_edge_case_zones(world, tz):
     zone = ZoneInfo(tz)
     expected = [datetime(2027, 3, 22, 18, 30, tzinfo=zone) + timedelta(weeks=n) for n in range(4)]
     assert [o.start for o in state.occurrences] == [e.astimezone(UTC) for e in expected]
+
+
+def test_re_creating_a_cancelled_series_reports_the_cancellation_not_success(world):
+    ada = world.account("ada@contoso.example")
+    ref = world.provider.create_series(ada, _spec(ada.email))
+    world.provider.cancel_series(ada, ref.event_id)
+
+    with pytest.raises(CancelledBefore, match="cancelled") as caught:
+        world.provider.create_series(ada, _spec(ada.email))
+
+    assert caught.value.retryable is False and len(world.emu.events(ada.email)) == 1
+
+
+@pytest.mark.parametrize("tz, windows", [("Asia/Kolkata", "India Standard Time"),
+                                         ("Asia/Kathmandu", "Nepal Standard Time"),
+                                         ("Asia/Calcutta", "India Standard Time"),
+                                         ("Europe/Madrid", "Romance Standard Time"),
+                                         ("America/Toronto", "Eastern Standard Time")])
+def test_people_book_on_outlook_with_the_windows_name_of_their_zone(world, tz, windows):
+    """Graph's create/update take Windows ids and a few IANA names: Tandem writes Windows ids, so a
+    person in India, Nepal or Madrid (which Graph's IANA list lacks) books like anyone else."""
+    ada = world.account("ada@contoso.example")
+    spec = SeriesSpec(series_key=f"zone-{tz}", title="Mentoring", description="Agenda", organizer_email=ada.email,
+                      attendee_emails=("mentee@example.org",), start_local=datetime(2027, 3, 22, 18, 30), tz=tz,
+                      duration_min=60, rrule="FREQ=WEEKLY;COUNT=4;BYDAY=MO")
+
+    ref = world.provider.create_series(ada, spec)
+
+    [event] = world.emu.events(ada.email)
+    assert (event.start_zone, event.end_zone, event.recurrence.raw["range"]["recurrenceTimeZone"]) == (windows,) * 3
+    state = world.provider.get_series(ada, ref.event_id, _utc(15, 0), _utc(1, 0, month=5))
+    expected = [datetime(2027, 3, 22, 18, 30, tzinfo=ZoneInfo(tz)) + timedelta(weeks=n) for n in range(4)]
+    assert [o.start for o in state.occurrences] == [e.astimezone(UTC) for e in expected]
+
+
+def test_the_graph_emulator_refuses_a_zone_graph_does_not_list(world):
+    ada = world.account("ada@contoso.example")
+    token = next(iter(world.emu.store.access_tokens))
+    body = {"subject": "x", "start": {"dateTime": "2027-03-02T10:00:00", "timeZone": "Europe/Madrid"},
+            "end": {"dateTime": "2027-03-02T11:00:00", "timeZone": "Europe/Madrid"}}
+
+    reply = world.session.post(f"{world.emu.graph_url}/me/events", json=body,
+                               headers={"Authorization": "Bearer " + token})
+
+    assert reply.status_code == 400 and reply.json()["error"]["code"] == "TimeZoneNotSupportedException"
+    assert "'Europe/Madrid'" in reply.json()["error"]["message"] and not world.emu.events(ada.email)
+
+
+def test_windows_zone_table_is_cldr_and_keeps_each_clock():
+    table = microsoft_zones.cldr_table()
+    assert set(table.values()) <= set(WINDOWS_TO_OLSON)
+    assert all(table[iana] == windows for windows, iana in WINDOWS_TO_OLSON.items())  # CLDR's 001 rows
+    assert table["Asia/Kolkata"] == table["Asia/Calcutta"] == "India Standard Time"  # tzdata old names linked
+    assert table["Asia/Kathmandu"] == table["Asia/Katmandu"] == "Nepal Standard Time"
+    # a zone whose clock moved after CLDR's mapping gets a Windows zone keeping today's clock
+    almaty = microsoft_zones.windows_zone("Asia/Almaty", today=datetime(2027, 1, 1, tzinfo=UTC))
+    assert ZoneInfo(WINDOWS_TO_OLSON[almaty]).utcoffset(datetime(2027, 6, 1)) == timedelta(hours=5)
+    with pytest.raises(UnknownTimeZone, match="not an IANA zone"):
+        microsoft_zones.windows_zone("Mars/Olympus_Mons")
+    result = doctest.testmod(microsoft_zones)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_cancelled_occurrence_is_reported_as_cancelled(world):
