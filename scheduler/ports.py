@@ -486,7 +486,7 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
 
     def attendance_to_resolve(self, *, ended_after: datetime, ended_before: datetime, resolved_before: datetime,
                               limit: int) -> list[Occurrence]:
-        """Occurrences whose attendance is still ``unknown``, that ended in ``[ended_after,
+        """Occurrences whose attendance verdict is still ``unknown``, that ended in ``[ended_after,
         ended_before)`` and were not resolved since ``resolved_before`` (never, or earlier),
         oldest end first: the daily attendance sweep's work."""
 

@@ -578,7 +578,7 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
     def attendance_to_resolve(self, *, ended_after: datetime, ended_before: datetime, resolved_before: datetime,
                               limit: int) -> list[e.Occurrence]:
         def due(o: e.Occurrence) -> bool:
-            return (o.attendance == "unknown" and _le(ended_after, o.end) and _lt(o.end, ended_before)
+            return (o.attendance_verdict == "unknown" and _le(ended_after, o.end) and _lt(o.end, ended_before)
                     and (o.attendance_resolved_at is None or _lt(o.attendance_resolved_at, resolved_before)))
         return self.where(due, order=lambda o: (o.end, o.id))[:limit]
 

@@ -225,7 +225,7 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                               limit: int) -> list[Occurrence]:
         return list(self.session.scalars(
             select(Occurrence).where(
-                Occurrence.attendance == "unknown", Occurrence.end >= ended_after, Occurrence.end < ended_before,
+                Occurrence.attendance_verdict == "unknown", Occurrence.end >= ended_after, Occurrence.end < ended_before,
                 Occurrence.attendance_resolved_at.is_(None) | (Occurrence.attendance_resolved_at < resolved_before))
             .order_by(Occurrence.end, Occurrence.id).limit(limit)))
 

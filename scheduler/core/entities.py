@@ -117,13 +117,14 @@ class Series(Entity):
 class Occurrence(Entity):
     """One session of a series. ``original_start`` identifies it at the provider (RECURRENCE-ID).
 
-    ``attendance`` is the verdict of :mod:`scheduler.core.attendance` (held, missed, cancelled,
-    moved, disputed, unknown) and ``attendance_signals`` the signals beside it (JSON list);
-    ``attendance_set_by`` is the coordinator who corrected it (None: the rules),
-    ``attendance_note`` their note."""
+    ``attendance`` sums up the follow-up answers alone (unknown, met, missed, rescheduled: "met"
+    from anyone stands). ``attendance_verdict`` is what really happened, resolved from every
+    signal by :mod:`scheduler.core.attendance` (held, missed, cancelled, moved, disputed,
+    unknown), with ``attendance_signals`` beside it (JSON list); ``attendance_set_by`` is the
+    coordinator who corrected it (None: the rules), ``attendance_note`` their note."""
 
     FIELDS = dict(id=new_id, series_id=None, original_start=None, start=None, end=None, status="scheduled",
-                  attendance="unknown", agenda=None, attendance_signals=list, attendance_note=None,
+                  attendance="unknown", agenda=None, attendance_verdict="unknown", attendance_signals=list, attendance_note=None,
                   attendance_set_by=None, attendance_resolved_at=None)
     MANY_TO_ONE = dict(series=("series_id", "Series"))
 

@@ -118,7 +118,7 @@ def rows() -> list[Entity]:
         Occurrence(id="occ5", series_id="ser3", original_start=T, start=T, end=T + H),
         Occurrence(id="occ6", series_id="ser5", original_start=T, start=T, end=T + H),
         Occurrence(id="occ7", series_id="ser5", original_start=T - D, start=T - D, end=T - D + H,
-                   attendance="held", attendance_resolved_at=T - D + 2 * H),
+                   attendance="met", attendance_verdict="held", attendance_resolved_at=T - D + 2 * H),
         Occurrence(id="occ8", series_id="ser5", original_start=T - 2 * D, start=T - 2 * D, end=T - 2 * D + H,
                    attendance_resolved_at=T - H, attendance_signals=[{"kind": "no_answer", "by": "mentor"}]),
         Feedback(id="fb1", occurrence_id="occ1", person_id="pers1", answer="met"),
