@@ -9,8 +9,9 @@ Signals come from three places:
   calendar (``calendar_cancelled``, ``calendar_deleted``, ``calendar_declined``); the occurrence's
   status stands in for a cancellation recorded before these signals existed;
 - **both people's follow-up answers** (``answer``: met / not_met / moved, by mentor or mentee);
-- **time**: once the answer window (``Program.attendance_window_days``) has passed after the
-  session ended, each person who did not answer adds a ``no_answer`` signal.
+- **time**: once the answer window (``Program.attendance_window_days``) has passed after a
+  session that was not cancelled ended, each person who did not answer adds a ``no_answer``
+  signal.
 
 A coordinator's correction (``corrected``) overrides everything else. The rules, in order:
 
@@ -126,7 +127,7 @@ def resolve(*, status: str, start: datetime, end: datetime, now: datetime, windo
         cancels.append(Signal("status", None, None, status))  # cancelled before signals were recorded
     answer_signals = [Signal("answer", answers[r].at, r, answers[r].answer) for r in ROLES if r in answers]
     silent = []
-    if now >= end + window:
+    if now >= end + window and not cancels:  # nobody is asked about a cancelled session
         days = str(round(window / timedelta(days=1)))
         silent = [Signal("no_answer", end + window, r, days) for r in ROLES if r not in answers]
     other = []

@@ -85,10 +85,10 @@ def may_coordinate(uow: UnitOfWork, person_id: str, program_id: str) -> bool:
 
 
 def correct_attendance(deps: Dependencies, occurrence_id: str, verdict: str, note: str | None,
-                       by_person_id: str) -> Verdict:
+                       by_person_id: str, *, pair_id: str | None = None) -> Verdict:
     """A coordinator of the pair's program (or an admin) sets the verdict of a past session, with
     a note saying why. The correction is kept beside the other signals and outlasts later answers;
-    correcting again replaces it."""
+    correcting again replaces it. ``pair_id``, when given, must be the session's pair."""
     now = deps.clock.now()
     try:
         verdict = rules.check_correction(verdict)
@@ -102,7 +102,7 @@ def correct_attendance(deps: Dependencies, occurrence_id: str, verdict: str, not
         raise InvalidInput(f"Keep the note under {NOTE_MAX:,} characters.")
     with deps.uow() as uow:
         occ = uow.occurrences.get(occurrence_id)
-        if occ is None:
+        if occ is None or (pair_id is not None and occ.series.pair_id != pair_id):
             raise InvalidInput("That session does not exist (any more); reload the pair page.")
         if not may_coordinate(uow, by_person_id, occ.series.pair.program_id):
             raise NotAllowed("Only the program's coordinators (or an administrator) can correct a session.")
