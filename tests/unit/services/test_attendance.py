@@ -187,3 +187,13 @@ def seed_other_coordinator(deps) -> str:
         uow.memberships.add(Membership(program_id=program.id, person_id=person.id, role="coordinator"))
         uow.commit()
         return person.id
+
+
+def test_a_program_chooses_how_long_to_wait_for_answers(deps):
+    from scheduler.services import programs
+    summary = programs.create_program(deps, "coord-1", programs.ProgramSpec(name="Autumn", attendance_window_days=7))
+    assert summary.attendance_window_days == 7
+    with deps.uow() as uow:
+        assert uow.programs.get(summary.id).attendance_window_days == 7
+    assert programs.validate_program_spec(programs.ProgramSpec(name="x", attendance_window_days=0)) == [
+        "Days to wait for answers after a session must be between 1 and 30."]
