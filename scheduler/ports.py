@@ -487,6 +487,12 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
     def of_pair(self, pair_id: str) -> list[Occurrence]:
         """Every occurrence of every series of the pair, in time order."""
 
+    def attendance_to_resolve(self, *, ended_after: datetime, ended_before: datetime, resolved_before: datetime,
+                              limit: int) -> list[Occurrence]:
+        """Occurrences whose attendance verdict is still ``unknown``, that ended in ``[ended_after,
+        ended_before)`` and were not resolved since ``resolved_before`` (never, or earlier),
+        oldest end first: the daily attendance sweep's work."""
+
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):
     pass
@@ -499,6 +505,9 @@ class GoalRepository(Repository[Goal], Protocol):
 class FeedbackRepository(Repository[Feedback], Protocol):
     def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
         """The person's answer about the occurrence (one each), if any."""
+
+    def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
+        """Every answer about these occurrences, oldest first."""
 
 
 class NotificationRepository(Repository[Notification], Protocol):

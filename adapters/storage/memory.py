@@ -103,6 +103,11 @@ def _le(a: Any, b: Any) -> bool:
     return a is not None and b is not None and a <= b
 
 
+def _lt(a: Any, b: Any) -> bool:
+    """``a < b`` as SQL compares: NULL on either side never matches."""
+    return a is not None and b is not None and a < b
+
+
 class MemoryStore:
     """The committed rows: class -> primary key -> column values. Shared by units of work; the
     re-entrant ``lock`` is held by the unit of work that is running (see the module docstring)."""
@@ -576,6 +581,13 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
     def of_pair(self, pair_id: str) -> list[e.Occurrence]:
         return self.where(lambda o: self._pair_id(o) == pair_id, order=lambda o: (o.start, o.id))
 
+    def attendance_to_resolve(self, *, ended_after: datetime, ended_before: datetime, resolved_before: datetime,
+                              limit: int) -> list[e.Occurrence]:
+        def due(o: e.Occurrence) -> bool:
+            return (o.attendance_verdict == "unknown" and _le(ended_after, o.end) and _lt(o.end, ended_before)
+                    and (o.attendance_resolved_at is None or _lt(o.attendance_resolved_at, resolved_before)))
+        return self.where(due, order=lambda o: (o.end, o.id))[:limit]
+
     def _pair_id(self, occurrence: e.Occurrence) -> str | None:
         series = self.uow.series.get(occurrence.series_id)
         return series.pair_id if series is not None else None
@@ -584,6 +596,10 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
 class MemoryFeedback(MemoryRepository[e.Feedback]):
     def given_by(self, person_id: str, occurrence_id: str) -> e.Feedback | None:
         return next((f for f in self.all() if f.occurrence_id == occurrence_id and f.person_id == person_id), None)
+
+    def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[e.Feedback]:
+        ids = set(occurrence_ids)
+        return self.where(lambda f: f.occurrence_id in ids, order=lambda f: (f.created_at, f.id))
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):

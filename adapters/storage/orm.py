@@ -45,6 +45,7 @@ programs = Table(
     Column("repair_policy", String(16), nullable=False, default="auto"),
     Column("allow_pair_cadence", Boolean, nullable=False, default=False),
     Column("is_sandbox", Boolean, nullable=False, default=False),
+    Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
     _created(),
 )
 
@@ -123,8 +124,14 @@ occurrences = Table(
     Column("status", String(16), nullable=False, default="scheduled"),
     Column("attendance", String(16), nullable=False, default="unknown"),
     Column("agenda", Text, nullable=True),
+    Column("attendance_verdict", String(16), nullable=False, default="unknown", server_default="unknown"),
+    Column("attendance_signals", JSON, nullable=False, default=list, server_default="[]"),
+    Column("attendance_note", Text, nullable=True),
+    Column("attendance_set_by", String(32), nullable=True),  # a person id; no key: a correction outlives its author
+    Column("attendance_resolved_at", UTCDateTime, nullable=True),
     UniqueConstraint("series_id", "original_start"),
     Index("ix_occurrences_start", "start"),
+    Index("ix_occurrences_attendance_verdict", "attendance_verdict", "end"),
 )
 
 agenda_templates = Table(

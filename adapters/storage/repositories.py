@@ -225,6 +225,14 @@ class SqlOccurrences(SqlRepository[Occurrence]):
             select(Occurrence).join(Series, Occurrence.series_id == Series.id)
             .where(Series.pair_id == pair_id).order_by(Occurrence.start, Occurrence.id)))
 
+    def attendance_to_resolve(self, *, ended_after: datetime, ended_before: datetime, resolved_before: datetime,
+                              limit: int) -> list[Occurrence]:
+        return list(self.session.scalars(
+            select(Occurrence).where(
+                Occurrence.attendance_verdict == "unknown", Occurrence.end >= ended_after, Occurrence.end < ended_before,
+                Occurrence.attendance_resolved_at.is_(None) | (Occurrence.attendance_resolved_at < resolved_before))
+            .order_by(Occurrence.end, Occurrence.id).limit(limit)))
+
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):
     model = AgendaTemplate
@@ -240,6 +248,13 @@ class SqlFeedback(SqlRepository[Feedback]):
     def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
         return self.session.scalars(select(Feedback).where(Feedback.occurrence_id == occurrence_id,
                                                            Feedback.person_id == person_id)).one_or_none()
+
+    def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
+        ids = sorted(set(occurrence_ids))
+        if not ids:
+            return []
+        return list(self.session.scalars(select(Feedback).where(Feedback.occurrence_id.in_(ids))
+                                         .order_by(Feedback.created_at, Feedback.id)))
 
 
 class SqlNotifications(SqlRepository[Notification]):

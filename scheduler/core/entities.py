@@ -62,7 +62,8 @@ class Program(Entity):
 
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
-                  repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, created_at=utcnow)
+                  repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
+                  created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 
@@ -114,10 +115,17 @@ class Series(Entity):
 
 
 class Occurrence(Entity):
-    """One session of a series. ``original_start`` identifies it at the provider (RECURRENCE-ID)."""
+    """One session of a series. ``original_start`` identifies it at the provider (RECURRENCE-ID).
+
+    ``attendance`` sums up the follow-up answers alone (unknown, met, missed, rescheduled: "met"
+    from anyone stands). ``attendance_verdict`` is what really happened, resolved from every
+    signal by :mod:`scheduler.core.attendance` (held, missed, cancelled, moved, disputed,
+    unknown), with ``attendance_signals`` beside it (JSON list); ``attendance_set_by`` is the
+    coordinator who corrected it (None: the rules), ``attendance_note`` their note."""
 
     FIELDS = dict(id=new_id, series_id=None, original_start=None, start=None, end=None, status="scheduled",
-                  attendance="unknown", agenda=None)
+                  attendance="unknown", agenda=None, attendance_verdict="unknown", attendance_signals=list, attendance_note=None,
+                  attendance_set_by=None, attendance_resolved_at=None)
     MANY_TO_ONE = dict(series=("series_id", "Series"))
 
 

@@ -6,11 +6,13 @@ import hmac
 import logging
 from datetime import datetime, timedelta
 
+from scheduler.core.attendance import Signal
 from scheduler.core.pair_state import WITH_SESSIONS, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded,
                               SyncTokenExpired)
 from scheduler.ports import Dependencies, UnitOfWork, Watch
 from scheduler.services.accounts import account_for
+from scheduler.services.attendance import record_signal
 from scheduler.services.notifications import cancel_occurrence_notifications, notify_coordinators
 from scheduler.services.pair_status import check_sessions_left
 
@@ -92,23 +94,25 @@ def _cancelled_at_provider(deps: Dependencies, provider, account, changed_ids, n
         try:
             state = provider.get_series(account, event_id, now - timedelta(days=1), now + timedelta(days=400))
         except NotFound:
-            found.append((series_id, None))
+            found.append((series_id, None, "calendar_deleted"))
             continue
         if state.cancelled:
-            found.append((series_id, None))
+            found.append((series_id, None, "calendar_cancelled"))
         else:
-            found.extend((series_id, o.original_start) for o in state.occurrences if o.cancelled)
+            found.extend((series_id, o.original_start, "calendar_cancelled")
+                         for o in state.occurrences if o.cancelled)
     return found
 
 
 def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
-    for series_id, original_start in cancelled:
+    for series_id, original_start, kind in cancelled:
         series = uow.series.get(series_id)
         if original_start is None:
             move_series(series, SeriesState.CANCELLED)
             for occ in series.occurrences:
                 if occ.status in ("scheduled", "moved", "conflict") and occ.start > now:
                     occ.status = "cancelled"
+                    record_signal(uow, occ, Signal(kind, now), now)
                     cancel_occurrence_notifications(uow, occ.id)
             pair = series.pair
             if pair.status in WITH_SESSIONS:  # a paused pair stays paused: resuming plans it again
@@ -119,6 +123,7 @@ def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
         occ = uow.occurrences.by_original_start(series_id, original_start)
         if occ is not None and occ.status in ("scheduled", "moved", "conflict"):
             occ.status = "cancelled"
+            record_signal(uow, occ, Signal(kind, now), now)
             cancel_occurrence_notifications(uow, occ.id)
             uow.flush()
             check_sessions_left(uow, series.pair, now, key=f"cancelled:{occ.id}")

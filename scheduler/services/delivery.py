@@ -53,6 +53,11 @@ def _pair_url(deps: Dependencies, pair_id: str) -> str:
     return deps.config.url(f"pairs/{pair_id}")
 
 
+def _coordinator_pair_url(deps: Dependencies, program_id: str, pair_id: str) -> str:
+    """The coordinator's pair page (the pair's own page is its two people's alone)."""
+    return deps.config.url(f"programs/{program_id}/pairs/{pair_id}")
+
+
 def _minutes(start: datetime, end: datetime) -> int:
     return int((end - start).total_seconds() // 60)
 
@@ -108,7 +113,7 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
         return PairAttentionContext(
             **base, program_name=program.name, mentor_name=pair.mentor.name or pair.mentor.email,
             mentee_name=pair.mentee.name or pair.mentee.email, signals=(p["reason"],) if p.get("reason") else (),
-            pair_url=_pair_url(deps, pair.id))
+            pair_url=_coordinator_pair_url(deps, pair.program_id, pair.id))
     if n.kind == "invitation":
         return InvitationContext(
             **base, program_name=p.get("program_name"), coordinator_name=p.get("coordinator_name"),

@@ -8,6 +8,7 @@ from scheduler.core.entities import Feedback
 from scheduler.core.timeview import local_when
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.services.attendance import resolve_in
 from scheduler.services.links import LinkError, signer
 
 ANSWERS = {"met": "We met", "not_met": "We didn't meet", "moved": "We moved it"}
@@ -70,10 +71,12 @@ def _check(answer: str, rating: int | None) -> None:
         raise InvalidInput("a rating is from 1 to 5")
 
 
-def _record(uow: UnitOfWork, ctx: FeedbackContext, answer: str, rating: int | None, notes: str | None) -> None:
+def _record(uow: UnitOfWork, ctx: FeedbackContext, answer: str, rating: int | None, notes: str | None,
+            now: datetime) -> None:
     row = uow.feedback.given_by(ctx.person_id, ctx.occurrence_id)
     if row is None:
-        row = uow.feedback.add(Feedback(occurrence_id=ctx.occurrence_id, person_id=ctx.person_id, answer=answer))
+        row = uow.feedback.add(Feedback(occurrence_id=ctx.occurrence_id, person_id=ctx.person_id, answer=answer,
+                                        created_at=now))
     row.answer, row.rating, row.notes = answer, rating, (notes or "").strip()[:4000] or None
     occ = uow.occurrences.get(ctx.occurrence_id)
     if answer == "met":
@@ -82,6 +85,8 @@ def _record(uow: UnitOfWork, ctx: FeedbackContext, answer: str, rating: int | No
         occ.attendance = "missed"
     elif answer == "moved" and occ.attendance == "unknown":
         occ.attendance = "rescheduled"
+    uow.flush()
+    resolve_in(uow, occ, now)  # the verdict, from this answer and every other signal
 
 
 def record_feedback(deps: Dependencies, notification_id: str, answer: str, rating: int | None,
@@ -91,7 +96,7 @@ def record_feedback(deps: Dependencies, notification_id: str, answer: str, ratin
     _check(answer, rating)
     with deps.uow() as uow:
         ctx = _context(uow, notification_id)
-        _record(uow, ctx, answer, rating, notes)
+        _record(uow, ctx, answer, rating, notes, deps.clock.now())
         uow.commit()
     return ctx
 
@@ -116,7 +121,7 @@ def answer_feedback(deps: Dependencies, token: str, answer: str, rating: int | s
         ctx = _context(uow, notification_id)
         value = _rating(rating)
         _check(answer, value)
-        _record(uow, ctx, answer, value, notes)
+        _record(uow, ctx, answer, value, notes, deps.clock.now())
         uow.commit()
     return ctx
 

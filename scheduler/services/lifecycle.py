@@ -13,7 +13,9 @@ from scheduler.core.entities import Occurrence, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PAUSABLE, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.core.attendance import Signal
 from scheduler.services.accounts import account_for, provider_for
+from scheduler.services.attendance import record_signal, role_in
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 from scheduler.services.pair_status import check_sessions_left
@@ -38,6 +40,7 @@ def skip_occurrence(deps: Dependencies, occurrence_id: str, by_person_id: str) -
         if occ is None or occ.status not in ACTIVE_OCCURRENCE or occ.start <= now:
             raise InvalidInput("only an upcoming session can be skipped")
         occ.status = "skipped"
+        record_signal(uow, occ, Signal("skipped", now, role_in(occ.series.pair, by_person_id)), now)
         cancel_occurrence_notifications(uow, occ.id)
         _push(uow, occ, now)
         notify_pair(uow, occ.series.pair, "skipped", now,
@@ -81,6 +84,7 @@ def pause_pair(deps: Dependencies, pair_id: str) -> None:
             for occ in series.occurrences:
                 if occ.status in ACTIVE_OCCURRENCE and occ.start > now:
                     occ.status = "skipped"
+                    record_signal(uow, occ, Signal("cancelled", now, None, "paused"), now)
                     _push(uow, occ, now)
         cancel_pair_notifications(uow, pair_id)
         move_pair(pair, PairState.PAUSED)
@@ -96,7 +100,7 @@ def resume_pair(deps: Dependencies, pair_id: str) -> None:
         if pair is None or pair.status != PairState.PAUSED:
             raise InvalidInput("only a paused pair can be resumed")
         for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now)
+            _end_series(uow, series, now, "replanned")
         move_pair(pair, PairState.READY, pair.status_reason)
         uow.outbox.add_once("plan_pair", pair_id, f"plan_pair:{pair_id}:resume:{now:%Y%m%dT%H%M%S}", now)
         uow.commit()
@@ -109,7 +113,7 @@ def end_pair(deps: Dependencies, pair_id: str) -> None:
         if pair is None or pair.status == PairState.ENDED:
             return
         for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now)
+            _end_series(uow, series, now, "ended")
         cancel_pair_notifications(uow, pair_id)
         move_pair(pair, PairState.ENDED)
         notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
@@ -131,7 +135,7 @@ def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, durati
         if pair is None or pair.status == PairState.ENDED:
             raise InvalidInput("this pair has ended")
         for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now)
+            _end_series(uow, series, now, "replanned")
         cancel_pair_notifications(uow, pair_id)
         pair.cadence = cadence or pair.cadence
         pair.duration_min = duration_min or pair.duration_min
@@ -140,12 +144,13 @@ def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, durati
         uow.commit()
 
 
-def _end_series(uow: UnitOfWork, series: Series, now: datetime) -> None:
+def _end_series(uow: UnitOfWork, series: Series, now: datetime, why: str) -> None:
     was_booked = series.status == SeriesState.BOOKED
     move_series(series, SeriesState.CANCELLED)
     for occ in series.occurrences:
         if occ.status in ACTIVE_OCCURRENCE + ("conflict",) and occ.start > now:
             occ.status = "cancelled"
+            record_signal(uow, occ, Signal("cancelled", now, None, why), now)
     if was_booked:
         uow.outbox.add_once("cancel_series", series.id, f"cancel_series:{series.id}", now)
 

@@ -57,6 +57,7 @@ class ProgramSpec:
     allow_pair_cadence: bool = False
     mentor_max_sessions_per_week: int | None = None
     templates: tuple[tuple[str, str], ...] = ()
+    attendance_window_days: int = 3  # days to wait for follow-up answers before silence counts
 
 
 def validate_program_spec(spec: ProgramSpec) -> list[str]:
@@ -86,6 +87,8 @@ def validate_program_spec(spec: ProgramSpec) -> list[str]:
         problems.append(f"Conflict repair must be one of {', '.join(REPAIR_POLICIES)}.")
     if spec.mentor_max_sessions_per_week is not None and not 1 <= spec.mentor_max_sessions_per_week <= 40:
         problems.append("A mentor's weekly cap must be between 1 and 40 sessions (or left empty).")
+    if not 1 <= spec.attendance_window_days <= 30:
+        problems.append("Days to wait for answers after a session must be between 1 and 30.")
     for name, body in spec.templates:
         if not name.strip() or not body.strip():
             problems.append("Each agenda template needs a first line (its name) and at least one more line.")
@@ -134,7 +137,8 @@ def create_program(deps: Dependencies, coordinator_id: str, spec: ProgramSpec) -
             name=spec.name.strip(), cadence=spec.cadence, duration_min=spec.duration_min,
             session_count=spec.session_count, horizon_weeks=spec.horizon_weeks,
             reminder_offsets_min=list(spec.reminder_offsets_min), repair_policy=spec.repair_policy,
-            allow_pair_cadence=spec.allow_pair_cadence, mentor_max_sessions_per_week=spec.mentor_max_sessions_per_week))
+            allow_pair_cadence=spec.allow_pair_cadence, mentor_max_sessions_per_week=spec.mentor_max_sessions_per_week,
+            attendance_window_days=spec.attendance_window_days))
         uow.flush()
         for position, (name, body) in enumerate(spec.templates):
             uow.agenda_templates.add(AgendaTemplate(program_id=program.id, name=name, body=body, position=position))
@@ -391,12 +395,14 @@ class ProgramSummary:
     repair_policy: str
     allow_pair_cadence: bool
     is_sandbox: bool
+    attendance_window_days: int = 3
 
     @classmethod
     def of(cls, program: Program) -> "ProgramSummary":
         return cls(program.id, program.name, program.cadence, program.duration_min, program.session_count,
                    program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
-                   bool(program.allow_pair_cadence), bool(program.is_sandbox))
+                   bool(program.allow_pair_cadence), bool(program.is_sandbox),
+                   program.attendance_window_days or 3)
 
 
 @dataclass(frozen=True)

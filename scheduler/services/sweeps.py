@@ -1,14 +1,15 @@
 """Periodic sweeps the tick runs before claiming outbox rows.
 
-Each only *adds* outbox rows with a key per day (or per expiry), so running them on every tick,
-or in several tick processes at once, is harmless: a repeat queues nothing new. They keep no
-state between runs.
+Each only *adds* outbox rows with a key per day (or per expiry), or (attendance) touches only
+rows it has not touched today, so running them on every tick, or in several tick processes at
+once, is harmless: a repeat does nothing new. They keep no state between runs.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from scheduler.ports import Dependencies
+from scheduler.services import attendance
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
 
 
@@ -45,3 +46,10 @@ def renew_watches(deps: Dependencies) -> int:
                                               f"renew_watch:{connection.id}:{stamp}", now)
         uow.commit()
     return queued
+
+
+def settle_attendance(deps: Dependencies) -> int:
+    """Once a day, past sessions whose attendance is still unknown are resolved again: once a
+    program's answer window has passed, silence becomes a signal beside the verdict. Returns how
+    many sessions were resolved (0 when today's were resolved already)."""
+    return attendance.sweep_attendance(deps)

@@ -200,3 +200,40 @@ def test_migrations_match_the_models(database_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_migration_0004_maps_old_attendance_values_onto_verdicts(tmp_path):
+    """Sessions answered before verdicts existed keep their answers' summary and get a verdict."""
+    from sqlalchemy import create_engine, text
+
+    from adapters.storage.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0003")
+    now = "2026-01-05 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO programs (id, name, cadence, duration_min, session_count, horizon_weeks, "
+                          "reminder_offsets_min, repair_policy, allow_pair_cadence, is_sandbox, created_at) "
+                          "VALUES ('prog', 'Old', 'weekly', 45, 4, 8, '[60]', 'auto', 0, 0, :now)"), {"now": now})
+        for person in ("mentor", "mentee"):
+            conn.execute(text("INSERT INTO people (id, email, name, is_admin, created_at) "
+                              "VALUES (:id, :email, '', 0, :now)"), {"id": person, "email": f"{person}@x.org", "now": now})
+        conn.execute(text("INSERT INTO pairs (id, program_id, mentor_id, mentee_id, status, organizer_role, "
+                          "created_at, updated_at) VALUES ('pair', 'prog', 'mentor', 'mentee', 'booked', 'mentor', "
+                          ":now, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO series (id, pair_id, rrule, dtstart_local, tz, duration_min, status, "
+                          "idempotency_key, itip_sequence, created_at) VALUES ('ser', 'pair', 'FREQ=WEEKLY', "
+                          "'2026-01-05T10:00:00', 'UTC', 45, 'booked', 'key', 0, :now)"), {"now": now})
+        for day, old in enumerate(("unknown", "met", "missed", "rescheduled"), start=5):
+            start = f"2026-01-{day:02d} 10:00:00"
+            conn.execute(text('INSERT INTO occurrences (id, series_id, original_start, start, "end", status, '
+                              "attendance) VALUES (:id, 'ser', :start, :start, :start, 'scheduled', :old)"),
+                         {"id": old, "start": start, "old": old})
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT attendance, attendance_verdict FROM occurrences")).all())
+        window = conn.execute(text("SELECT attendance_window_days FROM programs")).scalar_one()
+        signals = set(conn.execute(text("SELECT attendance_signals FROM occurrences")).scalars())
+    assert rows == {"unknown": "unknown", "met": "held", "missed": "missed", "rescheduled": "moved"}
+    assert window == 3 and signals == {"[]"}
+    engine.dispose()

@@ -15,7 +15,8 @@ CSS = Path(__file__).resolve().parents[2] / "web" / "static" / "tandem.css"
 
 def test_main_pages_have_structure_and_labelled_controls(client, container):
     seeded = seed(container)
-    pages = {seeded.coordinator_id: ["/", "/programs/", "/programs/new", f"/programs/{seeded.program_id}"],
+    pages = {seeded.coordinator_id: ["/", "/programs/", "/programs/new", f"/programs/{seeded.program_id}",
+                                    f"/programs/{seeded.program_id}/pairs/{seeded.pair_id}"],
              seeded.mentor_id: ["/", "/calendars/", "/calendars/caldav", "/calendars/ics", "/onboarding",
                                 f"/pairs/{seeded.pair_id}"]}
     anonymous = create_app(container=container).test_client()

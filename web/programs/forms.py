@@ -39,6 +39,7 @@ def program_spec_from_form(form: MultiDict) -> tuple[ProgramSpec | None, list[st
         allow_pair_cadence=form.get("allow_pair_cadence") == "on",
         mentor_max_sessions_per_week=_int(form, "mentor_max_sessions_per_week", "Mentor's weekly cap", problems),
         templates=parse_templates(form.get("templates", "")),
+        attendance_window_days=_int(form, "attendance_window_days", "Days to wait for answers", problems, 3),
     )
     problems.extend(validate_program_spec(spec))
     return (None, problems) if problems else (spec, [])

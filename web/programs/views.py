@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from scheduler.errors import InvalidInput, NotFound
+from scheduler.services import attendance
+from scheduler.services import coordinator_pair
 from scheduler.services import programs as service
 from web import deps
 from web.programs.forms import program_spec_from_form
@@ -90,3 +93,31 @@ def send_invitations(program_id: str):
         flash(f"{count} invitation(s) are on their way." if count else
               "Everyone has been invited already; nobody new to invite.", "success")
     return redirect(url_for("programs.show", program_id=program_id))
+
+
+@bp.get("/<program_id>/pairs/<pair_id>")
+@coordinator_required
+def pair(program_id: str, pair_id: str):
+    """The coordinator's pair page: sessions, attendance and its signals, ratings; corrections."""
+    try:
+        page = coordinator_pair.coordinator_pair_page(deps.container(), program_id, pair_id, current().tz)
+    except NotFound:
+        abort(404)
+    return render_template("programs/pair.html", page=page, verdicts=coordinator_pair.CORRECTION_CHOICES,
+                           labels=coordinator_pair.VERDICT_LABELS)
+
+
+@bp.post("/<program_id>/pairs/<pair_id>/sessions/<occurrence_id>/attendance")
+@coordinator_required
+def correct_attendance(program_id: str, pair_id: str, occurrence_id: str):
+    form = request.form
+    try:
+        attendance.correct_attendance(deps.container(), occurrence_id, form.get("verdict", ""), form.get("note"),
+                                      current().id, pair_id=pair_id)
+    except attendance.NotAllowed as refused:
+        abort(403, description=str(refused))
+    except InvalidInput as problem:
+        flash(str(problem), "error")
+    else:
+        flash("The session's attendance is corrected; your note is kept beside it.", "success")
+    return redirect(url_for("programs.pair", program_id=program_id, pair_id=pair_id) + f"#session-{occurrence_id}")

@@ -168,3 +168,13 @@ def test_a_failed_send_leaves_the_row_pending_for_a_retry(deps, seed):
     (email,) = deps.mailer.sent
     assert "Outlook calendar" in email.subject and "https://tandem.example/calendars/" in email.text
     assert _status(deps, nid) == "sent"
+
+
+def test_a_pair_attention_email_links_to_the_coordinators_pair_page(deps, seed):
+    s = seed()
+    nid = _notify(deps, kind="pair_attention", person_id=s.coordinator_id, pair_id=s.pair_id,
+                  key="attention:1", payload={"reason": "two sessions missed"})
+    assert deliver_notification(deps, nid) is True
+    (email,) = deps.mailer.sent
+    assert f"https://tandem.example/programs/{s.program_id}/pairs/{s.pair_id}" in email.text
+    assert f"https://tandem.example/pairs/{s.pair_id}" not in email.text  # the pair's own page answers 403
