@@ -45,6 +45,7 @@ from caldav.lib import error as dav_error
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
 from adapters.providers.safe_fetch import AddressPolicy, check_url_target, is_public_address
+from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded, SyncTokenExpired)
 from scheduler.ports import (RECONNECT_NEEDED, CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
@@ -102,8 +103,10 @@ class CalDavCalendarProvider:
     def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
                  address_policy: AddressPolicy = is_public_address,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 expansion_limits: ExpansionLimits = ExpansionLimits()):
         self._retry_policy = retry_policy
+        self._expansion_limits = expansion_limits
         self._sleep = sleep
         self._timeout = timeout
         self._address_policy = address_policy
@@ -169,7 +172,8 @@ class CalDavCalendarProvider:
                 return [resource.data for resource in calendar.search(start=start, end=end, event=True)]
             try:
                 return FreeBusy(busy=ical_util.busy_time(self._run(account, read), "an event in the CalDAV calendar",
-                                                         start, end, account.credentials.get("tz")))
+                                                         start, end, account.credentials.get("tz"),
+                                                         limits=self._expansion_limits))
             except (ProviderError, InvalidInput) as exc:
                 log.warning("CalDAV free/busy of connection %s failed: %s", account.connection_id,
                             type(exc).__name__)
