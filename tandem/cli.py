@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from config.settings import load_settings, problems, redacted_items
+from config.settings import load_settings, problems, redacted_items, require_ok
 from scheduler.errors import ConfigError, TandemError
 
 log = logging.getLogger("tandem")
@@ -119,12 +119,6 @@ def _wait_for_signal() -> threading.Event:
     return stop
 
 
-def _require_ok(settings) -> None:
-    found = [p for p in problems(settings)]
-    if found:
-        raise ConfigError("cannot start:\n  - " + "\n  - ".join(found))
-
-
 def _start_services(settings, *, worker: bool, tick: bool, stop: threading.Event, **extras):
     """Build the container, broker, worker and tick thread as asked. Returns (container, worker)."""
     from config.bootstrap import bootstrap
@@ -167,7 +161,7 @@ def cmd_run(args) -> int:
     from web import create_app
 
     settings = _settings(args)
-    _require_ok(settings)
+    require_ok(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
@@ -207,7 +201,7 @@ def cmd_web(args) -> int:
     from web import create_app
 
     settings = _settings(args)
-    _require_ok(settings)
+    require_ok(settings)
     app = create_app(settings)
     app.run(host=args.host or settings.app.host, port=args.port or settings.app.port, threaded=True)
     return 0
@@ -215,7 +209,7 @@ def cmd_web(args) -> int:
 
 def cmd_worker(args) -> int:
     settings = _settings(args)
-    _require_ok(settings)
+    require_ok(settings)
     stop = _wait_for_signal()
     container, worker = _start_services(settings, worker=True, tick=False, stop=stop)
     print(f"worker running with {settings.broker.worker_threads} threads on {settings.broker.url}", flush=True)
@@ -227,7 +221,7 @@ def cmd_worker(args) -> int:
 
 def cmd_tick(args) -> int:
     settings = _settings(args)
-    _require_ok(settings)
+    require_ok(settings)
     stop = _wait_for_signal()
     if args.once:
         from config.bootstrap import bootstrap
