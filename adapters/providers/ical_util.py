@@ -57,8 +57,8 @@ def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name`` or :class:`UnknownTimeZone`."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UnknownTimeZone(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a path
+        raise UnknownTimeZone(f"unknown time zone {name[:60]!r}: use an IANA name such as Europe/Berlin") from exc
 
 
 def build_series_calendar(spec: SeriesSpec, *, now: datetime) -> icalendar.Calendar:

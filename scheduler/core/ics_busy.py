@@ -190,7 +190,7 @@ def standard_zone(tzid: str) -> tzinfo | None:
     for candidate in candidates:
         try:
             return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
             continue
     return None
 
