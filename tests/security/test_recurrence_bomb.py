@@ -68,8 +68,8 @@ def test_instances_per_event_are_capped():
 
 def test_instances_are_counted_from_dtstart_because_the_rule_engine_walks_from_there():
     calendar = icalendar.Calendar.from_ical(feed("FREQ=DAILY", dtstart="20260101T090000Z"))
-    # 1 January to 3 March (the window's end plus a day), both days included: 62 instances.
-    assert check_expansion(calendar, "f.ics", datetime(2026, 3, 2, tzinfo=UTC), ExpansionBudget()) == 62
+    # 1 January to 2 March (09:00; the count runs a day past the end it is given), both included.
+    assert check_expansion(calendar, "f.ics", datetime(2026, 3, 2, tzinfo=UTC), ExpansionBudget()) == 61
 
 
 def test_instances_per_file_are_capped():
@@ -128,3 +128,15 @@ def test_a_custom_name_without_a_block_in_this_file_is_refused_even_if_another_f
 
     with pytest.raises(UnknownTimeZone, match="Western/Central Europe"):
         busy_from_ics(without_block, "b.ics", "UTC", *ONE_DAY)
+
+
+def test_an_ended_series_counts_only_up_to_its_until():
+    # Daily through 2010: 365 instances (one more for the day of margin), however late the window.
+    calendar = icalendar.Calendar.from_ical(feed("FREQ=DAILY;UNTIL=20101231T235959Z", dtstart="20100101T090000Z"))
+    assert check_expansion(calendar, "f.ics", datetime(2026, 3, 2, tzinfo=UTC), ExpansionBudget()) == 366
+
+
+def test_many_ended_daily_series_in_an_old_calendar_are_not_refused():
+    # An export with many finished daily series: 200 x 366 instances fits the default caps.
+    ended = ["FREQ=DAILY;UNTIL=20001231T000000Z"] * 200
+    busy_from_ics(feed(*ended, dtstart="20000101T090000Z"), "old.ics", "UTC", *ONE_DAY)
