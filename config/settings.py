@@ -258,7 +258,22 @@ def problems(settings: Settings) -> list[str]:
             found.append("production uses the in-process broker; set broker.url to redis://...")
         if not settings.security.session_cookie_secure:
             found.append("production needs security.session_cookie_secure = true (HTTPS)")
+        if not settings.app.base_url.lower().startswith("https://"):
+            found.append(f"app.base_url is {settings.app.base_url!r}; production serves over HTTPS: set "
+                         "TANDEM_APP__BASE_URL to the https:// address people open")
+        if settings.app.demo:
+            found.append("app.demo is on in production: demo mode shows a working sign-in link for any "
+                         "address; set TANDEM_APP__DEMO=false (the sandbox is for development only)")
     return found
+
+
+def require_ok(settings: Settings) -> None:
+    """Refuse to start (:class:`ConfigError` listing every :func:`problems` item) unless the
+    settings are fit for their ``app.env``. Every entry point runs it: the CLI commands and the
+    web app factory (so gunicorn's ``web.wsgi:create()`` cannot skip it)."""
+    found = problems(settings)
+    if found:
+        raise ConfigError("cannot start:\n  - " + "\n  - ".join(found))
 
 
 def redacted_items(settings: Settings):

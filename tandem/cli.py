@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from config.settings import load_settings, problems, redacted_items
+from config.settings import load_settings, problems, redacted_items, require_ok
 from scheduler.errors import ConfigError, TandemError
 
 log = logging.getLogger("tandem")
@@ -131,9 +131,7 @@ def _require_ok(settings) -> None:
     production, readable lines elsewhere)."""
     from config.logs import configure_logging
 
-    found = [p for p in problems(settings)]
-    if found:
-        raise ConfigError("cannot start:\n  - " + "\n  - ".join(found))
+    require_ok(settings)
     configure_logging(settings.app.env, level=os.environ.get("TANDEM_LOG_LEVEL", "INFO"))
 
 

@@ -1,4 +1,9 @@
-"""Flask app factory: one blueprint per feature, thin controllers."""
+"""Flask app factory: one blueprint per feature, thin controllers.
+
+The factory runs the same settings checks as the CLI (:func:`config.settings.require_ok`):
+gunicorn's ``web.wsgi:create()`` builds the app here, so a short secret key, a non-Secure cookie
+or demo mode in production stop it from starting.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,14 +11,17 @@ from datetime import timedelta
 from flask import Flask
 
 from config.bootstrap import Container, bootstrap
-from config.settings import Settings, load_settings
+from config.settings import Settings, load_settings, require_ok
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
     """Build the app. Tests pass ``settings`` (with overrides) or a ready ``container``."""
     if container is None:
-        container = bootstrap(settings or load_settings())
+        settings = settings or load_settings()
+        require_ok(settings)
+        container = bootstrap(settings)
     settings = container.settings
+    require_ok(settings)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.security.secret_key,

@@ -4,8 +4,9 @@
 - Google push channels: ``X-Goog-Channel-Token`` must be our signed token for a connection
   (403 otherwise); ``X-Goog-Resource-State: sync`` is the handshake.
 - Microsoft Graph subscriptions: the ``validationToken`` handshake is echoed as text/plain;
-  a body without notifications is a 400; when no notification carries our ``clientState``
-  the answer is 403, else 202.
+  a body that is not a JSON object with a ``value`` list of notification objects (``clientState``
+  a string, ``resourceData`` an object) is a 400 saying so; when no notification carries our
+  ``clientState`` the answer is 403, else 202.
 Nothing is fetched from a calendar inside the request (Graph wants an answer within 3 s).
 """
 from __future__ import annotations
@@ -38,13 +39,30 @@ def microsoft():
     token = request.args.get("validationToken")
     if token is not None:  # subscription handshake: echo within 10 s, as text/plain
         return Response(token, status=200, mimetype="text/plain")
-    body = request.get_json(silent=True) or {}
-    notices = body.get("value")
-    if not isinstance(notices, list) or not notices:
-        return Response("no notifications", status=400, mimetype="text/plain")
+    notices = _graph_notices(request.get_json(silent=True))
+    if notices is None:
+        return Response('no notifications: expected a JSON object with a "value" list of notification objects '
+                        '(each with a string "clientState"), as Microsoft Graph sends', status=400,
+                        mimetype="text/plain")
     if not webhooks.receive_graph_notices(deps.container(), notices):
         return Response("unknown subscription", status=403, mimetype="text/plain")
     return Response(status=202)
+
+
+def _graph_notices(body) -> list[dict] | None:
+    """The notifications of a Graph body, or None when its shape is not Graph's."""
+    notices = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(notices, list) or not notices:
+        return None
+    for notice in notices:
+        if not isinstance(notice, dict):
+            return None
+        if not isinstance(notice.get("clientState", ""), str) or \
+                not isinstance(notice.get("resourceData", {}), dict) or \
+                not all(isinstance(notice.get(key, ""), str)
+                        for key in ("subscriptionId", "changeType", "lifecycleEvent")):
+            return None
+    return notices
 
 
 def init_app(app) -> None:

@@ -27,10 +27,17 @@ Errors: 401/403 → :class:`ReconnectNeeded` (never retried); 404 → :class:`No
 429 → :class:`RateLimited`; 5xx, timeouts and connection errors → :class:`ProviderUnavailable`
 (retried). The server URL is user-given, so its address is checked like an ICS link (the HTTP
 library cannot pin the connection; see :func:`safe_fetch.check_url_target`).
+
+Bounded answers: every response body is read through a hook that stops at
+``max_response_bytes`` (decoded size, so a compressed bomb stops too) with
+:class:`~adapters.providers.safe_fetch.ResponseTooLarge`; an answer that is not WebDAV XML (an
+HTML page, plain text) is :class:`NotACalDavServer` saying to check the address — never an
+unhandled error.
 """
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,10 +48,12 @@ from urllib.parse import unquote, urljoin
 import caldav
 import icalendar
 from caldav.lib import error as dav_error
+from lxml import etree
 
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
-from adapters.providers.safe_fetch import AddressPolicy, check_url_target, is_public_address
+from adapters.providers.safe_fetch import AddressPolicy, ResponseTooLarge, check_url_target, is_public_address
+from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded, SyncTokenExpired)
 from scheduler.ports import (RECONNECT_NEEDED, CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
@@ -60,6 +69,55 @@ for _library in ("niquests", "requests"):
         _NETWORK_ERRORS += (__import__(f"{_library}.exceptions", fromlist=["RequestException"]).RequestException,)
     except ImportError:
         pass
+
+
+_CHUNK = 64 * 1024
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+
+class NotACalDavServer(ProviderError):
+    """The server's answer is not WebDAV/CalDAV XML: the address is not a CalDAV server."""
+
+    retryable = False
+
+
+def _capped_body(max_bytes: int) -> Callable:
+    """A response hook (requests/niquests) that reads the body itself, stopping at ``max_bytes``.
+
+    The session runs response hooks before it reads the body, so nothing larger is ever held.
+    """
+    def hook(response, **_kwargs):
+        declared = str(response.headers.get("Content-Length") or "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"the CalDAV server's answer is {int(declared)} bytes; Tandem reads at most "
+                                   f"{max_bytes}: check the CalDAV address, or share a smaller calendar")
+        chunks, size = [], 0
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                response.close()
+                raise ResponseTooLarge(f"the CalDAV server's answer is larger than {max_bytes} bytes; Tandem "
+                                       "stops reading there: check the CalDAV address, or share a smaller calendar")
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        return response
+    return hook
+
+
+def _raised_by_the_client_library(exc: BaseException) -> bool:
+    """True when ``exc`` comes from parsing inside ``caldav``/``lxml`` (a malformed answer): the
+    deepest frame outside the standard library is theirs, not ours."""
+    if isinstance(exc, etree.LxmlError):
+        return True
+    tb, owner = exc.__traceback__, ""
+    while tb is not None:
+        top = tb.tb_frame.f_globals.get("__name__", "").split(".")[0]
+        if top not in sys.stdlib_module_names:
+            owner = top
+        tb = tb.tb_next
+    return owner in ("caldav", "lxml")
 
 
 def translate_dav_error(exc: BaseException) -> ProviderError:
@@ -102,8 +160,12 @@ class CalDavCalendarProvider:
     def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
                  address_policy: AddressPolicy = is_public_address,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 expansion_limits: ExpansionLimits = ExpansionLimits(),
+                 max_response_bytes: int = MAX_RESPONSE_BYTES):
         self._retry_policy = retry_policy
+        self._max_response_bytes = max_response_bytes
+        self._expansion_limits = expansion_limits
         self._sleep = sleep
         self._timeout = timeout
         self._address_policy = address_policy
@@ -121,9 +183,17 @@ class CalDavCalendarProvider:
                 with caldav.DAVClient(url=url, username=account.credentials.get("username"),
                                       password=account.credentials.get("password"), timeout=self._timeout,
                                       enable_rfc6764=False) as client:
+                    client.session.hooks["response"].append(_capped_body(self._max_response_bytes))
                     return operation(self._calendar(client, account))
             except (dav_error.DAVError, *_NETWORK_ERRORS) as exc:
                 raise translate_dav_error(exc) from exc
+            except (etree.LxmlError, AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+                if isinstance(exc, InvalidInput) or not _raised_by_the_client_library(exc):
+                    raise
+                raise NotACalDavServer(
+                    "the server at this address did not answer as a CalDAV server (its reply is not WebDAV "
+                    "XML): check the CalDAV address your provider gives (for example "
+                    "https://caldav.fastmail.com/dav/) and connect again") from exc
         return call_with_retries(attempt, self._retry_policy, sleep=self._sleep)
 
     def _calendar(self, client: caldav.DAVClient, account: CalendarAccount) -> caldav.Calendar:
@@ -169,7 +239,8 @@ class CalDavCalendarProvider:
                 return [resource.data for resource in calendar.search(start=start, end=end, event=True)]
             try:
                 return FreeBusy(busy=ical_util.busy_time(self._run(account, read), "an event in the CalDAV calendar",
-                                                         start, end, account.credentials.get("tz")))
+                                                         start, end, account.credentials.get("tz"),
+                                                         limits=self._expansion_limits))
             except (ProviderError, InvalidInput) as exc:
                 log.warning("CalDAV free/busy of connection %s failed: %s", account.connection_id,
                             type(exc).__name__)

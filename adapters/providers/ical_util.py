@@ -10,7 +10,10 @@ Two halves:
   store) into busy intervals inside a window with the core's one parser,
   :mod:`scheduler.core.ics_busy`. Only start and end survive: titles never leave it.
 
-Every expansion is bounded by the window the caller gives.
+Every expansion is bounded by the window the caller gives, and by
+:class:`~scheduler.core.ics_busy.ExpansionLimits` (instances per event and per file or CalDAV
+collection; events repeating every second or minute are refused): a server or feed controls
+these documents, even the ones holding our own series.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
-from scheduler.core.ics_busy import busy_from_ics
+from scheduler.core.ics_busy import ExpansionBudget, ExpansionLimits, ExpansionRefused, busy_from_ics, check_expansion
 from scheduler.core.intervals import Interval, merge
 from scheduler.errors import InvalidCalendarFile, NotFound, UnknownTimeZone
 from scheduler.ports import OccurrenceState, Response, SeriesSpec, SeriesState
@@ -54,8 +57,8 @@ def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name`` or :class:`UnknownTimeZone`."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UnknownTimeZone(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a path
+        raise UnknownTimeZone(f"unknown time zone {name[:60]!r}: use an IANA name such as Europe/Berlin") from exc
 
 
 def build_series_calendar(spec: SeriesSpec, *, now: datetime) -> icalendar.Calendar:
@@ -138,6 +141,7 @@ def _is_master_occurrence(calendar: icalendar.Calendar, uid: str, original_start
     only_master = icalendar.Calendar()
     only_master.add_component(master)
     probe_end = original_start + timedelta(seconds=1)
+    check_expansion(only_master, f"series {uid}", probe_end, ExpansionBudget())
     return any(_same_instant(occ.start, original_start)
                for occ in recurring_ical_events.of(only_master).between(original_start, probe_end))
 
@@ -210,6 +214,7 @@ def read_series(calendar: icalendar.Calendar, uid: str, start: datetime, end: da
                                                       "needsAction")
                  for a in attendees_property}
     occurrences = []
+    check_expansion(calendar, f"series {uid}", end, ExpansionBudget())
     for occ in recurring_ical_events.of(calendar).between(start, end):
         if str(occ.get("UID")) != uid:
             continue
@@ -239,20 +244,22 @@ def parse_calendar(text: str | bytes, source: str) -> icalendar.Calendar:
 
 
 def busy_time(documents: Iterable[bytes | str], source: str, start: datetime, end: datetime,
-              tz_name: str | None = None) -> tuple[Interval, ...]:
+              tz_name: str | None = None, *, limits: ExpansionLimits = ExpansionLimits()) -> tuple[Interval, ...]:
     """Merged busy intervals of iCalendar ``documents`` inside ``[start, end)``.
 
     The one busy parser is :func:`scheduler.core.ics_busy.busy_from_ics` (also used by
     ``tandem plan``); this wrapper merges several documents (a CalDAV collection holds one per
     event) and keeps parser details out of the message, since a parser may quote a line of the
     file — a title. ``tz_name`` is the person's zone for floating and all-day times (UTC if None).
+    ``limits`` bound the expansion of all ``documents`` together (one budget per call).
     """
     found: list[Interval] = []
+    budget = ExpansionBudget(limits)
     for document in documents:
         try:
-            found.extend(busy_from_ics(document, source, tz_name or "UTC", start, end))
-        except UnknownTimeZone:
-            raise  # names the zone and the event's UID only
+            found.extend(busy_from_ics(document, source, tz_name or "UTC", start, end, budget=budget))
+        except (UnknownTimeZone, ExpansionRefused):
+            raise  # name the zone or the rule and the event's UID only
         except InvalidCalendarFile as exc:
             raise InvalidCalendarFile(f"{source} could not be read as an iCalendar file; export the calendar "
                                       "again as .ics and retry") from exc

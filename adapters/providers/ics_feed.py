@@ -15,6 +15,9 @@ Decisions:
   instead (for the connect step).
 - Tandem cannot write into a feed: ``can_write`` is False and every write raises
   :class:`ReadOnlyCalendar`; sessions reach these people by emailed invitation (.ics).
+- Expansion is bounded (:class:`~scheduler.core.ics_busy.ExpansionLimits`): a feed with an
+  event repeating every second or minute, or more instances than the limits, is refused with a
+  message naming the event's UID (a "recurrence bomb" cost minutes and gigabytes before).
 - No push and no change feed: ``watch`` returns None, ``changes`` reports nothing.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Callable, Sequence
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
 from adapters.providers.safe_fetch import FetchedDocument, fetch_untrusted_url
+from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.core.intervals import Interval
 from scheduler.errors import (InvalidInput, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded)
@@ -77,8 +81,10 @@ class IcsFeedCalendarProvider:
     can_write: bool = False
 
     def __init__(self, *, fetch: Fetch = fetch_untrusted_url, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 expansion_limits: ExpansionLimits = ExpansionLimits()):
         self._fetch = fetch
+        self._expansion_limits = expansion_limits
         self._retry_policy = retry_policy
         self._sleep = sleep
 
@@ -97,7 +103,8 @@ class IcsFeedCalendarProvider:
     def busy_in(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[Interval, ...]:
         """Busy intervals of one account's feed in ``[start, end)``; raises typed errors."""
         data, source = self.load_feed(account)
-        return ical_util.busy_time([data], source, start, end, account.credentials.get("tz"))
+        return ical_util.busy_time([data], source, start, end, account.credentials.get("tz"),
+                                   limits=self._expansion_limits)
 
     def check_feed(self, account: CalendarAccount, *, now: datetime) -> None:
         """Raise the typed error if the feed cannot be used (for the connect step): fetch, parse

@@ -9,7 +9,10 @@ network, link-local cloud metadata (169.254.169.254) and the like. :func:`fetch_
   swap in another address — no DNS rebinding), keeping the real host name for the ``Host``
   header, TLS SNI and certificate checks;
 - follows redirects by hand (at most ``max_redirects``), checking every hop the same way;
-- enforces a connect timeout, a read timeout per socket operation and a total deadline;
+- enforces a connect timeout, a read timeout per socket operation and a total deadline that
+  covers everything after the connection opens — the TLS handshake, the status line and headers
+  as well as the body: a watchdog shuts the socket at the deadline, so a server dripping one
+  header byte at a time (each read well within the read timeout) is cut off too;
 - streams the body and stops at ``max_bytes`` (no compression is requested).
 
 The address rule is injectable (``address_policy``) so tests can serve from a loopback address
@@ -21,6 +24,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -76,28 +80,64 @@ def is_public_address(address: IPAddress) -> bool:
                                       or address.is_link_local or address.is_private or address.is_unspecified)
 
 
+class _Watchdog:
+    """Shuts a socket down at the deadline, whatever it is waiting for (headers included)."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def guard(self, sock: socket.socket, deadline: float) -> None:
+        def expire() -> None:
+            with self._lock:
+                self.expired = True
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _open_socket(address: str, port: int, limits: FetchLimits, deadline: float, watchdog: _Watchdog) -> socket.socket:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the deadline passed before connecting")
+    sock = socket.create_connection((address, port), min(limits.connect_timeout, remaining))
+    sock.settimeout(limits.read_timeout)
+    watchdog.guard(sock, deadline)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to ``address``, speaking to ``host`` (Host header) over it."""
 
-    def __init__(self, host: str, port: int, address: str, limits: FetchLimits):
+    def __init__(self, host: str, port: int, address: str, limits: FetchLimits, deadline: float):
         super().__init__(host, port, timeout=limits.read_timeout)
-        self._address, self._limits = address, limits
+        self._address, self._limits, self._deadline = address, limits, deadline
+        self.watchdog = _Watchdog()
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self._limits.connect_timeout)
-        self.sock.settimeout(self._limits.read_timeout)
+        self.sock = _open_socket(self._address, self.port, self._limits, self._deadline, self.watchdog)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """An HTTPS connection to ``address``; SNI and certificate checks use the real ``host``."""
 
-    def __init__(self, host: str, port: int, address: str, limits: FetchLimits, context: ssl.SSLContext):
+    def __init__(self, host: str, port: int, address: str, limits: FetchLimits, context: ssl.SSLContext,
+                 deadline: float):
         super().__init__(host, port, timeout=limits.read_timeout, context=context)
-        self._address, self._limits, self._tls = address, limits, context
+        self._address, self._limits, self._tls, self._deadline = address, limits, context, deadline
+        self.watchdog = _Watchdog()
 
     def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self._limits.connect_timeout)
-        raw.settimeout(self._limits.read_timeout)
+        raw = _open_socket(self._address, self.port, self._limits, self._deadline, self.watchdog)
         self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
@@ -182,8 +222,8 @@ def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: 
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     last_error: OSError | None = None
     for address in addresses:
-        connection = (_PinnedHTTPSConnection(host, port, address, limits, context) if transport == "https"
-                      else _PinnedHTTPConnection(host, port, address, limits))
+        connection = (_PinnedHTTPSConnection(host, port, address, limits, context, deadline) if transport == "https"
+                      else _PinnedHTTPConnection(host, port, address, limits, deadline))
         try:
             connection.request("GET", target, headers={"Accept": "text/calendar, */*;q=0.5",
                                                        "User-Agent": "Tandem calendar fetcher", **extra_headers})
@@ -192,14 +232,19 @@ def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: 
             if response.status in _REDIRECTS:
                 return response.status, headers, b""
             return response.status, headers, _read_capped(response, limits, deadline, host)
-        except TimeoutError as exc:
-            raise ProviderUnavailable(f"{host} did not answer within {limits.read_timeout:g} s; "
-                                      "try again later") from exc
-        except ssl.SSLError as exc:
-            raise ProviderUnavailable(f"a secure connection to {host} failed ({exc.reason}); check the link") from exc
-        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+        except (TimeoutError, ssl.SSLError, ConnectionError, http.client.HTTPException, OSError) as exc:
+            if connection.watchdog.expired or time.monotonic() > deadline:
+                raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the "
+                                          "document; try again later") from exc
+            if isinstance(exc, TimeoutError):
+                raise ProviderUnavailable(f"{host} did not answer within {limits.read_timeout:g} s; "
+                                          "try again later") from exc
+            if isinstance(exc, ssl.SSLError):
+                raise ProviderUnavailable(f"a secure connection to {host} failed ({exc.reason}); "
+                                          "check the link") from exc
             last_error = exc
         finally:
+            connection.watchdog.cancel()
             connection.close()
     raise ProviderUnavailable(f"could not connect to {host} ({last_error}); try again later")
 
@@ -215,6 +260,8 @@ def _read_capped(response: http.client.HTTPResponse, limits: FetchLimits, deadli
             raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the document")
         chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
         if not chunk:
+            if time.monotonic() >= deadline:  # the watchdog shut the socket: the body is cut short
+                raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the document")
             return b"".join(chunks)
         size += len(chunk)
         if size > limits.max_bytes:

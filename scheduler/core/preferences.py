@@ -24,7 +24,8 @@ def validate_tz(name: str) -> str:
     try:
         zone(name)  # the one check of zone names; the wording here is for a person at a form
     except UnknownTimeZone:
-        raise UnknownTimeZone(f"'{name}' is not a time zone Tandem knows; pick one from the list, "
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise UnknownTimeZone(f"'{shown}' is not a time zone Tandem knows; pick one from the list, "
                               f"for example Europe/Berlin or America/New_York.") from None
     return name
 

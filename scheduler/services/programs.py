@@ -28,7 +28,47 @@ REPAIR_POLICIES = ("auto", "propose", "notify")
 CSV_COLUMNS = ("mentor_email", "mentee_email")
 CSV_OPTIONAL = ("mentor_name", "mentee_name")
 MAX_CSV_ROWS = 2000
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# Line breaks (every one str.splitlines knows) and control characters: a name or subject holding
+# one breaks every email header it goes into (each email failed until dead).
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line_problem(label: str, value: str) -> str | None:
+    """What is wrong with ``value`` as a one-line name (shown in emails), or None.
+
+    >>> one_line_problem("The program name", "Spring cohort") is None
+    True
+    >>> one_line_problem("The program name", "Spring\\r\\nBcc: x@example.org")
+    'The program name must be one line of text: remove the line break or control character.'
+    """
+    if _NOT_ONE_LINE.search(value):
+        return f"{label} must be one line of text: remove the line break or control character."
+    return None
+
+
+def email_problem(label: str, email: str) -> str | None:
+    """What is wrong with ``email`` as an address Tandem can send to, or None. Addresses must be
+    plain ASCII: mail servers without SMTPUTF8 refuse the others, and every email to them
+    would fail until dead.
+
+    >>> email_problem("mentor_email", "lena@example.org") is None
+    True
+    >>> email_problem("mentor_email", "jürgen@example.org")[:60]
+    "mentor_email 'jürgen@example.org' has letters outside plain "
+    """
+    if not email:
+        return f"{label} is empty"
+    if len(email) > MAX_EMAIL_LENGTH:
+        return f"{label} is longer than {MAX_EMAIL_LENGTH} characters, too long for an email address"
+    if not EMAIL.match(email):
+        return f"{label} '{email}' is not an email address"
+    if not email.isascii():
+        return (f"{label} '{email}' has letters outside plain ASCII; Tandem can send only to addresses with "
+                "only plain ASCII letters: ask the person for such an address (or the ASCII form of its domain)")
+    return None
 
 
 class UnknownProgram(InvalidInput):
@@ -65,8 +105,10 @@ def validate_program_spec(spec: ProgramSpec) -> list[str]:
     problems = []
     if not spec.name.strip():
         problems.append("Give the program a name.")
-    if len(spec.name) > 200:
-        problems.append("The program name is longer than 200 characters; shorten it.")
+    if len(spec.name) > MAX_NAME_LENGTH:
+        problems.append(f"The program name is longer than {MAX_NAME_LENGTH} characters; shorten it.")
+    if (problem := one_line_problem("The program name", spec.name)) is not None:
+        problems.append(problem)
     if spec.cadence not in CADENCES:
         problems.append(f"Cadence must be one of {', '.join(CADENCES)}.")
     if not 15 <= spec.duration_min <= 180:
@@ -180,8 +222,22 @@ class _Row:
 
 
 def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
-    """Parse and check every row on its own; no database access."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """Parse and check every row on its own; no database access. Any line ending is read (CR
+    only, as old Mac exports write, too); a value too long for the parser is an error naming the
+    line, never a crash."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _check_rows(reader)
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the reader counts a line once it has parsed it
+        if "field larger than field limit" in str(exc):
+            return [], [RowError(line, f"A value on this line is longer than {csv.field_size_limit():,} characters; "
+                                       "names and email addresses are short: check for a missing closing quote.")]
+        return [], [RowError(line, f"This line cannot be read as CSV ({exc}); check its quotes and save the "
+                                   "file again as “CSV UTF-8”.")]
+
+
+def _check_rows(reader: csv.DictReader) -> tuple[list[_Row], list[RowError]]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -208,16 +264,21 @@ def _read_rows(text: str) -> tuple[list[_Row], list[RowError]]:
         mentor, mentee = values["mentor_email"].lower(), values["mentee_email"].lower()
         problems = []
         for role, email in (("mentor", mentor), ("mentee", mentee)):
-            if not email:
-                problems.append(f"{role}_email is empty")
-            elif not EMAIL.match(email):
-                problems.append(f"{role}_email '{email}' is not an email address")
+            if (problem := email_problem(f"{role}_email", email)) is not None:
+                problems.append(problem)
+        for column in CSV_OPTIONAL:
+            name = values.get(column, "")
+            if len(name) > MAX_NAME_LENGTH:
+                problems.append(f"{column} is longer than {MAX_NAME_LENGTH} characters; shorten it")
+            elif one_line_problem(column, name) is not None:
+                problems.append(f"{column} must be one line of text: remove the line break or control character")
         if mentor and mentor == mentee:
             problems.append("mentor and mentee are the same person")
         if not problems and (mentor, mentee) in seen:
             problems.append(f"the same pair is already on line {seen[(mentor, mentee)]}")
         if problems:
-            errors.append(RowError(line, "; ".join(problems).capitalize() + "."))
+            message = "; ".join(problems)
+            errors.append(RowError(line, message[:1].upper() + message[1:] + "."))
             continue
         seen[(mentor, mentee)] = line
         rows.append(_Row(line, mentor, values.get("mentor_name", ""), mentee, values.get("mentee_name", "")))

@@ -48,6 +48,15 @@ class RecordingHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading on purpose (size cap)
 
+    # CalDAV clients speak WebDAV: the same routes answer every method (the body is read first).
+    def _dav(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.do_GET()
+
+    do_PROPFIND = do_REPORT = do_PUT = do_OPTIONS = _dav  # noqa: N815 - the http.server naming
+
     def log_message(self, format, *args) -> None:  # noqa: A002 - keep test output quiet
         pass
 
