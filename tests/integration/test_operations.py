@@ -81,7 +81,11 @@ def test_metrics_show_routes_outbox_and_pairs_without_ids(container):
 
 
 def test_metrics_are_refused_in_production_without_a_token_and_need_it_when_set(settings):
-    prod = settings.with_overrides({"app.env": "production"})
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("production refuses SQLite: this runs on the PostgreSQL database")
+    prod = settings.with_overrides({"app.env": "production", "app.base_url": "https://tandem.example.org",
+                                    "security.session_cookie_secure": True, "security.secret_key": "s" * 48,
+                                    "broker.url": "redis://127.0.0.1:6379/15"})
     c = bootstrap(prod)
     try:
         assert create_app(container=c).test_client().get("/metrics").status_code == 404
@@ -207,10 +211,12 @@ def test_failed_emails_are_counted(tmp_path):
 WORKER_PROCESS = textwrap.dedent("""
     import sys
     from config.bootstrap import bootstrap
+    from adapters.tokens import TokenCipher
     from config.settings import load_settings
     from web import create_app
     c = bootstrap(load_settings(overrides={"database.url": sys.argv[1], "app.env": "test",
-                                           "security.secret_key": "x" * 40}))
+                                           "security.secret_key": "x" * 40,
+                                           "security.token_keys": [TokenCipher.generate_key()]}))
     client = create_app(container=c).test_client()
     for _ in range(int(sys.argv[2])):
         assert client.get("/healthz").status_code == 200
