@@ -471,6 +471,30 @@ class SeriesRepository(Repository[Series], Protocol):
         """How many series the pair has had (any state): the generation of its next one."""
 
 
+@dataclass(frozen=True)
+class ProgramSession:
+    """One occurrence of a program's pair with its people, as the coordinator's reports read it
+    (``occurrences.of_program_between``). ``signals`` is the stored JSON list of the verdict's
+    signals; ``note`` the coordinator's correction note; ``series_tz`` the series' wall-clock zone."""
+
+    occurrence_id: str
+    pair_id: str
+    start: datetime
+    end: datetime
+    status: str
+    verdict: str
+    signals: list
+    note: str | None
+    series_tz: str
+    mentor_id: str
+    mentor_name: str
+    mentor_email: str
+    mentor_tz: str | None
+    mentee_id: str
+    mentee_name: str
+    mentee_email: str
+
+
 class OccurrenceRepository(Repository[Occurrence], Protocol):
     def by_original_start(self, series_id: str, original_start: datetime) -> Occurrence | None:
         """The occurrence of a series that the provider knows by this original start (RECURRENCE-ID)."""
@@ -492,6 +516,12 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
         """Occurrences whose attendance verdict is still ``unknown``, that ended in ``[ended_after,
         ended_before)`` and were not resolved since ``resolved_before`` (never, or earlier),
         oldest end first: the daily attendance sweep's work."""
+
+    def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
+                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+        """The program's occurrences (of every series of every pair) starting in ``[start_from,
+        start_before)`` (with an attendance verdict in ``verdicts`` when given), with the pair's
+        mentor and mentee, in time order (id breaks ties): what the reports are computed from."""
 
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):

@@ -34,7 +34,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity, utcnow
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES
-from scheduler.ports import DuplicateKey
+from scheduler.ports import DuplicateKey, ProgramSession
 
 E = TypeVar("E", bound=Entity)
 Key = tuple[type, str]
@@ -587,6 +587,25 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
             return (o.attendance_verdict == "unknown" and _le(ended_after, o.end) and _lt(o.end, ended_before)
                     and (o.attendance_resolved_at is None or _lt(o.attendance_resolved_at, resolved_before)))
         return self.where(due, order=lambda o: (o.end, o.id))[:limit]
+
+    def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
+                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+        found = []
+        for o in self.where(lambda o: _le(start_from, o.start) and _lt(o.start, start_before)
+                            and (verdicts is None or o.attendance_verdict in verdicts),
+                            order=lambda o: (o.start, o.id)):
+            series = self.uow.series.get(o.series_id)
+            pair = self.uow.pairs.get(series.pair_id) if series is not None else None
+            if pair is None or pair.program_id != program_id:
+                continue
+            mentor, mentee = self.uow.people.get(pair.mentor_id), self.uow.people.get(pair.mentee_id)
+            if mentor is None or mentee is None:
+                continue
+            found.append(ProgramSession(o.id, pair.id, o.start, o.end, o.status, o.attendance_verdict,
+                                        list(o.attendance_signals or []), o.attendance_note, series.tz,
+                                        mentor.id, mentor.name, mentor.email, mentor.tz,
+                                        mentee.id, mentee.name, mentee.email))
+        return found
 
     def _pair_id(self, occurrence: e.Occurrence) -> str | None:
         series = self.uow.series.get(occurrence.series_id)

@@ -13,13 +13,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
                                      new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
+from scheduler.ports import ProgramSession
 
 E = TypeVar("E", bound=Entity)
 
@@ -232,6 +233,27 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                 Occurrence.attendance_verdict == "unknown", Occurrence.end >= ended_after, Occurrence.end < ended_before,
                 Occurrence.attendance_resolved_at.is_(None) | (Occurrence.attendance_resolved_at < resolved_before))
             .order_by(Occurrence.end, Occurrence.id).limit(limit)))
+
+    def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
+                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+        mentor, mentee = aliased(Person), aliased(Person)
+        query = (select(Occurrence.id, Pair.id, Occurrence.start, Occurrence.end, Occurrence.status,
+                        Occurrence.attendance_verdict, Occurrence.attendance_signals, Occurrence.attendance_note,
+                        Series.tz, mentor.id, mentor.name, mentor.email, mentor.tz,
+                        mentee.id, mentee.name, mentee.email)
+                 .join(Series, Occurrence.series_id == Series.id)
+                 .join(Pair, Series.pair_id == Pair.id)
+                 .join(mentor, Pair.mentor_id == mentor.id)
+                 .join(mentee, Pair.mentee_id == mentee.id)
+                 .where(Pair.program_id == program_id, Occurrence.start >= start_from,
+                        Occurrence.start < start_before))
+        if verdicts is not None:
+            query = query.where(Occurrence.attendance_verdict.in_(tuple(verdicts)))
+        return [ProgramSession(occ_id, pair_id, start, end, status, verdict, list(signals or []), note, tz,
+                               mentor_id, mentor_name, mentor_email, mentor_tz, mentee_id, mentee_name, mentee_email)
+                for (occ_id, pair_id, start, end, status, verdict, signals, note, tz, mentor_id, mentor_name,
+                     mentor_email, mentor_tz, mentee_id, mentee_name, mentee_email)
+                in self.session.execute(query.order_by(Occurrence.start, Occurrence.id))]
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

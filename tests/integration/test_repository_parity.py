@@ -224,6 +224,12 @@ READS: dict[str, list[tuple]] = {
         ({"ended_after": T - 3 * D, "ended_before": T + 4 * D, "resolved_before": T - 2 * H, "limit": 10},),
         ({"ended_after": T - D, "ended_before": T + H, "resolved_before": T, "limit": 10},),
         ({"ended_after": T - 3 * D, "ended_before": T + 4 * D, "resolved_before": T, "limit": 2},)],
+    "occurrences.of_program_between": [
+        ("prog1", {"start_from": T - 3 * D, "start_before": T + 4 * D}),
+        ("prog1", {"start_from": T - D, "start_before": T + 2 * D, "verdicts": ["held", "unknown"]}),
+        ("prog2", {"start_from": T - 3 * D, "start_before": T + 4 * D, "verdicts": ["missed"]}),
+        ("prog2", {"start_from": T, "start_before": T + 4 * D}),
+        ("prog3", {"start_from": T - 3 * D, "start_before": T + 4 * D})],
     "feedback.given_by": [("pers1", "occ1"), ("pers4", "occ1")],
     "feedback.of_occurrences": [(["occ2", "occ1", "occ9"],), ([],)],
     "notifications.count_for_occurrence": [("occ1",), ("occ9",)],
