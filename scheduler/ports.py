@@ -426,6 +426,40 @@ class MembershipRepository(Repository[Membership], Protocol):
         """Every role anyone has in the program."""
 
 
+@dataclass(frozen=True)
+class PairRow:
+    """One pair as the coordinator's table lists it (plain values, no entity loaded)."""
+
+    pair_id: str
+    mentor_id: str
+    mentor_name: str
+    mentor_email: str
+    mentee_id: str
+    mentee_name: str
+    mentee_email: str
+    status: str
+    status_reason: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PairAttendance:
+    """One pair's past and next sessions summed up in SQL (see ``occurrences.attendance_by_pair``)."""
+
+    first_start: datetime | None = None  # its first session (any status)
+    last_held: datetime | None = None  # its latest past session with the verdict ``held``
+    next_start: datetime | None = None  # its next session still to be held (active series)
+    misses_in_a_row: int = 0
+    unanswered_in_a_row: int = 0
+
+
+@dataclass(frozen=True)
+class BrokenConnectionRow:
+    person_id: str
+    provider: str
+    status: str
+
+
 class PairRepository(Repository[Pair], Protocol):
     def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
         """Pairs where the person is mentor or mentee (in one of ``states`` when given), oldest first."""
@@ -438,6 +472,9 @@ class PairRepository(Repository[Pair], Protocol):
 
     def count_by_state(self) -> dict[str, int]:
         """How many pairs are in each state, over every program (states with none are left out)."""
+
+    def table_rows(self, program_id: str) -> list[PairRow]:
+        """Every pair of the program with its two people's names, oldest first (one joined SELECT)."""
 
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
@@ -452,6 +489,10 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
 
     def usable_with_provider(self, kinds: Sequence[str]) -> list[CalendarConnection]:
         """Everyone's healthy connections whose provider is one of ``kinds`` (e.g. those that push)."""
+
+    def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
+        """Connections that are not ``ok`` of people who are a mentor or a mentee of one of the
+        program's pairs, by person id then oldest first."""
 
 
 class SeriesRepository(Repository[Series], Protocol):
@@ -522,6 +563,23 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
         """The program's occurrences (of every series of every pair) starting in ``[start_from,
         start_before)`` (with an attendance verdict in ``verdicts`` when given), with the pair's
         mentor and mentee, in time order (id breaks ties): what the reports are computed from."""
+
+    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+        """Pair id -> its sessions summed up (GROUP BY pair), for the program's pairs that have any
+        session. Past means started at or before ``now``. Misses in a row: past ``missed`` sessions
+        after the latest past held/moved/disputed one. Unanswered in a row: sessions with a
+        ``no_answer`` signal after the latest past session with a held/missed/moved/disputed
+        verdict and no ``no_answer`` signal. Next: the earliest start after ``now`` of a scheduled
+        or moved session of an active series."""
+
+    def verdict_counts(self, program_id: str, edges: Sequence[datetime]) -> dict[tuple[int, str], int]:
+        """``(i, verdict) -> count`` of the program's sessions that started in ``[edges[i],
+        edges[i+1])`` (GROUP BY period and verdict; verdicts with none are left out)."""
+
+    def verdicts_by_mentor(self, program_id: str, since: datetime, until: datetime
+                           ) -> dict[tuple[str, str], int]:
+        """``(mentor id, verdict) -> count`` of the program's sessions that started in ``[since,
+        until)`` (GROUP BY mentor and verdict)."""
 
 
 class AgendaTemplateRepository(Repository[AgendaTemplate], Protocol):

@@ -34,7 +34,10 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity, utcnow
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES
-from scheduler.ports import DuplicateKey, ProgramSession
+from scheduler.ports import BrokenConnectionRow, DuplicateKey, PairAttendance, PairRow, ProgramSession
+
+BREAKS_MISSES = ("held", "moved", "disputed")
+ANSWERED = ("held", "missed", "moved", "disputed")
 
 E = TypeVar("E", bound=Entity)
 Key = tuple[type, str]
@@ -516,6 +519,16 @@ class MemoryPairs(MemoryRepository[e.Pair]):
             counts[p.status] = counts.get(p.status, 0) + 1
         return counts
 
+    def table_rows(self, program_id: str) -> list[PairRow]:
+        rows = []
+        for p in self.of_program(program_id):
+            mentor, mentee = self.uow.people.get(p.mentor_id), self.uow.people.get(p.mentee_id)
+            if mentor is None or mentee is None:
+                continue  # an inner join
+            rows.append(PairRow(p.id, mentor.id, mentor.name, mentor.email, mentee.id, mentee.name, mentee.email,
+                                p.status, p.status_reason, p.updated_at))
+        return rows
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -531,6 +544,12 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def usable_with_provider(self, kinds: Sequence[str]) -> list[e.CalendarConnection]:
         wanted = tuple(kinds)
         return self.where(lambda c: c.status == "ok" and c.provider in wanted, order=lambda c: (c.created_at, c.id))
+
+    def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
+        people = {i for p in self.uow.pairs.of_program(program_id) for i in (p.mentor_id, p.mentee_id)}
+        return [BrokenConnectionRow(c.person_id, c.provider, c.status) for c in self.where(
+            lambda c: c.status is not None and c.status != "ok" and c.person_id in people,
+            order=lambda c: (c.person_id, c.created_at, c.id))]
 
 
 class MemorySeries(MemoryRepository[e.Series]):
@@ -607,6 +626,64 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
                                         mentee.id, mentee.name, mentee.email))
         return found
 
+    def _of_program(self, program_id: str) -> list[tuple[e.Occurrence, e.Series, e.Pair]]:
+        found = []
+        for o in self.all():
+            series = self.uow.series.get(o.series_id)
+            pair = self.uow.pairs.get(series.pair_id) if series is not None else None
+            if pair is not None and pair.program_id == program_id:
+                found.append((o, series, pair))
+        return found
+
+    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+        by_pair: dict[str, list[tuple[e.Occurrence, e.Series]]] = {}
+        for o, series, pair in self._of_program(program_id):
+            by_pair.setdefault(pair.id, []).append((o, series))
+
+        def latest(values):
+            values = [v for v in values if v is not None]
+            return max(values) if values else None
+
+        def silent(o: e.Occurrence) -> bool:
+            return any(isinstance(s, dict) and s.get("kind") == "no_answer" for s in (o.attendance_signals or []))
+
+        answers = {}
+        for pair_id, rows in by_pair.items():
+            occs = [o for o, _ in rows]
+            past = [o for o in occs if _le(o.start, now)]
+            starts = [o.start for o in occs if o.start is not None]
+            last_held = latest(o.start for o in past if o.attendance_verdict == "held")
+            upcoming = [o.start for o, s in rows if _lt(now, o.start) and o.status in ACTIVE_OCCURRENCE
+                        and s.status in ACTIVE_SERIES]
+            last_break = latest(o.start for o in past if o.attendance_verdict in BREAKS_MISSES)
+            last_answered = latest(o.start for o in past if o.attendance_verdict in ANSWERED and not silent(o))
+            misses = sum(1 for o in past if o.attendance_verdict == "missed"
+                         and (last_break is None or _lt(last_break, o.start)))
+            unanswered = sum(1 for o in past if silent(o) and (last_answered is None or _lt(last_answered, o.start)))
+            answers[pair_id] = PairAttendance(min(starts) if starts else None, last_held,
+                                              min(upcoming) if upcoming else None, misses, unanswered)
+        return answers
+
+    def verdict_counts(self, program_id: str, edges: Sequence[datetime]) -> dict[tuple[int, str], int]:
+        edges = list(edges)
+        counts: dict[tuple[int, str], int] = {}
+        if len(edges) < 2:
+            return counts
+        for o, _, _ in self._of_program(program_id):
+            if not (_le(edges[0], o.start) and _lt(o.start, edges[-1])):
+                continue
+            i = next(i for i, edge in enumerate(edges[1:]) if o.start < edge)
+            counts[(i, o.attendance_verdict)] = counts.get((i, o.attendance_verdict), 0) + 1
+        return counts
+
+    def verdicts_by_mentor(self, program_id: str, since: datetime, until: datetime
+                           ) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for o, _, pair in self._of_program(program_id):
+            if _le(since, o.start) and _lt(o.start, until):
+                key = (pair.mentor_id, o.attendance_verdict)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
     def _pair_id(self, occurrence: e.Occurrence) -> str | None:
         series = self.uow.series.get(occurrence.series_id)
         return series.pair_id if series is not None else None

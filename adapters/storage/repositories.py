@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, case, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,12 @@ from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
                                      new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
-from scheduler.ports import ProgramSession
+from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
+
+# Verdicts that end a run of misses, and verdicts that say someone answered (attendance_by_pair).
+BREAKS_MISSES = ("held", "moved", "disputed")
+ANSWERED = ("held", "missed", "moved", "disputed")
+NO_ANSWER_TEXT = '%"no_answer"%'  # a no_answer signal in the JSON list (kinds are JSON strings)
 
 E = TypeVar("E", bound=Entity)
 
@@ -141,6 +146,14 @@ class SqlPairs(SqlRepository[Pair]):
         return {status: count for status, count in self.session.execute(
             select(Pair.status, func.count()).group_by(Pair.status))}
 
+    def table_rows(self, program_id: str) -> list[PairRow]:
+        mentor, mentee = aliased(Person), aliased(Person)
+        query = (select(Pair.id, Pair.mentor_id, mentor.name, mentor.email, Pair.mentee_id, mentee.name, mentee.email,
+                        Pair.status, Pair.status_reason, Pair.updated_at)
+                 .join(mentor, Pair.mentor_id == mentor.id).join(mentee, Pair.mentee_id == mentee.id)
+                 .where(Pair.program_id == program_id).order_by(Pair.created_at, Pair.id))
+        return [PairRow(*row) for row in self.session.execute(query)]
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
@@ -168,6 +181,14 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         return list(self.session.scalars(select(CalendarConnection).where(
             CalendarConnection.status == "ok", CalendarConnection.provider.in_(tuple(kinds)))
             .order_by(CalendarConnection.created_at, CalendarConnection.id)))
+
+    def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
+        people = (select(Pair.mentor_id).where(Pair.program_id == program_id)
+                  .union(select(Pair.mentee_id).where(Pair.program_id == program_id)))
+        query = (select(CalendarConnection.person_id, CalendarConnection.provider, CalendarConnection.status)
+                 .where(CalendarConnection.status != "ok", CalendarConnection.person_id.in_(people))
+                 .order_by(CalendarConnection.person_id, CalendarConnection.created_at, CalendarConnection.id))
+        return [BrokenConnectionRow(*row) for row in self.session.execute(query)]
 
 
 class SqlSeries(SqlRepository[Series]):
@@ -254,6 +275,53 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                 for (occ_id, pair_id, start, end, status, verdict, signals, note, tz, mentor_id, mentor_name,
                      mentor_email, mentor_tz, mentee_id, mentee_name, mentee_email)
                 in self.session.execute(query.order_by(Occurrence.start, Occurrence.id))]
+
+
+    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+        O = Occurrence
+        past = O.start <= now
+        silent = cast(O.attendance_signals, String).like(NO_ANSWER_TEXT)
+        sums = (select(
+            Series.pair_id.label("pair_id"),
+            func.min(O.start).label("first_start"),
+            func.max(case((past & (O.attendance_verdict == "held"), O.start))).label("last_held"),
+            func.min(case(((O.start > now) & O.status.in_(ACTIVE_OCCURRENCE)
+                           & Series.status.in_(sorted(ACTIVE_SERIES)), O.start))).label("next_start"),
+            func.max(case((past & O.attendance_verdict.in_(BREAKS_MISSES), O.start))).label("last_break"),
+            func.max(case((past & O.attendance_verdict.in_(ANSWERED) & ~silent, O.start))).label("last_answered"))
+            .join(Series, O.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+            .where(Pair.program_id == program_id).group_by(Series.pair_id)).subquery()
+        o2, s2 = aliased(Occurrence), aliased(Series)
+        silent2 = cast(o2.attendance_signals, String).like(NO_ANSWER_TEXT)
+        misses = func.count(case(((o2.start <= now) & (o2.attendance_verdict == "missed")
+                                  & (sums.c.last_break.is_(None) | (o2.start > sums.c.last_break)), 1)))
+        unanswered = func.count(case(((o2.start <= now) & silent2
+                                      & (sums.c.last_answered.is_(None) | (o2.start > sums.c.last_answered)), 1)))
+        query = (select(sums.c.pair_id, sums.c.first_start, sums.c.last_held, sums.c.next_start, misses, unanswered)
+                 .join(s2, s2.pair_id == sums.c.pair_id).join(o2, o2.series_id == s2.id)
+                 .group_by(sums.c.pair_id, sums.c.first_start, sums.c.last_held, sums.c.next_start))
+        return {pair_id: PairAttendance(first, held, upcoming, missed or 0, silent_count or 0)
+                for pair_id, first, held, upcoming, missed, silent_count in self.session.execute(query)}
+
+    def verdict_counts(self, program_id: str, edges: Sequence[datetime]) -> dict[tuple[int, str], int]:
+        edges = list(edges)
+        if len(edges) < 2:
+            return {}
+        period = case(*[(Occurrence.start < edge, i) for i, edge in enumerate(edges[1:])])
+        rows = (select(period.label("period"), Occurrence.attendance_verdict.label("verdict"))
+                .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                .where(Pair.program_id == program_id, Occurrence.start >= edges[0], Occurrence.start < edges[-1])
+                ).subquery()  # grouped outside: PostgreSQL would not match a CASE with parameters twice
+        query = select(rows.c.period, rows.c.verdict, func.count()).group_by(rows.c.period, rows.c.verdict)
+        return {(int(i), verdict): count for i, verdict, count in self.session.execute(query)}
+
+    def verdicts_by_mentor(self, program_id: str, since: datetime, until: datetime
+                           ) -> dict[tuple[str, str], int]:
+        query = (select(Pair.mentor_id, Occurrence.attendance_verdict, func.count())
+                 .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                 .where(Pair.program_id == program_id, Occurrence.start >= since, Occurrence.start < until)
+                 .group_by(Pair.mentor_id, Occurrence.attendance_verdict))
+        return {(mentor_id, verdict): count for mentor_id, verdict, count in self.session.execute(query)}
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

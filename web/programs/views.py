@@ -6,8 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.services import attendance
 from scheduler.services import coordinator_pair
+from scheduler.services import dashboard as dashboards
 from scheduler.services import programs as service
 from web import deps
+from web.programs import charts
 from web.programs.forms import program_spec_from_form
 from web.security.auth import coordinator_required, current
 
@@ -40,9 +42,18 @@ def new():
 
 def _page(program_id: str, **extra):
     try:
-        page = service.program_page(deps.container(), program_id)
+        filters = dashboards.parse_filters(request.args)
+    except InvalidInput as problem:
+        abort(400, description=str(problem))
+    me = current()
+    try:
+        both = dashboards.program_dashboard_page(deps.container(), program_id, filters, me.tz if me else None)
     except service.UnknownProgram:
         abort(404)
+    page, board = both.page, both.dashboard
+    extra.update(board=board, week_chart=charts.columns(board.weeks, what="Week of", noun="weeks"),
+                 mentor_chart=charts.rows(board.mentors, what="Mentor", noun="mentors"), states=dashboards.STATES,
+                 state_names=dashboards.STATE_LABELS, sorts=dashboards.SORTS, risk_labels=dashboards.at_risk.RULE_LABELS)
     overview = page.overview
     counts = {state: sum(1 for line in overview if line.state == state) for state in STATE_LABELS}
     names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}

@@ -1,0 +1,266 @@
+"""The program dashboard: headline numbers, held-vs-missed per week and per mentor, and the pairs
+table with at-risk reasons, filters, sorting and pages — one read model for the program page.
+
+Everything comes from aggregate named queries (GROUP BY in SQL: one row per pair, per week, per
+mentor), never from loading every session, so the page stays fast at 10,000 pairs; the at-risk
+rules (:mod:`scheduler.core.at_risk`) then run over one small record per pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler.core import at_risk
+from scheduler.core.at_risk import BrokenConnection, PairFacts, Reason
+from scheduler.core.timeview import local_when
+from scheduler.errors import InvalidInput
+from scheduler.ports import Dependencies, PairAttendance
+from scheduler.services.programs import ProgramPage, UnknownProgram, program_page
+
+PAGE_SIZE = 50
+WEEKS = 12
+MENTORS_SHOWN = 15
+STATE_LABELS = {"invited": "Setting up", "ready": "Finding a time", "planning": "Finding a time",
+                "booked": "Booked", "paused": "Paused", "ended": "Ended", "needs_attention": "Needs attention",
+                "unschedulable": "No common time found"}
+STATES = ("invited", "ready", "planning", "booked", "needs_attention", "unschedulable", "paused", "ended")
+SORTS = {"name": "Mentor's name", "last_held": "Last held", "next": "Next session", "misses": "Misses in a row"}
+RISK_FILTERS = ("", "yes", "no") + at_risk.RULES
+PROVIDER_LABELS = {"google": "Google", "microsoft": "Microsoft", "caldav": "CalDAV", "ics": "ICS feed",
+                   "memory": "test"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the coordinator asked the pairs table for (checked by :func:`parse_filters`).
+    ``mentor`` is a mentor's id or a piece of a mentor's name or email; ``risk`` is "", "yes",
+    "no" or one rule key; ``descending`` reverses the sort."""
+
+    state: str = ""
+    risk: str = ""
+    mentor: str = ""
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+    def query(self, **change) -> dict[str, str]:
+        """The query-string values for these filters (with ``change`` applied), defaults left out."""
+        f = replace(self, **change)
+        values = {"state": f.state, "risk": f.risk, "mentor": f.mentor,
+                  "sort": "" if f.sort == "name" else f.sort, "order": "desc" if f.descending else "",
+                  "page": "" if f.page == 1 else str(f.page)}
+        return {k: v for k, v in values.items() if v}
+
+
+def parse_filters(args: dict) -> Filters:
+    """Filters from query-string values; InvalidInput saying what to use for a wrong value."""
+    state = (args.get("state") or "").strip()
+    if state and state not in STATES:
+        raise InvalidInput(f"Unknown state “{state}”; choose one of: {', '.join(STATES)}.")
+    risk = (args.get("risk") or "").strip()
+    if risk not in RISK_FILTERS:
+        raise InvalidInput(f"Unknown at-risk filter “{risk}”; choose yes, no or one of: {', '.join(at_risk.RULES)}.")
+    sort = (args.get("sort") or "name").strip()
+    if sort not in SORTS:
+        raise InvalidInput(f"Pairs cannot be sorted by “{sort}”; choose one of: {', '.join(SORTS)}.")
+    order = (args.get("order") or "").strip()
+    if order not in ("", "asc", "desc"):
+        raise InvalidInput("The order must be asc or desc.")
+    page_text = (args.get("page") or "1").strip()
+    if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 6:
+        raise InvalidInput(f"Page “{page_text}” is not a page number; use 1 or more.")
+    mentor = (args.get("mentor") or "").strip()[:200]
+    return Filters(state, risk, mentor, sort, order == "desc", int(page_text))
+
+
+@dataclass(frozen=True)
+class Headline:
+    pairs_by_state: tuple[tuple[str, str, int], ...]  # (state, label, count), states with pairs only
+    pairs: int
+    held_this_month: int
+    missed_this_month: int
+    missed_rate: float | None  # missed / (held + missed) this month; None without either
+    at_risk: int
+    broken_connections: int  # connections not ok of the program's people
+    risk_by_rule: tuple[tuple[str, str, int], ...]  # (rule, label, pairs)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One group of a held-vs-missed chart: a label and two counts."""
+
+    label: str
+    held: int
+    missed: int
+    key: str = ""  # a mentor's id (for a link to the filtered table)
+
+
+@dataclass(frozen=True)
+class PairLine:
+    pair_id: str
+    mentor_id: str
+    mentor_name: str
+    mentor_email: str
+    mentee_name: str
+    mentee_email: str
+    state: str
+    state_label: str
+    last_held: datetime | None
+    next_start: datetime | None
+    misses_in_a_row: int
+    connection: str  # ok | broken
+    reasons: tuple[Reason, ...]
+    last_held_text: str = "never"  # in the reader's zone
+    next_text: str = "none planned"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    tz: str
+    month_label: str
+    headline: Headline
+    weeks: tuple[Bar, ...]  # oldest first, the current week last
+    mentors: tuple[Bar, ...]  # the most missed first, at most MENTORS_SHOWN
+    mentors_total: int  # mentors with sessions in the chart's weeks
+    lines: tuple[PairLine, ...]  # this page of the table
+    matching: int  # pairs matching the filters
+    page: int
+    pages: int
+    filters: Filters
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _label(name: str, email: str) -> str:
+    return name or email
+
+
+def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(), viewer_tz: str | None = None
+              ) -> Dashboard:
+    """The dashboard of ``program_id`` at the clock's now, weeks and months in ``viewer_tz``.
+    The caller checked the viewer coordinates the program; InvalidInput when it does not exist."""
+    now = deps.clock.now()
+    zone = _zone(viewer_tz)
+    local = now.astimezone(zone)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    week_start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    week_edges = [(week_start - timedelta(weeks=WEEKS - 1 - i)) for i in range(WEEKS)]
+    # local midnights through the zone (a DST change inside the 12 weeks keeps Monday midnight)
+    week_edges = [datetime(d.year, d.month, d.day, tzinfo=zone) for d in week_edges]
+    edges = [d.astimezone(ZoneInfo("UTC")) for d in week_edges] + [now]
+    with deps.uow() as uow:
+        program = uow.programs.get(program_id)
+        if program is None:
+            raise UnknownProgram("That program does not exist; pick one from your programs list.")
+        rows = uow.pairs.table_rows(program_id)
+        sums = uow.occurrences.attendance_by_pair(program_id, now)
+        broken_rows = uow.connections.broken_in_program(program_id)
+        month = uow.occurrences.verdict_counts(program_id, [month_start.astimezone(ZoneInfo("UTC")), now])
+        weekly = uow.occurrences.verdict_counts(program_id, edges)
+        by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
+
+    broken_by_person: dict[str, list] = {}
+    for b in broken_rows:
+        broken_by_person.setdefault(b.person_id, []).append(b)
+    lines = []
+    mentor_names: dict[str, str] = {}
+    for row in rows:
+        mentor_names[row.mentor_id] = _label(row.mentor_name, row.mentor_email)
+        s = sums.get(row.pair_id, PairAttendance())
+        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
+                                        b.status)
+                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
+                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
+                       for b in broken_by_person.get(pid, ())[:1])
+        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
+                          s.last_held, broken)
+        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
+                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
+                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
+                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now)))
+
+    def texts(line: PairLine) -> PairLine:
+        return replace(line, last_held_text=local_when(line.last_held, zone.key) if line.last_held else "never",
+                       next_text=local_when(line.next_start, zone.key) if line.next_start else "none planned")
+
+    held = month.get((0, "held"), 0)
+    missed = month.get((0, "missed"), 0)
+    states: dict[str, int] = {}
+    for line in lines:
+        states[line.state] = states.get(line.state, 0) + 1
+    by_rule = {rule: sum(1 for line in lines if any(r.rule == rule for r in line.reasons)) for rule in at_risk.RULES}
+    headline = Headline(
+        tuple((s, STATE_LABELS[s], states[s]) for s in STATES if states.get(s)), len(lines), held, missed,
+        missed / (held + missed) if held + missed else None, sum(1 for line in lines if line.reasons),
+        len(broken_rows), tuple((rule, at_risk.RULE_LABELS[rule], by_rule[rule]) for rule in at_risk.RULES))
+
+    weeks = tuple(Bar(f"{d.day} {d.strftime('%b')}", weekly.get((i, "held"), 0), weekly.get((i, "missed"), 0))
+                  for i, d in enumerate(week_edges))
+    mentor_bars = [Bar(mentor_names.get(mid, "a former mentor"), by_mentor.get((mid, "held"), 0),
+                       by_mentor.get((mid, "missed"), 0), mid)
+                   for mid in sorted({m for m, _ in by_mentor})]
+    mentor_bars = [b for b in mentor_bars if b.held or b.missed]
+    mentor_bars.sort(key=lambda b: (-b.missed, -b.held, b.label.lower(), b.key))
+
+    chosen = _filter(lines, filters)
+    chosen = _sort(chosen, filters)
+    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    page = min(filters.page, pages)
+    shown = tuple(texts(line) for line in chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
+    return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars[:MENTORS_SHOWN]),
+                     len(mentor_bars), shown, len(chosen), page, pages, replace(filters, page=page))
+
+
+def _filter(lines: list[PairLine], f: Filters) -> list[PairLine]:
+    mentor = f.mentor.lower()
+    by_id = mentor and any(line.mentor_id == f.mentor for line in lines)
+
+    def keep(line: PairLine) -> bool:
+        if f.state and line.state != f.state:
+            return False
+        if f.risk == "yes" and not line.reasons or f.risk == "no" and line.reasons:
+            return False
+        if f.risk in at_risk.RULES and not any(r.rule == f.risk for r in line.reasons):
+            return False
+        if mentor:
+            if by_id:
+                return line.mentor_id == f.mentor
+            return mentor in line.mentor_name.lower() or mentor in line.mentor_email.lower()
+        return True
+    return [line for line in lines if keep(line)]
+
+
+def _sort(lines: list[PairLine], f: Filters) -> list[PairLine]:
+    """Sorted as asked; pairs without a value (never held, nothing next) go last either way."""
+    name = lambda line: (line.mentor_name.lower(), line.mentee_name.lower(), line.pair_id)  # noqa: E731
+    if f.sort == "name":
+        return sorted(lines, key=name, reverse=f.descending)
+    if f.sort == "misses":
+        ranked = sorted(lines, key=name)
+        return sorted(ranked, key=lambda line: line.misses_in_a_row, reverse=f.descending)
+    attr = "last_held" if f.sort == "last_held" else "next_start"
+    having = sorted((line for line in lines if getattr(line, attr) is not None), key=name)
+    having = sorted(having, key=lambda line: getattr(line, attr), reverse=f.descending)
+    return having + sorted((line for line in lines if getattr(line, attr) is None), key=name)
+
+
+@dataclass(frozen=True)
+class ProgramDashboardPage:
+    """Everything the program page shows: its settings, pairs at a glance and failed work
+    (:func:`scheduler.services.programs.program_page`), and the dashboard."""
+
+    page: ProgramPage
+    dashboard: Dashboard
+
+
+def program_dashboard_page(deps: Dependencies, program_id: str, filters: Filters = Filters(),
+                           viewer_tz: str | None = None) -> ProgramDashboardPage:
+    """The program page in one call; raises ``UnknownProgram`` when the program does not exist."""
+    page = program_page(deps, program_id)
+    return ProgramDashboardPage(page, dashboard(deps, program_id, filters, viewer_tz))
