@@ -79,16 +79,18 @@ def series_cancelled(kind: str, ctx: NoticeContext) -> OutgoingEmail:
 MOVE_CAUSE_TEXT = {
     "outside_working_hours": "the usual time no longer falls within both of your working hours that day",
     "calendar_conflict": "one of your calendars now shows a conflict at the usual time",
-    "moved_by_person": "{who} moved this session on the pair page",
+    "moved_by_person": "{who} moved this session{with_other} on the pair page",
 }
 
 
 def move_reason(ctx: MovedContext) -> str:
     """The "why" line of a moved email: Tandem's reason, or who moved it ("Lin moved this session
-    on the pair page"; "You moved ..." to the person who did)."""
+    on the pair page"; "You moved this session with Lin ..." to the person who did)."""
     if ctx.cause == "moved_by_person":
-        who = "You" if ctx.moved_by_you else (ctx.moved_by_name or ctx.other_name).split()[0]
-        return MOVE_CAUSE_TEXT["moved_by_person"].format(who=who)
+        if ctx.moved_by_you:
+            return MOVE_CAUSE_TEXT["moved_by_person"].format(who="You", with_other=f" with {ctx.other_name.split()[0]}")
+        return MOVE_CAUSE_TEXT["moved_by_person"].format(who=(ctx.moved_by_name or ctx.other_name).split()[0],
+                                                         with_other="")
     return MOVE_CAUSE_TEXT.get(ctx.cause, MOVE_CAUSE_TEXT["calendar_conflict"])
 
 
