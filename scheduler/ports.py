@@ -293,10 +293,13 @@ class MovedContext(EmailContext):
     other_tz: str
     cause: str  # MOVE_CAUSES: says *that* a calendar is busy, never what the other meeting is
     video_url: str | None = None
+    moved_by_name: str | None = None  # cause "moved_by_person": who moved it
+    moved_by_you: bool = False  # cause "moved_by_person": the recipient moved it themself
 
 
-# Why a session was moved by Tandem, as the "moved" email may say it (the renderer words it).
-MOVE_CAUSES = ("calendar_conflict", "outside_working_hours")
+# Why a session was moved, as the "moved" email may say it (the renderer words it): by Tandem
+# (a conflict, working hours) or by one of the pair on the pair page ("moved_by_person").
+MOVE_CAUSES = ("calendar_conflict", "outside_working_hours", "moved_by_person")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -79,14 +79,26 @@ def series_cancelled(kind: str, ctx: NoticeContext) -> OutgoingEmail:
 MOVE_CAUSE_TEXT = {
     "outside_working_hours": "the usual time no longer falls within both of your working hours that day",
     "calendar_conflict": "one of your calendars now shows a conflict at the usual time",
+    "moved_by_person": "{who} moved this session{with_other} on the pair page",
 }
+
+
+def move_reason(ctx: MovedContext) -> str:
+    """The "why" line of a moved email: Tandem's reason, or who moved it ("Lin moved this session
+    on the pair page"; "You moved this session with Lin ..." to the person who did)."""
+    if ctx.cause == "moved_by_person":
+        if ctx.moved_by_you:
+            return MOVE_CAUSE_TEXT["moved_by_person"].format(who="You", with_other=f" with {ctx.other_name.split()[0]}")
+        return MOVE_CAUSE_TEXT["moved_by_person"].format(who=(ctx.moved_by_name or ctx.other_name).split()[0],
+                                                         with_other="")
+    return MOVE_CAUSE_TEXT.get(ctx.cause, MOVE_CAUSE_TEXT["calendar_conflict"])
 
 
 def occurrence_moved(kind: str, ctx: MovedContext) -> OutgoingEmail:
     return _email(ctx, t.render_occurrence_moved(
         recipient_name=ctx.recipient_name, other_name=ctx.other_name, original_start=ctx.original_start,
         new_start=ctx.new_start, duration_min=ctx.duration_min, recipient_tz=ctx.recipient_tz,
-        other_tz=ctx.other_tz, reason=MOVE_CAUSE_TEXT.get(ctx.cause, MOVE_CAUSE_TEXT["calendar_conflict"]),
+        other_tz=ctx.other_tz, reason=move_reason(ctx), by_person=ctx.cause == "moved_by_person",
         video_url=ctx.video_url))
 
 

@@ -146,8 +146,11 @@ def render_feedback_request(*, recipient_name: str, other_name: str, start: date
 # --- one session moved -----------------------------------------------------------------------
 def render_occurrence_moved(*, recipient_name: str, other_name: str, original_start: datetime,
                             new_start: datetime, duration_min: int, recipient_tz: str, other_tz: str,
-                            reason: str, video_url: str | None = None) -> RenderedEmail:
+                            reason: str, video_url: str | None = None, by_person: bool = False) -> RenderedEmail:
     """One session moved alone: from when to when (both zones) and why.
+
+    ``by_person``: one of the pair moved it, and ``reason`` says who ("Lin moved this session
+    on the pair page"); else Tandem moved it and ``reason`` says why.
 
     ``reason`` is a short sentence such as "Sam's calendar now shows them busy then"; it must
     never name or describe anyone's other meeting.
@@ -159,7 +162,7 @@ def render_occurrence_moved(*, recipient_name: str, other_name: str, original_st
                    old_when=when(original_start, recipient_tz), new_when=when(new_start, recipient_tz),
                    end_clock=clock(new_start + timedelta(minutes=duration_min), recipient_tz),
                    other_new_when=_elsewhere(new_start, other_tz), same_zone=recipient_tz == other_tz,
-                   reason=reason.strip().rstrip("."), video_url=video_url)
+                   reason=reason.strip().rstrip("."), video_url=video_url, by_person=by_person)
 
 
 # --- calendar access lost --------------------------------------------------------------------

@@ -80,3 +80,84 @@ def _runs(bits: int):
             slot = end
         else:
             slot += 1
+
+
+# --- the same reasons, worded for the people of the pair ------------------------------------------
+# A stored reason is the coordinator's diagnosis (it may name the other person's hours and zone,
+# and it says what a coordinator can do). The mentor and the mentee get a sentence of their own,
+# chosen by the reason's code, saying what *they* can do, with links ("hours": My hours,
+# "calendars": Calendars) that the page turns into addresses.
+# Each code is recognised by a phrase only its wording above (or the service that wrote it) uses;
+# tests/unit/test_reasons_for_people.py checks every wording maps to its code.
+REASON_PHRASES = (
+    ("share no working time", "no_shared_working_time"),
+    ("minutes in a row", "shared_time_too_short"),
+    ("is already in the past", "horizon_passed"),
+    ("is always busy in", "always_busy"),
+    ("weekly cap of", "cap_reached"),
+    ("other sessions (", "taken_by_other_sessions"),
+    ("repeating", "no_pattern_fits"),
+    ("can hold only", "too_few_sessions"),
+    ("no mutual time left for the session", "session_lost"),
+    ("no upcoming session is left", "no_sessions_left"),
+    ("series was cancelled in a calendar", "series_removed"),
+    ("series was deleted from the organizer's calendar", "series_removed"),
+    ("to reconnect their calendar", "waiting_for_reconnect"),
+)
+
+
+def reason_code(reason: str | None) -> str | None:
+    """The code of a stored reason (``"other"`` when it is none of Tandem's known wordings, e.g.
+    impossible preferences; None without a reason).
+
+    >>> reason_code("mentor (UTC, Mon 09:00-10:00) and mentee (UTC, Tue 09:00-10:00) share no working time; ...")
+    'no_shared_working_time'
+    """
+    if not reason:
+        return None
+    return next((code for phrase, code in REASON_PHRASES if phrase in reason), "other")
+
+
+_TOLD = "Your coordinator has been told."
+_FOR_PERSON: dict[str, tuple[str, tuple[str, ...]]] = {
+    "no_shared_working_time": ("Your working hours and {other}'s never overlap, so there is no time to meet yet. "
+                               "If you can, widen your hours; Tandem tries again as soon as you save them. " + _TOLD,
+                               ("hours",)),
+    "shared_time_too_short": ("Your working hours overlap {other}'s only briefly, never long enough for a whole "
+                              "session. Widening your hours would help; Tandem tries again as soon as you save "
+                              "them. " + _TOLD, ("hours",)),
+    "horizon_passed": ("The program's planning period has passed, so Tandem cannot book sessions now. " + _TOLD, ()),
+    "always_busy": ("Your calendars are busy every time you could both meet. Free a regular slot in your calendar "
+                    "or widen your hours; Tandem tries again when they change.", ("hours", "calendars")),
+    "cap_reached": ("Every week you could meet already holds as many sessions as the mentor takes. " + _TOLD, ()),
+    "taken_by_other_sessions": ("Other Tandem sessions already take every time you could both meet. Widening your "
+                                "hours or freeing calendar time would help; Tandem tries again when they change.",
+                                ("hours", "calendars")),
+    "no_pattern_fits": ("You have free time in common, but never at the same time regularly. Freeing a regular slot "
+                        "in your calendar would help; Tandem tries again when it changes.", ("calendars", "hours")),
+    "too_few_sessions": ("The best regular time is busy too often for one of you. Freeing that slot in your calendar "
+                         "would help; Tandem tries again when it changes.", ("calendars",)),
+    "session_lost": ("One session no longer fits both of your calendars. Move it or skip it below. " + _TOLD, ()),
+    "no_sessions_left": ("No upcoming session is left: every remaining one was skipped, cancelled or clashed. "
+                         + _TOLD, ()),
+    "series_removed": ("Your sessions were removed from a calendar. " + _TOLD, ()),
+    "waiting_for_reconnect": ("A calendar has to be reconnected before Tandem can plan. If it is yours, reconnect it "
+                              "on the Calendars page.", ("calendars",)),
+    "other": ("Tandem could not find a time that suits you both yet. Check your hours and your calendars; Tandem "
+              "tries again when they change. " + _TOLD, ("hours", "calendars")),
+}
+_FOR_MENTOR = {"cap_reached": ("Every week you could meet already holds your weekly number of sessions. " + _TOLD, ())}
+
+
+def for_person(code: str | None, role: str, other_name: str) -> tuple[str, tuple[str, ...]] | None:
+    """The sentence the mentor or mentee (``role``) reads for a reason code, and the pages it
+    links to ("hours", "calendars"); None without a reason.
+
+    >>> for_person("always_busy", "mentee", "Mina")[1]
+    ('hours', 'calendars')
+    """
+    if code is None:
+        return None
+    text, links = (_FOR_MENTOR if role == "mentor" and code in _FOR_MENTOR else _FOR_PERSON).get(
+        code, _FOR_PERSON["other"])
+    return text.format(other=other_name), links

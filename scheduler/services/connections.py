@@ -18,6 +18,7 @@ from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNee
 from scheduler.ports import CalendarAccount, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.onboarding import refresh_readiness
+from scheduler.services.replanning import recheck_booked, replan_waiting
 
 log = logging.getLogger(__name__)
 PROVIDERS = ("google", "microsoft", "caldav", "ics", "memory")
@@ -43,6 +44,7 @@ def _store(deps: Dependencies, uow: UnitOfWork, person_id: str, provider: str, a
     account_email = (account_email or "").strip().lower()
     existing = next((c for c in uow.connections.of_people([person_id])
                      if c.provider == provider and c.account_email == account_email), None)
+    reconnected = existing is not None and existing.status != "ok"
     connection = existing or CalendarConnection(person_id=person_id, provider=provider, account_email=account_email)
     connection.calendar_id = calendar_id
     connection.token_blob = deps.cipher.encrypt(credentials)
@@ -52,7 +54,13 @@ def _store(deps: Dependencies, uow: UnitOfWork, person_id: str, provider: str, a
     if existing is None:
         uow.connections.add(connection)
     uow.flush()
-    refresh_readiness(uow, person_id, now)
+    ready = refresh_readiness(uow, person_id, now)
+    # A calendar connected or reconnected can open time: waiting pairs are planned again, and
+    # after a reconnect every booked series of the person is re-checked (a conflict added while
+    # Tandem could not read the calendar is repaired).
+    replan_waiting(uow, [person_id], now, "calendar connected", just_queued=ready)
+    if reconnected:
+        recheck_booked(uow, person_id, connection.id, now)
     return connection
 
 

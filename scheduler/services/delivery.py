@@ -15,7 +15,7 @@ from datetime import datetime
 from scheduler.core.entities import Notification, Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, FeedbackRequestContext, InvitationContext,
-                             MagicLinkContext, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
+                             MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
                              PairAttentionContext, ReconnectContext, ReminderContext, SeriesBookedContext,
                              SeriesCancellation, SeriesInvitation, SeriesSpec, SessionTime, UnitOfWork)
 from scheduler.services.booking import organizer_and_attendee, series_spec
@@ -101,11 +101,14 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             duration_min=series.duration_min, video_url=series.video_url, manage_url=_pair_url(deps, pair.id),
             invitation=invitation)
     if n.kind == "moved":
+        cause = move_cause(p.get("why", ""), p.get("cause"))
+        mover = uow.people.get(p["by"]) if cause == "moved_by_person" and p.get("by") else None
         return MovedContext(
             **base, other_name=other_name, original_start=datetime.fromisoformat(p["old_start"]),
             new_start=datetime.fromisoformat(p["new_start"]), duration_min=_minutes(occ.start, occ.end),
-            recipient_tz=me_tz, other_tz=other_tz, cause=move_cause(p.get("why", "")),
-            video_url=occ.series.video_url)
+            recipient_tz=me_tz, other_tz=other_tz, cause=cause,
+            video_url=occ.series.video_url, moved_by_name=(mover.name or mover.email) if mover else None,
+            moved_by_you=mover is not None and mover.id == person.id)
     if n.kind == "reconnect":
         return ReconnectContext(**base, provider=p.get("provider"), reconnect_url=deps.config.url("calendars/"))
     if n.kind == "pair_attention":
@@ -126,9 +129,14 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
                          new_start=_new_start(p) if n.kind == "move_proposed" else None)
 
 
-def move_cause(why: str) -> str:
-    """Why Tandem moved a session, as one of ``MOVE_CAUSES``: the planner's diagnosis may name
-    details of someone's calendar, the email may only say which kind of reason it was."""
+def move_cause(why: str, cause: str | None = None) -> str:
+    """Why a session moved, as one of ``MOVE_CAUSES``: a ``cause`` stored with the notice wins
+    (a person's move says ``moved_by_person``); else the planner's diagnosis, which may name
+    details of someone's calendar, is reduced to which kind of reason it was."""
+    if cause in MOVE_CAUSES:
+        return cause
+    if why == "moved by one of you":  # notices queued before the cause was stored
+        return "moved_by_person"
     return "outside_working_hours" if "outside working hours" in why else "calendar_conflict"
 
 

@@ -19,6 +19,7 @@ from scheduler.services.attendance import record_signal, role_in
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 from scheduler.services.pair_status import check_sessions_left
+from scheduler.services.replanning import replan_waiting
 
 
 
@@ -69,7 +70,8 @@ def move_occurrence_to(deps: Dependencies, occurrence_id: str, new_start: dateti
         version = occurrence_version(uow, occ.id)
         notify_pair(uow, pair, "moved", now, key=f"moved:{occ.id}:{new_start:%Y%m%dT%H%M}:v{version}",
                     payload={"old_start": old.isoformat(), "new_start": new_start.isoformat(),
-                             "why": "moved by one of you", "by": by_person_id}, occurrence_id=occ.id)
+                             "why": "moved by one of you", "cause": "moved_by_person", "by": by_person_id},
+                    occurrence_id=occ.id)
         uow.commit()
 
 
@@ -89,6 +91,7 @@ def pause_pair(deps: Dependencies, pair_id: str) -> None:
         cancel_pair_notifications(uow, pair_id)
         move_pair(pair, PairState.PAUSED)
         notify_pair(uow, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
+        replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair paused)")
         uow.commit()
 
 
@@ -117,6 +120,7 @@ def end_pair(deps: Dependencies, pair_id: str) -> None:
         cancel_pair_notifications(uow, pair_id)
         move_pair(pair, PairState.ENDED)
         notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
+        replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair ended)")
         uow.commit()
 
 

@@ -19,6 +19,7 @@ from scheduler.core.preferences import common_timezones, parse_preferences, vali
 from scheduler.errors import InvalidInput, UnknownTimeZone
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.links import LinkError, invitation_of_link
+from scheduler.services.replanning import replan_waiting
 
 CADENCES = tuple(c.value for c in Cadence)
 validate_timezone = validate_tz  # the one validator lives in scheduler.core.preferences
@@ -154,6 +155,7 @@ class Onboarded:
 
     ready_pair_ids: tuple[str, ...]
     has_calendar: bool
+    replanned_pair_ids: tuple[str, ...] = ()  # waiting pairs planned again because of the change
 
 
 def complete_onboarding(deps: Dependencies, person_id: str, answers: OnboardingAnswers,
@@ -187,8 +189,10 @@ def _store_answers(uow: UnitOfWork, person_id: str, answers: OnboardingAnswers, 
             pair.duration_min = answers.duration_min or pair.duration_min
     uow.flush()
     ready = refresh_readiness(uow, person_id, now)
+    # New hours or preferences can open time: the person's waiting pairs are planned again.
+    replanned = replan_waiting(uow, [person_id], now, "hours saved", just_queued=ready)
     has_calendar = bool(uow.connections.of_people([person_id]))
-    return Onboarded(tuple(p.id for p in ready), has_calendar)
+    return Onboarded(tuple(p.id for p in ready), has_calendar, tuple(replanned))
 
 
 class AnswersRefused(InvalidInput):

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduler.core.entities import Occurrence, Pair
-from scheduler.core.pair_state import ACTIVE_SERIES
+from scheduler.core.pair_state import ACTIVE_SERIES, PairState
+from scheduler.core.reasons import for_person, reason_code
 from scheduler.core.timeview import SessionTime, session_times
 from scheduler.errors import NotFound
 from scheduler.ports import Dependencies
@@ -88,6 +89,11 @@ class PairPage:
     video_url: str | None
     needs_setup: bool
     more_upcoming: int = 0  # upcoming sessions beyond the ones listed
+    # The reason worded for this person (``status_reason`` is the coordinator's diagnosis, kept
+    # for them): what they can do, and the pages to do it on ("hours", "calendars").
+    reason_for_you: str | None = None
+    reason_links: tuple[str, ...] = ()
+    may_try_again: bool = False  # "Try again" (unschedulable pairs)
 
 
 def pair_page(deps: Dependencies, pair_id: str, viewer_id: str, limit: int = 6) -> PairPage:
@@ -115,13 +121,16 @@ def _page(pair: Pair, occurrences: list[Occurrence], viewer_id: str, now: dateti
                            "—" if o.status in ("skipped", "cancelled") else ATTENDANCE_LABELS.get(o.attendance, o.attendance))
                for o in reversed(past[-20:])]
     video = next((o.series.video_url for o in upcoming if o.series.video_url), None)
+    worded = for_person(reason_code(pair.status_reason), role, other.name or other.email)
     return PairPage(
         pair.id, pair.program.name, role, pair.status, STATE_LABELS.get(pair.status, pair.status), pair.status_reason,
         other.name or other.email, other.email, my_tz, other_tz, pair.cadence or pair.program.cadence,
         pair.duration_min or pair.program.duration_min,
         [UpcomingSession(o.id, t, o.status, o.agenda or "") for o, t in zip(upcoming, times)],
         history, [GoalView(g.id, g.text, g.status) for g in pair.goals], video,
-        needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming))
+        needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming),
+        reason_for_you=worded[0] if worded else None, reason_links=worded[1] if worded else (),
+        may_try_again=pair.status == PairState.UNSCHEDULABLE)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Callable
 
 from scheduler.core.entities import AgendaTemplate, CalendarConnection, Membership, Pair, Person, Program
 from scheduler.core.pair_state import PairState
+from scheduler.core.wording import reminders_before
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.connections import broken_calendars
@@ -464,6 +465,11 @@ class ProgramSummary:
                    program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
                    bool(program.allow_pair_cadence), bool(program.is_sandbox),
                    program.attendance_window_days or 3)
+
+    @property
+    def reminders_text(self) -> str:
+        """The reminders as a person reads them: "1 day and 1 hour before"."""
+        return reminders_before(self.reminder_offsets_min)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ def hours():
         session.pop(PAIR_KEY, None)
         if outcome.ready_pair_ids:
             flash("You are both set up. Tandem is finding a regular time that suits you both.", "success")
+        elif outcome.replanned_pair_ids:
+            flash("Your hours are saved. Tandem is looking for a time again with your new hours.", "success")
         else:
             flash("Your hours are saved.", "success")
         if not outcome.has_calendar:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound, ProviderError
-from scheduler.services import lifecycle, pair_page, pair_sessions
+from scheduler.services import lifecycle, pair_page, pair_sessions, replanning
 from web import deps
 from web.security.auth import current, pair_member_required
 
@@ -92,6 +92,19 @@ def resume(pair_id: str):
         flash(f"Cannot resume: {exc}.", "error")
         return _back(pair_id)
     flash("Welcome back. Tandem is finding a regular time for your remaining sessions.", "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/try-again")
+@pair_member_required
+def try_again(pair_id: str):
+    try:
+        replanning.try_again(deps.container(), pair_id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Tandem is looking for a time again with your current hours and calendars. "
+          "This page shows it as soon as it is booked.", "success")
     return _back(pair_id)
 
 
