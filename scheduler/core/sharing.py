@@ -16,9 +16,8 @@ overlaps and with the buffer), so a full mentor's weeks may hold more sessions t
 The skipped sessions stay in the series as ``conflict`` occurrences: the calendar series is
 the same weekly rule with EXDATEs, never a string of single events.
 
-Measured on the benchmark's mentor-heavy cohort (``python -m bench.plan``, docs/planning.md):
-the greedy plus local improvement reaches the best possible least share on every mentor whose
-mentees' series could all be placed, so a constraint solver is not used.
+Why no constraint solver: see docs/planning.md, "Sharing a full mentor" (measured with
+``python -m bench.plan``).
 
 :func:`equal_access` is the measure ``tandem plan`` reports (docs/contracts.md section 1).
 """
