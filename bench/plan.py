@@ -2,6 +2,9 @@
 
 Cases: generated cohorts of 1,000 and 10,000 pairs planned from busy intervals, and 200 pairs
 planned from generated .ics files through ``tandem plan``'s code path (parsing included).
+Then the mentor-heavy cohorts (5 mentees a mentor, cap 4; mixed cadences and weekly only),
+each planned with ``sharing="fair"`` and ``"first_come"`` in the same run: held sessions,
+booked pairs, equal access (docs/contracts.md section 1) and the least-served mentee's share.
 
 For each case it prints wall and CPU time, microseconds per pair, and the mutual free
 occurrences found, compared with (a) the brute-force fixed-slot optimum on a sample of pairs
@@ -27,6 +30,7 @@ from scheduler.core.cohort import CohortPlanner, grid_for, plan_cohort
 from scheduler.core.free_time import person_slots
 from scheduler.core.plan_model import PairStatus
 from scheduler.core.recurring_slot import CandidateSpace, find_recurring_slot
+from scheduler.core.sharing import equal_access, held_shares
 from tandem.plan_cmd import build_plan, cyclic_gc_paused, load_scenario
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -122,6 +126,63 @@ def run_ics_case(pairs: int, seed: int, sample_size: int) -> CaseResult:
                       *_compare(parsed_people, requests, sample_size, seed))
 
 
+@dataclass
+class SharingResult:
+    name: str
+    sharing: str
+    pairs: int
+    wall: float
+    booked: int
+    held: int
+    equal_access: float
+    equal_access_plannable: float  # leaving out pairs neither policy can plan for reasons other than the cap
+    mentors_below_08: int  # mentors whose least-served mentee gets < 0.8 of the best-served one's share
+    mentors: int
+
+
+def run_sharing_case(pairs: int, seed: int, weekly_only: bool) -> list[SharingResult]:
+    """The same mentor-heavy cohort (5 mentees a mentor, cap 4) planned with each sharing policy."""
+    people, _, requests = generate_cohort(pairs, seed, mentees_per_mentor=5, weekly_only=weekly_only)
+    name = f"{pairs:,} pairs (seed {seed}), 5 a mentor, cap 4, {'weekly' if weekly_only else 'mixed cadences'}"
+    runs = {}
+    for sharing in ("fair", "first_come"):
+        started = time.perf_counter()
+        with cyclic_gc_paused():
+            plans = plan_cohort(people, requests, HORIZON, NOW, mentor_max_sessions_per_week=4, sharing=sharing)
+        runs[sharing] = (plans, time.perf_counter() - started)
+    # pairs no policy can plan for reasons of their own (no shared time, busy calendars)
+    not_cap = [{p.pair_id for p in plans if p.reason and "weekly cap" not in p.reason} for plans, _ in runs.values()]
+    unplannable = set.intersection(*not_cap)
+    plannable = [r for r in requests if r.pair_id not in unplannable]
+    results = []
+    for sharing, (plans, wall) in runs.items():
+        shares = held_shares(plannable, plans)
+        ratios = [min(s) / max(s) for s in shares.values() if len(s) > 1 and max(s) > 0]
+        results.append(SharingResult(
+            name, sharing, pairs, wall, sum(p.status is PairStatus.BOOKED for p in plans),
+            sum(not o.conflict for p in plans for o in p.occurrences),
+            equal_access(held_shares(requests, plans).values()), equal_access(shares.values()),
+            sum(r < 0.8 for r in ratios), len(ratios)))
+    return results
+
+
+def print_sharing_table(results: list[SharingResult], out=sys.stdout) -> None:
+    header = ("mentor-heavy case", "sharing", "wall s", "booked", "held sessions", "held vs first_come",
+              "equal access (all pairs)", "equal access (plannable pairs)", "mentors below 0.8 (plannable)")
+    rows = []
+    for r in results:
+        base = next(b for b in results if b.name == r.name and b.sharing == "first_come")
+        rows.append((r.name, r.sharing, f"{r.wall:.2f}", f"{r.booked:,}/{r.pairs:,}", f"{r.held:,}",
+                     _ratio(r.held, base.held), f"{r.equal_access:.3f}", f"{r.equal_access_plannable:.3f}",
+                     f"{r.mentors_below_08}/{r.mentors}"))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = lambda row: "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
+    print(line(header), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
 def _ratio(a: int, b: int) -> str:
     return f"{a / b:.3f}" if b else "n/a"
 
@@ -179,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     print(_machine_note())
     optimal = all(r.sample_planner == r.sample_brute for r in results)
     print(f"quality: planner {'equals' if optimal else 'DIFFERS FROM'} the brute-force optimum on every sample")
+    sharing_pairs = 300 if args.quick else 1_000
+    print(f"planning {sharing_pairs:,} mentor-heavy pairs, fair and first_come ...", file=sys.stderr, flush=True)
+    sharing = run_sharing_case(sharing_pairs, args.seed, weekly_only=False) + \
+        run_sharing_case(sharing_pairs, args.seed, weekly_only=True)
+    print()
+    print_sharing_table(sharing)
     return 0
 
 

@@ -94,8 +94,10 @@ class GeneratedPerson:
     meetings: tuple[Meeting, ...]
 
 
-def generate_cohort(pairs: int, seed: int = 7, horizon: Horizon = HORIZON, mentees_per_mentor: int = 3):
-    """``(people, meetings_by_person, pair_requests)`` for ``pairs`` pairs."""
+def generate_cohort(pairs: int, seed: int = 7, horizon: Horizon = HORIZON, mentees_per_mentor: int = 3,
+                    weekly_only: bool = False):
+    """``(people, meetings_by_person, pair_requests)`` for ``pairs`` pairs (``weekly_only``: every
+    pair weekly x 12, the mentor-heavy case where a cap of 4 binds every week)."""
     rng = random.Random(seed)
     people: dict[str, PersonAvailability] = {}
     meetings: dict[str, list[Meeting]] = {}
@@ -118,6 +120,8 @@ def generate_cohort(pairs: int, seed: int = 7, horizon: Horizon = HORIZON, mente
         mentor_index = index % mentor_count
         new_person(f"mentee{index}", mentor_regions[mentor_index])
         cadence = rng.choices([Cadence.WEEKLY, Cadence.BIWEEKLY, Cadence.MONTHLY], [6, 3, 1])[0]
+        if weekly_only:
+            cadence = Cadence.WEEKLY
         count = {Cadence.WEEKLY: 12, Cadence.BIWEEKLY: 6, Cadence.MONTHLY: 3}[cadence]
         requests.append(PairRequest(f"pair{index}", f"mentor{mentor_index}", f"mentee{index}",
                                     rng.choice([30, 45, 60]), cadence, count))

@@ -20,6 +20,7 @@ from scheduler.core.cohort import grid_for, plan_cohort
 from scheduler.core.ics_busy import busy_from_ics
 from scheduler.core.plan_model import PairPlan, PairStatus
 from scheduler.core.scenario import Scenario, parse_scenario
+from scheduler.core.sharing import equal_access, held_shares
 from scheduler.errors import TandemError
 
 EXIT_OK = 0
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO
     except (TandemError, ValueError) as exc:
         print(f"tandem plan: {exc}", file=stderr)
         return EXIT_BAD_INPUT
+    if _shows_progress(stderr, len(plan["pairs"])):  # like the progress bar: a terminal or a large cohort
+        print(summary_line(plan["summary"]), file=stderr)
     text = json.dumps(plan, indent=1) + "\n"
     if args.out:
         try:
@@ -67,8 +70,24 @@ def build_plan(scenario_path: Path, now: datetime, progress: Callable[[int, int]
         plans = plan_cohort(
             people, scenario.pairs, scenario.horizon, now,
             mentor_max_sessions_per_week=scenario.mentor_max_sessions_per_week,
-            buffer_min=scenario.buffer_min, progress=progress)
-    return {"pairs": [plan_to_json(plan) for plan in plans]}
+            buffer_min=scenario.buffer_min, progress=progress, sharing=scenario.sharing)
+    return {"pairs": [plan_to_json(plan) for plan in plans], "summary": summary(scenario, plans)}
+
+
+def summary(scenario: Scenario, plans: list[PairPlan]) -> dict:
+    """PLAN.json's optional ``summary`` block (docs/contracts.md section 1)."""
+    booked = [plan for plan in plans if plan.status is PairStatus.BOOKED]
+    return {
+        "booked": len(booked),
+        "unschedulable": len(plans) - len(booked),
+        "free_occurrences": sum(plan.free_occurrences for plan in booked),
+        "equal_access": round(equal_access(held_shares(scenario.pairs, plans).values()), 3),
+    }
+
+
+def summary_line(block: dict) -> str:
+    return (f"tandem plan: {block['booked']} pairs booked, {block['unschedulable']} unschedulable, "
+            f"{block['free_occurrences']} mutual free occurrences, equal access {block['equal_access']:.2f}")
 
 
 @contextmanager
@@ -152,12 +171,17 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _shows_progress(stderr: TextIO, total: int) -> bool:
+    """Progress and the summary line go to stderr on a terminal, or for cohorts of
+    ``PROGRESS_MIN_PAIRS`` or more (a small piped run keeps stderr for errors only)."""
+    return (hasattr(stderr, "isatty") and stderr.isatty()) or total >= PROGRESS_MIN_PAIRS
+
+
 def _progress_reporter(stderr: TextIO) -> Callable[[int, int], None]:
-    is_tty = hasattr(stderr, "isatty") and stderr.isatty()
     last_shown = [-1]
 
     def report(done: int, total: int) -> None:
-        if not is_tty and total < PROGRESS_MIN_PAIRS:
+        if not _shows_progress(stderr, total):
             return
         percent = done * 100 // total
         if percent == last_shown[0] and done != total:

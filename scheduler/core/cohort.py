@@ -15,10 +15,20 @@ the **mentor's** zone, by session start.
 
 A pair is booked when at least half of its sessions can be held; otherwise it is unschedulable
 with a reason.
+
+Sharing a full mentor (``sharing``, issue 12): with ``first_come`` the cap is enforced pair by
+pair, so the pairs planned first keep every session. With ``fair`` (the default), for a mentor
+with more pairs than the cap, a pair that would lose sessions to the cap is placed as if the cap
+did not bind for it, and at the end :func:`scheduler.core.sharing.fair_drops` rotates the
+over-full weeks among all of that mentor's pairs. Mentors with no more pairs than the cap plan
+exactly as with ``first_come``.
 """
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from datetime import datetime, timedelta
 from typing import Callable, Mapping, Sequence
 
@@ -27,8 +37,9 @@ from scheduler.core.availability import PersonAvailability
 from scheduler.core.bitsets import run_starts, spans_to_bits
 from scheduler.core.cadence import Cadence, horizon_days_needed, period_days
 from scheduler.core.free_time import PersonSlots, person_slots
-from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
+from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence, Sharing
 from scheduler.core.recurring_slot import CandidateSpace, SlotChoice, find_recurring_slot, move_occurrence
+from scheduler.core.sharing import fair_drops
 from scheduler.core.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, SlotGrid, ZoneSegments, zone
 from scheduler.errors import InvalidInput
 
@@ -65,6 +76,8 @@ class _Placement:
     week_counts: dict[int, int]
     occurrences: list[PlannedOccurrence] = field(default_factory=list)
     held: list[int] = field(default_factory=list)  # UTC start slots of sessions that will be held
+    held_index: list[int] = field(default_factory=list)  # index in occurrences of each held session
+    held_nominal: list[int] = field(default_factory=list)  # UTC rule slot of each held session
     placeholders: list[int] = field(default_factory=list)  # UTC start slots of conflict occurrences
 
 
@@ -77,11 +90,21 @@ class _Prepared:
     mutual: int  # mutual free starts, before other sessions of the cohort
 
 
+@dataclass
+class _Booked:
+    """A booked pair of a mentor whose weeks are shared fairly (see :mod:`scheduler.core.sharing`)."""
+
+    prepared: _Prepared
+    placed: _Placement
+    plan: PairPlan
+
+
 class CohortPlanner:
     """Plans pairs one after another against shared state (occupied time, weekly counts)."""
 
     def __init__(self, people: Mapping[str, PersonAvailability], horizon: Horizon, grid: SlotGrid, now: datetime,
-                 mentor_max_sessions_per_week: int | None = None, buffer_min: int = 0):
+                 mentor_max_sessions_per_week: int | None = None, buffer_min: int = 0,
+                 sharing: Sharing = Sharing.FAIR, shared_mentors: frozenset[str] = frozenset()):
         if now.tzinfo is None:
             raise ValueError("now must be an aware datetime")
         if mentor_max_sessions_per_week is not None and mentor_max_sessions_per_week < 1:
@@ -102,6 +125,10 @@ class CohortPlanner:
         self._all_slots = grid.all_slots
         self._segments: dict[str, ZoneSegments] = {}
         self._instants: dict[int, datetime] = {}  # UTC slot -> instant (occurrences share slots)
+        self.sharing = Sharing(sharing)
+        # mentors whose cap is shared fairly: more pairs than the cap (fewer can never fill a week)
+        self.shared_mentors = shared_mentors if self.cap is not None and self.sharing is Sharing.FAIR else frozenset()
+        self._rotation: dict[str, list[_Booked]] = {}
 
     # --- preparation ---------------------------------------------------------------------
     def person(self, person_id: str) -> PersonSlots:
@@ -159,15 +186,35 @@ class CohortPlanner:
         request = prepared.request
         if not prepared.mutual:
             return PairPlan.unschedulable(request.pair_id, self._why_no_mutual_time(prepared))
+        plan, placed = self._attempt(prepared, contested, enforce_cap=True)
+        shared = request.mentor_id in self.shared_mentors
+        if shared and (placed is None or len(placed.held) < request.count):
+            # the cap may cost this pair sessions: place it as if the cap did not bind, and let
+            # share_fairly() rotate the over-full weeks among all of the mentor's pairs
+            uncapped_plan, uncapped = self._attempt(prepared, contested, enforce_cap=False)
+            if uncapped is not None and uncapped_plan.status is PairStatus.BOOKED and \
+                    len(uncapped.held) > (len(placed.held) if placed is not None else 0):
+                plan, placed = uncapped_plan, uncapped
+        if plan.status is PairStatus.BOOKED and placed is not None:
+            self._commit(prepared, placed)
+            if shared:
+                self._rotation.setdefault(request.mentor_id, []).append(_Booked(prepared, placed, plan))
+        return plan
+
+    def _attempt(self, prepared: _Prepared, contested: int, enforce_cap: bool) -> tuple[PairPlan, _Placement | None]:
+        """The pair's plan against the cohort so far (not committed), and its placement if a
+        rule was found (also when too few sessions can be held)."""
+        request = prepared.request
         mentor_state, mentee_state = self._state_of(request.mentor_id), self._state_of(request.mentee_id)
         duration = prepared.duration_slots
         occupied = mentor_state.occupied | mentee_state.occupied
         mutual = prepared.mutual
         if occupied:
             mutual &= run_starts(~occupied & self._all_slots, duration)
-        mutual &= ~mentor_state.capped_starts
+        if enforce_cap:
+            mutual &= ~mentor_state.capped_starts
         if not mutual:
-            return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
+            return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared)), None
         anchor = self._zone(request.tz or prepared.mentor.person.tz)
         space = self._space(request)
         mutual_local = anchor.utc_to_local(mutual)
@@ -176,19 +223,18 @@ class CohortPlanner:
             self._tiers(prepared.mentee, duration, space), contested, mutual_local)
         if choice is None:
             if find_recurring_slot(space, anchor, prepared.mutual) is not None:
-                return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared))
-            return PairPlan.unschedulable(request.pair_id, reasons.no_pattern_fits(request.cadence.value))
-        placed = self._place_occurrences(prepared, choice, space, anchor, mutual_local)
+                return PairPlan.unschedulable(request.pair_id, self._why_cohort_blocks(prepared)), None
+            return PairPlan.unschedulable(request.pair_id, reasons.no_pattern_fits(request.cadence.value)), None
+        placed = self._place_occurrences(prepared, choice, space, anchor, mutual_local, enforce_cap)
         if len(placed.held) < MIN_HELD_SHARE * request.count:
             rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
             return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(placed.held), request.count),
-                                         choice.free_count)
-        self._commit(prepared, placed)
+                                         choice.free_count), placed
         return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(placed.occurrences),
-                        free_occurrences=choice.free_count)
+                        free_occurrences=choice.free_count), placed
 
     def _place_occurrences(self, prepared: _Prepared, choice: SlotChoice, space: CandidateSpace, anchor: ZoneSegments,
-                           mutual_local: int) -> _Placement:
+                           mutual_local: int, enforce_cap: bool = True) -> _Placement:
         """Hold each occurrence at its rule time, move it within its period, or flag a conflict."""
         request = prepared.request
         mentor_local_slot = self._zone(prepared.mentor.person.tz).local_slot
@@ -213,7 +259,7 @@ class CohortPlanner:
                 # ISO week in the mentor's zone (see _mentor_week)
                 week = (mentor_local_slot(utc_slot) // SLOTS_PER_DAY + origin_weekday) // 7
                 held_that_week = week_counts.get(week, 0)
-                if held_that_week >= cap:
+                if held_that_week >= cap and enforce_cap:
                     utc_slot = None
                 else:
                     week_counts[week] = held_that_week + 1
@@ -223,6 +269,8 @@ class CohortPlanner:
                 occurrences.append(PlannedOccurrence(start, start + length, True))
                 continue
             held.append(utc_slot)
+            placed.held_index.append(len(occurrences))
+            placed.held_nominal.append(nominal_utc)
             free_from = utc_slot + after_session
             start = instant(utc_slot)
             original = instant(nominal_utc) if utc_slot != nominal_utc else None
@@ -252,6 +300,79 @@ class CohortPlanner:
                 if count >= self.cap and mentor_state.week_counts.get(week, 0) < self.cap:
                     mentor_state.capped_starts |= self._week_mask(mentor_segments, week)
             mentor_state.week_counts = week_counts
+
+    # --- sharing a full mentor fairly ------------------------------------------------------
+    def share_fairly(self) -> dict[str, PairPlan]:
+        """After every pair is placed: the plans that change when full mentors' weeks rotate
+        among their pairs (skipped sessions become ``conflict`` occurrences; a pair left below
+        its threshold becomes unschedulable with a reason naming the cap)."""
+        changed: dict[str, PairPlan] = {}
+        for mentor_id, booked in self._rotation.items():
+            changed.update(self._share_mentor(mentor_id, booked))
+        return changed
+
+    def _share_mentor(self, mentor_id: str, booked: list[_Booked]) -> dict[str, PairPlan]:
+        cap = self.cap
+        segments = self._zone(self.people[mentor_id].tz)
+        state = self._state_of(mentor_id)
+        # weeks already counted for this mentor by pairs outside the rotation (planned capped)
+        outside = dict(state.week_counts)
+        weeks = [[self._mentor_week(segments, slot) for slot in b.placed.held] for b in booked]
+        for held_weeks in weeks:
+            for week in held_weeks:
+                outside[week] -= 1
+        counts = [b.prepared.request.count for b in booked]
+        active = list(range(len(booked)))
+        refused: dict[int, tuple[int, int]] = {}  # index -> (sessions it could keep, mentees sharing)
+        while True:
+            drops = self._drops_with_outside([weeks[i] for i in active], [counts[i] for i in active], cap, outside)
+            kept = {i: len(weeks[i]) - len(d) for i, d in zip(active, drops)}
+            short = [i for i in active if kept[i] < self._fair_threshold(counts[i], cap, len(active))]
+            if not short:
+                break
+            worst = min(short, key=lambda i: (Fraction(kept[i], counts[i]), -i))
+            refused[worst] = (kept[worst], len(active))
+            active.remove(worst)
+        changed: dict[str, PairPlan] = {}
+        for i, (held, mentees) in refused.items():
+            request = booked[i].prepared.request
+            changed[request.pair_id] = PairPlan.unschedulable(
+                request.pair_id, reasons.cap_shared(cap, mentees, held, request.count))
+        week_counts = dict(outside)
+        for i, dropped in zip(active, drops):
+            for position, week in enumerate(weeks[i]):
+                if position not in dropped:
+                    week_counts[week] = week_counts.get(week, 0) + 1
+            if dropped:
+                changed[booked[i].plan.pair_id] = self._skip(booked[i], dropped)
+        state.week_counts = week_counts
+        return changed
+
+    @staticmethod
+    def _fair_threshold(count: int, cap: int, mentees: int) -> int:
+        """Sessions a rotated pair must keep to stay booked: half of its count as for any pair,
+        or its fair share of the cap when that is less (never zero)."""
+        return max(1, min(math.ceil(count * MIN_HELD_SHARE), count * cap // mentees))
+
+    @staticmethod
+    def _drops_with_outside(weeks: list[list[int]], counts: list[int], cap: int, outside: dict[int, int]) -> list[set[int]]:
+        """:func:`fair_drops` where some weeks already hold sessions of pairs outside the rotation."""
+        # sessions of the mentor's pairs outside the rotation keep their place: those weeks have less room
+        return fair_drops(weeks, counts, cap, {week: max(0, cap - used) for week, used in outside.items() if used})
+
+    def _skip(self, booked: _Booked, dropped: set[int]) -> PairPlan:
+        """The pair's plan with the sessions at ``dropped`` (positions in its held list) skipped."""
+        plan, placed = booked.plan, booked.placed
+        occurrences = list(plan.occurrences)
+        length = timedelta(minutes=booked.prepared.request.duration_min)
+        free = plan.free_occurrences
+        for position in dropped:
+            nominal = placed.held_nominal[position]
+            if placed.held[position] == nominal:
+                free -= 1
+            start = self._instant(nominal)
+            occurrences[placed.held_index[position]] = PlannedOccurrence(start, start + length, True)
+        return PairPlan(plan.pair_id, plan.status, plan.series, tuple(occurrences), free_occurrences=free)
 
     # --- ISO weeks in the mentor's zone --------------------------------------------------
     def _mentor_week(self, mentor_segments: ZoneSegments, utc_slot: int) -> int:
@@ -318,15 +439,23 @@ def plan_cohort(
     mentor_max_sessions_per_week: int | None = None,
     buffer_min: int = 0,
     progress: ProgressCallback | None = None,
+    sharing: Sharing | str = Sharing.FAIR,
 ) -> list[PairPlan]:
-    """Plan every pair; returns one :class:`PairPlan` per pair, in input order."""
+    """Plan every pair; returns one :class:`PairPlan` per pair, in input order.
+
+    ``sharing``: how a mentor whose pairs want more sessions than ``mentor_max_sessions_per_week``
+    shares the cap (:class:`Sharing`; see the module docstring)."""
+    sharing = Sharing.parse(sharing.value if isinstance(sharing, Sharing) else sharing)
     seen: set[str] = set()
     for request in pairs:
         if request.pair_id in seen:
             raise InvalidInput(f"pair id {request.pair_id!r} appears twice")
         seen.add(request.pair_id)
     grid = grid_for(horizon, pairs)
-    planner = CohortPlanner(people, horizon, grid, now, mentor_max_sessions_per_week, buffer_min)
+    pairs_per_mentor = Counter(request.mentor_id for request in pairs)
+    shared = frozenset(mentor for mentor, n in pairs_per_mentor.items()
+                       if mentor_max_sessions_per_week is not None and n > mentor_max_sessions_per_week)
+    planner = CohortPlanner(people, horizon, grid, now, mentor_max_sessions_per_week, buffer_min, sharing, shared)
     prepared = [planner.prepare(request) for request in pairs]
     order = sorted(range(len(prepared)), key=lambda index: (prepared[index].mutual.bit_count(), index))
     pending_by_mentor: dict[str, set[int]] = {}
@@ -343,7 +472,8 @@ def plan_cohort(
         plans[index] = planner.plan(item, contested)
         if progress is not None:
             progress(done, len(order))
-    return [plan for plan in plans if plan is not None]
+    changed = planner.share_fairly()
+    return [changed.get(plan.pair_id, plan) for plan in plans if plan is not None]
 
 
 def plan_pair(mentor: PersonAvailability, mentee: PersonAvailability, request: PairRequest, horizon: Horizon,

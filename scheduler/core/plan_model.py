@@ -76,6 +76,26 @@ class PlannedOccurrence(NamedTuple):
         return self.original_start is not None
 
 
+class Sharing(Enum):
+    """How a mentor's weekly cap is shared when the mentor's pairs want more sessions than it holds.
+
+    ``fair`` (default): the mentor's weeks rotate among the mentees so each gets as close to the
+    same share of its cadence as free time allows (a rotation is the weekly rule with skipped
+    occurrences, i.e. EXDATEs). ``first_come``: pairs planned first keep every session, later
+    ones get what is left (the planner's behaviour before issue 12).
+    """
+
+    FAIR = "fair"
+    FIRST_COME = "first_come"
+
+    @classmethod
+    def parse(cls, text: object) -> "Sharing":
+        try:
+            return cls(text)
+        except ValueError:
+            raise InvalidInput(f"sharing {text!r} is not one of fair, first_come") from None
+
+
 class PairStatus(Enum):
     BOOKED = "booked"
     UNSCHEDULABLE = "unschedulable"

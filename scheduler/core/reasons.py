@@ -31,7 +31,14 @@ def always_busy(whose: str, shared: str) -> str:
 
 def cap_reached(cap: int) -> str:
     return (f"mentor's weekly cap of {cap} sessions is reached in every week with shared free time; "
-            "raise mentor_max_sessions_per_week or assign another mentor")
+            "raise mentor_max_sessions_per_week, lower the cadence (e.g. biweekly) or assign another mentor")
+
+
+def cap_shared(cap: int, mentees: int, held: int, count: int) -> str:
+    """A pair the cap leaves out even when the mentor's weeks are shared fairly."""
+    return (f"mentor's weekly cap of {cap} sessions, shared fairly among {mentees} mentees, leaves this pair "
+            f"only {held} of {count} sessions; raise mentor_max_sessions_per_week, lower the cadence "
+            "(e.g. biweekly) or assign another mentor")
 
 
 def taken_by_other_sessions(role: str, other_pairs: list[str]) -> str:

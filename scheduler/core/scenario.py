@@ -8,7 +8,9 @@ Besides the contract's fields, these optional ones are accepted (extensions, nev
 * person ``time_off``: ``[["2027-03-10", "2027-03-12"], ...]`` inclusive local dates;
 * person ``preferences``: ``{"preferred": [["10:00", "12:00"]], "earliest": "09:30",
   "latest": "16:00", "avoid_days": ["fri"]}``;
-* pair ``tz``: the series zone instead of the mentor's.
+* pair ``tz``: the series zone instead of the mentor's;
+* scenario ``sharing``: ``"fair"`` (default) or ``"first_come"``, how a mentor whose pairs want
+  more sessions than ``mentor_max_sessions_per_week`` shares the cap (issue 12).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from scheduler.core.availability import PersonAvailability, Preferences, WeeklyH
 from scheduler.core.preferences import parse_preferences
 from scheduler.core.cadence import Cadence
 from scheduler.core.intervals import Interval, interval
-from scheduler.core.plan_model import Horizon, PairRequest
+from scheduler.core.plan_model import Horizon, PairRequest, Sharing
 from scheduler.core.timegrid import zone
 from scheduler.errors import InvalidInput
 
@@ -32,6 +34,7 @@ class Scenario:
     pairs: tuple[PairRequest, ...]
     mentor_max_sessions_per_week: int | None = None
     buffer_min: int = 0
+    sharing: Sharing = Sharing.FAIR
 
 
 def parse_scenario(raw: object) -> Scenario:
@@ -57,7 +60,10 @@ def parse_scenario(raw: object) -> Scenario:
     buffer_min = raw.get("buffer_min", 0)
     if not isinstance(buffer_min, int) or isinstance(buffer_min, bool) or not 0 <= buffer_min <= 240:
         raise InvalidInput("buffer_min must be a whole number of minutes between 0 and 240")
-    return Scenario(horizon, people, busy_ics, pairs, cap, buffer_min)
+    sharing = raw.get("sharing", "fair")
+    if not isinstance(sharing, str) or sharing not in {s.value for s in Sharing}:
+        raise InvalidInput(f'sharing {sharing!r} must be "fair" (the default) or "first_come"')
+    return Scenario(horizon, people, busy_ics, pairs, cap, buffer_min, Sharing(sharing))
 
 
 def _list(raw: dict, key: str) -> list:

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 from scheduler.core.agenda import agenda_for_session
 from scheduler.core.cadence import Cadence, horizon_days_needed
-from scheduler.core.cohort import plan_cohort
+from scheduler.core import reasons
+from scheduler.core.cohort import MIN_HELD_SHARE, plan_cohort
 from scheduler.core.default_agendas import DEFAULT_AGENDAS
 from scheduler.core.entities import Occurrence, Pair, Program, Series
 from scheduler.core.intervals import Interval
 from scheduler.core.pair_state import PairState, move_pair
-from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence
+from scheduler.core.plan_model import Horizon, PairPlan, PairRequest, PairStatus, PlannedOccurrence, Sharing
 from scheduler.errors import InvalidInput, ProviderUnavailable
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.availability import (PersonSnapshot, availability, read_calendar_busy, snapshot,
@@ -91,7 +92,10 @@ def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
             except InvalidInput as exc:
                 invalid[r.pair_id] = str(exc)
         if core_requests:
-            plans = plan_cohort(availabilities, core_requests, horizon, now, mentor_max_sessions_per_week=cap)
+            # the program-level choice of sharing needs a column (issue 12, left for a migration slice):
+            # the booking pipeline shares a full mentor fairly
+            plans = plan_cohort(availabilities, core_requests, horizon, now, mentor_max_sessions_per_week=cap,
+                                sharing=Sharing.FAIR)
     used = _week_counts(others[mentor.person_id], mentor_tz)
     plans = [_apply_cap(plan, used, cap, mentor_tz) for plan in plans]
     _store(deps, plans, invalid, {r.pair_id: r.duration for r in requests}, now, cap, mentor_tz)
@@ -121,6 +125,7 @@ def _apply_cap(plan: PairPlan, used: dict, cap: int | None, tz: str) -> PairPlan
         return plan
     zone = ZoneInfo(tz)
     occurrences = []
+    taken: list[tuple[int, int]] = []
     for occ in plan.occurrences:
         if not occ.conflict:
             key = occ.start.astimezone(zone).isocalendar()[:2]
@@ -128,7 +133,15 @@ def _apply_cap(plan: PairPlan, used: dict, cap: int | None, tz: str) -> PairPlan
                 occ = PlannedOccurrence(occ.start, occ.end, True, occ.original_start)
             else:
                 used[key] = used.get(key, 0) + 1
+                taken.append(key)
         occurrences.append(occ)
+    held = len(taken)
+    capped_now = sum(not o.conflict for o in plan.occurrences) - held
+    if held == 0 or (capped_now and held < MIN_HELD_SHARE * len(occurrences)):
+        # never a pair "booked" without (enough) sessions: the mentor's other sessions fill the cap
+        for key in taken:
+            used[key] -= 1
+        return PairPlan.unschedulable(plan.pair_id, reasons.cap_reached(cap))
     return PairPlan(plan.pair_id, plan.status, plan.series, tuple(occurrences), plan.reason,
                     sum(not o.conflict for o in occurrences))
 

@@ -29,7 +29,7 @@ def held(plan):
 def test_weekly_cap_makes_the_extra_mentee_unschedulable_with_the_cap_in_the_reason():
     people = {p.person_id: p for p in [person("m", "Europe/Berlin")] + [person(f"e{i}", "Europe/Berlin") for i in range(3)]}
     pairs = [weekly(f"pair{i}", "m", f"e{i}") for i in range(3)]
-    plans = plan_cohort(people, pairs, HORIZON, NOW, mentor_max_sessions_per_week=2)
+    plans = plan_cohort(people, pairs, HORIZON, NOW, mentor_max_sessions_per_week=2, sharing="first_come")
     statuses = [p.status for p in plans]
     assert statuses.count(PairStatus.BOOKED) == 2
     refused = next(p for p in plans if p.status is PairStatus.UNSCHEDULABLE)

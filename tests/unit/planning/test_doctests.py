@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-MODULES = ["scheduler.core.bitsets", "scheduler.core.availability", "scheduler.core.cadence"]
+MODULES = ["scheduler.core.bitsets", "scheduler.core.availability", "scheduler.core.cadence", "scheduler.core.sharing"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -113,6 +113,7 @@ def test_example_scenario_with_a_tight_cap_still_meets_the_contract(tmp_path):
     scenario_file.chmod(0o644)
     raw = json.loads(scenario_file.read_text())
     raw["mentor_max_sessions_per_week"] = 1
+    raw["sharing"] = "first_come"
     scenario_file.write_text(json.dumps(raw))
     code, out, err = run_plan(scenario_file)
     assert code == 0, err

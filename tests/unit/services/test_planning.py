@@ -118,3 +118,50 @@ def test_sessions_already_held_are_not_planned_again(deps, seed):
         (series,) = [uow.series.get(x.id) for x in second]
         assert series.idempotency_key == f"tandem{s.pair_id}01"  # the pair's second series
         assert len(series.occurrences) == 2  # four sessions, two held already
+
+
+def _second_ready_pair(deps, s, email="second@example.org"):
+    with deps.uow() as uow:
+        other = uow.people.add(Person(email=email, name="Sol", tz="Europe/Berlin",
+                                      working_hours=WORKDAY, onboarded_at=T0))
+        pair = uow.pairs.add(Pair(program_id=s.program_id, mentor_id=s.mentor_id, mentee_id=other.id,
+                                  status="ready", created_at=T0 + timedelta(seconds=1)))
+        uow.commit()
+        return pair.id
+
+
+def _set_cap(deps, s, cap):
+    with deps.uow() as uow:
+        uow.programs.get(s.program_id).mentor_max_sessions_per_week = cap
+        uow.commit()
+
+
+def test_a_full_mentor_is_shared_fairly_between_ready_pairs(deps, seed):
+    s = seed(status="ready", connected=True)
+    _set_cap(deps, s, 1)
+    second = _second_ready_pair(deps, s)
+
+    plans = plan_mentor_group(deps, s.pair_id)
+
+    assert sorted(p.status.value for p in plans) == ["booked", "booked"]
+    assert min(sum(not o.conflict for o in p.occurrences) for p in plans) >= 2  # turns, not first come
+    with deps.uow() as uow:
+        assert {uow.pairs.get(i).status for i in (s.pair_id, second)} == {"planning"}
+        held = uow.occurrences.busy_intervals_of(s.mentor_id)
+    weeks = [start.isocalendar()[:2] for start, _ in held]
+    assert len(weeks) == len(set(weeks)) >= 4  # at most one session a week, the cap
+
+
+def test_a_pair_the_cap_leaves_without_sessions_is_not_booked(deps, seed):
+    s = seed(status="ready", connected=True)
+    _set_cap(deps, s, 1)
+    plan_mentor_group(deps, s.pair_id)  # the first pair takes the one session of every week
+    second = _second_ready_pair(deps, s)
+
+    (plan,) = plan_mentor_group(deps, second)
+
+    assert plan.status.value == "unschedulable" and "weekly cap of 1" in plan.reason
+    with deps.uow() as uow:
+        pair = uow.pairs.get(second)
+        assert pair.status == "unschedulable" and "another mentor" in pair.status_reason
+        assert list(pair.series) == []
