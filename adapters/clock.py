@@ -17,12 +17,25 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
-class SandboxClock:
-    """Implements ``scheduler.ports.Clock``: ``base.now()`` plus the stored sandbox offset."""
+def offset_in(unit_of_work: Callable[[], UnitOfWork]) -> Callable[[], timedelta]:
+    """Read the offset through a unit of work (the in-memory store). The SQL installation reads it
+    with ``adapters.storage.clock_offsets.offset_reader`` instead: the clock is read inside other
+    units of work, and a second SQLite transaction would wait for the first one's write lock."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], base: Clock | None = None, *, ttl_s: float = 1.0,
+    def read() -> timedelta:
+        with unit_of_work() as uow:
+            return uow.clock_offsets.offset()
+
+    return read
+
+
+class SandboxClock:
+    """Implements ``scheduler.ports.Clock``: ``base.now()`` plus the stored sandbox offset, which
+    ``read_offset`` reads (without taking any lock)."""
+
+    def __init__(self, read_offset: Callable[[], timedelta], base: Clock | None = None, *, ttl_s: float = 1.0,
                  monotonic: Callable[[], float] = time.monotonic):
-        self._uow, self._base = unit_of_work, base or SystemClock()
+        self._read, self._base = read_offset, base or SystemClock()
         self._ttl_s, self._monotonic = ttl_s, monotonic
         self._lock = threading.Lock()
         self._offset: timedelta | None = None
@@ -32,8 +45,7 @@ class SandboxClock:
         with self._lock:
             stamp = self._monotonic()
             if self._offset is None or stamp - self._read_at >= self._ttl_s:
-                with self._uow() as uow:
-                    self._offset = uow.clock_offsets.offset()
+                self._offset = self._read()
                 self._read_at = stamp
             return self._offset
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.clock import SandboxClock, SystemClock
 from adapters.links import link_signer
 from adapters.mail.renderers import MailRenderer
+from adapters.storage.clock_offsets import offset_reader
 from adapters.storage.db import make_engine, make_session_factory
 from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
@@ -81,7 +82,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None,
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     session_factory = make_session_factory(engine)
     if clock is None:  # the sandbox has its own clock, stored in the database (docs/contracts.md §2)
-        clock = SandboxClock(lambda: SqlUnitOfWork(session_factory)) if settings.app.demo else SystemClock()
+        clock = SandboxClock(offset_reader(engine)) if settings.app.demo else SystemClock()
     return Container(settings, engine, session_factory, clock=clock,
                      providers={**build_providers(settings), **(providers or {})},
                      mailer=mailer or SmtpMailer(settings.mail))

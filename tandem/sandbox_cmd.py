@@ -24,7 +24,6 @@ def _container(args):
 
 def cmd_advance(args) -> int:
     from scheduler.services import sandbox
-    from workers.drain import catch_up
 
     try:
         duration = parse_duration(args.duration)
@@ -34,12 +33,20 @@ def cmd_advance(args) -> int:
     container = _container(args)
     if container is None:
         return 2
+    catch_up = None
+    if args.here:
+        from workers.drain import catch_up
     try:
         done = sandbox.advance(container, duration, catch_up)
     finally:
         container.dispose()
-    print(f"sandbox clock: {done.before:%Y-%m-%d %H:%M} UTC -> {done.after:%Y-%m-%d %H:%M} UTC; "
-          f"{done.processed} due task(s) run over {done.steps} step(s)")
+    print(f"sandbox clock: {done.before:%Y-%m-%d %H:%M} UTC -> {done.after:%Y-%m-%d %H:%M} UTC "
+          f"({done.steps} step(s))")
+    if args.here:
+        print(f"ran {done.processed} due task(s) here")
+    else:
+        print("the running 'tandem run' (its tick and worker) now does what became due; "
+              "without one, pass --here to do it in this process")
     return 0
 
 
@@ -63,6 +70,9 @@ def add_parser(sub) -> None:
     cmds = p.add_subparsers(dest="sandbox_command", required=True)
     a = cmds.add_parser("advance", help="move the sandbox clock forward and run what would have happened")
     a.add_argument("duration", help="e.g. 90m, 36h, 1d, 2w (at most 52w)")
+    a.add_argument("--here", action="store_true",
+                   help="run the due tasks in this process (with this process's calendars and mailer) instead "
+                        "of leaving them to the running 'tandem run'")
     a.set_defaults(func=cmd_advance)
     s = cmds.add_parser("seed", help="a program of synthetic pairs with weeks of history; prints its id last")
     s.add_argument("--pairs", type=int, required=True)

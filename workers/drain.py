@@ -18,17 +18,21 @@ MAX_ROUNDS = 1000  # rows that keep making due rows stop here (the tick takes th
 
 def run_due(deps: Dependencies, *, batch: int = BATCH, max_rounds: int = MAX_ROUNDS) -> int:
     """Claim and run every outbox row due now, including rows those runs make due now; returns
-    how many ran. A row that fails is retried later by its row (its retry is due in the future)."""
-    ran = 0
+    how many ran. Each row runs at most once here: a row that fails and comes due again while
+    this runs (its retry is a few real seconds away) is left claimed, and the tick re-drives it
+    after ``tick.claim_timeout_seconds`` (or the next skip does), as after a lost message."""
+    ran, seen = 0, set()
     for _ in range(max_rounds):
         with deps.uow() as uow:
             rows = uow.outbox.claim_due(deps.clock.now(), limit=batch, claim_timeout=deps.config.claim_timeout,
                                         max_attempts=deps.config.max_attempts)
             claimed = [(row.id, row.kind) for row in rows]
             uow.commit()
-        if not claimed:
+        fresh = [(outbox_id, kind) for outbox_id, kind in claimed if outbox_id not in seen]
+        if not fresh:
             break
-        for outbox_id, kind in claimed:
+        for outbox_id, kind in fresh:
+            seen.add(outbox_id)
             spec = ACTOR_TABLE.get(kind)
             if spec is None:  # no actor here: the running worker re-drives it after the claim timeout
                 log.warning("no actor for outbox kind %r; left for the worker", kind)

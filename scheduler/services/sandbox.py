@@ -16,7 +16,7 @@ from scheduler.core.entities import (CalendarConnection, Feedback, Membership, O
 from scheduler.core.pair_state import PairState, SeriesState
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, OutgoingEmail
-from scheduler.services import attendance, sweeps
+from scheduler.services import attendance, notifications, sweeps
 
 log = logging.getLogger(__name__)
 SANDBOX_NAME = "Sandbox cohort"
@@ -213,8 +213,9 @@ def skip_ahead(deps: Dependencies, choice: str,
 
 
 # --- seeded programs -----------------------------------------------------------------------------
-SEED_TZS = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Chicago",
-            "Australia/Sydney")
+# zones at most two hours apart, so every seeded session (10:00-13:45 UTC) is inside both people's
+# working hours all year, and the daily re-checks leave the history's sessions where they are
+SEED_TZS = ("Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Lisbon", "Europe/Madrid", "Europe/Helsinki")
 MENTEES_PER_MENTOR = 3
 SEED_BATCH = 200  # pairs per transaction
 FUTURE_WEEKS = 4  # sessions still to come after the history
@@ -224,7 +225,8 @@ def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) 
     """A program of ``pairs`` synthetic pairs (three mentees a mentor) with ``weeks`` weeks of
     weekly sessions behind them and a few ahead, on no calendar: each past session was held,
     missed, cancelled (by either person, some late) or left unanswered, both people's follow-up
-    answers are stored, and each verdict is resolved by the real attendance rules. The same
+    answers are stored, and each verdict is resolved by the real attendance rules; sessions still
+    to come have their reminders and feedback requests queued, as booking queues them. The same
     ``seed`` gives the same program (names, times, answers); people are reused across runs.
     Returns the new program's id."""
     if not 1 <= pairs <= 100_000:
@@ -279,7 +281,7 @@ def _seed_pair(uow, rng: random.Random, program: Program, index: int, domain: st
     pair = uow.pairs.add(Pair(program_id=program.id, mentor_id=mentor.id, mentee_id=mentee.id,
                               status=PairState.BOOKED.value, created_at=day0, updated_at=day0))
     weekday = rng.randrange(5)
-    hour = 9 + (index % MENTEES_PER_MENTOR) * 2 + rng.randrange(2)  # a mentor's sessions never overlap
+    hour = 10 + index % MENTEES_PER_MENTOR  # an hour of its own for each of a mentor's mentees
     first = day0 + timedelta(days=(weekday - day0.weekday()) % 7, hours=hour)
     count = weeks + FUTURE_WEEKS
     series = uow.series.add(Series(
@@ -294,7 +296,9 @@ def _seed_pair(uow, rng: random.Random, program: Program, index: int, domain: st
         occ = uow.occurrences.add(Occurrence(series_id=series.id, original_start=start, start=start,
                                              end=start + length))
         occ.series = series
-        if start + length > now:
+        if start + length > now:  # still to come: reminders and a feedback request, as booking sets
+            uow.flush()
+            notifications.schedule_occurrence_followups(uow, occ, pair, program, now)
             continue
         outcome = rng.choices(kinds, weights)[0]
         answered = start + length + timedelta(hours=rng.randrange(1, 48))

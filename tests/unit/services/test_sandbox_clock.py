@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.clock import SandboxClock
+from adapters.clock import SandboxClock, offset_in
 from adapters.links import LinkSigner
 from adapters.mail.memory import InMemoryMailer
 from adapters.mail.renderers import MailRenderer
@@ -40,7 +40,7 @@ def ticks() -> Ticks:
 
 @pytest.fixture
 def deps(store, clock, calendars, ticks) -> Dependencies:
-    return Dependencies(unit_of_work=store.uow, clock=SandboxClock(store.uow, clock, monotonic=ticks),
+    return Dependencies(unit_of_work=store.uow, clock=SandboxClock(offset_in(store.uow), clock, monotonic=ticks),
                         providers={"memory": calendars}, mailer=InMemoryMailer(),
                         cipher=TokenCipher([TokenCipher.generate_key()]),
                         config=ServiceConfig(base_url="https://tandem.example"), renderer=MailRenderer(),
@@ -66,7 +66,7 @@ def test_bad_durations_say_what_to_type(text, says):
 
 def test_the_offset_is_stored_and_read_by_every_clock_over_the_store(deps, store, clock, ticks):
     assert deps.clock.now() == T0
-    other_process = SandboxClock(store.uow, clock, monotonic=ticks)
+    other_process = SandboxClock(offset_in(store.uow), clock, monotonic=ticks)
     sandbox.advance(deps, timedelta(hours=36))
     assert deps.clock.now() == T0 + timedelta(hours=36)  # the advancing process reloads at once
     assert other_process.now() == T0 + timedelta(hours=36)
@@ -125,7 +125,7 @@ def _summary(deps, program_id):
 def test_seeding_is_deterministic_for_a_seed_and_uses_the_attendance_rules(clock, calendars, ticks):
     def fresh():
         store = MemoryStore()
-        return Dependencies(unit_of_work=store.uow, clock=SandboxClock(store.uow, clock, monotonic=ticks),
+        return Dependencies(unit_of_work=store.uow, clock=SandboxClock(offset_in(store.uow), clock, monotonic=ticks),
                             providers={"memory": calendars}, mailer=InMemoryMailer(),
                             cipher=TokenCipher([TokenCipher.generate_key()]))
     a, b, c = fresh(), fresh(), fresh()
