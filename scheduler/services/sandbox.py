@@ -142,18 +142,25 @@ def inbox(deps: Dependencies, limit: int = 50) -> list[OutgoingEmail]:
     return list(reversed(getattr(deps.mailer, "sent", [])))[:limit]
 
 
+def inbox_email(deps: Dependencies, key: str) -> OutgoingEmail | None:
+    """One email of the demo inbox by its idempotency key (its Message-ID), or None."""
+    return next((m for m in getattr(deps.mailer, "sent", []) if m.idempotency_key == key), None)
+
+
 @dataclass(frozen=True)
 class DemoPage:
-    """The demo page: the sandbox people and pairs (:func:`front_door`) and the demo inbox."""
+    """The demo page: the sandbox clock's time, the sandbox people and pairs (:func:`front_door`)
+    and the demo inbox."""
 
     people: list[SandboxRow]
     pairs: list[SandboxPair]
     inbox: list[OutgoingEmail]
+    now: datetime | None = None
 
 
 def demo_page(deps: Dependencies, limit: int = 50) -> DemoPage:
     rows, pairs = front_door(deps)
-    return DemoPage(rows, pairs, inbox(deps, limit))
+    return DemoPage(rows, pairs, inbox(deps, limit), deps.clock.now())
 
 
 # --- the sandbox clock (docs/contracts.md §2) --------------------------------------------------
