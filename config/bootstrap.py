@@ -1,24 +1,21 @@
 """Composition root: builds every adapter from settings. Nothing is built at import time."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Mapping
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.clock import SandboxClock, SystemClock
 from adapters.links import link_signer
 from adapters.mail.renderers import MailRenderer
+from adapters.storage.clock_offsets import offset_reader
 from adapters.storage.db import make_engine, make_session_factory
 from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
 from config.settings import Settings
 from scheduler.ports import CalendarProvider, Clock, Dependencies, Mailer, ServiceConfig
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
 
 
 class LazyCipher:
@@ -75,13 +72,17 @@ class Container(Dependencies):
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None,
               providers: Mapping[str, CalendarProvider] | None = None, mailer: Mailer | None = None) -> Container:
-    """Build the container for ``settings``. Tests and the sandbox may replace the ``clock``, add or
+    """Build the container for ``settings``. With ``app.demo`` on, the clock is the sandbox's
+    (``adapters.clock.SandboxClock``). Tests may replace the ``clock``, add or
     replace ``providers`` (kind -> CalendarProvider, merged over the configured ones), or give
     another ``mailer``."""
     from adapters.mail.smtp import SmtpMailer
     from config.providers import build_providers
 
     engine = make_engine(settings.database_url, echo=settings.database.echo)
-    return Container(settings, engine, make_session_factory(engine), clock=clock or SystemClock(),
+    session_factory = make_session_factory(engine)
+    if clock is None:  # the sandbox has its own clock, stored in the database (docs/contracts.md §2)
+        clock = SandboxClock(offset_reader(engine)) if settings.app.demo else SystemClock()
+    return Container(settings, engine, session_factory, clock=clock,
                      providers={**build_providers(settings), **(providers or {})},
                      mailer=mailer or SmtpMailer(settings.mail))

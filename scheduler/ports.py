@@ -177,6 +177,9 @@ class CalendarProvider(Protocol):
 
 
 class Clock(Protocol):
+    """The time. The sandbox's clock (``adapters.clock.SandboxClock``) also has ``reload()``: forget
+    the offset it read a moment ago, so a process that just moved it sees the new time at once."""
+
     def now(self) -> datetime:
         """An aware UTC datetime."""
 
@@ -656,6 +659,17 @@ class UsedLinkRepository(Protocol):
         """Record the link as used; False when it was used before (also by a concurrent use)."""
 
 
+class ClockOffsetRepository(Protocol):
+    """The sandbox clock's offset from the real clock (one row; ``app.demo`` only)."""
+
+    def offset(self) -> timedelta:
+        """How far the sandbox clock runs ahead (zero before the first skip)."""
+
+    def advance(self, by: timedelta, now: datetime) -> timedelta:
+        """Move the sandbox clock forward ``by`` (taking the row's lock: two skips at once add up,
+        neither is lost); returns the new offset. ``now`` is the real time, kept as ``updated_at``."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: ``with deps.uow() as uow: ...; uow.commit()``. Leaving without
     ``commit()`` rolls back. A use case opens its own, and never holds one across a provider
@@ -674,6 +688,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     outbox: OutboxRepository
     used_links: UsedLinkRepository
+    clock_offsets: ClockOffsetRepository
 
     def __enter__(self) -> "UnitOfWork": ...
 

@@ -182,20 +182,25 @@ def cmd_run(args) -> int:
     upgrade(engine)
     engine.dispose()
     stop = _wait_for_signal()
-    extras, emulators = {}, None
+    extras, emulators, emulator_clock = {}, None, demo.FollowClock()
     if demo.wants_emulators(settings):
         from adapters.mail.memory import InMemoryMailer
 
-        emulators = demo.start_emulators()
+        emulators = demo.start_emulators(emulator_clock)
         overrides = emulators.settings_overrides()
         if "tick.interval_seconds" not in settings.sources:
             overrides["tick.interval_seconds"] = 2.0
         settings = settings.with_overrides(overrides, source="demo emulators")
         extras["mailer"] = InMemoryMailer()
     container, worker = _start_services(settings, worker=True, tick=True, stop=stop, **extras)
+    emulator_clock.clock = container.clock  # the sandbox clock, read by the Google emulator too
     if settings.app.demo:
         demo.seed_demo(container, emulators)
     app = create_app(container=container)
+    if settings.app.demo:  # /demo's "skip ahead" does the due work here, with the emulators and the demo inbox
+        from workers.drain import catch_up
+
+        app.extensions["tandem.catch_up"] = catch_up
     server = make_server(args.host or settings.app.host, args.port or settings.app.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="tandem-web", daemon=True).start()
     print(f"Tandem is running on http://{server.host}:{server.port}  (Ctrl-C stops it)", flush=True)
@@ -285,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_config_init)
 
-    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd"):
+    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd", "tandem.sandbox_cmd"):
         try:
             importlib.import_module(module).add_parser(sub)
         except ModuleNotFoundError as exc:

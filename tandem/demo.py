@@ -36,11 +36,26 @@ class DemoEmulators:
         self.microsoft.stop()
 
 
-def start_emulators() -> DemoEmulators:
+class FollowClock:
+    """The emulators' time (seconds since the epoch): Tandem's clock once it is given (the sandbox
+    clock, so a skip ahead moves the emulated Google Calendar too: token and channel expiry, the
+    times it stamps), the real time before. The Microsoft emulator has no clock hook: it keeps
+    the real time (events are absolute instants, so free/busy is the same; only its own stamps
+    and expiries differ)."""
+
+    def __init__(self) -> None:
+        self.clock = None
+
+    def __call__(self) -> float:
+        return (self.clock.now() if self.clock is not None else datetime.now(timezone.utc)).timestamp()
+
+
+def start_emulators(clock: FollowClock | None = None) -> DemoEmulators:
     from emulators.google import GoogleEmulator
     from emulators.microsoft import GraphEmulator
 
-    return DemoEmulators(GoogleEmulator().start(), GraphEmulator().start())
+    google = GoogleEmulator(clock=clock) if clock is not None else GoogleEmulator()
+    return DemoEmulators(google.start(), GraphEmulator().start())
 
 
 def wants_emulators(settings: Settings) -> bool:

@@ -52,6 +52,7 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.Notification: (("idempotency_key",),),
     e.OutboxMessage: (("idempotency_key",),),
     e.UsedLink: (("nonce",),),
+    e.ClockOffset: (("name",),),
 }
 
 # child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
@@ -98,7 +99,7 @@ class ForeignKeyViolation(Exception):
 
 
 def _pk(cls: type) -> str:
-    return "nonce" if cls is e.UsedLink else "id"
+    return {e.UsedLink: "nonce", e.ClockOffset: "name"}.get(cls, "id")
 
 
 def _le(a: Any, b: Any) -> bool:
@@ -147,6 +148,7 @@ class InMemoryUnitOfWork:
         self.notifications = MemoryNotifications(self, e.Notification)
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
+        self.clock_offsets = MemoryClockOffsets(self)
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
@@ -801,3 +803,23 @@ class MemoryUsedLinks:
             return False
         self.uow._add(e.UsedLink(nonce=nonce, purpose=purpose, used_at=now))
         return True
+
+
+class MemoryClockOffsets:
+    NAME = "sandbox"
+
+    def __init__(self, uow: InMemoryUnitOfWork):
+        self.uow = uow
+
+    def offset(self) -> timedelta:
+        row = self.uow._load(e.ClockOffset, self.NAME)
+        return timedelta(seconds=row.offset_seconds if row is not None else 0)
+
+    def advance(self, by: timedelta, now: datetime) -> timedelta:
+        row = self.uow._load(e.ClockOffset, self.NAME)
+        if row is None:
+            row = e.ClockOffset(name=self.NAME, offset_seconds=0, updated_at=now)
+            self.uow._add(row)
+        row.offset_seconds = int(row.offset_seconds + by.total_seconds())
+        row.updated_at = now
+        return timedelta(seconds=row.offset_seconds)

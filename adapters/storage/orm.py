@@ -6,8 +6,8 @@ does. Nothing outside ``adapters/storage`` builds a query.
 """
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+                        Table, Text, UniqueConstraint)
 from sqlalchemy.orm import registry, relationship
 
 from adapters.storage.types import UTCDateTime
@@ -200,6 +200,14 @@ used_links = Table(
     Column("used_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+# The sandbox clock's offset (``app.demo`` only): one row named "sandbox" (migration 0005).
+clock_offsets = Table(
+    "clock_offsets", metadata,
+    Column("name", String(16), primary_key=True),
+    Column("offset_seconds", BigInteger, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
 
 def start_mappers() -> None:
     """Instrument the entity classes (idempotent).
@@ -238,6 +246,7 @@ def start_mappers() -> None:
         _person=relationship(e.Person), _pair=relationship(e.Pair), _occurrence=relationship(e.Occurrence)))
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
+    m(e.ClockOffset, clock_offsets)
 
 
 start_mappers()

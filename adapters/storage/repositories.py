@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink,
-                                     new_id)
+from scheduler.core.entities import (AgendaTemplate, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
+                                     Membership, Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
+                                     UsedLink, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -472,3 +472,28 @@ class SqlUsedLinks:
         except IntegrityError:
             return False
         return True
+
+
+class SqlClockOffsets:
+    NAME = "sandbox"
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def offset(self) -> timedelta:
+        seconds = self.session.scalar(select(ClockOffset.offset_seconds).where(ClockOffset.name == self.NAME))
+        return timedelta(seconds=seconds or 0)
+
+    def advance(self, by: timedelta, now: datetime) -> timedelta:
+        row = self.session.get(ClockOffset, self.NAME, with_for_update=True)
+        if row is None:
+            try:
+                with self.session.begin_nested():
+                    row = ClockOffset(name=self.NAME, offset_seconds=0, updated_at=now)
+                    self.session.add(row)
+                    self.session.flush()
+            except IntegrityError:  # another process made the row first: take its lock
+                row = self.session.get(ClockOffset, self.NAME, with_for_update=True, populate_existing=True)
+        row.offset_seconds = int(row.offset_seconds + by.total_seconds())
+        row.updated_at = now
+        return timedelta(seconds=row.offset_seconds)

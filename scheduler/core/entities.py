@@ -171,6 +171,14 @@ class UsedLink(Entity):
     FIELDS = dict(nonce="", purpose="", used_at=utcnow)
 
 
+class ClockOffset(Entity):
+    """How far the sandbox clock runs ahead of the real one (``app.demo`` only): one row, named
+    ``sandbox``, read by every process of the installation (``adapters.clock.SandboxClock``)."""
+
+    FIELDS = dict(name="sandbox", offset_seconds=0, updated_at=utcnow)
+
+
 ENTITIES: tuple[type[Entity], ...] = (Program, Person, Membership, Pair, CalendarConnection, Series, Occurrence,
-                                      AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink)
+                                      AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink,
+                                      ClockOffset)
 BY_NAME: dict[str, type[Entity]] = {cls.__name__: cls for cls in ENTITIES}

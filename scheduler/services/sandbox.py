@@ -5,13 +5,18 @@ calendars on the emulators it started); the web shows it. Nothing here runs in p
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
-from scheduler.core.entities import CalendarConnection, Membership, Pair, Person, Program
-from scheduler.core.pair_state import PairState
+from scheduler.core.attendance import Signal
+from scheduler.core.entities import (CalendarConnection, Feedback, Membership, Occurrence, Pair, Person, Program,
+                                     Series)
+from scheduler.core.pair_state import PairState, SeriesState
+from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, OutgoingEmail
+from scheduler.services import attendance, notifications, sweeps
 
 log = logging.getLogger(__name__)
 SANDBOX_NAME = "Sandbox cohort"
@@ -137,15 +142,185 @@ def inbox(deps: Dependencies, limit: int = 50) -> list[OutgoingEmail]:
     return list(reversed(getattr(deps.mailer, "sent", [])))[:limit]
 
 
+def inbox_email(deps: Dependencies, key: str) -> OutgoingEmail | None:
+    """One email of the demo inbox by its idempotency key (its Message-ID), or None."""
+    return next((m for m in getattr(deps.mailer, "sent", []) if m.idempotency_key == key), None)
+
+
 @dataclass(frozen=True)
 class DemoPage:
-    """The demo page: the sandbox people and pairs (:func:`front_door`) and the demo inbox."""
+    """The demo page: the sandbox clock's time, the sandbox people and pairs (:func:`front_door`)
+    and the demo inbox."""
 
     people: list[SandboxRow]
     pairs: list[SandboxPair]
     inbox: list[OutgoingEmail]
+    now: datetime | None = None
 
 
 def demo_page(deps: Dependencies, limit: int = 50) -> DemoPage:
     rows, pairs = front_door(deps)
-    return DemoPage(rows, pairs, inbox(deps, limit))
+    return DemoPage(rows, pairs, inbox(deps, limit), deps.clock.now())
+
+
+# --- the sandbox clock (docs/contracts.md §2) --------------------------------------------------
+ADVANCE_STEP = timedelta(days=1)  # what happens in a skip happens day by day (daily sweeps each day)
+SKIPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}  # /demo's buttons
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What a skip did: the sandbox time before and after, the days stepped, the rows processed."""
+
+    before: datetime
+    after: datetime
+    steps: int
+    processed: int
+
+
+def advance(deps: Dependencies, duration: timedelta,
+            catch_up: Callable[[Dependencies], int] | None = None) -> Advanced:
+    """Move the sandbox clock forward by ``duration``, at most a day at a time, and after each step
+    run what would have happened by then: ``catch_up(deps)`` (the shell's sweeps and due outbox
+    rows, returning how many rows it processed), or without one, the daily sweeps alone (due rows
+    are then left to the running tick and worker). Every effect goes through its outbox row, so
+    nothing happens twice, and a second skip sends only what became due since."""
+    if duration <= timedelta(0):
+        raise InvalidInput("The sandbox clock only moves forward: give a positive duration such as 1h, 1d or 2w.")
+    before = deps.clock.now()
+    remaining, steps, processed = duration, 0, 0
+    while remaining > timedelta(0):
+        step = min(ADVANCE_STEP, remaining)
+        with deps.uow() as uow:
+            uow.clock_offsets.advance(step, deps.clock.now())
+            uow.commit()
+        reload = getattr(deps.clock, "reload", None)
+        if reload is not None:
+            reload()
+        remaining -= step
+        steps += 1
+        if catch_up is not None:
+            processed += catch_up(deps)
+        else:
+            sweeps.daily_rechecks(deps)
+            sweeps.renew_watches(deps)
+            sweeps.settle_attendance(deps)
+    after = deps.clock.now()
+    log.info("sandbox clock moved %s ahead to %s (%d step(s), %d row(s) processed)", duration, after.isoformat(),
+             steps, processed)
+    return Advanced(before, after, steps, processed)
+
+
+def skip_ahead(deps: Dependencies, choice: str,
+               catch_up: Callable[[Dependencies], int] | None = None) -> Advanced:
+    """/demo's "skip ahead" buttons: ``choice`` is one of :data:`SKIPS`."""
+    if choice not in SKIPS:
+        raise InvalidInput(f"Skip ahead by one of {', '.join(SKIPS)}.")
+    return advance(deps, SKIPS[choice], catch_up)
+
+
+# --- seeded programs -----------------------------------------------------------------------------
+# zones at most two hours apart, so every seeded session (10:00-13:45 UTC) is inside both people's
+# working hours all year, and the daily re-checks leave the history's sessions where they are
+SEED_TZS = ("Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Lisbon", "Europe/Madrid", "Europe/Helsinki")
+MENTEES_PER_MENTOR = 3
+SEED_BATCH = 200  # pairs per transaction
+FUTURE_WEEKS = 4  # sessions still to come after the history
+
+
+def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) -> str:
+    """A program of ``pairs`` synthetic pairs (three mentees a mentor) with ``weeks`` weeks of
+    weekly sessions behind them and a few ahead, on no calendar: each past session was held,
+    missed, cancelled (by either person, some late) or left unanswered, both people's follow-up
+    answers are stored, and each verdict is resolved by the real attendance rules; sessions still
+    to come have their reminders and feedback requests queued, as booking queues them. The same
+    ``seed`` gives the same program (names, times, answers); people are reused across runs.
+    Returns the new program's id."""
+    if not 1 <= pairs <= 100_000:
+        raise InvalidInput("Seed between 1 and 100,000 pairs (--pairs).")
+    if not 0 <= weeks <= 104:
+        raise InvalidInput("Seed between 0 and 104 weeks of history (--weeks).")
+    rng = random.Random(seed)
+    now = deps.clock.now()
+    day0 = datetime.combine((now - timedelta(weeks=weeks)).date(), time(0), tzinfo=timezone.utc)
+    mentors = (pairs + MENTEES_PER_MENTOR - 1) // MENTEES_PER_MENTOR
+    domain = f"seed{seed}.tandem.test"
+    with deps.uow() as uow:
+        program = uow.programs.add(Program(
+            name=f"Seeded cohort (seed {seed}, {pairs} pairs, {weeks} weeks)", cadence="weekly", duration_min=45,
+            session_count=weeks + FUTURE_WEEKS, horizon_weeks=weeks + FUTURE_WEEKS, repair_policy="auto",
+            created_at=day0))
+        coordinator = _person(uow, f"coordinator@{domain}", "Seeded Coordinator", "Europe/London", now)
+        uow.memberships.add(Membership(program_id=program.id, person_id=coordinator.id, role="coordinator"))
+        program_id = program.id
+        uow.commit()
+    for first in range(0, pairs, SEED_BATCH):
+        with deps.uow() as uow:
+            program = uow.programs.get(program_id)
+            for index in range(first, min(pairs, first + SEED_BATCH)):
+                _seed_pair(uow, rng, program, index, domain, day0, weeks, now)
+            uow.commit()
+    log.info("seeded program %s: %d pairs, %d weeks of history (seed %d)", program_id, pairs, weeks, seed)
+    return program_id
+
+
+def _person(uow, email: str, name: str, tz: str, now: datetime) -> Person:
+    found = uow.people.by_emails([email])
+    person = found[0] if found else uow.people.add(Person(email=email))
+    person.name, person.tz, person.working_hours, person.onboarded_at = name, tz, WEEKDAYS_9_17, now
+    return person
+
+
+# share of past sessions: held, missed, cancelled, nobody answered
+OUTCOMES = (("held", 70), ("missed", 12), ("cancelled", 8), ("silent", 10))
+
+
+def _seed_pair(uow, rng: random.Random, program: Program, index: int, domain: str, day0: datetime, weeks: int,
+               now: datetime) -> None:
+    mentor_no, mentee_no = index // MENTEES_PER_MENTOR, index
+    mentor = _person(uow, f"mentor{mentor_no}@{domain}", f"Mentor {mentor_no}",
+                     SEED_TZS[mentor_no % len(SEED_TZS)], now)
+    mentee = _person(uow, f"mentee{mentee_no}@{domain}", f"Mentee {mentee_no}",
+                     SEED_TZS[(mentee_no + 1) % len(SEED_TZS)], now)
+    if index % MENTEES_PER_MENTOR == 0:
+        uow.memberships.add(Membership(program_id=program.id, person_id=mentor.id, role="mentor"))
+    uow.memberships.add(Membership(program_id=program.id, person_id=mentee.id, role="mentee"))
+    pair = uow.pairs.add(Pair(program_id=program.id, mentor_id=mentor.id, mentee_id=mentee.id,
+                              status=PairState.BOOKED.value, created_at=day0, updated_at=day0))
+    weekday = rng.randrange(5)
+    hour = 10 + index % MENTEES_PER_MENTOR  # an hour of its own for each of a mentor's mentees
+    first = day0 + timedelta(days=(weekday - day0.weekday()) % 7, hours=hour)
+    count = weeks + FUTURE_WEEKS
+    series = uow.series.add(Series(
+        pair_id=pair.id, rrule=f"FREQ=WEEKLY;INTERVAL=1;COUNT={count}", tz="UTC",
+        dtstart_local=first.replace(tzinfo=None).isoformat(), duration_min=program.duration_min,
+        status=SeriesState.BOOKED.value, idempotency_key=f"seed:{program.id}:{index}", created_at=day0))
+    length = timedelta(minutes=program.duration_min)
+    kinds = [k for k, _ in OUTCOMES]
+    weights = [w for _, w in OUTCOMES]
+    for week in range(count):
+        start = first + timedelta(weeks=week)
+        occ = uow.occurrences.add(Occurrence(series_id=series.id, original_start=start, start=start,
+                                             end=start + length))
+        occ.series = series
+        if start + length > now:  # still to come: reminders and a feedback request, as booking sets
+            uow.flush()
+            notifications.schedule_occurrence_followups(uow, occ, pair, program, now)
+            continue
+        outcome = rng.choices(kinds, weights)[0]
+        answered = start + length + timedelta(hours=rng.randrange(1, 48))
+        if outcome == "cancelled":
+            by = rng.choice(("mentor", "mentee"))
+            at = start - timedelta(hours=rng.choice((2, 12, 48, 96)))
+            occ.status = "skipped"
+            occ.attendance_signals = [Signal("skipped", at, by).to_json()]
+        elif outcome in ("held", "missed"):
+            answer = "met" if outcome == "held" else "not_met"
+            answering = [mentor, mentee] if rng.random() < 0.6 else [rng.choice((mentor, mentee))]
+            for person in answering:
+                uow.feedback.add(Feedback(occurrence_id=occ.id, person_id=person.id, answer=answer,
+                                          rating=rng.randint(3, 5) if answer == "met" else None,
+                                          created_at=answered))
+            occ.attendance = "met" if answer == "met" else "missed"
+        uow.flush()
+        attendance.resolve_in(uow, occ, now)

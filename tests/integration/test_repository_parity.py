@@ -262,6 +262,7 @@ READS: dict[str, list[tuple]] = {
     "outbox.dead": [()],
     "outbox.count_by_status": [()],
     "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
+    "clock_offsets.offset": [()],
 }
 # Each step changes the store; both must answer alike and end with the same rows.
 WRITES: list[tuple[str, tuple]] = [
@@ -287,6 +288,9 @@ WRITES: list[tuple[str, tuple]] = [
     ("outbox.dead", ()),
     ("used_links.use", ("nonce1", "signin", T)),
     ("used_links.use", ("nonce2", "signin", T)),
+    ("clock_offsets.advance", (D, T)),
+    ("clock_offsets.advance", (90 * timedelta(minutes=1), T + H)),
+    ("clock_offsets.offset", ()),
 ]
 
 
@@ -349,7 +353,8 @@ def state(factory) -> dict:
                 + [uow.outbox.count_with_key_prefix("")],
                 "notifications": [(n.id, n.status) for n in uow.notifications.get_many(
                     ["not1", "not2", "not3", "not4"])] + [uow.notifications.count_for_occurrence("occ1"),
-                                                          uow.notifications.has_key("k9")]}
+                                                          uow.notifications.has_key("k9")],
+                "clock_offsets": [uow.clock_offsets.offset()]}
 
 
 def test_writes_answer_alike_and_leave_the_same_rows(both):
