@@ -243,7 +243,6 @@ def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) 
     rng = random.Random(seed)
     now = deps.clock.now()
     day0 = datetime.combine((now - timedelta(weeks=weeks)).date(), time(0), tzinfo=timezone.utc)
-    mentors = (pairs + MENTEES_PER_MENTOR - 1) // MENTEES_PER_MENTOR
     domain = f"seed{seed}.tandem.test"
     with deps.uow() as uow:
         program = uow.programs.add(Program(
