@@ -8,6 +8,11 @@ development and the sandbox; a request id or an outbox row id on every line, sec
   parameters that carry secrets (``token=``, ``code=``, ``password=``, ...) and the signed-link
   tokens in ``/invite/<token>``, ``/feedback/<token>`` and ``/signin/link/<token>`` — in the
   message, its arguments and any traceback.
+- :func:`install_redaction` applies the same redaction to every record *when it is made*
+  (``logging.setLogRecordFactory``), so it holds for every logger and every handler in every
+  mode: werkzeug's access lines of the development server (its own handler included), gunicorn's,
+  pytest's capture, a handler some library adds. :func:`configure_logging` and the web app
+  factory install it; installing twice is a no-op.
 """
 from __future__ import annotations
 
@@ -67,20 +72,42 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """Format ``record``'s message once, redacted (``record.args`` emptied); redact its traceback."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: keep what there is
+        message = f"{record.msg} {record.args}"
+    record.msg, record.args = redact(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+
+
 class RedactingFilter(logging.Filter):
     """Formats the message once, redacted (``record.args`` emptied), and redacts the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: keep what there is
-            message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        redact_record(record)
         return True
+
+
+def install_redaction() -> None:
+    """Redact every log record of this process as it is made, whichever logger makes it and
+    whichever handlers then see it. Wraps the current record factory once (a second call finds
+    its own wrapper and does nothing)."""
+    made = logging.getLogRecordFactory()
+    if getattr(made, "tandem_redacts", False):
+        return
+
+    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+        record = made(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    redacting_factory.tandem_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
 
 
 class JsonFormatter(logging.Formatter):
@@ -130,7 +157,9 @@ def make_handler(*, json_lines: bool, stream: IO[str] | None = None) -> logging.
 
 def configure_logging(env: str, *, level: str | int = "INFO", stream: IO[str] | None = None) -> logging.Handler:
     """Replace the root logger's handlers with one Tandem handler (JSON lines when ``env`` is
-    production). Returns the handler."""
+    production), and redact every record of the process (:func:`install_redaction`). Returns the
+    handler."""
+    install_redaction()
     handler = make_handler(json_lines=wants_json(env), stream=stream)
     root = logging.getLogger()
     for old in list(root.handlers):

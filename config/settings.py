@@ -29,6 +29,7 @@ class AppSection:
     port: int = 5000
     var_dir: str = str(PROJECT_ROOT / "var")
     demo: bool = False  # seed the sandbox program and use the emulators when no real credentials
+    proxy_hops: int = 0  # trusted proxies in front (X-Forwarded-For/-Proto): the client address sign-in limits use
 
 
 @dataclass(frozen=True)

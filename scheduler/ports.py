@@ -12,6 +12,7 @@ from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequ
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
 from scheduler.core.intervals import Interval
+from scheduler.core.rate_limit import RecentRequests, signin_clients
 
 ProviderKind = Literal["google", "microsoft", "caldav", "ics", "memory"]
 Response = Literal["needsAction", "accepted", "declined", "tentative"]
@@ -731,6 +732,8 @@ class Dependencies:
     config: ServiceConfig = field(default_factory=ServiceConfig)
     renderer: EmailRenderer | None = None  # emails (``adapters.mail.renderers``)
     links: LinkSigner | None = None  # signed links (``adapters.links``); None: no secret key configured
+    # sign-in requests per client, counted in this process (``scheduler.core.rate_limit``)
+    signin_clients: RecentRequests = field(default_factory=signin_clients)
 
     def uow(self) -> UnitOfWork:
         return self.unit_of_work()

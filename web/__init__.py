@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Flask
 
 from config.bootstrap import Container, bootstrap
+from config.logs import install_redaction
 from config.settings import Settings, load_settings, require_ok
 
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         container = bootstrap(settings)
     settings = container.settings
     require_ok(settings)
+    install_redaction()  # signed-link tokens never reach a log line, the dev server's access log included
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.security.secret_key,
@@ -34,6 +36,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         TESTING=settings.app.env == "test",
     )
     app.extensions["tandem"] = container
+    if settings.app.proxy_hops > 0:  # behind a proxy: the client address is in X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.app.proxy_hops)  # type: ignore[method-assign]
 
     from web import auth, connect, errors, health, home, metrics, onboarding, pairs, programs, security
     from adapters.links import signer_for

@@ -48,8 +48,16 @@ def request_link():
     if "@" not in email:
         flash("Enter the email address your invitation was sent to.", "error")
         return redirect(url_for("auth.sign_in"))
-    url = signin.request_magic_link(deps.container(), email,
-                                    lambda token: deps.external_url("auth.confirm_link", token=token))
+    try:
+        url = signin.request_magic_link(deps.container(), email,
+                                        lambda token: deps.external_url("auth.confirm_link", token=token),
+                                        client=request.remote_addr or "")
+    except signin.TooManyRequests as exc:
+        flash(str(exc), "error")
+        page = render_template("auth/sign_in.html", next="",
+                               google=bool(deps.container().settings.google.client_id),
+                               microsoft=bool(deps.container().settings.microsoft.client_id))
+        return page, 429, {"Retry-After": str(max(1, int(exc.retry_after.total_seconds())))}
     sandbox_url = url if deps.container().settings.app.demo else None
     return render_template("auth/link_sent.html", email=signin.normalise_email(email), sandbox_url=sandbox_url)
 
