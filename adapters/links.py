@@ -13,7 +13,7 @@ from datetime import timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from scheduler.errors import InvalidInput
-from scheduler.services.links import FEEDBACK_MAX_AGE, MAGIC_LINK_MAX_AGE, PURPOSES, LinkError
+from scheduler.services.links import FEEDBACK_MAX_AGE, MAGIC_LINK_MAX_AGE, PURPOSES, UNSUBSCRIBE_MAX_AGE, LinkError
 
 
 class LinkSigner:
@@ -24,7 +24,7 @@ class LinkSigner:
             raise InvalidInput("security.secret_key is empty: links cannot be signed; run 'tandem config init'")
         self._secret = secret_key
         self.max_age = {"invite": timedelta(days=invite_max_age_days), "signin": MAGIC_LINK_MAX_AGE,
-                        "feedback": FEEDBACK_MAX_AGE}
+                        "feedback": FEEDBACK_MAX_AGE, "digest_unsubscribe": UNSUBSCRIBE_MAX_AGE}
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
         if purpose not in PURPOSES:
@@ -42,7 +42,8 @@ class LinkSigner:
         """The data in a valid token of ``purpose``, or :class:`LinkError`."""
         again = {"invite": "Ask your program coordinator to send a new invitation.",
                  "signin": "Ask for a new sign-in link on the sign-in page.",
-                 "feedback": "Answer from your pair page instead."}[purpose]
+                 "feedback": "Answer from your pair page instead.",
+                 "digest_unsubscribe": "Sign in and turn the digest off on your Programs page."}[purpose]
         try:
             data = self._serializer(purpose).loads(token, max_age=int(self.max_age[purpose].total_seconds()))
         except SignatureExpired:

@@ -321,6 +321,38 @@ class PairAttentionContext(EmailContext):
     pair_url: str
 
 
+@dataclass(frozen=True)
+class DigestPair:
+    """One pair in a coordinator's weekly digest: who, why (sentences), and its coordinator page."""
+
+    mentor_name: str
+    mentee_name: str
+    reasons: tuple[str, ...]
+    pair_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestContext(EmailContext):
+    """The weekly digest to one coordinator about one program. ``week_label`` names the past week
+    the numbers count (e.g. "23–29 Nov 2026"); ``at_risk`` holds at most ``DIGEST_MAX_PAIRS`` pairs
+    and ``more_at_risk`` how many were left out; ``broken`` the pairs with a broken calendar
+    connection (same limit, ``more_broken``)."""
+
+    program_name: str
+    week_label: str
+    held: int
+    missed: int
+    missed_rate: float | None  # missed / (held + missed); None without either
+    at_risk: tuple[DigestPair, ...]
+    more_at_risk: int
+    broken: tuple[DigestPair, ...]
+    more_broken: int
+    broken_connections: int  # connections not ok among the program's people
+    dashboard_url: str
+    unsubscribe_url: str
+    settings_url: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class InvitationContext(EmailContext):
     program_name: str | None  # None: the renderer says "a mentoring program"
@@ -354,7 +386,7 @@ class EmailRenderer(Protocol):
 
 
 class LinkSigner(Protocol):
-    """Signed, expiring links, one purpose each (``invite``, ``signin``, ``feedback``)."""
+    """Signed, expiring links, one purpose each (``invite``, ``signin``, ``feedback``, ``digest_unsubscribe``)."""
 
     def sign(self, purpose: str, data: dict) -> str: ...
 

@@ -1,6 +1,6 @@
 """Periodic steps the tick runs before claiming outbox rows (``tandem/cli.py`` reads ``STEPS``;
 each step is called with the container). The rules live in ``scheduler.services.sweeps``; they
-only add outbox rows with a key per day (or per expiry), or touch only rows not touched today, so running them on every tick, or in
+only add outbox rows with a key per day (or per expiry, or per ISO week), or touch only rows not touched today, so running them on every tick, or in
 several tick processes, is harmless."""
 from __future__ import annotations
 
@@ -19,4 +19,8 @@ def settle_attendance(container) -> None:
     sweeps.settle_attendance(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance)
+def weekly_digests(container) -> None:
+    sweeps.weekly_digests(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests)

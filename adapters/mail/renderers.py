@@ -12,7 +12,7 @@ from typing import Callable
 from adapters.mail import templates as t
 from adapters.mail.itip import MovedOccurrence, build_cancel, build_request
 from adapters.mail.localtime import when
-from scheduler.ports import (EmailContext, FeedbackRequestContext, InvitationContext, MagicLinkContext, MovedContext,
+from scheduler.ports import (DigestContext, EmailContext, FeedbackRequestContext, InvitationContext, MagicLinkContext, MovedContext,
                              NoticeContext, OutgoingEmail, PairAttentionContext, ReconnectContext, ReminderContext,
                              SeriesBookedContext, SeriesCancellation, SeriesInvitation)
 
@@ -114,6 +114,15 @@ def pair_attention(kind: str, ctx: PairAttentionContext) -> OutgoingEmail:
         mentee_name=ctx.mentee_name, signals=list(ctx.signals) or ["needs a look"], pair_url=ctx.pair_url))
 
 
+def coordinator_digest(kind: str, ctx: DigestContext) -> OutgoingEmail:
+    return _email(ctx, t.render_coordinator_digest(
+        coordinator_name=ctx.recipient_name, program_name=ctx.program_name, week_label=ctx.week_label,
+        held=ctx.held, missed=ctx.missed, missed_rate=ctx.missed_rate, at_risk=ctx.at_risk,
+        more_at_risk=ctx.more_at_risk, broken=ctx.broken, more_broken=ctx.more_broken,
+        broken_connections=ctx.broken_connections, dashboard_url=ctx.dashboard_url,
+        unsubscribe_url=ctx.unsubscribe_url, settings_url=ctx.settings_url))
+
+
 def program_invitation(kind: str, ctx: InvitationContext) -> OutgoingEmail:
     return _email(ctx, t.render_program_invitation(
         recipient_name=ctx.recipient_name, program_name=ctx.program_name or "a mentoring program",
@@ -164,6 +173,7 @@ RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
     "moved": occurrence_moved,
     "reconnect": reconnect_needed,
     "pair_attention": pair_attention,
+    "coordinator_digest": coordinator_digest,
     "invitation": program_invitation,
     "magic_link": magic_link,
 }

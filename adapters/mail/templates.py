@@ -187,3 +187,21 @@ def render_pair_needs_attention(*, coordinator_name: str, program_name: str, men
                    first_name=_first_name(coordinator_name), program_name=program_name,
                    mentor_name=mentor_name, mentee_name=mentee_name, signals=list(signals),
                    pair_url=pair_url, last_met=format_day(last_met) if last_met else None)
+
+
+def render_coordinator_digest(*, coordinator_name: str, program_name: str, week_label: str, held: int, missed: int,
+                              missed_rate: float | None, at_risk: Sequence[Any], more_at_risk: int,
+                              broken: Sequence[Any], more_broken: int, broken_connections: int,
+                              dashboard_url: str, unsubscribe_url: str, settings_url: str) -> RenderedEmail:
+    """The weekly digest of one program to one coordinator. ``at_risk``/``broken`` items have
+    ``mentor_name``, ``mentee_name``, ``reasons`` and ``pair_url``; only attendance facts and
+    connection health are shown, never what anyone wrote or anyone's calendar."""
+    rate = f"{round(missed_rate * 100)}%" if missed_rate is not None else "—"
+    at_risk_count = len(at_risk) + more_at_risk
+    subject = (f"{program_name}: weekly digest, {at_risk_count} pair{'s' if at_risk_count != 1 else ''} at risk"
+               if at_risk_count else f"{program_name}: weekly digest, no pairs at risk")
+    return _render("coordinator_digest", subject, first_name=_first_name(coordinator_name),
+                   program_name=program_name, week_label=week_label, held=held, missed=missed, rate=rate,
+                   at_risk=list(at_risk), more_at_risk=more_at_risk, broken=list(broken), more_broken=more_broken,
+                   broken_connections=broken_connections, dashboard_url=dashboard_url,
+                   unsubscribe_url=unsubscribe_url, settings_url=settings_url)

@@ -6,7 +6,7 @@ does. Nothing outside ``adapters/storage`` builds a query.
 """
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+from sqlalchemy import (false, JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
                         Table, Text, UniqueConstraint)
 from sqlalchemy.orm import registry, relationship
 
@@ -58,6 +58,7 @@ people = Table(
     Column("preferences", JSON, nullable=True),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("onboarded_at", UTCDateTime, nullable=True),
+    Column("digest_opt_out", Boolean, nullable=False, default=False, server_default=false()),
     _created(),
 )
 

@@ -69,10 +69,11 @@ class Program(Entity):
 
 
 class Person(Entity):
-    """Someone who uses Tandem. ``tz`` is an IANA name; working hours are local wall-clock."""
+    """Someone who uses Tandem. ``tz`` is an IANA name; working hours are local wall-clock.
+    ``digest_opt_out``: a coordinator who asked for no weekly digest email."""
 
     FIELDS = dict(id=new_id, email="", name="", tz=None, working_hours=None, preferences=None, is_admin=False,
-                  onboarded_at=None, created_at=utcnow)
+                  onboarded_at=None, digest_opt_out=False, created_at=utcnow)
     ONE_TO_MANY = dict(connections=("CalendarConnection", "person_id", "created_at"))
 
 

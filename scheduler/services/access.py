@@ -21,6 +21,8 @@ class SignedInPerson:
     is_admin: bool
     onboarded: bool
     coordinates: frozenset[str]  # program ids
+    has_pairs: bool = False  # mentor or mentee of at least one pair (any state)
+    digest_opt_out: bool = False  # asked for no weekly digest email
 
     @property
     def display_name(self) -> str:
@@ -30,6 +32,12 @@ class SignedInPerson:
     def is_coordinator(self) -> bool:
         return self.is_admin or bool(self.coordinates)
 
+    @property
+    def is_participant(self) -> bool:
+        """Whether the mentee/mentor pages (My sessions, Calendars, My hours) are for them: anyone
+        with a pair, and anyone who coordinates nothing (someone invited, before their pair exists)."""
+        return self.has_pairs or not self.is_coordinator
+
 
 def signed_in_person(deps: Dependencies, person_id: str) -> SignedInPerson | None:
     """The person with their coordinator roles; None when the account no longer exists."""
@@ -38,8 +46,9 @@ def signed_in_person(deps: Dependencies, person_id: str) -> SignedInPerson | Non
         if person is None:
             return None
         programs = frozenset(uow.memberships.coordinated_by(person.id))
+        has_pairs = bool(uow.pairs.of_person(person.id))
         return SignedInPerson(person.id, person.email, person.name, person.tz, person.is_admin,
-                              person.onboarded_at is not None, programs)
+                              person.onboarded_at is not None, programs, has_pairs, bool(person.digest_opt_out))
 
 
 def is_pair_member(deps: Dependencies, person_id: str, pair_id: str | None) -> bool:

@@ -18,6 +18,7 @@ from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, Feedback
                              MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
                              PairAttentionContext, ReconnectContext, ReminderContext, SeriesBookedContext,
                              SeriesCancellation, SeriesInvitation, SeriesSpec, SessionTime, UnitOfWork)
+from scheduler.services import digest
 from scheduler.services.booking import organizer_and_attendee, series_spec
 from scheduler.services.links import feedback_url
 
@@ -28,7 +29,21 @@ def deliver_notification(deps: Dependencies, notification_id: str) -> bool:
         n = uow.notifications.get(notification_id)
         if n is None or n.status != "pending":
             return False
-        email = render(deps, uow, n)
+        if n.kind == digest.KIND:  # built from the dashboard's use cases, each with its own unit of work
+            person_id, payload, key = n.person_id, dict(n.payload or {}), n.idempotency_key
+            email = None
+        else:
+            email = render(deps, uow, n)
+    if email is None:
+        context = digest.digest_context(deps, person_id, payload.get("program_id", ""), key)
+        if context is None:  # opted out meanwhile, no longer a coordinator, nothing to report
+            with deps.uow() as uow:
+                n = uow.notifications.get(notification_id)
+                if n.status == "pending":
+                    n.status = "cancelled"
+                uow.commit()
+            return False
+        email = _renderer(deps).render(digest.KIND, context)
     deps.mailer.send(email)
     with deps.uow() as uow:
         n = uow.notifications.get(notification_id)

@@ -6,6 +6,8 @@ with itsdangerous); the single-use check is ``uow.used_links.use(...)``.
 ``signin`` (magic) links live :data:`MAGIC_LINK_MAX_AGE` and work once: their nonce is stored in
 ``used_links`` when used, so a second use is refused. ``feedback`` links (in the email after a
 session) live :data:`FEEDBACK_MAX_AGE` and may be used again to change the answer.
+``digest_unsubscribe`` links (in the weekly digest) live :data:`UNSUBSCRIBE_MAX_AGE` and stop the
+digest for the person they name; using one again changes nothing.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from datetime import timedelta
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, LinkSigner
 
-PURPOSES = ("invite", "signin", "feedback")
+PURPOSES = ("invite", "signin", "feedback", "digest_unsubscribe")
 MAGIC_LINK_MAX_AGE = timedelta(minutes=30)
 FEEDBACK_MAX_AGE = timedelta(days=30)
+UNSUBSCRIBE_MAX_AGE = timedelta(days=365)  # an old digest's "unsubscribe" still works
 ALREADY_USED = "This sign-in link was already used. Ask for a new one on the sign-in page."
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.ports import Dependencies
-from scheduler.services import attendance
+from scheduler.services import attendance, digest
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
 
 
@@ -53,3 +53,9 @@ def settle_attendance(deps: Dependencies) -> int:
     program's answer window has passed, silence becomes a signal beside the verdict. Returns how
     many sessions were resolved (0 when today's were resolved already)."""
     return attendance.sweep_attendance(deps)
+
+
+def weekly_digests(deps: Dependencies) -> int:
+    """Once per ISO week (from Monday 08:00 where each coordinator is), each coordinator's digest
+    of each program they coordinate is queued, keyed by the week. Returns how many were queued."""
+    return digest.queue_weekly_digests(deps)

@@ -7,6 +7,7 @@ from scheduler.errors import InvalidInput, NotFound
 from scheduler.services import attendance
 from scheduler.services import coordinator_pair
 from scheduler.services import dashboard as dashboards
+from scheduler.services import digest
 from scheduler.services import programs as service
 from web import deps
 from web.programs import charts
@@ -24,6 +25,16 @@ def index():
     me = current()
     programs = service.programs_for_coordinator(deps.container(), me.id, is_admin=me.is_admin)
     return render_template("programs/index.html", programs=programs)
+
+
+@bp.post("/digest")
+@coordinator_required
+def digest_settings():
+    wanted = request.form.get("digest") == "on"
+    digest.set_digest_opt_out(deps.container(), current().id, not wanted)
+    flash("You will get the weekly digest every Monday." if wanted else
+          "The weekly digest is off; tick the box again to get it back.", "success")
+    return redirect(url_for("programs.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -89,6 +89,7 @@ def test_a_skip_sends_what_became_due_once_and_a_second_skip_repeats_nothing(dep
     s = seed()
     start = T0 + timedelta(days=3)
     with deps.uow() as uow:
+        uow.people.get(s.coordinator_id).digest_opt_out = True  # only the pair's emails here (digest: test_digest)
         series = uow.series.add(Series(pair_id=s.pair_id, tz="UTC", duration_min=45, status="booked",
                                        rrule="FREQ=WEEKLY;COUNT=1", dtstart_local="2026-03-05T08:00:00"))
         occ = uow.occurrences.add(Occurrence(series_id=series.id, original_start=start, start=start,
