@@ -353,12 +353,21 @@ class DigestContext(EmailContext):
     settings_url: str
 
 
+@dataclass(frozen=True)
+class InvitedPair:
+    """One pair an invitation is about: the reader's ``role`` in it and the other person's name."""
+
+    role: str  # mentor | mentee
+    other_name: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class InvitationContext(EmailContext):
     program_name: str | None  # None: the renderer says "a mentoring program"
     coordinator_name: str | None
     role: str | None
     join_url: str
+    pairs: tuple[InvitedPair, ...] = ()  # every pair this one email invites the reader to (may be empty)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -269,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, help_ in (("run", cmd_run, "web + worker + tick in one process (embedded default)"),
                             ("web", cmd_web, "the web app alone")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--host")
-        p.add_argument("--port", type=int)
+        p.add_argument("--host", help="address to listen on (default: app.host, TANDEM_APP__HOST)")
+        p.add_argument("--port", type=int, help="port to listen on (default: app.port, TANDEM_APP__PORT, 5000); "
+                                                "links in emails use app.base_url (TANDEM_APP__BASE_URL)")
         p.set_defaults(func=fn)
     sub.add_parser("worker", help="Dramatiq worker").set_defaults(func=cmd_worker)
     p = sub.add_parser("tick", help="claims due outbox rows and sends them to the broker")

@@ -1,8 +1,10 @@
 """``tandem plan SCENARIO.json [--out PLAN.json]``: preview a cohort's schedule from calendar exports.
 
 Input and output follow docs/contracts.md section 1. The plan goes to stdout (pure JSON) unless
-``--out`` is given; progress goes to stderr. Bad input ends with one line on stderr and exit
-code 2.
+``--out`` is given; progress goes to stderr. With ``--out`` the summary line (and where the plan
+was written) always goes to stderr once the file is written; without it, only on a terminal or
+for a large cohort, so a small piped run keeps stderr for errors. Bad input ends with one line
+on stderr and exit code 2.
 """
 from __future__ import annotations
 
@@ -49,8 +51,6 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO
     except (TandemError, ValueError) as exc:
         print(f"tandem plan: {exc}", file=stderr)
         return EXIT_BAD_INPUT
-    if _shows_progress(stderr, len(plan["pairs"])):  # like the progress bar: a terminal or a large cohort
-        print(summary_line(plan["summary"]), file=stderr)
     text = json.dumps(plan, indent=1) + "\n"
     if args.out:
         try:
@@ -58,8 +58,12 @@ def run(args: argparse.Namespace, *, now: datetime | None = None, stdout: TextIO
         except OSError as exc:
             print(f"tandem plan: cannot write {args.out}: {exc.strerror or exc}", file=stderr)
             return EXIT_BAD_INPUT
-    else:
-        stdout.write(text)
+        # stdout carries no plan here, so success is always said (on stderr, like all messages)
+        print(f"{summary_line(plan['summary'])}; plan written to {args.out}", file=stderr)
+        return EXIT_OK
+    if _shows_progress(stderr, len(plan["pairs"])):  # like the progress bar: a terminal or a large cohort
+        print(summary_line(plan["summary"]), file=stderr)
+    stdout.write(text)
     return EXIT_OK
 
 

@@ -127,7 +127,7 @@ def program_invitation(kind: str, ctx: InvitationContext) -> OutgoingEmail:
     return _email(ctx, t.render_program_invitation(
         recipient_name=ctx.recipient_name, program_name=ctx.program_name or "a mentoring program",
         coordinator_name=ctx.coordinator_name or "Your coordinator", role=ctx.role or "mentee",
-        join_url=ctx.join_url))
+        join_url=ctx.join_url, pairs=[(p.role, p.other_name) for p in ctx.pairs]))
 
 
 def magic_link(kind: str, ctx: MagicLinkContext) -> OutgoingEmail:

@@ -78,13 +78,36 @@ def _elsewhere(moment: datetime, tz_name: str) -> str:
 
 
 # --- invitation to join a program ------------------------------------------------------------
+def _and(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def invited_pairs_line(pairs: Sequence[tuple[str, str]]) -> str | None:
+    """Who the reader will meet, from ``(role, other_name)`` pairs: ``You will mentor Lin Chen and
+    Sam Okafor.``, ``Your mentor will be Ada Park.``, or both; None without pairs."""
+    mentees = [other for role, other in pairs if role == "mentor"]
+    mentors = [other for role, other in pairs if role == "mentee"]
+    parts = []
+    if mentees:
+        parts.append(f"You will mentor {_and(mentees)}.")
+    if mentors:
+        parts.append(f"Your mentor{'s' if len(mentors) > 1 else ''} will be {_and(mentors)}.")
+    return " ".join(parts) or None
+
+
 def render_program_invitation(*, recipient_name: str, program_name: str, coordinator_name: str, role: str,
-                              join_url: str, expires_on: date | None = None) -> RenderedEmail:
-    """Invite someone to a mentoring program; ``role`` is ``mentor`` or ``mentee``."""
+                              join_url: str, expires_on: date | None = None,
+                              pairs: Sequence[tuple[str, str]] = ()) -> RenderedEmail:
+    """Invite someone to a mentoring program; ``role`` is ``mentor``, ``mentee`` or ``mentor and
+    mentee``; ``pairs`` are the ``(role, other_name)`` of every pair this email invites them to."""
+    others = [other for _, other in pairs]
     return _render("program_invitation", f"You're invited to {program_name}",
                    first_name=_first_name(recipient_name), program_name=program_name,
                    coordinator_name=coordinator_name, role=role, join_url=join_url,
-                   expires=format_day(expires_on) if expires_on else None)
+                   expires=format_day(expires_on) if expires_on else None,
+                   pairs_line=invited_pairs_line(pairs), several=len(others) > 1,
+                   others=_and(others) if others else None)
 
 
 # --- series booked ---------------------------------------------------------------------------

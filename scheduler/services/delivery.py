@@ -15,7 +15,7 @@ from datetime import datetime
 from scheduler.core.entities import Notification, Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, FeedbackRequestContext, InvitationContext,
-                             MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
+                             InvitedPair, MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
                              PairAttentionContext, ReconnectContext, ReminderContext, SeriesBookedContext,
                              SeriesCancellation, SeriesInvitation, SeriesSpec, SessionTime, UnitOfWork)
 from scheduler.services import digest
@@ -136,7 +136,8 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
         return InvitationContext(
             **base, program_name=p.get("program_name"), coordinator_name=p.get("coordinator_name"),
             role=p.get("role"),
-            join_url=p["join_url"])
+            join_url=p["join_url"],
+            pairs=tuple(InvitedPair(item["role"], item["other_name"]) for item in p.get("pairs", ())))
     if n.kind == "magic_link":
         return MagicLinkContext(**base, url=p["url"])
     return NoticeContext(**base, other_name=other_name, recipient_tz=me_tz, url=_notice_url(deps, pair),

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from scheduler.core.entities import AgendaTemplate, CalendarConnection, Membership, Pair, Person, Program
+from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair, Person,
+                                     Program)
 from scheduler.core.pair_state import PairState
 from scheduler.core.wording import reminders_before
 from scheduler.errors import InvalidInput
@@ -341,22 +342,27 @@ InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
 def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLink | None = None,
                      coordinator_name: str = "Your program coordinator", *, again: bool = False) -> int:
-    """Queue one invitation email per person of each pair still at ``invited`` (a Notification
-    and its delivery outbox row, in one transaction). Someone who already uses Tandem is told
-    about the new pair too; their link then asks them to sign in. A person is invited once per
-    pair (the idempotency key says so), so pressing "send" twice sends nothing new. Returns how
-    many invitations were queued. Raises :class:`UnknownProgram` when the program does not exist.
+    """Queue one invitation email per person of the program's pairs still at ``invited`` (a
+    Notification and its delivery outbox row, in one transaction). The email names every pair it
+    invites the person to: a mentor with two new mentees gets one email naming both. Someone who
+    already uses Tandem is told about a new pair too; their link then asks them to sign in. A
+    person is invited once per pair (one idempotency key per person and pair: the email carries
+    the key of its first pair, and each further pair it names gets a delivery-less row with status
+    ``included``), so pressing "send" twice sends nothing new, and a pair added later is invited
+    on its own. Returns how many emails were queued. Raises :class:`UnknownProgram` when the
+    program does not exist.
 
     ``again=True`` is the coordinator's nudge: everyone already invited who has still not set up
-    gets a fresh link, at most once a day (the key carries the date).
+    gets one fresh link, at most once a day (the keys carry the date), naming their pairs.
 
-    ``link_for`` builds each person's link; by default the signed link of
-    :func:`~scheduler.services.links.invite_url`."""
+    ``link_for`` builds each person's link (for the email's first pair: setting up is per person);
+    by default the signed link of :func:`~scheduler.services.links.invite_url`."""
     link = link_for or (lambda person_id, pair_id: invite_url(deps, person_id, pair_id))
     now = deps.clock.now()
     queued = 0
     with deps.uow() as uow:
         program = _program(uow, program_id)
+        due: dict[str, list[tuple[str, Pair, str, Person]]] = {}  # person id -> (key, pair, role, other)
         for pair in uow.pairs.of_program(program_id, states=[PairState.INVITED]):
             for person, role, other in ((pair.mentor, "mentor", pair.mentee), (pair.mentee, "mentee", pair.mentor)):
                 first_key = f"invitation:{pair.id}:{person.id}"
@@ -371,11 +377,23 @@ def send_invitations(deps: Dependencies, program_id: str, link_for: InvitationLi
                     continue  # invited before: the link would differ, so do not even build it
                 else:
                     key = first_key
-                created = add_notification(
-                    uow, kind="invitation", person_id=person.id, pair_id=pair.id, due_at=now, key=key,
-                    payload={"join_url": link(person.id, pair.id), "program_name": program.name, "role": role,
-                             "coordinator_name": coordinator_name, "other_name": other.name})
-                queued += created is not None
+                due.setdefault(person.id, []).append((key, pair, role, other))
+        for person_id, items in due.items():
+            (key, first_pair, _, first_other), roles = items[0], {role for _, _, role, _ in items}
+            named = [{"pair_id": pair.id, "role": role, "other_name": other.name or other.email}
+                     for _, pair, role, other in items]
+            created = add_notification(
+                uow, kind="invitation", person_id=person_id, pair_id=first_pair.id, due_at=now, key=key,
+                payload={"join_url": link(person_id, first_pair.id), "program_name": program.name,
+                         "role": roles.pop() if len(roles) == 1 else "mentor and mentee",
+                         "coordinator_name": coordinator_name, "other_name": first_other.name, "pairs": named})
+            if created is None:
+                continue
+            queued += 1
+            for other_key, pair, _, _ in items[1:]:  # named in that email: mark those pairs invited too
+                uow.notifications.add_once(Notification(
+                    kind="invitation", person_id=person_id, pair_id=pair.id, due_at=now, status="included",
+                    idempotency_key=other_key, payload={"included_in": created}))
         uow.commit()
     return queued
 

@@ -182,3 +182,69 @@ def test_work_that_kept_failing_is_shown_on_the_program_page(client, container, 
     page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
     assert 'id="failed-work"' in page
     assert "planning the sessions" in page and "Google access was revoked" in page
+
+
+def test_a_mentor_with_two_mentees_gets_one_invitation_naming_both(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    client.post(f"/programs/{seeded.program_id}/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "csv_file": (io.BytesIO(GOOD_CSV.encode()), "pairs.csv")})
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token})
+    client.post(f"/programs/{seeded.program_id}/invitations", data={"csrf_token": token})
+    with container.uow() as uow:
+        lena = uow.session.scalar(select(Person).where(Person.email == "lena@example.org"))
+        rows = list(uow.session.scalars(select(Notification).where(Notification.person_id == lena.id)))
+        emails = [n for n in rows if n.status == "pending"]
+        assert len(emails) == 1 and len(rows) == 2  # one email; the second pair is marked as named in it
+        assert sorted(p["other_name"] for p in emails[0].payload["pairs"]) == ["Ravi Rao", "Tom Tan"]
+        ids = [n.id for n in rows]
+    assert _count(container, OutboxMessage, OutboxMessage.subject_id.in_(ids)) == 1
+
+
+def test_wide_tables_scroll_in_a_labelled_region_and_stack_on_narrow_screens(client, container, seeded):
+    import re
+
+    sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    wrapper = re.search(r'<div class="table-wrap"([^>]*)>\s*<table id="pairs" class="stack">', page)
+    assert wrapper, "the pairs table sits in its own scroll region"
+    assert 'role="region"' in wrapper[1] and 'tabindex="0"' in wrapper[1]
+    assert re.search(r'aria-label="Pairs of [^"]+"', wrapper[1])
+    for label in ("Mentor", "Mentee", "State", "Details"):
+        assert f'data-label="{label}"' in page
+    reply = client.get("/static/tandem.css")
+    css = reply.get_data(as_text=True)
+    reply.close()
+    narrow = css[css.index("@media (max-width: 40rem)"):]
+    assert "table.stack tr" in narrow and "attr(data-label)" in narrow
+    assert re.search(r"\.table-wrap \{[^}]*overflow-x: auto", css)
+
+
+def test_a_failure_box_words_errors_for_people_and_clears_after_a_reconnect(client, container, seeded):
+    from datetime import datetime, timedelta, timezone
+
+    from adapters.storage.models import CalendarConnection
+    from scheduler.services.connections import store_connection
+
+    failed_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    with container.uow() as uow:
+        for conn in uow.session.scalars(select(CalendarConnection).where(
+                CalendarConnection.person_id == seeded.mentor_id)):
+            conn.status = "reconnect_needed"
+        uow.session.add(CalendarConnection(person_id=seeded.mentor_id, provider="memory",
+                                           account_email="max@example.org", status="reconnect_needed"))
+        uow.session.add(OutboxMessage(kind="plan_pair", subject_id=seeded.pair_id, idempotency_key="plan_pair:gone",
+                                      status="dead", attempts=8, due_at=failed_at, enqueued_at=failed_at,
+                                      last_error="ReconnectNeeded: Google access was revoked"))
+        uow.commit()
+    sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert 'id="failed-work"' in page and "Google access was revoked" in page
+    assert "ReconnectNeeded" not in page and "must reconnect it on their Calendars page" in page
+    with container.uow() as uow:  # every other calendar of the mentor is fine again
+        for conn in uow.session.scalars(select(CalendarConnection).where(
+                CalendarConnection.person_id == seeded.mentor_id, CalendarConnection.provider != "memory")):
+            conn.status = "ok"
+        uow.commit()
+    store_connection(container, seeded.mentor_id, "memory", "max@example.org", {"tz": "UTC"})
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert 'id="failed-work"' not in page

@@ -221,3 +221,18 @@ def test_progress_goes_to_stderr_only_for_large_cohorts(tmp_path):
     assert len(json.loads(out)["pairs"]) == plan_cmd.PROGRESS_MIN_PAIRS
     code, out, err = run_plan(write_scenario(tmp_path))
     assert code == 0 and err == ""
+
+
+def test_out_says_what_was_planned_and_where_on_stderr(tmp_path):
+    target = tmp_path / "plan.json"
+    code, out, err = run_plan(write_scenario(tmp_path), out=target)
+    assert code == 0 and out == ""
+    plan = json.loads(target.read_text())
+    assert err == f"{plan_cmd.summary_line(plan['summary'])}; plan written to {target}\n"
+    assert err.startswith("tandem plan: 1 pairs booked, 0 unschedulable")
+
+
+def test_out_to_an_unwritable_place_says_so_and_no_summary(tmp_path):
+    code, out, err = run_plan(write_scenario(tmp_path), out=tmp_path / "missing-dir" / "plan.json")
+    assert code == plan_cmd.EXIT_BAD_INPUT and out == ""
+    assert err.startswith("tandem plan: cannot write") and "booked" not in err

@@ -137,3 +137,66 @@ def test_invitations_carry_signed_invite_links_by_default(deps, seed):
         urls = {n.person_id: n.payload["join_url"] for n in uow.notifications.all()}
     token = urls[s.mentee_id].removeprefix("https://tandem.example/invite/")
     assert invitation_of_link(deps, token) == (s.mentee_id, s.pair_id)
+
+
+def _second_mentee(deps, s, name: str = "Sam Okafor") -> str:
+    from scheduler.core.entities import Membership, Pair
+    with deps.uow() as uow:
+        mentee = uow.people.add(Person(email=f"{name.split()[0].lower()}@example.org", name=name))
+        uow.memberships.add(Membership(program_id=s.program_id, person_id=mentee.id, role="mentee"))
+        pair = uow.pairs.add(Pair(program_id=s.program_id, mentor_id=s.mentor_id, mentee_id=mentee.id,
+                                  status="invited"))
+        uow.commit()
+        return pair.id
+
+
+def _deliver_all(deps) -> list:
+    import dataclasses
+
+    from adapters.mail.renderers import MailRenderer
+    from scheduler.services.delivery import deliver_notification
+    rendering = dataclasses.replace(deps, renderer=MailRenderer())
+    with deps.uow() as uow:
+        pending = [n.id for n in uow.notifications.all() if n.status == "pending"]
+    for nid in pending:
+        deliver_notification(rendering, nid)
+    return deps.mailer.sent
+
+
+def test_a_mentor_with_two_mentees_gets_one_invitation_naming_both(deps, seed):
+    s = seed()
+    second = _second_mentee(deps, s)
+    assert programs.send_invitations(deps, s.program_id, _link, "Cora") == 3  # mentor once, each mentee once
+    assert programs.send_invitations(deps, s.program_id, _link, "Cora") == 0
+    with deps.uow() as uow:  # both pairs count as invited for the mentor: nothing is sent twice
+        assert uow.notifications.has_key(f"invitation:{s.pair_id}:{s.mentor_id}")
+        assert uow.notifications.has_key(f"invitation:{second}:{s.mentor_id}")
+    sent = _deliver_all(deps)
+    to_mentor = [e for e in sent if e.to == ("mentor@example.org",)]
+    assert len(to_mentor) == 1 and len(sent) == 3
+    assert "You will mentor Ezra and Sam Okafor." in to_mentor[0].text
+    assert "with each of Ezra and Sam Okafor" in to_mentor[0].text
+    to_sam = next(e for e in sent if e.to == ("sam@example.org",))
+    assert "Your mentor will be Mina." in to_sam.text and "your mentor are both set up" in to_sam.text
+
+
+def test_a_pair_added_later_is_invited_on_its_own_and_nudges_are_one_per_person(deps, seed, clock):
+    s = seed()
+    with deps.uow() as uow:
+        uow.people.get(s.mentor_id).onboarded_at = None
+        uow.commit()
+    assert programs.send_invitations(deps, s.program_id, _link) == 2
+    second = _second_mentee(deps, s)
+    assert programs.send_invitations(deps, s.program_id, _link) == 2  # the new pair: its mentee and the mentor
+    with deps.uow() as uow:
+        mentor_rows = [n for n in uow.notifications.all() if n.person_id == s.mentor_id]
+        assert sorted(n.payload["pairs"][0]["other_name"] for n in mentor_rows) == ["Ezra", "Sam Okafor"]
+    # the nudge: the mentor (not set up) gets ONE reminder naming both mentees, once a day
+    assert programs.send_invitations(deps, s.program_id, _link, again=True) == 2  # the mentor and Sam
+    assert programs.send_invitations(deps, s.program_id, _link, again=True) == 0
+    with deps.uow() as uow:
+        nudge = [n for n in uow.notifications.all() if n.person_id == s.mentor_id and ":again:" in n.idempotency_key
+                 and n.status == "pending"]
+        assert len(nudge) == 1
+        assert sorted(p["other_name"] for p in nudge[0].payload["pairs"]) == ["Ezra", "Sam Okafor"]
+        assert uow.notifications.has_key(f"invitation:{second}:{s.mentor_id}:again:2026-03-02")
