@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
@@ -524,6 +524,11 @@ class PairRepository(Repository[Pair], Protocol):
     def table_rows(self, program_id: str) -> list[PairRow]:
         """Every pair of the program with its two people's names, oldest first (one joined SELECT)."""
 
+    def table_rows_after(self, program_id: str, *, after: str | None, limit: int,
+                         states: Sequence[str] | None = None) -> list[PairRow]:
+        """At most ``limit`` pairs of the program (in one of ``states`` when given) whose id is
+        greater than ``after``, by id: one page of a keyset pagination (the API's pairs list)."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
@@ -607,14 +612,17 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
         oldest end first: the daily attendance sweep's work."""
 
     def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
-                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+                           verdicts: Sequence[str] | None = None, after: tuple[datetime, str] | None = None,
+                           limit: int | None = None) -> list[ProgramSession]:
         """The program's occurrences (of every series of every pair) starting in ``[start_from,
         start_before)`` (with an attendance verdict in ``verdicts`` when given), with the pair's
-        mentor and mentee, in time order (id breaks ties): what the reports are computed from."""
+        mentor and mentee, in time order (id breaks ties): what the reports are computed from.
+        ``after`` (start, id) and ``limit`` give one page of a keyset pagination (the API)."""
 
-    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+    def attendance_by_pair(self, program_id: str, now: datetime, *, pair_ids: Sequence[str] | None = None
+                           ) -> dict[str, PairAttendance]:
         """Pair id -> its sessions summed up (GROUP BY pair), for the program's pairs that have any
-        session. Past means started at or before ``now``. Misses in a row: past ``missed`` sessions
+        session (only the pairs ``pair_ids`` when given: one page of pairs). Past means started at or before ``now``. Misses in a row: past ``missed`` sessions
         after the latest past held/moved/disputed one. Unanswered in a row: sessions with a
         ``no_answer`` signal after the latest past session with a held/missed/moved/disputed
         verdict and no ``no_answer`` signal. Next: the earliest start after ``now`` of a scheduled
@@ -696,6 +704,19 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         enqueued or running): how far behind the outbox is. None when nothing is due."""
 
 
+class ApiTokenRepository(Repository[ApiToken], Protocol):
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token whose SHA-256 is ``token_hash`` (revoked or not)."""
+
+    def count_request(self, token_id: str, window_start: datetime, now: datetime) -> int:
+        """Count one request of the token in the minute starting at ``window_start`` and return how
+        many it made in that minute, in ONE atomic update of its row (every process shares it); a
+        new minute restarts the count at 1 and sets ``last_used_at`` to ``now``. 0 for no such token."""
+
+    def of_program(self, program_id: str) -> list[ApiToken]:
+        """The program's tokens (revoked ones too), newest first."""
+
+
 class UsedLinkRepository(Protocol):
     def use(self, nonce: str, purpose: str, now: datetime) -> bool:
         """Record the link as used; False when it was used before (also by a concurrent use)."""
@@ -731,6 +752,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     used_links: UsedLinkRepository
     clock_offsets: ClockOffsetRepository
+    api_tokens: ApiTokenRepository
 
     def __enter__(self) -> "UnitOfWork": ...
 

@@ -53,6 +53,7 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.OutboxMessage: (("idempotency_key",),),
     e.UsedLink: (("nonce",),),
     e.ClockOffset: (("name",),),
+    e.ApiToken: (("token_hash",),),
 }
 
 # child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
@@ -73,9 +74,12 @@ FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Notification, "person_id", e.Person, "CASCADE"),
     (e.Notification, "pair_id", e.Pair, "CASCADE"),
     (e.Notification, "occurrence_id", e.Occurrence, "CASCADE"),
+    (e.ApiToken, "program_id", e.Program, "CASCADE"),
+    (e.ApiToken, "created_by", e.Person, "SET NULL"),
 )
 NULLABLE_FKS = {(e.Series, "organizer_connection_id"), (e.AgendaTemplate, "program_id"),
-                (e.Notification, "pair_id"), (e.Notification, "occurrence_id")}
+                (e.Notification, "pair_id"), (e.Notification, "occurrence_id"), (e.ApiToken, "program_id"),
+                (e.ApiToken, "created_by")}
 
 
 def _on_delete(child: type, fk: str, parent: type, action: str) -> str:
@@ -149,6 +153,7 @@ class InMemoryUnitOfWork:
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
         self.clock_offsets = MemoryClockOffsets(self)
+        self.api_tokens = MemoryApiTokens(self, e.ApiToken)
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
@@ -531,6 +536,12 @@ class MemoryPairs(MemoryRepository[e.Pair]):
                                 p.status, p.status_reason, p.updated_at))
         return rows
 
+    def table_rows_after(self, program_id: str, *, after: str | None, limit: int,
+                         states: Sequence[str] | None = None) -> list[PairRow]:
+        rows = [r for r in self.table_rows(program_id)
+                if (after is None or r.pair_id > after) and (states is None or r.status in states)]
+        return sorted(rows, key=lambda r: r.pair_id)[:limit]
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -610,11 +621,15 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
         return self.where(due, order=lambda o: (o.end, o.id))[:limit]
 
     def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
-                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
-        found = []
+                           verdicts: Sequence[str] | None = None, after: tuple[datetime, str] | None = None,
+                           limit: int | None = None) -> list[ProgramSession]:
+        found: list[ProgramSession] = []
         for o in self.where(lambda o: _le(start_from, o.start) and _lt(o.start, start_before)
-                            and (verdicts is None or o.attendance_verdict in verdicts),
+                            and (verdicts is None or o.attendance_verdict in verdicts)
+                            and (after is None or _lt(after[0], o.start) or (o.start == after[0] and o.id > after[1])),
                             order=lambda o: (o.start, o.id)):
+            if limit is not None and len(found) >= limit:
+                break
             series = self.uow.series.get(o.series_id)
             pair = self.uow.pairs.get(series.pair_id) if series is not None else None
             if pair is None or pair.program_id != program_id:
@@ -637,9 +652,12 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
                 found.append((o, series, pair))
         return found
 
-    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+    def attendance_by_pair(self, program_id: str, now: datetime, *, pair_ids: Sequence[str] | None = None
+                           ) -> dict[str, PairAttendance]:
         by_pair: dict[str, list[tuple[e.Occurrence, e.Series]]] = {}
         for o, series, pair in self._of_program(program_id):
+            if pair_ids is not None and pair.id not in pair_ids:
+                continue
             by_pair.setdefault(pair.id, []).append((o, series))
 
         def latest(values):
@@ -792,6 +810,25 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
         due = [m.due_at for m in self.where(lambda m: m.status in ("pending", "enqueued", "running")
                                              and _le(m.due_at, now))]
         return min(due) if due else None
+
+
+class MemoryApiTokens(MemoryRepository[e.ApiToken]):
+    def by_hash(self, token_hash: str) -> e.ApiToken | None:
+        return next((t for t in self.all() if t.token_hash == token_hash), None)
+
+    def count_request(self, token_id: str, window_start: datetime, now: datetime) -> int:
+        token = self.get(token_id)
+        if token is None:
+            return 0
+        if token.window_start == window_start:
+            token.window_count += 1
+        else:
+            token.window_start, token.window_count, token.last_used_at = window_start, 1, now
+        return token.window_count
+
+    def of_program(self, program_id: str) -> list[e.ApiToken]:
+        found = self.where(lambda t: t.program_id == program_id, order=lambda t: t.id)
+        return sorted(found, key=lambda t: t.created_at, reverse=True)
 
 
 class MemoryUsedLinks:

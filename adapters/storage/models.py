@@ -7,7 +7,7 @@ web, workers and the CLI go through the services and the unit of work (import-li
 from __future__ import annotations
 
 from adapters.storage.orm import metadata
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Feedback, Goal, Membership, Notification,
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Feedback, Goal, Membership, Notification,
                                      Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink, new_id,
                                      utcnow)
 
@@ -18,5 +18,5 @@ class Base:
     metadata = metadata
 
 
-__all__ = ["AgendaTemplate", "Base", "CalendarConnection", "Feedback", "Goal", "Membership", "Notification",
+__all__ = ["AgendaTemplate", "ApiToken", "Base", "CalendarConnection", "Feedback", "Goal", "Membership", "Notification",
            "Occurrence", "OutboxMessage", "Pair", "Person", "Program", "Series", "UsedLink", "new_id", "utcnow"]

@@ -209,6 +209,20 @@ clock_offsets = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+# Bearer tokens of the JSON API (migration 0007): the SHA-256 of the token, never the token.
+api_tokens = Table(
+    "api_tokens", metadata, _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("created_by", ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("window_start", UTCDateTime, nullable=True),
+    Column("window_count", Integer, nullable=False, default=0),
+)
+
 
 def start_mappers() -> None:
     """Instrument the entity classes (idempotent).
@@ -248,6 +262,7 @@ def start_mappers() -> None:
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
     m(e.ClockOffset, clock_offsets)
+    m(e.ApiToken, api_tokens, properties=dict(_program=relationship(e.Program), _creator=relationship(e.Person)))
 
 
 start_mappers()

@@ -32,6 +32,7 @@ class SqlUnitOfWork:
         self.outbox = r.SqlOutbox(s)
         self.used_links = r.SqlUsedLinks(s)
         self.clock_offsets = r.SqlClockOffsets(s)
+        self.api_tokens = r.SqlApiTokens(s)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -179,7 +179,17 @@ class ClockOffset(Entity):
     FIELDS = dict(name="sandbox", offset_seconds=0, updated_at=utcnow)
 
 
+class ApiToken(Entity):
+    """A bearer token of the JSON API (``/api/v1``): only its SHA-256 ``token_hash`` is stored,
+    never the token. ``program_id`` None is an administrator's token for every program.
+    ``window_start``/``window_count`` count the token's requests in the current minute (the rate
+    limit, shared by every process through this row); ``last_used_at`` is set once per minute."""
+
+    FIELDS = dict(id=new_id, token_hash="", name="", program_id=None, created_by=None, created_at=utcnow,
+                  last_used_at=None, revoked_at=None, window_start=None, window_count=0)
+
+
 ENTITIES: tuple[type[Entity], ...] = (Program, Person, Membership, Pair, CalendarConnection, Series, Occurrence,
                                       AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink,
-                                      ClockOffset)
+                                      ClockOffset, ApiToken)
 BY_NAME: dict[str, type[Entity]] = {cls.__name__: cls for cls in ENTITIES}
