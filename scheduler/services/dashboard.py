@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.core import at_risk
 from scheduler.core.at_risk import BrokenConnection, PairFacts, Reason
 from scheduler.core.timeview import local_when
 from scheduler.errors import InvalidInput
-from scheduler.ports import Dependencies, PairAttendance
+from scheduler.ports import BrokenConnectionRow, Dependencies, PairAttendance, PairRow
 from scheduler.services.programs import ProgramPage, UnknownProgram, program_page
 
 PAGE_SIZE = 50
@@ -113,6 +114,7 @@ class PairLine:
     reasons: tuple[Reason, ...]
     last_held_text: str = "never"  # in the reader's zone
     next_text: str = "none planned"
+    mentee_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,25 +167,8 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
         weekly = uow.occurrences.verdict_counts(program_id, edges)
         by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
 
-    broken_by_person: dict[str, list] = {}
-    for b in broken_rows:
-        broken_by_person.setdefault(b.person_id, []).append(b)
-    lines = []
-    mentor_names: dict[str, str] = {}
-    for row in rows:
-        mentor_names[row.mentor_id] = _label(row.mentor_name, row.mentor_email)
-        s = sums.get(row.pair_id, PairAttendance())
-        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
-                                        b.status)
-                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
-                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
-                       for b in broken_by_person.get(pid, ())[:1])
-        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
-                          s.last_held, broken)
-        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
-                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
-                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
-                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now)))
+    lines = pair_lines(rows, sums, broken_rows, now)
+    mentor_names = {line.mentor_id: line.mentor_name for line in lines}
 
     def texts(line: PairLine) -> PairLine:
         return replace(line, last_held_text=local_when(line.last_held, zone.key) if line.last_held else "never",
@@ -215,6 +200,31 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
     shown = tuple(texts(line) for line in chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars[:MENTORS_SHOWN]),
                      len(mentor_bars), shown, len(chosen), page, pages, replace(filters, page=page))
+
+
+def pair_lines(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance], broken_rows: Sequence[BrokenConnectionRow],
+               now: datetime) -> list[PairLine]:
+    """Each pair's line of the table — state, last held, next, misses in a row, connection health
+    and at-risk reasons — from the named queries' rows (the dashboard and the JSON API both)."""
+    broken_by_person: dict[str, list[BrokenConnectionRow]] = {}
+    for b in broken_rows:
+        broken_by_person.setdefault(b.person_id, []).append(b)
+    lines = []
+    for row in rows:
+        s = sums.get(row.pair_id, PairAttendance())
+        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
+                                        b.status)
+                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
+                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
+                       for b in broken_by_person.get(pid, ())[:1])
+        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
+                          s.last_held, broken)
+        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
+                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
+                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
+                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now),
+                              mentee_id=row.mentee_id))
+    return lines
 
 
 def _filter(lines: list[PairLine], f: Filters) -> list[PairLine]:

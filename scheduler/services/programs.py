@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair, Person,
                                      Program)
@@ -334,6 +334,19 @@ def import_pairs_csv(deps: Dependencies, program_id: str, text: str) -> ImportRe
             result.pairs_created += 1
         uow.commit()
     return result
+
+
+def import_pairs_rows(deps: Dependencies, program_id: str, rows: Sequence[Mapping[str, str]]) -> ImportResult:
+    """Import pairs given as records (the JSON API's ``POST .../pairs``): written out as the CSV
+    the import reads, so every check and the all-or-nothing rule are exactly the CSV import's.
+    An error's ``line`` is the record's position + 2 (the header is line 1)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = CSV_COLUMNS + CSV_OPTIONAL
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c) or "" for c in columns])
+    return import_pairs_csv(deps, program_id, out.getvalue())
 
 
 # --- invitations ---------------------------------------------------------------------------------
