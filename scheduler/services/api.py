@@ -264,12 +264,12 @@ def api_pairs(deps: Dependencies, caller: Caller, program_id: str, *, state: str
     size = _limit(limit)
     if state and state not in dashboards.STATES:
         raise InvalidInput(f"Unknown state “{state[:40]}”; choose one of: {', '.join(dashboards.STATES)}.")
-    after = (_decode(cursor, "pairs", 1) or [None])[0]
     now = deps.clock.now()
     items: list[dashboards.PairLine] = []
     with deps.uow() as uow:
         if uow.programs.get(program_id) is None:
             raise UnknownProgram("There is no program with this id that your token may see.")
+        after = (_decode(cursor, "pairs", 1) or [None])[0]
         broken = None
         while True:
             batch = uow.pairs.table_rows_after(program_id, after=after, limit=size + 1,
