@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -226,3 +227,37 @@ def test_the_openapi_document_is_3_1_with_bearer_security_and_every_route(client
                      "/api/v1/programs/{program_id}/reports/recognition"}
     assert "text/csv" in document["paths"]["/api/v1/programs/{program_id}/reports/missed"]["get"]["responses"]["200"][
         "content"]
+
+
+def test_a_coordinator_creates_lists_and_revokes_tokens_on_the_program_page(client, container, seeded):
+    csrf = sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert 'id="api-tokens"' in page and "Create a token" in page
+    made = client.post(f"/programs/{seeded.program_id}/api-tokens", data={"name": "HR export", "csrf_token": csrf})
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    token = re.search(r'value="(tdm_[^"]+)"', made.get_data(as_text=True)).group(1)
+    assert client.get(f"/api/v1/programs/{seeded.program_id}", headers=bearer(token)).status_code == 200
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert "HR export" in page and token not in page  # listed, never shown again
+    assert "Cora Coordinator" in page and "never" not in page.split("HR export")[1].split("</tr>")[0]
+    (line,) = service.api_tokens_of_program(container, seeded.program_id)
+    assert client.post(f"/programs/{seeded.program_id}/api-tokens/{line.id}/revoke",
+                       data={"csrf_token": csrf}).status_code == 302
+    assert client.get(f"/api/v1/programs/{seeded.program_id}", headers=bearer(token)).status_code == 401
+    assert "Revoked" in client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+
+
+def test_a_coordinator_of_a_cannot_make_or_revoke_tokens_of_b(client, container, seeded):
+    other = service.create_api_token(container, name="B's", program_id=seeded.other_program_id)
+    csrf = sign_in_as(client, seeded.coordinator_id)
+    assert client.post(f"/programs/{seeded.other_program_id}/api-tokens",
+                       data={"name": "mine now", "csrf_token": csrf}).status_code == 403
+    assert client.post(f"/programs/{seeded.other_program_id}/api-tokens/{other.line.id}/revoke",
+                       data={"csrf_token": csrf}).status_code == 403
+    # a token of B named under A's address is not A's to revoke
+    assert client.post(f"/programs/{seeded.program_id}/api-tokens/{other.line.id}/revoke",
+                       data={"csrf_token": csrf}).status_code == 404
+    assert service.api_tokens_of_program(container, seeded.other_program_id)[0].active
+    assert service.api_tokens_of_program(container, seeded.program_id) == []
+    # the forms need the CSRF token like every other form
+    assert client.post(f"/programs/{seeded.program_id}/api-tokens", data={"name": "x"}).status_code == 400
