@@ -74,7 +74,7 @@ def _json_http_errors(app: Flask) -> None:
     pages = handlers.get(HTTPException)
 
     def http_error(exc: HTTPException):
-        if request.path == "/api" or request.path.startswith("/api/"):
+        if _under_api():
             routing = request.routing_exception
             if isinstance(routing, HTTPException):
                 exc = routing
@@ -87,10 +87,24 @@ def _json_http_errors(app: Flask) -> None:
         return pages(exc) if pages is not None else exc
 
     app.register_error_handler(HTTPException, http_error)
+    unexpected = handlers.get(Exception)
+    if unexpected is not None:  # outside tests: a crash under /api/ is a JSON 500 too
+        def api_unexpected(exc: Exception):
+            if _under_api():
+                log.exception("unhandled error in the API")
+                return error_response(500, "Tandem could not answer this request; try again later.")
+            return unexpected(exc)
+
+        app.register_error_handler(Exception, api_unexpected)
+
+
+def _under_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def init_app(app: Flask) -> None:
-    from web.api import routes, tokens  # noqa: F401  (the views register on bp / tokens.bp)
+    import web.api.routes  # noqa: F401  (its views register on bp)
+    from web.api import tokens
 
     app.register_blueprint(bp)
     app.register_blueprint(tokens.bp)
