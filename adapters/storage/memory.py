@@ -53,6 +53,8 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.OutboxMessage: (("idempotency_key",),),
     e.UsedLink: (("nonce",),),
     e.ClockOffset: (("name",),),
+    e.WebhookDelivery: (("endpoint_id", "event_id"),),
+    e.PairRiskMark: (("pair_id",),),
 }
 
 # child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
@@ -73,9 +75,17 @@ FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Notification, "person_id", e.Person, "CASCADE"),
     (e.Notification, "pair_id", e.Pair, "CASCADE"),
     (e.Notification, "occurrence_id", e.Occurrence, "CASCADE"),
+    (e.WebhookEndpoint, "program_id", e.Program, "CASCADE"),
+    (e.WebhookEndpoint, "created_by", e.Person, "SET NULL"),
+    (e.WebhookDelivery, "endpoint_id", e.WebhookEndpoint, "CASCADE"),
+    (e.WebhookDelivery, "program_id", e.Program, "CASCADE"),
+    (e.WebhookDelivery, "pair_id", e.Pair, "SET NULL"),
+    (e.PairRiskMark, "pair_id", e.Pair, "CASCADE"),
+    (e.PairRiskMark, "program_id", e.Program, "CASCADE"),
 )
 NULLABLE_FKS = {(e.Series, "organizer_connection_id"), (e.AgendaTemplate, "program_id"),
-                (e.Notification, "pair_id"), (e.Notification, "occurrence_id")}
+                (e.Notification, "pair_id"), (e.Notification, "occurrence_id"), (e.WebhookEndpoint, "created_by"),
+                (e.WebhookDelivery, "pair_id")}
 
 
 def _on_delete(child: type, fk: str, parent: type, action: str) -> str:
@@ -149,6 +159,9 @@ class InMemoryUnitOfWork:
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
         self.clock_offsets = MemoryClockOffsets(self)
+        self.webhook_endpoints = MemoryWebhookEndpoints(self, e.WebhookEndpoint)
+        self.webhook_deliveries = MemoryWebhookDeliveries(self, e.WebhookDelivery)
+        self.pair_risk_marks = MemoryPairRiskMarks(self, e.PairRiskMark)
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
@@ -792,6 +805,28 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
         due = [m.due_at for m in self.where(lambda m: m.status in ("pending", "enqueued", "running")
                                              and _le(m.due_at, now))]
         return min(due) if due else None
+
+
+class MemoryPairRiskMarks(MemoryRepository[e.PairRiskMark]):
+    def of_program(self, program_id: str) -> list[e.PairRiskMark]:
+        return self.where(lambda m: m.program_id == program_id, order=lambda m: m.pair_id)
+
+
+class MemoryWebhookDeliveries(MemoryRepository[e.WebhookDelivery]):
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[e.WebhookDelivery]:
+        rows = self.where(lambda d: d.program_id == program_id, order=lambda d: (d.created_at, d.id))
+        return rows[::-1][:limit]
+
+
+class MemoryWebhookEndpoints(MemoryRepository[e.WebhookEndpoint]):
+    def of_program(self, program_id: str) -> list[e.WebhookEndpoint]:
+        return self.where(lambda h: h.program_id == program_id, order=lambda h: (h.created_at, h.id))
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        return sorted({h.program_id for h in self.where(lambda h: h.enabled and event_type in (h.events or []))})
+
+    def subscribed(self, program_id: str, event_type: str) -> list[e.WebhookEndpoint]:
+        return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
 
 
 class MemoryUsedLinks:
