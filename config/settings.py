@@ -106,6 +106,14 @@ class ApiSection:
 
 
 @dataclass(frozen=True)
+class WebhooksSection:
+    # Outgoing webhooks may be sent to loopback, private, link-local (...) addresses. Off by
+    # default: a coordinator's URL must not reach into the installation's own network. The
+    # sandbox (app.demo) allows them; tests turn this on for their loopback receivers.
+    allow_private_destinations: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSection = field(default_factory=AppSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
@@ -117,6 +125,7 @@ class Settings:
     tick: TickSection = field(default_factory=TickSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
     api: ApiSection = field(default_factory=ApiSection)
+    webhooks: WebhooksSection = field(default_factory=WebhooksSection)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -135,7 +144,7 @@ def _section_class(name: str):
     return {"app": AppSection, "database": DatabaseSection, "broker": BrokerSection,
             "security": SecuritySection, "mail": MailSection, "google": GoogleSection,
             "microsoft": MicrosoftSection, "tick": TickSection, "metrics": MetricsSection,
-            "api": ApiSection}[name]
+            "api": ApiSection, "webhooks": WebhooksSection}[name]
 
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+                                     Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
+                                     Series, WebhookDelivery, WebhookEndpoint)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
 
@@ -420,6 +421,28 @@ class TokenCipher(Protocol):
         """``blob`` re-encrypted with the newest key."""
 
 
+@dataclass(frozen=True)
+class WebhookResponse:
+    """What a webhook endpoint answered: its status and lower-cased headers (the body is read
+    up to a small limit and dropped)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookSender(Protocol):
+    """POSTs outgoing webhooks (``adapters.webhooks`` implements it over the safe fetcher)."""
+
+    def check_destination(self, url: str) -> None:
+        """Raise ``UnsafeUrl`` when ``url`` may not receive webhooks on this installation (not
+        http(s), https required, or it resolves to a loopback, private, link-local, multicast or
+        reserved address while those are not allowed)."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse:
+        """POST ``body``, checking the destination again and connecting to the checked address;
+        redirects are not followed. ``ProviderUnavailable`` when nothing answered in time."""
+
+
 # --- storage: a unit of work whose repositories speak the domain's words ------------------------
 E = TypeVar("E", bound=Entity)
 
@@ -717,6 +740,27 @@ class ApiTokenRepository(Repository[ApiToken], Protocol):
         """The program's tokens (revoked ones too), newest first."""
 
 
+class PairRiskMarkRepository(Repository[PairRiskMark], Protocol):
+    def of_program(self, program_id: str) -> list[PairRiskMark]:
+        """The program's pairs marked at risk, by pair id."""
+
+
+class WebhookDeliveryRepository(Repository[WebhookDelivery], Protocol):
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
+        """The program's latest deliveries (every endpoint), newest first (id breaks ties)."""
+
+
+class WebhookEndpointRepository(Repository[WebhookEndpoint], Protocol):
+    def of_program(self, program_id: str) -> list[WebhookEndpoint]:
+        """The program's endpoints (enabled or not), oldest first."""
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        """Ids of the programs with an enabled endpoint subscribed to ``event_type``, sorted."""
+
+    def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
+        """The program's enabled endpoints subscribed to ``event_type``, oldest first."""
+
+
 class UsedLinkRepository(Protocol):
     def use(self, nonce: str, purpose: str, now: datetime) -> bool:
         """Record the link as used; False when it was used before (also by a concurrent use)."""
@@ -753,6 +797,9 @@ class UnitOfWork(Protocol):
     used_links: UsedLinkRepository
     clock_offsets: ClockOffsetRepository
     api_tokens: ApiTokenRepository
+    webhook_endpoints: WebhookEndpointRepository
+    webhook_deliveries: WebhookDeliveryRepository
+    pair_risk_marks: PairRiskMarkRepository
 
     def __enter__(self) -> "UnitOfWork": ...
 
@@ -795,6 +842,7 @@ class Dependencies:
     config: ServiceConfig = field(default_factory=ServiceConfig)
     renderer: EmailRenderer | None = None  # emails (``adapters.mail.renderers``)
     links: LinkSigner | None = None  # signed links (``adapters.links``); None: no secret key configured
+    webhooks: WebhookSender | None = None  # outgoing webhooks (``adapters.webhooks``); None: not in this process
     # sign-in requests per client, counted in this process (``scheduler.core.rate_limit``)
     signin_clients: RecentRequests = field(default_factory=signin_clients)
 

@@ -54,6 +54,8 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.UsedLink: (("nonce",),),
     e.ClockOffset: (("name",),),
     e.ApiToken: (("token_hash",),),
+    e.WebhookDelivery: (("endpoint_id", "event_id"),),
+    e.PairRiskMark: (("pair_id",),),
 }
 
 # child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
@@ -76,10 +78,17 @@ FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Notification, "occurrence_id", e.Occurrence, "CASCADE"),
     (e.ApiToken, "program_id", e.Program, "CASCADE"),
     (e.ApiToken, "created_by", e.Person, "SET NULL"),
+    (e.WebhookEndpoint, "program_id", e.Program, "CASCADE"),
+    (e.WebhookEndpoint, "created_by", e.Person, "SET NULL"),
+    (e.WebhookDelivery, "endpoint_id", e.WebhookEndpoint, "CASCADE"),
+    (e.WebhookDelivery, "program_id", e.Program, "CASCADE"),
+    (e.WebhookDelivery, "pair_id", e.Pair, "SET NULL"),
+    (e.PairRiskMark, "pair_id", e.Pair, "CASCADE"),
+    (e.PairRiskMark, "program_id", e.Program, "CASCADE"),
 )
 NULLABLE_FKS = {(e.Series, "organizer_connection_id"), (e.AgendaTemplate, "program_id"),
                 (e.Notification, "pair_id"), (e.Notification, "occurrence_id"), (e.ApiToken, "program_id"),
-                (e.ApiToken, "created_by")}
+                (e.ApiToken, "created_by"), (e.WebhookEndpoint, "created_by"), (e.WebhookDelivery, "pair_id")}
 
 
 def _on_delete(child: type, fk: str, parent: type, action: str) -> str:
@@ -154,6 +163,9 @@ class InMemoryUnitOfWork:
         self.used_links = MemoryUsedLinks(self)
         self.clock_offsets = MemoryClockOffsets(self)
         self.api_tokens = MemoryApiTokens(self, e.ApiToken)
+        self.webhook_endpoints = MemoryWebhookEndpoints(self, e.WebhookEndpoint)
+        self.webhook_deliveries = MemoryWebhookDeliveries(self, e.WebhookDelivery)
+        self.pair_risk_marks = MemoryPairRiskMarks(self, e.PairRiskMark)
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
@@ -829,6 +841,28 @@ class MemoryApiTokens(MemoryRepository[e.ApiToken]):
     def of_program(self, program_id: str) -> list[e.ApiToken]:
         found = self.where(lambda t: t.program_id == program_id, order=lambda t: t.id)
         return sorted(found, key=lambda t: t.created_at, reverse=True)
+
+
+class MemoryPairRiskMarks(MemoryRepository[e.PairRiskMark]):
+    def of_program(self, program_id: str) -> list[e.PairRiskMark]:
+        return self.where(lambda m: m.program_id == program_id, order=lambda m: m.pair_id)
+
+
+class MemoryWebhookDeliveries(MemoryRepository[e.WebhookDelivery]):
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[e.WebhookDelivery]:
+        rows = self.where(lambda d: d.program_id == program_id, order=lambda d: (d.created_at, d.id))
+        return rows[::-1][:limit]
+
+
+class MemoryWebhookEndpoints(MemoryRepository[e.WebhookEndpoint]):
+    def of_program(self, program_id: str) -> list[e.WebhookEndpoint]:
+        return self.where(lambda h: h.program_id == program_id, order=lambda h: (h.created_at, h.id))
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        return sorted({h.program_id for h in self.where(lambda h: h.enabled and event_type in (h.events or []))})
+
+    def subscribed(self, program_id: str, event_type: str) -> list[e.WebhookEndpoint]:
+        return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
 
 
 class MemoryUsedLinks:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
-                                     Membership, Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
-                                     UsedLink, new_id)
+                                     Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
+                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -500,6 +500,40 @@ class SqlApiTokens(SqlRepository[ApiToken]):
     def of_program(self, program_id: str) -> list[ApiToken]:
         return list(self.session.scalars(select(ApiToken).where(ApiToken.program_id == program_id)
                                          .order_by(ApiToken.created_at.desc(), ApiToken.id)))
+
+
+class SqlPairRiskMarks(SqlRepository[PairRiskMark]):
+    model = PairRiskMark
+
+    def of_program(self, program_id: str) -> list[PairRiskMark]:
+        return list(self.session.scalars(select(PairRiskMark).where(PairRiskMark.program_id == program_id)
+                                         .order_by(PairRiskMark.pair_id)))
+
+
+class SqlWebhookDeliveries(SqlRepository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
+        return list(self.session.scalars(select(WebhookDelivery).where(WebhookDelivery.program_id == program_id)
+                                         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+                                         .limit(limit)))
+
+
+class SqlWebhookEndpoints(SqlRepository[WebhookEndpoint]):
+    model = WebhookEndpoint
+
+    def of_program(self, program_id: str) -> list[WebhookEndpoint]:
+        return list(self.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.program_id == program_id)
+                                         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        # A program has a handful of endpoints: the JSON list of events is filtered here, portably.
+        rows = self.session.execute(select(WebhookEndpoint.program_id, WebhookEndpoint.events)
+                                    .where(WebhookEndpoint.enabled.is_(True)))
+        return sorted({program_id for program_id, events in rows if event_type in (events or [])})
+
+    def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
+        return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
 
 
 class SqlUsedLinks:

@@ -189,7 +189,36 @@ class ApiToken(Entity):
                   last_used_at=None, revoked_at=None, window_start=None, window_count=0)
 
 
+class WebhookEndpoint(Entity):
+    """A URL of a program's to which Tandem POSTs the events it subscribes to (``events``: a
+    list of ``scheduler.core.webhooks.EVENT_TYPES``). ``secret_blob`` is the signing secret,
+    encrypted like calendar tokens; ``disabled_reason`` says why it was switched off (by a
+    coordinator, or by the endpoint answering 410 Gone)."""
+
+    FIELDS = dict(id=new_id, program_id=None, url="", events=list, secret_blob=None, enabled=True,
+                  disabled_reason=None, created_by=None, last_status=None, last_attempt_at=None,
+                  last_delivered_at=None, created_at=utcnow)
+
+
+class WebhookDelivery(Entity):
+    """One event for one endpoint, sent by the outbox row ``deliver_webhook`` whose subject it
+    is. ``payload`` is the event's ``data``; the body is rebuilt from it byte for byte on every
+    try. ``status``: pending, delivered, rejected, gone (the endpoint answered 410), skipped
+    (the endpoint was disabled or deleted first)."""
+
+    FIELDS = dict(id=new_id, endpoint_id=None, program_id=None, pair_id=None, event_id="", event_type="",
+                  payload=dict, status="pending", attempts=0, last_status=None, last_error=None,
+                  delivered_at=None, created_at=utcnow)
+
+
+class PairRiskMark(Entity):
+    """A pair that is at risk (``scheduler.core.at_risk``), since when and by which rules: kept so
+    ``pair.at_risk`` fires when a pair *becomes* at risk, not on every check."""
+
+    FIELDS = dict(id=new_id, pair_id=None, program_id=None, since=utcnow, rules=list)
+
+
 ENTITIES: tuple[type[Entity], ...] = (Program, Person, Membership, Pair, CalendarConnection, Series, Occurrence,
                                       AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink,
-                                      ClockOffset, ApiToken)
+                                      ClockOffset, ApiToken, WebhookEndpoint, WebhookDelivery, PairRiskMark)
 BY_NAME: dict[str, type[Entity]] = {cls.__name__: cls for cls in ENTITIES}

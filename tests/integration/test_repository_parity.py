@@ -20,7 +20,8 @@ from adapters.storage.memory import ForeignKeyViolation, MemoryStore
 from adapters.storage.uow import SqlUnitOfWork
 from scheduler import ports
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+                                     Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
+                                     Series, WebhookDelivery, WebhookEndpoint)
 from scheduler.ports import DuplicateKey
 
 T = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -178,13 +179,30 @@ def rows() -> list[Entity]:
                  revoked_at=T + H),
         ApiToken(id="tok3", token_hash="h3", name="old", program_id="prog1", created_at=T - D),
         ApiToken(id="tok4", token_hash="h4", name="all", created_at=T),
+        WebhookEndpoint(id="hook2", program_id="prog1", url="https://a.example/h", events=["session.held"],
+                        secret_blob=b"s", created_at=T),
+        WebhookEndpoint(id="hook1", program_id="prog1", url="https://b.example/h",
+                        events=["session.held", "pair.at_risk"], secret_blob=b"s", created_at=T),
+        WebhookEndpoint(id="hook3", program_id="prog2", url="https://c.example/h", events=["pair.at_risk"],
+                        secret_blob=b"s", enabled=False, created_at=T - D),
+        WebhookEndpoint(id="hook4", program_id="prog2", url="https://d.example/h", events=["pair.booked"],
+                        secret_blob=b"s", created_at=T),
+        WebhookDelivery(id="dlv2", endpoint_id="hook1", program_id="prog1", pair_id="pair2", event_id="evt_a",
+                        event_type="session.held", created_at=T),
+        WebhookDelivery(id="dlv1", endpoint_id="hook2", program_id="prog1", pair_id="pair2", event_id="evt_a",
+                        event_type="session.held", created_at=T),
+        WebhookDelivery(id="dlv3", endpoint_id="hook1", program_id="prog1", event_id="evt_b",
+                        event_type="pair.at_risk", created_at=T - H),
+        PairRiskMark(id="risk2", pair_id="pair3", program_id="prog1", since=T, rules=["misses"]),
+        PairRiskMark(id="risk1", pair_id="pair2", program_id="prog1", since=T - D, rules=["no_held"]),
     ]
 
 
 REPO = {Program: "programs", Person: "people", Membership: "memberships", Pair: "pairs",
         CalendarConnection: "connections", Series: "series", Occurrence: "occurrences",
         AgendaTemplate: "agenda_templates", Goal: "goals", Feedback: "feedback", Notification: "notifications",
-        OutboxMessage: "outbox", ApiToken: "api_tokens"}
+        OutboxMessage: "outbox", ApiToken: "api_tokens", WebhookEndpoint: "webhook_endpoints", WebhookDelivery: "webhook_deliveries",
+        PairRiskMark: "pair_risk_marks"}
 
 
 def seed(factory) -> None:
@@ -278,6 +296,13 @@ READS: dict[str, list[tuple]] = {
     "clock_offsets.offset": [()],
     "api_tokens.by_hash": [("h1",), ("h4",), ("nope",)],
     "api_tokens.of_program": [("prog1",), ("prog2",)],
+    "pair_risk_marks.of_program": [("prog1",), ("prog2",)],
+    "webhook_deliveries.recent_of_program": [("prog1", {"limit": 10}), ("prog1", {"limit": 2}), ("prog2", {"limit": 5})],
+    "webhook_endpoints.of_program": [("prog1",), ("prog2",), ("prog3",)],
+    "webhook_endpoints.programs_subscribed_to": [("session.held",), ("pair.at_risk",), ("pair.booked",),
+                                                 ("session.missed",)],
+    "webhook_endpoints.subscribed": [("prog1", "session.held"), ("prog1", "pair.at_risk"), ("prog2", "pair.at_risk"),
+                                     ("prog2", "pair.booked")],
 }
 # Each step changes the store; both must answer alike and end with the same rows.
 WRITES: list[tuple[str, tuple]] = [
