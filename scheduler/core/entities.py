@@ -63,7 +63,7 @@ class Program(Entity):
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
                   repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
-                  created_at=utcnow)
+                  at_risk_alerts=False, created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 
@@ -86,10 +86,14 @@ class Membership(Entity):
 class Pair(Entity):
     """A mentor and a mentee in a program, and where they are in their life cycle (``status``
     holds a :class:`scheduler.core.pair_state.PairState` value; change it with
-    :func:`scheduler.core.pair_state.move_pair`)."""
+    :func:`scheduler.core.pair_state.move_pair`). ``history`` lists what happened to the pair
+    (JSON list of ``{"at", "kind", "by", ...}``, see :mod:`scheduler.services.pair_history`);
+    ``at_risk_alerted_at``: when the coordinators were last alerted that it is at risk (cleared
+    once it is not)."""
 
     FIELDS = dict(id=new_id, program_id=None, mentor_id=None, mentee_id=None, status="invited", status_reason=None,
-                  cadence=None, duration_min=None, organizer_role="mentor", created_at=utcnow, updated_at=utcnow)
+                  cadence=None, duration_min=None, organizer_role="mentor", history=list, at_risk_alerted_at=None,
+                  created_at=utcnow, updated_at=utcnow)
     MANY_TO_ONE = dict(program=("program_id", "Program"), mentor=("mentor_id", "Person"),
                        mentee=("mentee_id", "Person"))
     ONE_TO_MANY = dict(series=("Series", "pair_id", "created_at"), goals=("Goal", "pair_id", "created_at"))

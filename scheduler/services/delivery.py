@@ -140,9 +140,12 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             pairs=tuple(InvitedPair(item["role"], item["other_name"]) for item in p.get("pairs", ())))
     if n.kind == "magic_link":
         return MagicLinkContext(**base, url=p["url"])
-    return NoticeContext(**base, other_name=other_name, recipient_tz=me_tz, url=_notice_url(deps, pair),
-                         start=occ.start if occ else None,
-                         new_start=_new_start(p) if n.kind == "move_proposed" else None)
+    by = uow.people.get(p["by"]) if p.get("by") and (pair is None or p["by"] not in (pair.mentor_id, pair.mentee_id)) \
+        else None  # a coordinator made the change: the notice says who
+    return NoticeContext(**base, other_name=other_name or p.get("other_name", ""), recipient_tz=me_tz,
+                         url=_notice_url(deps, pair), start=occ.start if occ else None,
+                         new_start=_new_start(p) if n.kind == "move_proposed" else None,
+                         by_name=(by.name or by.email) if by else None, detail=p.get("detail"))
 
 
 def move_cause(why: str, cause: str | None = None) -> str:

@@ -8,6 +8,7 @@ from scheduler.services import attendance
 from scheduler.services import coordinator_pair
 from scheduler.services import dashboard as dashboards
 from scheduler.services import digest
+from scheduler.services import pair_actions
 from scheduler.services import programs as service
 from web import deps
 from web.programs import charts
@@ -127,6 +128,50 @@ def pair(program_id: str, pair_id: str):
         abort(404)
     return render_template("programs/pair.html", page=page, verdicts=coordinator_pair.CORRECTION_CHOICES,
                            labels=coordinator_pair.VERDICT_LABELS)
+
+
+# The coordinator's actions on a pair: (use case, needs a ticked confirmation)
+PAIR_ACTIONS = {"plan-again": (pair_actions.plan_again, False), "pause": (pair_actions.pause, False),
+                "resume": (pair_actions.resume, False), "end": (pair_actions.end, True),
+                "change-mentor": (pair_actions.change_mentor, True), "remove": (pair_actions.remove, True)}
+
+
+@bp.get("/<program_id>/pairs/<pair_id>/remove")
+@coordinator_required
+def confirm_remove(program_id: str, pair_id: str):
+    """The confirmation step before a pair leaves the program."""
+    try:
+        page = coordinator_pair.coordinator_pair_page(deps.container(), program_id, pair_id, current().tz)
+    except NotFound:
+        abort(404)
+    return render_template("programs/pair_remove.html", page=page)
+
+
+@bp.post("/<program_id>/pairs/<pair_id>/<action>")
+@coordinator_required
+def pair_action(program_id: str, pair_id: str, action: str):
+    if action not in PAIR_ACTIONS:
+        abort(404)
+    use_case, destructive = PAIR_ACTIONS[action]
+    back = url_for("programs.pair", program_id=program_id, pair_id=pair_id)
+    if destructive and request.form.get("confirm") != "yes":
+        flash("Nothing changed: tick the box to confirm first.", "error")
+        return redirect(url_for("programs.confirm_remove", program_id=program_id, pair_id=pair_id)
+                        if action == "remove" else back + "#pair-actions")
+    extra = (request.form.get("mentor_id", ""),) if action == "change-mentor" else ()
+    try:
+        result = use_case(deps.container(), program_id, pair_id, *extra, by=current().id)
+    except pair_actions.NotAllowed as refused:
+        abort(403, description=str(refused))
+    except NotFound:
+        abort(404)
+    except InvalidInput as problem:
+        flash(f"Nothing changed: {problem}", "error")
+        return redirect(back + "#pair-actions")
+    flash(result.message, "success")
+    if result.pair_id is None:
+        return redirect(url_for("programs.show", program_id=program_id))
+    return redirect(url_for("programs.pair", program_id=program_id, pair_id=result.pair_id))
 
 
 @bp.post("/<program_id>/pairs/<pair_id>/sessions/<occurrence_id>/attendance")
