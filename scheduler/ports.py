@@ -87,12 +87,16 @@ class SeriesRef:
 
 @dataclass(frozen=True)
 class OccurrenceState:
-    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID)."""
+    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID).
+    ``declined_by``: the (lower-case) addresses of attendees who declined this occurrence (Google
+    ``responseStatus``, Graph ``status.response``, iCalendar ``PARTSTAT=DECLINED``, which is where
+    an iTIP REPLY lands in the organizer's calendar) — nothing else of their answer is kept."""
 
     original_start: datetime
     start: datetime
     end: datetime
     cancelled: bool = False
+    declined_by: frozenset[str] = frozenset()
 
     @property
     def moved(self) -> bool:
