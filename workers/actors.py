@@ -20,7 +20,7 @@ import dramatiq
 from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
 from config.logs import log_context
 from scheduler.ports import Dependencies
-from scheduler.services import booking, changes, delivery, lifecycle, pair_actions, planning, repair
+from scheduler.services import at_risk_alerts, booking, changes, delivery, lifecycle, pair_actions, planning, repair
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "cancel_series": ActorSpec(lifecycle.cancel_series_at_provider),
     "deliver_notification": ActorSpec(delivery.deliver_notification, 60_000),
     "remove_pair": ActorSpec(pair_actions.delete_removed_pair),
+    "alert_at_risk": ActorSpec(at_risk_alerts.alert_program),
 }
 
 

@@ -211,6 +211,7 @@ RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
     "moved": occurrence_moved,
     "reconnect": reconnect_needed,
     "pair_attention": pair_attention,
+    "at_risk_alert": pair_attention,
     "coordinator_digest": coordinator_digest,
     "invitation": program_invitation,
     "magic_link": magic_link,

@@ -47,6 +47,7 @@ programs = Table(
     Column("is_sandbox", Boolean, nullable=False, default=False),
     Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
     Column("at_risk_alerts", Boolean, nullable=False, default=False, server_default=false()),
+    Column("at_risk_alerted", JSON, nullable=False, default=dict, server_default="{}"),
     _created(),
 )
 
@@ -82,7 +83,6 @@ pairs = Table(
     Column("duration_min", Integer, nullable=True),
     Column("organizer_role", String(8), nullable=False, default="mentor"),
     Column("history", JSON, nullable=False, default=list, server_default="[]"),
-    Column("at_risk_alerted_at", UTCDateTime, nullable=True),
     _created(),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
     UniqueConstraint("program_id", "mentor_id", "mentee_id"),

@@ -15,7 +15,7 @@ from scheduler.core import at_risk
 from scheduler.core.at_risk import BrokenConnection, PairFacts, Reason
 from scheduler.core.timeview import local_when
 from scheduler.errors import InvalidInput
-from scheduler.ports import Dependencies, PairAttendance
+from scheduler.ports import Dependencies, PairAttendance, UnitOfWork
 from scheduler.services.programs import ProgramPage, UnknownProgram, program_page
 
 PAGE_SIZE = 50
@@ -141,6 +141,32 @@ def _label(name: str, email: str) -> str:
     return name or email
 
 
+def pair_lines(uow: UnitOfWork, program_id: str, now: datetime) -> tuple[list[PairLine], list]:
+    """Every pair of the program with its attendance sums and at-risk reasons (three aggregate
+    named queries), and the program's broken connections."""
+    rows = uow.pairs.table_rows(program_id)
+    sums = uow.occurrences.attendance_by_pair(program_id, now)
+    broken_rows = uow.connections.broken_in_program(program_id)
+    broken_by_person: dict[str, list] = {}
+    for b in broken_rows:
+        broken_by_person.setdefault(b.person_id, []).append(b)
+    lines = []
+    for row in rows:
+        s = sums.get(row.pair_id, PairAttendance())
+        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
+                                        b.status)
+                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
+                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
+                       for b in broken_by_person.get(pid, ())[:1])
+        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
+                          s.last_held, broken)
+        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
+                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
+                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
+                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now)))
+    return lines, broken_rows
+
+
 def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(), viewer_tz: str | None = None
               ) -> Dashboard:
     """The dashboard of ``program_id`` at the clock's now, weeks and months in ``viewer_tz``.
@@ -158,32 +184,11 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
         program = uow.programs.get(program_id)
         if program is None:
             raise UnknownProgram("That program does not exist; pick one from your programs list.")
-        rows = uow.pairs.table_rows(program_id)
-        sums = uow.occurrences.attendance_by_pair(program_id, now)
-        broken_rows = uow.connections.broken_in_program(program_id)
+        lines, broken_rows = pair_lines(uow, program_id, now)
         month = uow.occurrences.verdict_counts(program_id, [month_start.astimezone(ZoneInfo("UTC")), now])
         weekly = uow.occurrences.verdict_counts(program_id, edges)
         by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
-
-    broken_by_person: dict[str, list] = {}
-    for b in broken_rows:
-        broken_by_person.setdefault(b.person_id, []).append(b)
-    lines = []
-    mentor_names: dict[str, str] = {}
-    for row in rows:
-        mentor_names[row.mentor_id] = _label(row.mentor_name, row.mentor_email)
-        s = sums.get(row.pair_id, PairAttendance())
-        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
-                                        b.status)
-                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
-                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
-                       for b in broken_by_person.get(pid, ())[:1])
-        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
-                          s.last_held, broken)
-        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
-                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
-                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
-                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now)))
+    mentor_names = {line.mentor_id: line.mentor_name for line in lines}
 
     def texts(line: PairLine) -> PairLine:
         return replace(line, last_held_text=local_when(line.last_held, zone.key) if line.last_held else "never",

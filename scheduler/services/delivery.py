@@ -126,11 +126,12 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             moved_by_you=mover is not None and mover.id == person.id)
     if n.kind == "reconnect":
         return ReconnectContext(**base, provider=p.get("provider"), reconnect_url=deps.config.url("calendars/"))
-    if n.kind == "pair_attention":
+    if n.kind in ("pair_attention", "at_risk_alert"):
         program = uow.programs.get(pair.program_id)
+        signals = tuple(p.get("reasons") or ((p["reason"],) if p.get("reason") else ()))
         return PairAttentionContext(
             **base, program_name=program.name, mentor_name=pair.mentor.name or pair.mentor.email,
-            mentee_name=pair.mentee.name or pair.mentee.email, signals=(p["reason"],) if p.get("reason") else (),
+            mentee_name=pair.mentee.name or pair.mentee.email, signals=signals,
             pair_url=_coordinator_pair_url(deps, pair.program_id, pair.id))
     if n.kind == "invitation":
         return InvitationContext(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.ports import Dependencies
-from scheduler.services import attendance, digest
+from scheduler.services import at_risk_alerts, attendance, digest
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
 
 
@@ -59,3 +59,9 @@ def weekly_digests(deps: Dependencies) -> int:
     """Once per ISO week (from Monday 08:00 where each coordinator is), each coordinator's digest
     of each program they coordinate is queued, keyed by the week. Returns how many were queued."""
     return digest.queue_weekly_digests(deps)
+
+
+def at_risk_alert_sweeps(deps: Dependencies) -> int:
+    """Every hour, each program with immediate at-risk alerts on gets its ``alert_at_risk`` row
+    (the actor emails the coordinators about pairs that became at risk). Returns how many were queued."""
+    return at_risk_alerts.queue_alert_sweeps(deps)

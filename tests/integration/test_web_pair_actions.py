@@ -124,3 +124,22 @@ def test_only_the_programs_coordinators_and_admins_may_act(client, container, bo
     assert client.post(_path(booked, "pause"), data={"csrf_token": token}).status_code == 302
     assert _pair(container, booked.pair_id)[0] == "paused"
     assert client.post(_path(booked, "explode"), data={"csrf_token": token}).status_code == 404
+
+
+def test_the_program_page_turns_at_risk_alerts_on_and_off(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert 'id="at_risk_alerts">' in page  # off by default
+    url = f"/programs/{seeded.program_id}/alerts"
+    assert client.post(url, data={"at_risk_alerts": "on"}).status_code == 400  # no form token
+    reply = client.post(url, data={"csrf_token": token, "at_risk_alerts": "on"}, follow_redirects=True)
+    text = reply.get_data(as_text=True)
+    assert "as soon as a pair becomes at risk" in text and 'id="at_risk_alerts" checked' in text
+    with container.uow() as uow:
+        assert uow.programs.get(seeded.program_id).at_risk_alerts is True
+    reply = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "Immediate at-risk alerts are off" in reply.get_data(as_text=True)
+    token = sign_in_as(client, seeded.mentor_id)
+    assert client.post(url, data={"csrf_token": token, "at_risk_alerts": "on"}).status_code == 403
+    with container.uow() as uow:
+        assert uow.programs.get(seeded.program_id).at_risk_alerts is False

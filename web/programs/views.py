@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.services import at_risk_alerts
 from scheduler.services import attendance
 from scheduler.services import coordinator_pair
 from scheduler.services import dashboard as dashboards
@@ -71,6 +72,21 @@ def _page(program_id: str, **extra):
     names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
     return render_template("programs/show.html", program=page.program, overview=overview, counts=counts,
                            labels=STATE_LABELS, failures=page.failures, pair_names=names, **extra)
+
+
+@bp.post("/<program_id>/alerts")
+@coordinator_required
+def alerts(program_id: str):
+    """Immediate at-risk alerts on or off (the box on the program page)."""
+    wanted = request.form.get("at_risk_alerts") == "on"
+    try:
+        at_risk_alerts.set_at_risk_alerts(deps.container(), program_id, wanted)
+    except service.UnknownProgram:
+        abort(404)
+    flash("You and the program's other coordinators get an email as soon as a pair becomes at risk (once per "
+          "pair, until it is back on track)." if wanted else
+          "Immediate at-risk alerts are off; at-risk pairs stay on the dashboard and in the weekly digest.", "success")
+    return redirect(url_for("programs.show", program_id=program_id) + "#alerts")
 
 
 @bp.get("/<program_id>")

@@ -6,13 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.links import LinkSigner
-from adapters.mail.memory import InMemoryMailer
-from adapters.mail.renderers import MailRenderer
-from adapters.tokens import TokenCipher
 from scheduler.core.entities import Membership, Person, Program
 from scheduler.errors import InvalidInput, NotFound
-from scheduler.ports import Dependencies, ServiceConfig
+from scheduler.ports import Dependencies
 from scheduler.services import pair_actions
 from scheduler.services.coordinator_pair import coordinator_pair_page
 from scheduler.services.delivery import deliver_notification
@@ -20,11 +16,8 @@ from tests.unit.services.booked import T0, WORKDAY, book_series
 
 
 @pytest.fixture
-def deps(store, clock, calendars) -> Dependencies:
-    return Dependencies(unit_of_work=store.uow, clock=clock, providers={"memory": calendars},
-                        mailer=InMemoryMailer(), cipher=TokenCipher([TokenCipher.generate_key()]),
-                        config=ServiceConfig(base_url="https://tandem.example"), renderer=MailRenderer(),
-                        links=LinkSigner("unit-test-link-secret-0123456789", 14))
+def deps(deps_with_mail) -> Dependencies:
+    return deps_with_mail
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""pairs.history (what happened to a pair, for its timeline), pairs.at_risk_alerted_at and
-programs.at_risk_alerts (immediate at-risk alerts, off by default)
+"""pairs.history (what happened to a pair, for its timeline); programs.at_risk_alerts (immediate
+at-risk alerts, off by default) and programs.at_risk_alerted (the pairs alerted in this episode)
 
 Revision ID: 0010
 Revises: 0006
@@ -7,7 +7,6 @@ Create Date: 2026-11-29 23:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import adapters.storage.types
 
 revision = '0010'
 down_revision = '0006'
@@ -18,15 +17,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('at_risk_alerts', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('at_risk_alerted', sa.JSON(), nullable=False, server_default='{}'))
     with op.batch_alter_table('pairs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('history', sa.JSON(), nullable=False, server_default='[]'))
-        batch_op.add_column(sa.Column('at_risk_alerted_at', adapters.storage.types.UTCDateTime(timezone=True),
-                                      nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('pairs', schema=None) as batch_op:
-        batch_op.drop_column('at_risk_alerted_at')
         batch_op.drop_column('history')
     with op.batch_alter_table('programs', schema=None) as batch_op:
+        batch_op.drop_column('at_risk_alerted')
         batch_op.drop_column('at_risk_alerts')
