@@ -88,12 +88,16 @@ class SeriesRef:
 
 @dataclass(frozen=True)
 class OccurrenceState:
-    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID)."""
+    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID).
+    ``declined_by``: the (lower-case) addresses of attendees who declined this occurrence (Google
+    ``responseStatus``, Graph ``status.response``, iCalendar ``PARTSTAT=DECLINED``, which is where
+    an iTIP REPLY lands in the organizer's calendar) — nothing else of their answer is kept."""
 
     original_start: datetime
     start: datetime
     end: datetime
     cancelled: bool = False
+    declined_by: frozenset[str] = frozenset()
 
     @property
     def moved(self) -> bool:
@@ -386,6 +390,8 @@ class NoticeContext(EmailContext):
     start: datetime | None = None
     new_start: datetime | None = None
     cancellation: SeriesCancellation | None = None  # set: an iTIP CANCEL is attached
+    by_name: str | None = None  # a coordinator who made the change (None: one of the pair, or Tandem)
+    detail: str | None = None  # the kind's one detail: a former or new mentor's name, the program's name
 
 
 class EmailRenderer(Protocol):
@@ -686,6 +692,9 @@ class NotificationRepository(Repository[Notification], Protocol):
     def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
         """How many notifications of ``kind`` the person has that are due at or after ``due_since``."""
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        """How many notifications about the pair are still to be sent (``pending``)."""
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         """Pending rows of these kinds for the occurrence (or the pair) become ``cancelled``."""
@@ -703,6 +712,9 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         """Mark due rows ``enqueued`` and return them (pending and due, enqueued longer ago than
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
+
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        """How many rows about these subjects are not finished (pending, enqueued or running)."""
 
     def count_with_key_prefix(self, prefix: str) -> int:
         """How many rows (in any state) have an idempotency key starting with ``prefix``."""

@@ -27,4 +27,8 @@ def at_risk_checks(container) -> None:
     sweeps.at_risk_checks(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks)
+def at_risk_alerts(container) -> None:
+    sweeps.at_risk_alert_sweeps(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts)

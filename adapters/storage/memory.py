@@ -745,6 +745,9 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
     def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
         return len(self.where(lambda n: n.person_id == person_id and n.kind == kind and _le(due_since, n.due_at)))
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        return len(self.where(lambda n: n.pair_id == pair_id and n.status == "pending"))
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         for n in self.all():
@@ -781,6 +784,10 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             row.status, row.enqueued_at, row.attempts = "enqueued", now, row.attempts + 1
             claimed.append(row)
         return claimed
+
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        ids = set(subject_ids)
+        return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")))
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return len(self.where(lambda m: m.idempotency_key.startswith(prefix)))

@@ -46,6 +46,8 @@ programs = Table(
     Column("allow_pair_cadence", Boolean, nullable=False, default=False),
     Column("is_sandbox", Boolean, nullable=False, default=False),
     Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
+    Column("at_risk_alerts", Boolean, nullable=False, default=False, server_default=false()),
+    Column("at_risk_alerted", JSON, nullable=False, default=dict, server_default="{}"),
     _created(),
 )
 
@@ -80,6 +82,7 @@ pairs = Table(
     Column("cadence", String(16), nullable=True),
     Column("duration_min", Integer, nullable=True),
     Column("organizer_role", String(8), nullable=False, default="mentor"),
+    Column("history", JSON, nullable=False, default=list, server_default="[]"),
     _created(),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
     UniqueConstraint("program_id", "mentor_id", "mentee_id"),

@@ -386,6 +386,10 @@ class SqlNotifications(SqlRepository[Notification]):
             Notification.person_id == person_id, Notification.kind == kind,
             Notification.due_at >= due_since)) or 0
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.pair_id == pair_id, Notification.status == "pending")) or 0
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         query = update(Notification).where(Notification.status == "pending", Notification.kind.in_(tuple(kinds)))
@@ -438,6 +442,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
             claimed.append(row)
         self.session.flush()
         return claimed
+
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        ids = list(subject_ids)
+        if not ids:
+            return 0
+        return self.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED))) or 0
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return self.session.scalar(select(func.count()).select_from(OutboxMessage)

@@ -58,12 +58,15 @@ def _make(default: Any) -> Any:
 
 
 class Program(Entity):
-    """A mentoring program run by coordinators: cadence, duration, horizon, policies."""
+    """A mentoring program run by coordinators: cadence, duration, horizon, policies.
+    ``at_risk_alerts``: coordinators get an email when a pair becomes at risk;
+    ``at_risk_alerted``: pair id -> when they were alerted, for the pairs at risk now (a pair
+    leaves it when it is no longer at risk, so its next episode is alerted again)."""
 
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
                   repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
-                  created_at=utcnow)
+                  at_risk_alerts=False, at_risk_alerted=dict, created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 
@@ -86,10 +89,12 @@ class Membership(Entity):
 class Pair(Entity):
     """A mentor and a mentee in a program, and where they are in their life cycle (``status``
     holds a :class:`scheduler.core.pair_state.PairState` value; change it with
-    :func:`scheduler.core.pair_state.move_pair`)."""
+    :func:`scheduler.core.pair_state.move_pair`). ``history`` lists what happened to the pair
+    (JSON list of ``{"at", "kind", "by", ...}``, see :mod:`scheduler.services.pair_history`)."""
 
     FIELDS = dict(id=new_id, program_id=None, mentor_id=None, mentee_id=None, status="invited", status_reason=None,
-                  cadence=None, duration_min=None, organizer_role="mentor", created_at=utcnow, updated_at=utcnow)
+                  cadence=None, duration_min=None, organizer_role="mentor", history=list, created_at=utcnow,
+                  updated_at=utcnow)
     MANY_TO_ONE = dict(program=("program_id", "Program"), mentor=("mentor_id", "Person"),
                        mentee=("mentee_id", "Person"))
     ONE_TO_MANY = dict(series=("Series", "pair_id", "created_at"), goals=("Goal", "pair_id", "created_at"))

@@ -489,13 +489,14 @@ class ProgramSummary:
     allow_pair_cadence: bool
     is_sandbox: bool
     attendance_window_days: int = 3
+    at_risk_alerts: bool = False  # coordinators are emailed when a pair becomes at risk
 
     @classmethod
     def of(cls, program: Program) -> "ProgramSummary":
         return cls(program.id, program.name, program.cadence, program.duration_min, program.session_count,
                    program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
                    bool(program.allow_pair_cadence), bool(program.is_sandbox),
-                   program.attendance_window_days or 3)
+                   program.attendance_window_days or 3, bool(program.at_risk_alerts))
 
     @property
     def reminders_text(self) -> str:
