@@ -65,8 +65,8 @@ def test_the_page_shows_both_zones_the_dst_note_and_the_agenda(container, booked
     sign_in_as(client, booked.mentor_id)
     page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
     assert "Tue 2 Mar, 15:00–15:45" in page and "Tue 2 Mar, 09:00–09:45" in page
-    assert "Mia Mentee&#39;s local time moves from 09:00 to 10:00 (their clocks change)." in page
-    assert "Mia Mentee&#39;s local time moves from 10:00 to 09:00 (their clocks change)." in page
+    assert "Mia Mentee&#39;s local time moves from 09:00 to 10:00: their clocks change on Sun 14 Mar." in page
+    assert "Mia Mentee&#39;s local time moves from 10:00 to 09:00: your clocks change on Sun 28 Mar; theirs do not." in page
     assert "Agenda 1: goals and progress" in page
 
 
