@@ -121,3 +121,14 @@ def local_when(moment: datetime, tz_name: str) -> str:
     value = moment.astimezone(zone(tz_name))
     place = tz_name.rsplit("/", 1)[-1].replace("_", " ")
     return f"{value:%a} {value.day} {value:%b %Y}, {value:%H:%M} ({place} time)"
+
+
+def local_day(moment: datetime, tz_name: str) -> str:
+    """The local date of a moment, as people say it: ``Tue 2 Mar``.
+
+    >>> from datetime import timezone
+    >>> local_day(datetime(2027, 3, 2, 23, 30, tzinfo=timezone.utc), "Asia/Tokyo")
+    'Wed 3 Mar'
+    """
+    value = moment.astimezone(zone(tz_name))
+    return f"{value:%a} {value.day} {value:%b}"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from scheduler.core.entities import Occurrence, Pair
 from scheduler.core.pair_state import ACTIVE_SERIES, PairState
 from scheduler.core.reasons import for_person, reason_code
-from scheduler.core.timeview import SessionTime, session_times
+from scheduler.core.timeview import SessionTime, local_day, session_times
 from scheduler.errors import NotFound
 from scheduler.ports import Dependencies
 from scheduler.services.pair_sessions import move_options
@@ -67,6 +67,7 @@ class GoalView:
     goal_id: str
     text: str
     status: str
+    reviewed: str | None = None  # "Tue 2 Mar": when the pair last reviewed it or changed its status
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def _page(pair: Pair, occurrences: list[Occurrence], viewer_id: str, now: dateti
         other.name or other.email, other.email, my_tz, other_tz, pair.cadence or pair.program.cadence,
         pair.duration_min or pair.program.duration_min,
         [UpcomingSession(o.id, t, o.status, o.agenda or "") for o, t in zip(upcoming, times)],
-        history, [GoalView(g.id, g.text, g.status) for g in pair.goals], video,
+        history, [GoalView(g.id, g.text, g.status, local_day(g.reviewed_at, my_tz) if g.reviewed_at else None)
+                  for g in pair.goals], video,
         needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming),
         reason_for_you=worded[0] if worded else None, reason_links=worded[1] if worded else (),
         may_try_again=pair.status == PairState.UNSCHEDULABLE)

@@ -2,6 +2,7 @@
 move (only to mutual free times), pause and resume go through the lifecycle use cases."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -134,6 +135,38 @@ def test_goals_are_added_and_marked_reached(container, booked):
                       data={"csrf_token": other_token, "status": "open"}).status_code == 403
 
 
+def test_goals_are_reworded_reviewed_reopened_and_dropped(container, booked):
+    client = create_app(container=container).test_client()
+    token = sign_in_as(client, booked.mentor_id)
+    client.post(f"/pairs/{booked.pair_id}/goals", data={"csrf_token": token, "text": "Lead a review"})
+    with container.uow() as uow:
+        [goal_id] = list(uow.session.scalars(select(Goal.id).where(Goal.pair_id == booked.pair_id)))
+    base = f"/pairs/{booked.pair_id}/goals/{goal_id}"
+
+    client.post(f"{base}/text", data={"csrf_token": token, "text": "Lead the Q3 design review"})
+    reviewed = client.post(f"{base}/review", data={"csrf_token": token})
+    page = client.get(reviewed.headers["Location"]).get_data(as_text=True)
+    assert "Lead the Q3 design review" in page and "last reviewed" in page and "you reviewed this goal today" in page
+    client.post(base, data={"csrf_token": token, "status": "done"})
+    page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    assert 'data-status="done"' in page and ">Reopen<" in page
+    client.post(base, data={"csrf_token": token, "status": "open"})
+    with container.uow() as uow:
+        assert uow.session.get(Goal, goal_id).status == "open"
+    empty = client.post(f"{base}/text", data={"csrf_token": token, "text": " "})
+    assert "Write the goal in a few words" in client.get(empty.headers["Location"]).get_data(as_text=True)
+    client.post(base, data={"csrf_token": token, "status": "dropped"})
+    refused = client.post(f"{base}/review", data={"csrf_token": token})
+    assert "Only an open goal is reviewed" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    with container.uow() as uow:
+        goal = uow.session.get(Goal, goal_id)
+        assert (goal.text, goal.status) == ("Lead the Q3 design review", "dropped")
+    other = create_app(container=container).test_client()
+    other_token = sign_in_as(other, booked.other_mentee_id)
+    assert other.post(f"{base}/text", data={"csrf_token": other_token, "text": "mine"}).status_code == 403
+    assert other.post(f"{base}/review", data={"csrf_token": other_token}).status_code == 403
+
+
 def test_the_pair_writes_the_agenda_of_an_upcoming_session(container, booked):
     client = create_app(container=container).test_client()
     token = sign_in_as(client, booked.mentee_id)
@@ -159,3 +192,25 @@ def test_sessions_beyond_the_listed_ones_are_counted(container, booked):
     sign_in_as(client, booked.mentor_id)
     html = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
     assert 'id="more-upcoming"' not in html  # five sessions fit the default list of six
+
+
+def test_action_items_from_the_feedback_page_appear_in_the_next_agenda(container, booked):
+    from scheduler.services.notifications import add_notification
+    first, second = [o[0] for o in _occurrences(container, booked)[:2]]
+    with container.uow() as uow:
+        nid = add_notification(uow, kind="feedback", person_id=booked.mentee_id, due_at=datetime(2027, 3, 2, 15, tzinfo=timezone.utc),
+                               pair_id=booked.pair_id, occurrence_id=first, key="feedback:web-ai")
+        uow.commit()
+    token = container.links.sign("feedback", {"n": nid})
+    client = create_app(container=container).test_client()
+    form = client.get(f"/feedback/{token}").get_data(as_text=True)
+    assert 'name="action_items"' in form and "which Max Mentor sees too" in " ".join(form.split())
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    done = client.post(f"/feedback/{token}", data={"csrf_token": csrf, "answer": "met",
+                                                    "action_items": "Draft the outline\nBook the room"})
+    assert done.status_code == 200
+    sign_in_as(client, booked.mentor_id)
+    page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    assert "Action items from Tue 2 Mar" in page and "- Draft the outline" in page and "- Book the room" in page
+    with container.uow() as uow:
+        assert "- Book the room" in uow.session.get(Occurrence, second).agenda

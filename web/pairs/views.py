@@ -132,11 +132,42 @@ def add_goal(pair_id: str):
     return _back(pair_id)
 
 
+GOAL_DONE = {"done": "Goal marked as reached. Well done, both of you.", "dropped": "Goal dropped; it stays in your list.",
+             "open": "Goal reopened."}
+
+
 @bp.post("/<pair_id>/goals/<goal_id>")
 @pair_member_required
 def update_goal(pair_id: str, goal_id: str):
+    status = request.form.get("status", "")
     try:
-        pair_sessions.set_goal_status(deps.container(), pair_id, goal_id, request.form.get("status", ""))
+        pair_sessions.set_goal_status(deps.container(), pair_id, goal_id, status)
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
+        return _back(pair_id)
+    flash(GOAL_DONE[status], "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/goals/<goal_id>/text")
+@pair_member_required
+def edit_goal(pair_id: str, goal_id: str):
+    try:
+        pair_sessions.edit_goal(deps.container(), pair_id, goal_id, request.form.get("text", ""))
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Goal saved.", "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/goals/<goal_id>/review")
+@pair_member_required
+def review_goal(pair_id: str, goal_id: str):
+    try:
+        pair_sessions.review_goal(deps.container(), pair_id, goal_id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Noted: you reviewed this goal today.", "success")
     return _back(pair_id)
