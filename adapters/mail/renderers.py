@@ -156,6 +156,9 @@ def notice_text(kind: str, ctx: NoticeContext) -> t.RenderedEmail:
                     f"The session on {when(start, tz) if start else ''} was skipped. The rest of the series stays as it is: {url}"),
         "paused": (f"Sessions with {other_name} are paused",
                    f"Upcoming sessions were taken off your calendars. Resume any time from your pair page: {url}"),
+        "resumed": (f"Sessions with {other_name} are back on",
+                    f"Your sessions are back on your calendars, the next on {when(start, tz) if start else 'the planned date'}. "
+                    f"Anything you skipped or moved before the pause stays as you decided: {url}"),
         "ended": (f"Your mentoring sessions with {other_name} have ended",
                   f"The remaining sessions were removed from your calendars. Thank you for taking part: {url}"),
     }

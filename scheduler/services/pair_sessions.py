@@ -83,6 +83,15 @@ def skip_session(deps: Dependencies, pair_id: str, occurrence_id: str, by_person
     lifecycle.skip_occurrence(deps, occurrence_id, by_person_id)
 
 
+def undo_skip(deps: Dependencies, pair_id: str, occurrence_id: str) -> None:
+    """Undo the skip of one of the pair's sessions within the undo window."""
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occurrence_id)
+        if occ is None or occ.series.pair_id != pair_id:
+            raise NotFound("That session does not exist (any more); reload the pair page.")
+    lifecycle.undo_skip(deps, occurrence_id)
+
+
 def move_session(deps: Dependencies, pair_id: str, occurrence_id: str, chosen: datetime, by_person_id: str) -> None:
     """Move one upcoming session of the pair to ``chosen``, which must be a mutual free time now."""
     check_move_choice(deps, pair_id, occurrence_id, chosen)

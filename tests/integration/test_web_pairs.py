@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from adapters.storage.models import Goal, Occurrence, OutboxMessage, Pair, Person, Series
+from adapters.storage.models import Goal, Notification, Occurrence, OutboxMessage, Pair, Person, Series
 from config.bootstrap import bootstrap
 from tests.support.web import seed, sign_in_as
 from web import create_app
@@ -81,8 +81,32 @@ def test_skipping_a_session_marks_it_and_queues_the_calendar_change(container, b
         assert uow.session.scalar(select(OutboxMessage.kind).where(OutboxMessage.subject_id == first)) == "push_occurrence"
     page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
     upcoming, history = page.split("<h2>History</h2>")
-    assert "That session is skipped" in upcoming and "Tue 2 Mar, 09:00–09:45" not in upcoming
+    listed = upcoming.split('id="upcoming"')[1].split("</ol>")[0]
+    assert "That session is skipped" in upcoming and "Tue 2 Mar, 09:00–09:45" not in listed
+    assert "You skipped the session on Tue 2 Mar, 09:00–09:45" in upcoming and 'id="undo-skip"' in upcoming
     assert "Tue 2 Mar, 09:00–09:45</td><td>Skipped</td>" in history  # the mentee reads New York time
+
+
+def test_skip_asks_first_and_can_be_undone(container, booked):
+    client = create_app(container=container).test_client()
+    token = sign_in_as(client, booked.mentee_id)
+    first = _occurrences(container, booked)[0][0]
+    page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    assert f'href="/pairs/{booked.pair_id}/sessions/{first}/skip"' in page  # a link to the question, not a POST
+    question = client.get(f"/pairs/{booked.pair_id}/sessions/{first}/skip").get_data(as_text=True)
+    assert "Skip your session with Max Mentor?" in question and "Tue 2 Mar, 09:00–09:45" in question
+    assert _occurrences(container, booked)[0][2] == "scheduled"  # asking changes nothing
+    client.post(f"/pairs/{booked.pair_id}/sessions/{first}/skip", data={"csrf_token": token})
+    undone = client.post(f"/pairs/{booked.pair_id}/sessions/{first}/undo-skip", data={"csrf_token": token})
+    assert "Undone" in client.get(undone.headers["Location"]).get_data(as_text=True)
+    assert _occurrences(container, booked)[0][2] == "scheduled"
+    with container.uow() as uow:
+        kinds = uow.session.scalars(select(Notification.status).where(Notification.kind == "skipped")).all()
+    assert kinds and set(kinds) == {"cancelled"}
+    other = create_app(container=container).test_client()
+    other_token = sign_in_as(other, booked.other_mentee_id)
+    assert other.post(f"/pairs/{booked.pair_id}/sessions/{first}/undo-skip",
+                      data={"csrf_token": other_token}).status_code == 403
 
 
 def test_moving_offers_only_mutual_free_times_and_applies_the_choice(container, booked):
@@ -103,18 +127,26 @@ def test_moving_offers_only_mutual_free_times_and_applies_the_choice(container, 
     assert status == "moved" and start.strftime("%Y-%m-%dT%H:%M:%SZ") == choices[0]
 
 
-def test_pause_then_resume(container, booked):
+def test_pause_asks_first_then_resume_puts_the_sessions_back(container, booked):
     client = create_app(container=container).test_client()
     token = sign_in_as(client, booked.mentor_id)
+    question = client.get(f"/pairs/{booked.pair_id}/pause").get_data(as_text=True)
+    assert "Pause your sessions with Mia Mentee?" in question and question.count("<li>") >= 5
+    with container.uow() as uow:
+        assert uow.session.get(Pair, booked.pair_id).status == "booked"  # asking changes nothing
     client.post(f"/pairs/{booked.pair_id}/pause", data={"csrf_token": token})
     with container.uow() as uow:
         assert uow.session.get(Pair, booked.pair_id).status == "paused"
-    assert 'id="resume"' in client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
-    client.post(f"/pairs/{booked.pair_id}/resume", data={"csrf_token": token})
+    page = client.get(f"/pairs/{booked.pair_id}").get_data(as_text=True)
+    assert 'id="resume"' in page and "Undo the pause" in page and "5 sessions from Tue 2 Mar, 15:00" in page
+    assert "Skipped" not in page.split("<h2>History</h2>")[1]  # paused sessions are not history
+    back = client.post(f"/pairs/{booked.pair_id}/resume", data={"csrf_token": token})
+    assert "back on the calendars" in client.get(back.headers["Location"]).get_data(as_text=True)
     with container.uow() as uow:
-        assert uow.session.get(Pair, booked.pair_id).status == "ready"
+        assert uow.session.get(Pair, booked.pair_id).status == "booked"
         assert uow.session.scalar(select(OutboxMessage.kind).where(OutboxMessage.subject_id == booked.pair_id,
-                                                                   OutboxMessage.kind == "plan_pair")) == "plan_pair"
+                                                                   OutboxMessage.kind == "plan_pair")) is None
+    assert {status for _, _, status in _occurrences(container, booked)} == {"scheduled"}
 
 
 def test_goals_are_added_and_marked_reached(container, booked):
