@@ -141,6 +141,9 @@ class CalendarProvider(Protocol):
 
     kind: ProviderKind
     can_write: bool
+    # ``move_occurrence`` also brings back a cancelled occurrence (resuming a pause puts the same
+    # sessions back in the same series). Microsoft Graph cannot: a cancelled occurrence is gone.
+    can_restore: bool
 
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         """Busy time of many accounts at once, keyed by ``connection_id`` (batched inside)."""

@@ -156,6 +156,9 @@ def notice_text(kind: str, ctx: NoticeContext) -> t.RenderedEmail:
                     f"The session on {when(start, tz) if start else ''} was skipped. The rest of the series stays as it is: {url}"),
         "paused": (f"Sessions with {other_name} are paused",
                    f"Upcoming sessions were taken off your calendars. Resume any time from your pair page: {url}"),
+        "resumed": (f"Sessions with {other_name} are back on",
+                    f"Your sessions are back on your calendars, the next on {when(start, tz) if start else 'the planned date'}. "
+                    f"Anything you skipped or moved before the pause stays as you decided: {url}"),
         "ended": (f"Your mentoring sessions with {other_name} have ended",
                   f"The remaining sessions were removed from your calendars. Thank you for taking part: {url}"),
     }
@@ -168,7 +171,7 @@ def notice_text(kind: str, ctx: NoticeContext) -> t.RenderedEmail:
 def _coordinator_lines(kind: str, ctx: NoticeContext) -> dict[str, tuple[str, str]]:
     """Notices of a change a coordinator made, worded for the person who reads them."""
     other, url, detail = ctx.other_name, ctx.url, ctx.detail or ""
-    if ctx.by_name is None and kind in ("paused", "ended"):
+    if ctx.by_name is None and kind in ("paused", "ended", "resumed"):
         return {}  # one of the pair did it: the plain notice
     by = ctx.by_name or "Your program's coordinator"
     return {
@@ -180,8 +183,11 @@ def _coordinator_lines(kind: str, ctx: NoticeContext) -> dict[str, tuple[str, st
                   f"{by}, your program's coordinator, ended your mentoring sessions with {other}. The remaining "
                   f"sessions were removed from your calendars. Thank you for taking part: {url}"),
         "resumed": (f"Your sessions with {other} start again",
-                    f"{by} resumed your mentoring sessions with {other}. Tandem is finding a regular time for the "
-                    f"remaining sessions and will email you when they are on your calendar: {url}"),
+                    f"{by} resumed your mentoring sessions with {other}. "
+                    + (f"They are back on your calendars as they were, the next on {when(ctx.start, ctx.recipient_tz)}: {url}"
+                       if ctx.start else
+                       f"Tandem is finding a regular time for the remaining sessions and will email you when they "
+                       f"are on your calendar: {url}")),
         "replanning": (f"New times are coming for your sessions with {other}",
                        f"{by} asked Tandem to plan your sessions with {other} again. The upcoming sessions were "
                        f"taken off your calendars; Tandem will email you the new regular time shortly: {url}"),

@@ -156,6 +156,7 @@ class CalDavCalendarProvider:
 
     kind: ProviderKind = "caldav"
     can_write: bool = True
+    can_restore: bool = True  # the override's STATUS goes back to CONFIRMED
 
     def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
@@ -271,7 +272,7 @@ class CalDavCalendarProvider:
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
         self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
-            ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end))
+            ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         self._edit(account, event_id, lambda ics: ical_util.set_occurrence(

@@ -83,6 +83,7 @@ class GoogleCalendarProvider:
 
     kind = "google"
     can_write = True
+    can_restore = True  # patching a cancelled instance back to "confirmed" restores it
 
     def __init__(self, client_id: str, client_secret: str, *, token_uri: str = google_oauth.GOOGLE_TOKEN_URI,
                  api_endpoint: str = GOOGLE_API_ENDPOINT, batch_uri: str = GOOGLE_BATCH_URI,

@@ -28,6 +28,7 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
+from adapters.providers.vtimezone import rule_vtimezone
 from scheduler.core.ics_busy import ExpansionBudget, ExpansionLimits, ExpansionRefused, busy_from_ics, check_expansion
 from scheduler.core.intervals import Interval, merge
 from scheduler.errors import InvalidCalendarFile, NotFound, UnknownTimeZone
@@ -94,15 +95,15 @@ def build_series_calendar(spec: SeriesSpec, *, now: datetime) -> icalendar.Calen
 def series_vtimezone(spec: SeriesSpec) -> icalendar.Timezone:
     """A VTIMEZONE for the series zone covering the whole years the series runs in (plus one).
 
-    Generated from ``zoneinfo`` for that span only: parsers that read VTIMEZONE rules instead of
-    the IANA name (dateutil, vobject, some clients) mis-read icalendar's default 1970-2038 block.
+    Generated from ``zoneinfo`` as yearly rules (:mod:`adapters.providers.vtimezone`): parsers
+    that read VTIMEZONE rules instead of the IANA name (dateutil, vobject, some clients) mis-read
+    icalendar's default 1970-2038 block and its RDATE lists.
     """
     tz = zone(spec.tz)
     start = spec.start_local.replace(tzinfo=tz)
     rule = rrulestr(spec.rrule, dtstart=start)
     last = rule.before(start + _OPEN_SERIES_SPAN, inc=True) or start
-    return icalendar.Timezone.from_tzinfo(tz, spec.tz, first_date=date(start.year, 1, 1),
-                                          last_date=date(last.year + 2, 1, 1))
+    return rule_vtimezone(spec.tz, date(start.year, 1, 1), date(last.year + 1, 1, 1))
 
 
 def series_components(calendar: icalendar.Calendar, uid: str) -> tuple[icalendar.Event, list[icalendar.Event]]:

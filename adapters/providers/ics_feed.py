@@ -79,6 +79,7 @@ class IcsFeedCalendarProvider:
 
     kind: ProviderKind = "ics"
     can_write: bool = False
+    can_restore: bool = False
 
     def __init__(self, *, fetch: Fetch = fetch_untrusted_url, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep,

@@ -65,6 +65,7 @@ class InMemoryCalendarProvider:
 
     kind: ProviderKind = "memory"
     can_write: bool = True
+    can_restore: bool = True
 
     def __init__(self, *, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  retry_policy: RetryPolicy = RetryPolicy(),
@@ -171,7 +172,7 @@ class InMemoryCalendarProvider:
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
         self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(
-            cal, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end))
+            cal, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(

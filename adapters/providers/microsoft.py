@@ -103,6 +103,9 @@ class MicrosoftCalendarProvider:
 
     kind: ProviderKind = "microsoft"
     can_write: bool = True
+    # A cancelled occurrence leaves the series (it is listed in cancelledOccurrences) and Graph
+    # has no call that brings it back: resuming re-plans instead (see scheduler.services.lifecycle).
+    can_restore: bool = False
 
     def __init__(self, graph_url: str, authority: str, client_id: str, client_secret: str,
                  session: requests.Session, *, validate_authority: bool = True,

@@ -162,6 +162,7 @@ feedback = Table(
     Column("answer", String(16), nullable=False),
     Column("rating", Integer, nullable=True),
     Column("notes", Text, nullable=True),
+    Column("action_items", Text, nullable=True),
     _created(),
     UniqueConstraint("occurrence_id", "person_id"),
 )

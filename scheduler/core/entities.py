@@ -150,10 +150,11 @@ class Goal(Entity):
 
 
 class Feedback(Entity):
-    """One person's answer about one occurrence (we met / we didn't / moved), once each."""
+    """One person's answer about one occurrence (we met / we didn't / moved), once each.
+    ``action_items``: one per line, carried into the pair's next agenda."""
 
     FIELDS = dict(id=new_id, occurrence_id=None, person_id=None, answer="", rating=None, notes=None,
-                  created_at=utcnow)
+                  action_items=None, created_at=utcnow)
 
 
 class Notification(Entity):

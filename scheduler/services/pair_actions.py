@@ -96,8 +96,9 @@ def pause(deps: Dependencies, program_id: str, pair_id: str, by: str) -> ActionR
             raise InvalidInput("Only a pair with sessions booked (or being booked) can be paused.")
         lifecycle.pause_in(uow, pair, now, by)
         uow.commit()
-    return ActionResult("The pair is paused: its upcoming sessions are off both calendars, and both are told. "
-                        "Resume it here when they are ready.", pair_id)
+    return ActionResult("The pair is paused: its upcoming sessions come off both calendars, and both are told, "
+                        "in a minute. Resume it here when they are ready: the sessions still to come come back "
+                        "as they were.", pair_id)
 
 
 def resume(deps: Dependencies, program_id: str, pair_id: str, by: str) -> ActionResult:
@@ -106,8 +107,11 @@ def resume(deps: Dependencies, program_id: str, pair_id: str, by: str) -> Action
         pair = _pair_for(uow, program_id, pair_id, by)
         if pair.status != PairState.PAUSED:
             raise InvalidInput("Only a paused pair can be resumed.")
-        lifecycle.resume_in(uow, pair, now, by, tell=True)
+        back = lifecycle.resume_in(deps, uow, pair, now, by, tell=True)
         uow.commit()
+    if back:
+        return ActionResult(f"The pair is resumed: its {back} paused session{'s' if back != 1 else ''} still to come "
+                            "are back on both calendars as they were, and both are told.", pair_id)
     return ActionResult("The pair is resumed: Tandem is finding a regular time for its remaining sessions.", pair_id)
 
 

@@ -63,7 +63,7 @@ def _add_mentor(deps, seeded, email="nora@example.org", name="Nora", *, set_up=T
         return person.id
 
 
-def test_a_coordinator_pauses_and_resumes_and_both_are_told_who_did_it(deps, booked):
+def test_a_coordinator_pauses_and_resumes_and_both_are_told_who_did_it(deps, booked, clock):
     seeded, _, occ_ids = booked
     result = pair_actions.pause(deps, seeded.program_id, seeded.pair_id, by=seeded.coordinator_id)
     assert "paused" in result.message and result.pair_id == seeded.pair_id
@@ -75,12 +75,15 @@ def test_a_coordinator_pauses_and_resumes_and_both_are_told_who_did_it(deps, boo
     assert subject == "Cora paused your sessions with Mina" and "your program's coordinator" in text
     assert sent["mentor@example.org"][0][0] == "Cora paused your sessions with Ezra"
 
-    pair_actions.resume(deps, seeded.program_id, seeded.pair_id, by=seeded.coordinator_id)
+    clock.advance(minutes=5)  # past the pause's undo window
+    result = pair_actions.resume(deps, seeded.program_id, seeded.pair_id, by=seeded.coordinator_id)
+    assert "back on both calendars as they were" in result.message
     pair = _pair(deps, seeded.pair_id)
-    assert pair.status == "ready" and [e["kind"] for e in pair.history] == ["paused", "resumed"]
-    assert "plan_pair" in _outbox_kinds(deps)
+    assert pair.status == "booked" and [e["kind"] for e in pair.history] == ["paused", "resumed"]
+    assert "plan_pair" not in _outbox_kinds(deps)  # the same sessions came back: nothing to plan
     sent = _deliver_all(deps)
-    assert sent["mentee@example.org"][-1][0] == "Your sessions with Mina start again"
+    [text] = [t for subject, t in sent["mentee@example.org"] if subject == "Your sessions with Mina start again"]
+    assert "back on your calendars as they were" in text
     page = coordinator_pair_page(deps, seeded.program_id, seeded.pair_id, "UTC")
     assert [c.text for c in page.changes] == ["Resumed by Cora", "Paused by Cora"]
 
