@@ -164,6 +164,31 @@ def _checked_addresses(host: str, port: int, resolver: Resolver, policy: Address
     return [str(a) for a in addresses]
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (the port spelled out), lower-cased; '' when it has none."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES or not parts.hostname:
+        return ""
+    try:
+        port = parts.port or _SCHEMES[scheme][1]
+    except ValueError:
+        return ""
+    return f"{scheme}://{parts.hostname.lower()}:{port}"
+
+
+def is_own_server(url: str, own_origins: tuple[str, ...]) -> bool:
+    """Whether ``url`` is served by one of ``own_origins``: servers the installation runs itself
+    on loopback (the sandbox's CalDAV server and feed host), the only loopback addresses a
+    calendar link may name. Production builds no such list."""
+    origin = origin_of(url)
+    return bool(origin) and origin in {origin_of(o) for o in own_origins}
+
+
+def loopback_only(address: IPAddress) -> bool:
+    return address.is_loopback
+
+
 def check_url_target(url: str, *, address_policy: AddressPolicy = is_public_address,
                      resolver: Resolver = socket.getaddrinfo) -> None:
     """Refuse (:class:`UnsafeUrl`) a URL whose scheme or resolved addresses are not allowed.
