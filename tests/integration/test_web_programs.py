@@ -248,3 +248,44 @@ def test_a_failure_box_words_errors_for_people_and_clears_after_a_reconnect(clie
     store_connection(container, seeded.mentor_id, "memory", "max@example.org", {"tz": "UTC"})
     page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
     assert 'id="failed-work"' not in page
+
+
+def test_a_coordinator_edits_the_programs_settings(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert f'href="/programs/{seeded.program_id}/settings"' in page
+    form = client.get(f"/programs/{seeded.program_id}/settings").get_data(as_text=True)
+    with container.uow() as uow:
+        program = uow.session.get(Program, seeded.program_id)
+        name, cadence = program.name, program.cadence
+    assert f'value="{name}"' in form and f'<option value="{cadence}" selected>' in form
+    reply = client.post(f"/programs/{seeded.program_id}/settings", data={
+        "csrf_token": token, "name": name, "cadence": "weekly", "duration_min": "30", "session_count": "6",
+        "horizon_weeks": "12", "reminder_offsets": "120", "repair_policy": "notify", "attendance_window_days": "5",
+        "mentor_max_sessions_per_week": "2", "templates": "Kick-off\nMeet each other"})
+    assert reply.status_code == 302
+    assert "Saved:" in client.get(reply.headers["Location"]).get_data(as_text=True)
+    with container.uow() as uow:
+        program = uow.session.get(Program, seeded.program_id)
+        assert (program.cadence, program.duration_min, program.reminder_offsets_min, program.repair_policy,
+                program.attendance_window_days, program.mentor_max_sessions_per_week) == \
+            ("weekly", 30, [120], "notify", 5, 2)
+    refused = client.post(f"/programs/{seeded.program_id}/settings", data={
+        "csrf_token": token, "name": name, "cadence": "weekly", "duration_min": "30", "session_count": "40",
+        "horizon_weeks": "4", "reminder_offsets": "120", "repair_policy": "notify", "attendance_window_days": "5"})
+    assert refused.status_code == 400 and "raise the horizon" in refused.get_data(as_text=True)
+    assert client.post(f"/programs/{seeded.program_id}/settings", data={"name": "x"}).status_code == 400  # no CSRF
+
+
+def test_only_the_programs_coordinators_edit_its_settings(app, container, seeded):
+    for person, program_id in ((seeded.mentor_id, seeded.program_id), (seeded.coordinator_id, seeded.other_program_id)):
+        client = app.test_client()
+        token = sign_in_as(client, person)
+        assert client.get(f"/programs/{program_id}/settings").status_code == 403
+        assert client.post(f"/programs/{program_id}/settings", data={"csrf_token": token, "name": "Taken"}).status_code == 403
+    with container.uow() as uow:
+        assert "Taken" not in {p.name for p in uow.session.scalars(select(Program))}
+    admin = app.test_client()
+    sign_in_as(admin, seeded.admin_id)
+    assert admin.get(f"/programs/{seeded.other_program_id}/settings").status_code == 200
+    assert admin.get("/programs/no-such-program/settings").status_code == 404
