@@ -470,6 +470,9 @@ class MembershipRepository(Repository[Membership], Protocol):
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         """person id -> their roles in the program."""
 
+    def of_person(self, person_id: str) -> list[Membership]:
+        """Every role the person has in any program, by program id then role."""
+
     def of_program(self, program_id: str) -> list[Membership]:
         """Every role anyone has in the program."""
 
@@ -523,6 +526,10 @@ class PairRepository(Repository[Pair], Protocol):
 
     def table_rows(self, program_id: str) -> list[PairRow]:
         """Every pair of the program with its two people's names, oldest first (one joined SELECT)."""
+
+    def with_reason_mentioning(self, texts: Sequence[str]) -> list[Pair]:
+        """Pairs whose ``status_reason`` contains one of ``texts`` (exact, case-sensitive
+        substrings; empty texts are ignored), oldest first: a diagnosis that names someone."""
 
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
@@ -642,8 +649,15 @@ class FeedbackRepository(Repository[Feedback], Protocol):
     def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
         """The person's answer about the occurrence (one each), if any."""
 
+    def notes_written_before(self, cutoff: datetime, *, limit: int) -> list[Feedback]:
+        """Answers written before ``cutoff`` that still hold free text (``notes``), oldest first:
+        the retention sweep's work."""
+
     def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
         """Every answer about these occurrences, oldest first."""
+
+    def written_by(self, person_id: str) -> list[Feedback]:
+        """Every answer the person gave, oldest first."""
 
 
 class NotificationRepository(Repository[Notification], Protocol):
@@ -662,6 +676,13 @@ class NotificationRepository(Repository[Notification], Protocol):
     def has_key(self, idempotency_key: str) -> bool:
         """A notification with this key exists (sent, pending or cancelled)."""
 
+    def of_person(self, person_id: str) -> list[Notification]:
+        """Every notification addressed to the person (any status), oldest due first."""
+
+    def payload_mentioning(self, texts: Sequence[str]) -> list[Notification]:
+        """Notifications whose stored JSON payload contains one of ``texts`` (exact substrings of
+        the JSON text, so pass a non-ASCII text JSON-escaped too), oldest due first."""
+
 
 class OutboxRepository(Repository[OutboxMessage], Protocol):
     def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
@@ -673,8 +694,14 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
 
+    def count_unfinished(self, subject_ids: Sequence[str]) -> int:
+        """How many rows about these subjects are pending, enqueued or running (of any kind)."""
+
     def count_with_key_prefix(self, prefix: str) -> int:
         """How many rows (in any state) have an idempotency key starting with ``prefix``."""
+
+    def errors_mentioning(self, texts: Sequence[str]) -> list[OutboxMessage]:
+        """Rows whose ``last_error`` contains one of ``texts`` (exact substrings), oldest first."""
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         """Take the row for one run; False when done, dead, not due, or running elsewhere."""
