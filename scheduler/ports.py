@@ -387,6 +387,19 @@ class NoticeContext(EmailContext):
     cancellation: SeriesCancellation | None = None  # set: an iTIP CANCEL is attached
 
 
+@dataclass(frozen=True, kw_only=True)
+class PartnerLeftContext(EmailContext):
+    """To the person who stays when the other one of their pair had their data erased: the pair
+    has ended and these upcoming sessions were cancelled. ``left_role`` is the role of the one
+    who left (mentor | mentee); the email never names them (their name is gone by then)."""
+
+    left_role: str
+    program_name: str
+    recipient_tz: str
+    cancelled: tuple[datetime, ...]
+    url: str
+
+
 class EmailRenderer(Protocol):
     """Turns a notification of ``kind`` with its context into an email (``adapters.mail`` holds
     one renderer per kind; an unknown kind becomes a short notice)."""
@@ -782,6 +795,7 @@ class ServiceConfig:
     link_max_age_days: int = 14
     claim_timeout: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
+    feedback_retention_days: int = 365  # feedback free text older than this is deleted (0: kept)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

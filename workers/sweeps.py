@@ -23,4 +23,8 @@ def weekly_digests(container) -> None:
     sweeps.weekly_digests(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests)
+def feedback_retention(container) -> None:
+    sweeps.feedback_retention(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, feedback_retention)

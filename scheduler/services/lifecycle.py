@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 
 from scheduler.core.cadence import Cadence
-from scheduler.core.entities import Occurrence, Series
+from scheduler.core.entities import Occurrence, Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PAUSABLE, PairState, SeriesState, move_pair, move_series
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.ports import Dependencies, UnitOfWork
@@ -115,13 +115,24 @@ def end_pair(deps: Dependencies, pair_id: str) -> None:
         pair = uow.pairs.get(pair_id)
         if pair is None or pair.status == PairState.ENDED:
             return
-        for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now, "ended")
-        cancel_pair_notifications(uow, pair_id)
-        move_pair(pair, PairState.ENDED)
+        end_pair_in(uow, pair, now)
         notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
         replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair ended)")
         uow.commit()
+
+
+def end_pair_in(uow: UnitOfWork, pair: Pair, now: datetime, reason: str | None = None) -> list[datetime]:
+    """End the pair inside the caller's unit of work: its active series are cancelled (booked ones
+    in the calendars too, through ``cancel_series`` rows), its pending reminders and feedback
+    requests dropped. Returns the starts of the upcoming sessions that were cancelled. The caller
+    tells the people (``end_pair`` tells both; an erasure only the one who stays)."""
+    upcoming = sorted(occ.start for series in _active_series(uow, pair.id) for occ in series.occurrences
+                      if occ.status in ACTIVE_OCCURRENCE + ("conflict",) and occ.start > now)
+    for series in _active_series(uow, pair.id):
+        _end_series(uow, series, now, "ended")
+    cancel_pair_notifications(uow, pair.id)
+    move_pair(pair, PairState.ENDED, reason)
+    return upcoming
 
 
 def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, duration_min: int | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.ports import Dependencies
-from scheduler.services import attendance, digest
+from scheduler.services import attendance, digest, privacy
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
 
 
@@ -59,3 +59,10 @@ def weekly_digests(deps: Dependencies) -> int:
     """Once per ISO week (from Monday 08:00 where each coordinator is), each coordinator's digest
     of each program they coordinate is queued, keyed by the week. Returns how many were queued."""
     return digest.queue_weekly_digests(deps)
+
+
+def feedback_retention(deps: Dependencies) -> int:
+    """Once a day, feedback free text older than the retention setting is deleted (answers and
+    ratings stay) by a ``feedback_retention`` row keyed by the day. Returns how many rows were
+    queued (0 when today's was queued already, or when the text is kept for ever)."""
+    return privacy.queue_retention_sweep(deps)
