@@ -295,7 +295,7 @@ def test_the_sweep_deletes_old_feedback_text_only_and_keeps_answers(deps, world,
     assert privacy.sweep_feedback_text(deps) == 0
 
 
-def test_retention_runs_once_a_day_through_the_outbox_and_can_be_off(deps, world, clock):  # noqa: ARG001
+def test_retention_runs_once_a_day_through_the_outbox_and_can_be_off(deps, world, clock):
     clock.current = FIRST + timedelta(days=400)
     assert privacy.queue_retention_sweep(deps) == 1 and privacy.queue_retention_sweep(deps) == 0
     settle(deps, clock)
