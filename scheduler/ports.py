@@ -707,8 +707,10 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
 
-    def count_unfinished(self, subject_ids: Sequence[str]) -> int:
-        """How many rows about these subjects are pending, enqueued or running (of any kind)."""
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
+        """How many rows about these subjects (of any kind) are pending, enqueued or running and
+        due at or before ``due_by`` (a row due later, e.g. a re-check before a session, is not
+        work under way)."""
 
     def count_with_key_prefix(self, prefix: str) -> int:
         """How many rows (in any state) have an idempotency key starting with ``prefix``."""

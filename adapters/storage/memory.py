@@ -781,9 +781,10 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             claimed.append(row)
         return claimed
 
-    def count_unfinished(self, subject_ids: Sequence[str]) -> int:
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
         ids = set(subject_ids)
-        return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")))
+        return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")
+                              and _le(m.due_at, due_by)))
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return len(self.where(lambda m: m.idempotency_key.startswith(prefix)))

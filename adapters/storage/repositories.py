@@ -457,12 +457,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         self.session.flush()
         return claimed
 
-    def count_unfinished(self, subject_ids: Sequence[str]) -> int:
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
         ids = sorted(set(subject_ids))
         if not ids:
             return 0
         return self.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED))) or 0
+            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED),
+            OutboxMessage.due_at <= due_by)) or 0
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return self.session.scalar(select(func.count()).select_from(OutboxMessage)

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler.core.entities import Person
-from scheduler.core.pair_state import PairState
+from scheduler.core.pair_state import ACTIVE_OCCURRENCE, PairState
 from scheduler.errors import TandemError
 from scheduler.ports import CalendarAccount, CalendarProvider, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for
@@ -130,6 +130,66 @@ def may_manage(deps: Dependencies, person_id: str, requested_by: str) -> bool:
         except (NotAllowed, UnknownPerson):
             return False
         return True
+
+
+@dataclass(frozen=True)
+class CalendarToRevoke:
+    """One of the person's calendars as the erasure page lists it: what Tandem will do, and what
+    the person should do themself afterwards (None: nothing)."""
+
+    provider: str
+    label: str
+    account_email: str
+    advice: str | None
+
+
+@dataclass(frozen=True)
+class PrivacySummary:
+    """What the export and erasure pages show about one person before anything happens."""
+
+    person_id: str
+    name: str
+    email: str
+    pairs_to_end: int
+    upcoming_sessions: int
+    calendars: tuple[CalendarToRevoke, ...]
+    erasure_under_way: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def privacy_summary(deps: Dependencies, person_id: str, *, requested_by: str) -> PrivacySummary:
+    """What erasing the person would end and revoke (``NotAllowed``/``UnknownPerson`` as
+    :func:`export_person`; an erased person is unknown)."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        person = _authorized(uow, person_id, requested_by)
+        if person.erased_at is not None:
+            raise UnknownPerson("This person's data was erased already.")
+        pairs = [p for p in uow.pairs.of_person(person_id) if p.status != PairState.ENDED]
+        upcoming = sum(1 for p in pairs for series in uow.series.active_of_pair(p.id)
+                       for occ in series.occurrences if occ.status in ACTIVE_OCCURRENCE and occ.start > now)
+        calendars = tuple(CalendarToRevoke(c.provider, PROVIDER_LABELS.get(c.provider, c.provider), c.account_email,
+                                           AFTER_REVOKE.get(c.provider))
+                          for c in uow.connections.of_people([person_id]))
+        return PrivacySummary(person.id, person.name, person.email, len(pairs), upcoming, calendars,
+                              person.erasure_requested_at is not None)
+
+
+def find_person(deps: Dependencies, email: str, *, requested_by: str) -> PrivacySummary | None:
+    """An administrator looks a person up by email address (None: nobody, or erased);
+    ``NotAllowed`` for anyone else."""
+    with deps.uow() as uow:
+        requester = uow.people.get(requested_by)
+        if requester is None or not requester.is_admin:
+            raise NotAllowed("Only Tandem administrators can look people up for a privacy request.")
+        person = uow.people.by_email(email.strip()) if email.strip() else None
+        if person is None or person.erased_at is not None:
+            return None
+        person_id = person.id
+    return privacy_summary(deps, person_id, requested_by=requested_by)
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -295,7 +355,8 @@ def _still_busy(uow: UnitOfWork, person_id: str, now: datetime) -> bool:
         for n in uow.notifications.of_person(pair.mentee_id if pair.mentor_id == person_id else pair.mentor_id):
             if n.pair_id == pair.id and n.kind in ITIP_KINDS and n.status == "pending" and n.due_at <= now:
                 subjects.append(n.id)
-    return uow.outbox.count_unfinished(subjects) > 0
+    # rows that are due (a re-check queued for the day before a cancelled session is not)
+    return uow.outbox.count_unfinished(subjects, due_by=now) > 0
 
 
 def _revoke(deps: Dependencies, connection_id: str, kind: str, account: CalendarAccount | None
