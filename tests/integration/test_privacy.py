@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from adapters.mail.memory import InMemoryMailer
 from adapters.storage.memory import MemoryStore
-from adapters.storage.models import Base, CalendarConnection, Feedback, Occurrence, Person
+from adapters.storage.models import (Base, CalendarConnection, Feedback, Goal, Notification, Occurrence, OutboxMessage,
+                                     Pair as PairRow, Person)
 from adapters.tokens import TokenCipher
 from emulators.google import GoogleEmulator
 from scheduler.core.entities import Membership, Pair, Program
@@ -27,7 +28,8 @@ from tests.support.web import sign_in_as
 
 NY = "America/New_York"
 MENTEE_EMAIL = "linnea.quist@example.org"
-TRACES = ("linnea", "quist")  # her name ("Linnea.Quist") and address, in any case
+MENTEE_NAME = "Linnéa Quist-Ødegård"  # stored JSON-escaped inside JSON columns
+TRACES = ("linn", "quist", "ødegård")  # her name and address, in any case
 
 
 def _booked(container, broker):
@@ -35,6 +37,7 @@ def _booked(container, broker):
         program = make_program(uow.session, cadence="weekly", session_count=4)
         mentor = make_person(container, uow.session, "ada@example.org", NY)
         mentee = make_person(container, uow.session, MENTEE_EMAIL, NY)
+        mentee.name = MENTEE_NAME
         pair = make_ready_pair(container, uow.session, program, mentor, mentee, NOW)
         ids = program.id, mentor.id, mentee.id, pair.id
         uow.commit()
@@ -91,11 +94,23 @@ def test_erasure_on_sql_leaves_no_trace_tells_the_mentor_and_keeps_the_figures(p
         occurrences = uow.session.scalars(select(Occurrence).order_by(Occurrence.start)).all()
         first, second = occurrences[0], occurrences[1]
         first.attendance_verdict, second.attendance_verdict = "held", "missed"
-        second.attendance_note = "Linnea.Quist was travelling"
+        second.attendance_note = f"{MENTEE_NAME} was travelling"
         uow.session.add_all([
             Feedback(occurrence_id=first.id, person_id=mentee_id, answer="met", rating=5, notes="Helpful, thanks Ada"),
             Feedback(occurrence_id=first.id, person_id=mentor_id, answer="met", rating=4,
-                     notes="Linnea.Quist prepared well")])
+                     notes=f"{MENTEE_NAME} prepared well")])
+        uow.session.add(Goal(pair_id=pair_id, text=f"{MENTEE_NAME} leads a project"))
+        olu = make_person(container, uow.session, "olu@example.org", NY, provider=None)
+        other_pair = PairRow(program_id=program_id, mentor_id=mentor_id, mentee_id=olu.id, status="paused",
+                             status_reason=f"the mentor's other sessions ({MENTEE_NAME}) already take all shared time")
+        uow.session.add(other_pair)
+        uow.session.flush()
+        uow.session.add_all([
+            Notification(kind="invitation", person_id=olu.id, pair_id=other_pair.id, due_at=NOW + timedelta(days=60),
+                         idempotency_key="invite-olu", payload={"pairs": [{"role": "mentee", "other_name": "Ada"}],
+                                                                "note": f"Ada also mentors {MENTEE_NAME}"}),
+            OutboxMessage(kind="deliver_notification", subject_id="gone", idempotency_key="dead-mail",
+                          status="dead", last_error=f"SMTP 550: mailbox {MENTEE_EMAIL} unknown")])
         clock.current = second.end + timedelta(hours=2)
         uow.commit()
     assert _traces(container)  # the scan sees her before
