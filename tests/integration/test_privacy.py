@@ -23,6 +23,7 @@ from scheduler.errors import ReconnectNeeded
 from scheduler.ports import CalendarAccount, Dependencies, ServiceConfig
 from scheduler.services import dashboard, privacy, reports
 from tests.contract.harness_google import provider_for
+from tests.contract.harness_microsoft import make_harness
 from tests.support.pipeline import NOW, drain, make_person, make_program, make_ready_pair
 from tests.support.web import sign_in_as
 
@@ -197,25 +198,35 @@ def test_an_administrator_erases_someone_after_confirming(client, seeded, contai
 
 
 # --- Google: the grant is given back at the provider -----------------------------------------------
-def test_erasure_revokes_a_google_grant_at_the_provider():
+class _Now:
+    @staticmethod
+    def now():
+        return NOW
+
+
+def _one_connected_mentor(provider_kind: str, provider, credentials: dict) -> tuple[Dependencies, str]:
+    """In-memory storage with a mentor whose calendar is on ``provider`` (a real adapter)."""
     cipher = TokenCipher([TokenCipher.generate_key()])
-    store = MemoryStore()
+    deps = Dependencies(unit_of_work=MemoryStore().uow, clock=_Now(), providers={provider_kind: provider},
+                        mailer=InMemoryMailer(), cipher=cipher, config=ServiceConfig())
+    with deps.uow() as uow:
+        program = uow.programs.add(Program(name="Pilot"))
+        ada = uow.people.add(Person(email="ada@example.org", name="Ada"))
+        lin = uow.people.add(Person(email="lin@example.org", name="Lin"))
+        uow.memberships.add(Membership(program_id=program.id, person_id=ada.id, role="mentor"))
+        uow.pairs.add(Pair(program_id=program.id, mentor_id=ada.id, mentee_id=lin.id))
+        uow.connections.add(CalendarConnection(person_id=ada.id, provider=provider_kind, account_email=ada.email,
+                                               token_blob=cipher.encrypt(credentials)))
+        uow.commit()
+        return deps, ada.id
+
+
+def test_erasure_revokes_a_google_grant_at_the_provider():
     with GoogleEmulator() as emu:
         google = provider_for(emu)
-        deps = Dependencies(unit_of_work=store.uow, clock=type("C", (), {"now": staticmethod(lambda: NOW)})(),
-                            providers={"google": google}, mailer=InMemoryMailer(), cipher=cipher,
-                            config=ServiceConfig())
         credentials = emu.grant("ada@example.org")
-        with deps.uow() as uow:
-            program = uow.programs.add(Program(name="Pilot"))
-            ada = uow.people.add(Person(email="ada@example.org", name="Ada"))
-            lin = uow.people.add(Person(email="lin@example.org", name="Lin"))
-            uow.memberships.add(Membership(program_id=program.id, person_id=ada.id, role="mentor"))
-            uow.pairs.add(Pair(program_id=program.id, mentor_id=ada.id, mentee_id=lin.id))
-            uow.connections.add(CalendarConnection(person_id=ada.id, provider="google", account_email=ada.email,
-                                                   token_blob=cipher.encrypt(credentials)))
-            uow.commit()
-        report = privacy.erase_person(deps, ada.id, requested_by=ada.id)
+        deps, ada_id = _one_connected_mentor("google", google, credentials)
+        report = privacy.erase_person(deps, ada_id, requested_by=ada_id)
         assert report.finished
         assert [(c.provider, c.revoked, c.advice) for c in report.calendars] == [("google", True, None)]
         assert [r.method for r in emu.request_log if r.path.endswith("/revoke")] == ["POST"]
@@ -224,6 +235,18 @@ def test_erasure_revokes_a_google_grant_at_the_provider():
                                   credentials=credentials)
         with pytest.raises(ReconnectNeeded):
             google.get_series(account, "abcdefgh", NOW, NOW + timedelta(days=7))
+    with deps.uow() as uow:
+        assert uow.connections.all() == []
+
+
+def test_erasure_of_a_microsoft_calendar_deletes_the_tokens_and_says_where_to_remove_the_consent():
+    with make_harness() as harness:
+        account = harness.account("ada@example.org")
+        deps, ada_id = _one_connected_mentor("microsoft", harness.provider, account.credentials)
+        report = privacy.erase_person(deps, ada_id, requested_by=ada_id)
+    [calendar] = report.calendars
+    assert (calendar.provider, calendar.revoked) == ("microsoft", True)
+    assert "myapps.microsoft.com" in calendar.advice and "account.live.com/consent/Manage" in calendar.advice
     with deps.uow() as uow:
         assert uow.connections.all() == []
 
