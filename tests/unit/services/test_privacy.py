@@ -304,3 +304,20 @@ def test_retention_runs_once_a_day_through_the_outbox_and_can_be_off(deps, world
     off = replace(deps, config=replace(deps.config, feedback_retention_days=0))
     clock.current += timedelta(days=1)
     assert privacy.queue_retention_sweep(off) == 0 and privacy.sweep_feedback_text(off) == 0
+
+
+def test_erasing_the_organizer_cancels_the_series_with_their_calendar_before_revoking_it(deps, world, calendars,
+                                                                                         store, clock):
+    seeded, series_id, _, _ = world
+    with deps.uow() as uow:
+        event_id = uow.series.get(series_id).provider_event_id
+    account = mentor_account(deps, seeded)  # the mentor organises the series on their calendar
+    report = privacy.erase_person(deps, seeded.mentor_id, requested_by=seeded.mentor_id)
+    assert not report.finished and report.pairs_ended == 2  # the booked pair and the one with Zed
+    settle(deps, clock)
+    assert calendars.get_series(account, event_id, FIRST, FIRST + timedelta(days=60)).cancelled
+    assert rows_holding(store, "Mina", "mentor@example.org") == []
+    told = sorted(e.to[0] for e in deps.mailer.sent if "left" in e.subject)
+    assert told == ["mentee@example.org", "zed@example.org"]
+    assert all(e.subject == "Your mentor has left Pilot: your sessions are cancelled"
+               for e in deps.mailer.sent if "left" in e.subject)
