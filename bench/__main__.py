@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import plan
+from bench import dashboard, plan
 
-BENCHMARKS = (("planning", plan.main),)
+BENCHMARKS = (("planning", plan.main), ("dashboard", dashboard.main))
 
 
 def main(argv: list[str] | None = None) -> int:

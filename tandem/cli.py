@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_config_init)
 
-    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd", "tandem.sandbox_cmd"):
+    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd", "tandem.sandbox_cmd",
+                   "tandem.api_token_cmd"):
         try:
             importlib.import_module(module).add_parser(sub)
         except ModuleNotFoundError as exc:

@@ -65,4 +65,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     digest.init_app(app)
     privacy.init_app(app)
     demo.init_app(app)
+
+    from web import api
+
+    api.init_app(app)
     return app

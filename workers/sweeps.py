@@ -23,8 +23,17 @@ def weekly_digests(container) -> None:
     sweeps.weekly_digests(container)
 
 
+def at_risk_checks(container) -> None:
+    sweeps.at_risk_checks(container)
+
+
+def at_risk_alerts(container) -> None:
+    sweeps.at_risk_alert_sweeps(container)
+
+
 def feedback_retention(container) -> None:
     sweeps.feedback_retention(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, feedback_retention)
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts,
+         feedback_retention)

@@ -52,7 +52,7 @@ MAX_CALENDARS_PER_QUERY = 50
 MAX_BATCH = 50
 CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),nextPageToken,nextSyncToken"
 SERIES_FIELDS = "id,status,description,attendees(email,responseStatus),start,end,recurrence,hangoutLink,conferenceData"
-INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime),nextPageToken"
+INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime,attendees(email,responseStatus)),nextPageToken"
 RESPONSES = ("needsAction", "accepted", "declined", "tentative")
 MEET_POLL_WAITS = (0.5, 1.0, 2.0)  # a Meet link may stay "pending" briefly after the insert
 
@@ -418,7 +418,9 @@ def _time_of(value: dict) -> str:
 def _occurrence(item: dict) -> OccurrenceState:
     original = item.get("originalStartTime") or item["start"]
     return OccurrenceState(original_start=_parse_time(_time_of(original)), start=_parse_time(_time_of(item["start"])),
-                           end=_parse_time(_time_of(item["end"])), cancelled=item.get("status") == "cancelled")
+                           end=_parse_time(_time_of(item["end"])), cancelled=item.get("status") == "cancelled",
+                           declined_by=frozenset(a["email"].lower() for a in item.get("attendees", ())
+                                                 if a.get("email") and a.get("responseStatus") == "declined"))
 
 
 def _event_time(instant: datetime, zone: str | None) -> dict:

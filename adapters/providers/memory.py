@@ -108,19 +108,15 @@ class InMemoryCalendarProvider:
             return len(self._calendar(email, calendar_id).objects)
 
     def set_attendee_response(self, organizer: CalendarAccount, event_id: str, attendee_email: str,
-                              response: Response) -> None:
-        """Record an attendee's answer (as their calendar app would send it back)."""
+                              response: Response, original_start: datetime | None = None) -> None:
+        """Record an attendee's answer (as their calendar app would send it back) to the series,
+        or to the one occurrence that originally started at ``original_start``."""
         partstat = {"needsAction": "NEEDS-ACTION", "accepted": "ACCEPTED", "declined": "DECLINED",
                     "tentative": "TENTATIVE"}[response]
 
         def apply(calendar: icalendar.Calendar) -> None:
-            master, _ = ical_util.series_components(calendar, event_id)
-            attendees = master.get("ATTENDEE", [])
-            for attendee in attendees if isinstance(attendees, list) else [attendees]:
-                if ical_util.email_of(attendee) == attendee_email.lower():
-                    attendee.params["PARTSTAT"] = partstat
-                    return
-            raise NotFound(f"{attendee_email} is not invited to {event_id}")
+            ical_util.set_partstat(calendar, event_id, attendee_email, partstat, now=self._now(),
+                                   original_start=original_start)
 
         with self._lock:
             self._edit(organizer, event_id, apply)

@@ -226,7 +226,8 @@ class MicrosoftCalendarProvider:
             return SeriesState(event_id, True, description, attendees, ())
         occurrences = [OccurrenceState(original_start=parse_graph_datetime({"dateTime": i["originalStart"],
                                                                             "timeZone": "UTC"}),
-                                       start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]))
+                                       start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]),
+                                       declined_by=_declined(i))
                        for i in self._instances(account, event_id, start, end)]
         occurrences.extend(self._cancelled_occurrences(master, start, end))
         occurrences.sort(key=lambda o: o.original_start)
@@ -234,7 +235,7 @@ class MicrosoftCalendarProvider:
 
     def _instances(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> list[dict]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
-                  "$select": "start,end,originalStart,isCancelled,type", "$top": "100"}
+                  "$select": "start,end,originalStart,isCancelled,type,attendees", "$top": "100"}
         return [i for i in self._pages(account, f"/me/events/{event_id}/instances", params)
                 if not i.get("isCancelled") and i.get("originalStart")]
 
@@ -369,3 +370,10 @@ def _watch(sub: dict, token: str) -> Watch:
 
 def _clip(iv: Interval, start: datetime, end: datetime) -> Interval:
     return Interval(max(iv.start, start.astimezone(UTC)), min(iv.end, end.astimezone(UTC)))
+
+
+def _declined(item: dict) -> frozenset[str]:
+    """The addresses of the attendees who declined this instance (``status.response``)."""
+    return frozenset(a["emailAddress"]["address"].lower() for a in item.get("attendees") or ()
+                     if (a.get("emailAddress") or {}).get("address")
+                     and (a.get("status") or {}).get("response") == "declined")

@@ -16,6 +16,7 @@ from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.core.attendance import Signal
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.attendance import record_signal, role_in
+from scheduler.services.pair_history import note
 from scheduler.services.notifications import (cancel_occurrence_notifications, cancel_pair_notifications, notify_pair,
                                               occurrence_version, schedule_occurrence_followups)
 from scheduler.services.pair_status import check_sessions_left
@@ -75,64 +76,88 @@ def move_occurrence_to(deps: Dependencies, occurrence_id: str, new_start: dateti
         uow.commit()
 
 
-def pause_pair(deps: Dependencies, pair_id: str) -> None:
-    """Skip every upcoming session (holidays, a busy stretch); ``resume_pair`` plans again."""
+def pause_pair(deps: Dependencies, pair_id: str, by: str | None = None) -> None:
+    """Skip every upcoming session (holidays, a busy stretch); ``resume_pair`` plans again.
+    ``by``: who paused it (one of them, or a coordinator), kept in the pair's history."""
     now = deps.clock.now()
     with deps.uow() as uow:
         pair = uow.pairs.get(pair_id)
-        if pair is None or pair.status not in PAUSABLE:
-            raise InvalidInput("only a booked pair can be paused")
-        for series in _active_series(uow, pair_id):
-            for occ in series.occurrences:
-                if occ.status in ACTIVE_OCCURRENCE and occ.start > now:
-                    occ.status = "skipped"
-                    record_signal(uow, occ, Signal("cancelled", now, None, "paused"), now)
-                    _push(uow, occ, now)
-        cancel_pair_notifications(uow, pair_id)
-        move_pair(pair, PairState.PAUSED)
-        notify_pair(uow, pair, "paused", now, key=f"paused:{pair_id}:{now:%Y%m%dT%H%M}")
-        replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair paused)")
+        if pair is None:
+            raise NotFound("This pair no longer exists.")
+        pause_in(uow, pair, now, by)
         uow.commit()
 
 
-def resume_pair(deps: Dependencies, pair_id: str) -> None:
+def pause_in(uow: UnitOfWork, pair: Pair, now: datetime, by: str | None) -> None:
+    """:func:`pause_pair` in the caller's unit of work."""
+    if pair.status not in PAUSABLE:
+        raise InvalidInput("only a booked pair can be paused")
+    for series in _active_series(uow, pair.id):
+        for occ in series.occurrences:
+            if occ.status in ACTIVE_OCCURRENCE and occ.start > now:
+                occ.status = "skipped"
+                record_signal(uow, occ, Signal("cancelled", now, None, "paused"), now)
+                _push(uow, occ, now)
+    cancel_pair_notifications(uow, pair.id)
+    move_pair(pair, PairState.PAUSED)
+    note(pair, now, "paused", by)
+    notify_pair(uow, pair, "paused", now, key=f"paused:{pair.id}:{now:%Y%m%dT%H%M}", payload=_by(by))
+    replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair paused)")
+
+
+def _by(by: str | None) -> dict:
+    return {"by": by} if by else {}
+
+
+def resume_pair(deps: Dependencies, pair_id: str, by: str | None = None) -> None:
     """Plan the remaining sessions again from now (a new series)."""
     now = deps.clock.now()
     with deps.uow() as uow:
         pair = uow.pairs.get(pair_id)
-        if pair is None or pair.status != PairState.PAUSED:
-            raise InvalidInput("only a paused pair can be resumed")
-        for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now, "replanned")
-        move_pair(pair, PairState.READY, pair.status_reason)
-        uow.outbox.add_once("plan_pair", pair_id, f"plan_pair:{pair_id}:resume:{now:%Y%m%dT%H%M%S}", now)
+        if pair is None:
+            raise NotFound("This pair no longer exists.")
+        resume_in(uow, pair, now, by)
         uow.commit()
 
 
-def end_pair(deps: Dependencies, pair_id: str) -> None:
+def resume_in(uow: UnitOfWork, pair: Pair, now: datetime, by: str | None, *, tell: bool = False) -> None:
+    """:func:`resume_pair` in the caller's unit of work; ``tell``: email both people (a
+    coordinator resumed it: they did not press the button themselves)."""
+    if pair.status != PairState.PAUSED:
+        raise InvalidInput("only a paused pair can be resumed")
+    for series in _active_series(uow, pair.id):
+        end_series_in(uow, series, now, "replanned")
+    move_pair(pair, PairState.READY, pair.status_reason)
+    note(pair, now, "resumed", by)
+    uow.outbox.add_once("plan_pair", pair.id, f"plan_pair:{pair.id}:resume:{now:%Y%m%dT%H%M%S}", now)
+    if tell:
+        notify_pair(uow, pair, "resumed", now, key=f"resumed:{pair.id}:{now:%Y%m%dT%H%M}", payload=_by(by))
+
+
+def end_pair(deps: Dependencies, pair_id: str, by: str | None = None) -> None:
     now = deps.clock.now()
     with deps.uow() as uow:
         pair = uow.pairs.get(pair_id)
         if pair is None or pair.status == PairState.ENDED:
             return
-        end_pair_in(uow, pair, now)
-        notify_pair(uow, pair, "ended", now, key=f"ended:{pair_id}")
-        replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair ended)")
+        end_in(uow, pair, now, by)
         uow.commit()
 
 
-def end_pair_in(uow: UnitOfWork, pair: Pair, now: datetime, reason: str | None = None) -> list[datetime]:
-    """End the pair inside the caller's unit of work: its active series are cancelled (booked ones
-    in the calendars too, through ``cancel_series`` rows), its pending reminders and feedback
-    requests dropped. Returns the starts of the upcoming sessions that were cancelled. The caller
-    tells the people (``end_pair`` tells both; an erasure only the one who stays)."""
-    upcoming = sorted(occ.start for series in _active_series(uow, pair.id) for occ in series.occurrences
-                      if occ.status in ACTIVE_OCCURRENCE + ("conflict",) and occ.start > now)
+def end_in(uow: UnitOfWork, pair: Pair, now: datetime, by: str | None, *, why: str = "ended",
+           reason: str | None = None, tell: str | None = "ended", history: bool = True) -> None:
+    """:func:`end_pair` in the caller's unit of work: the series cancelled (``why`` is kept
+    on each cancelled session), the pair ended with ``reason``, both people told with a notice
+    of kind ``tell`` (None: the caller tells them)."""
     for series in _active_series(uow, pair.id):
-        _end_series(uow, series, now, "ended")
+        end_series_in(uow, series, now, why)
     cancel_pair_notifications(uow, pair.id)
     move_pair(pair, PairState.ENDED, reason)
-    return upcoming
+    if history:
+        note(pair, now, why, by)
+    if tell:
+        notify_pair(uow, pair, tell, now, key=f"{tell}:{pair.id}", payload=_by(by))
+    replan_waiting(uow, [pair.mentor_id, pair.mentee_id], now, "a slot was freed (pair ended)")
 
 
 def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, duration_min: int | None) -> None:
@@ -150,7 +175,7 @@ def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, durati
         if pair is None or pair.status == PairState.ENDED:
             raise InvalidInput("this pair has ended")
         for series in _active_series(uow, pair_id):
-            _end_series(uow, series, now, "replanned")
+            end_series_in(uow, series, now, "replanned")
         cancel_pair_notifications(uow, pair_id)
         pair.cadence = cadence or pair.cadence
         pair.duration_min = duration_min or pair.duration_min
@@ -159,7 +184,9 @@ def change_cadence(deps: Dependencies, pair_id: str, cadence: str | None, durati
         uow.commit()
 
 
-def _end_series(uow: UnitOfWork, series: Series, now: datetime, why: str) -> None:
+def end_series_in(uow: UnitOfWork, series: Series, now: datetime, why: str) -> None:
+    """Cancel the series from ``now`` on (``why`` is kept on each cancelled session) and queue
+    its cancellation in the calendar."""
     was_booked = series.status == SeriesState.BOOKED
     move_series(series, SeriesState.CANCELLED)
     for occ in series.occurrences:

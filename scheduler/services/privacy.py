@@ -36,9 +36,8 @@ from scheduler.errors import TandemError
 from scheduler.ports import CalendarAccount, CalendarProvider, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for
 from scheduler.services.connections import PROVIDER_LABELS, revoke_access
-from scheduler.services.lifecycle import end_pair_in
+from scheduler.services.lifecycle import end_in
 from scheduler.services.notifications import add_notification
-from scheduler.services.replanning import replan_waiting
 
 log = logging.getLogger(__name__)
 
@@ -292,21 +291,21 @@ def _request(uow: UnitOfWork, person: Person, now: datetime) -> tuple[int, int]:
         person.erasure_requested_at = now
     person.digest_opt_out = True
     ended = told = 0
-    others = []
     for pair in uow.pairs.of_person(person.id):
         if pair.status == PairState.ENDED:
             continue
-        cancelled = end_pair_in(uow, pair, now, ERASED_REASON)
+        cancelled = sorted(occ.start for series in uow.series.active_of_pair(pair.id) for occ in series.occurrences
+                           if occ.status in ACTIVE_OCCURRENCE + ("conflict",) and occ.start > now)
+        # as a coordinator's "end": series cancelled in the calendars, reminders dropped, the freed
+        # time offered to waiting pairs; the one who stays is told below, in words for them
+        end_in(uow, pair, now, None, reason=ERASED_REASON, tell=None)
         left_role, other_id = ("mentor", pair.mentee_id) if pair.mentor_id == person.id else ("mentee", pair.mentor_id)
         ended += 1
-        others.append(other_id)
         program = uow.programs.get(pair.program_id)
         told += add_notification(
             uow, kind=NOTICE_KIND, person_id=other_id, due_at=now, key=f"{NOTICE_KIND}:{pair.id}:{other_id}",
             pair_id=pair.id, payload={"role": left_role, "program_name": program.name if program else "",
                                       "sessions": [start.isoformat() for start in cancelled]}) is not None
-    if others:  # their time is free again: pairs waiting for it are planned again
-        replan_waiting(uow, others, now, "a slot was freed (pair ended)")
     _drop_pending(uow, person.id)
     uow.outbox.add_once(OUTBOX_KIND, person.id, f"{OUTBOX_KIND}:{person.id}", now)
     return ended, told
@@ -399,10 +398,15 @@ def _anonymise(uow: UnitOfWork, person: Person, now: datetime) -> None:
             n.status = "cancelled"  # dropped; a sent one is never sent again (its key stays)
         n.payload = {}
     patterns = _patterns(texts)
-    for n in uow.notifications.payload_mentioning(texts + [_json_escaped(t) for t in texts]):
+    escaped = [_json_escaped(t) for t in texts]
+    for n in uow.notifications.payload_mentioning(texts + escaped):
         n.payload = _scrub(n.payload, patterns)
-    for pair in uow.pairs.with_reason_mentioning(texts):
+    for pair in uow.pairs.mentioning(texts + escaped):
         pair.status_reason = _scrub(pair.status_reason, patterns)
+        pair.history = _scrub(pair.history, patterns)
+    for delivery in uow.webhook_deliveries.mentioning(texts + escaped):
+        delivery.payload = _scrub(delivery.payload, patterns)
+        delivery.last_error = _scrub(delivery.last_error, patterns)
     for row in uow.outbox.errors_mentioning(texts):
         row.last_error = _scrub(row.last_error, patterns)
     person.email = f"erased-{person.id}@erased.invalid"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from adapters.mail.memory import InMemoryMailer
 from adapters.storage.memory import MemoryStore
 from adapters.storage.models import (Base, CalendarConnection, Feedback, Goal, Notification, Occurrence, OutboxMessage,
-                                     Pair as PairRow, Person)
+                                     Pair as PairRow, Person, WebhookDelivery, WebhookEndpoint)
 from adapters.tokens import TokenCipher
 from emulators.google import GoogleEmulator
 from scheduler.core.entities import Membership, Pair, Program
@@ -104,8 +104,17 @@ def test_erasure_on_sql_leaves_no_trace_tells_the_mentor_and_keeps_the_figures(p
         olu = make_person(container, uow.session, "olu@example.org", NY, provider=None)
         other_pair = PairRow(program_id=program_id, mentor_id=mentor_id, mentee_id=olu.id, status="paused",
                              status_reason=f"the mentor's other sessions ({MENTEE_NAME}) already take all shared time")
+        other_pair.history = [{"at": NOW.isoformat(), "kind": "mentor_took_over", "by": None,
+                               "mentor_name": MENTEE_NAME}]
         uow.session.add(other_pair)
+        hook = WebhookEndpoint(program_id=program_id, url="https://hooks.example.org/t", events=["pair.unschedulable"],
+                               secret_blob=b"sealed")
+        uow.session.add(hook)
         uow.session.flush()
+        uow.session.add(WebhookDelivery(endpoint_id=hook.id, program_id=program_id, pair_id=other_pair.id,
+                                        event_id="evt_1", event_type="pair.unschedulable", status="dead",
+                                        payload={"reason": f"the mentor's other sessions ({MENTEE_NAME}) take the time"},
+                                        last_error=f"receiver said: unknown {MENTEE_EMAIL}"))
         uow.session.add_all([
             Notification(kind="invitation", person_id=olu.id, pair_id=other_pair.id, due_at=NOW + timedelta(days=60),
                          idempotency_key="invite-olu", payload={"pairs": [{"role": "mentee", "other_name": "Ada"}],

@@ -75,7 +75,7 @@ def move(pair_id: str, occurrence_id: str):
 @pair_member_required
 def pause(pair_id: str):
     try:
-        lifecycle.pause_pair(deps.container(), pair_id)
+        lifecycle.pause_pair(deps.container(), pair_id, by=current().id)
     except InvalidInput as exc:
         flash(f"Cannot pause: {exc}.", "error")
         return _back(pair_id)
@@ -87,7 +87,7 @@ def pause(pair_id: str):
 @pair_member_required
 def resume(pair_id: str):
     try:
-        lifecycle.resume_pair(deps.container(), pair_id)
+        lifecycle.resume_pair(deps.container(), pair_id, by=current().id)
     except InvalidInput as exc:
         flash(f"Cannot resume: {exc}.", "error")
         return _back(pair_id)

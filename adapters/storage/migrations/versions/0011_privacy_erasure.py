@@ -1,7 +1,7 @@
 """people.erasure_requested_at and people.erased_at: a person's data erased on request
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 23:00:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 import adapters.storage.types
 
-revision = '0009'
-down_revision = '0006'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
