@@ -259,3 +259,37 @@ def test_erasure_of_a_microsoft_calendar_deletes_the_tokens_and_says_where_to_re
     with deps.uow() as uow:
         assert uow.connections.all() == []
 
+
+
+# --- the JSON API: the same use cases, an administrator's token only ---------------------------------
+def test_the_api_exports_and_erases_with_an_administrator_token_only(client, container, seeded):
+    from scheduler.services import api as api_service
+
+    program_token = api_service.create_api_token(container, name="A", program_id=seeded.program_id).token
+    admin_token = api_service.create_api_token(container, name="admin", program_id=None).token
+    url = f"/api/v1/people/{seeded.mentee_id}"
+    for method, path in (("GET", url + "/export"), ("DELETE", url)):
+        reply = client.open(path, method=method, headers={"Authorization": f"Bearer {program_token}"})
+        assert reply.status_code == 403 and reply.get_json()["error"]["code"] == "forbidden", path
+        assert client.open(path, method=method).status_code == 401
+    admin = {"Authorization": f"Bearer {admin_token}"}
+
+    reply = client.get(url + "/export", headers=admin)
+    assert reply.status_code == 200
+    exported = reply.get_json()
+    assert exported["person"]["email"] == "mentee@example.org" and exported["pairs"][0]["id"] == seeded.pair_id
+    web_copy = privacy.export_person(container, seeded.mentee_id)
+    same = ("id", "program", "my_role", "other_person", "status", "goals", "series", "sessions")  # times differ in form only
+    assert [{k: p[k] for k in same} for p in exported["pairs"]] == [{k: p[k] for k in same} for p in web_copy["pairs"]]
+    assert set(exported) == set(web_copy) and exported["person"]["name"] == web_copy["person"]["name"]
+    assert client.get("/api/v1/people/nobody/export", headers=admin).status_code == 404
+
+    reply = client.delete(url, headers=admin)
+    assert reply.status_code == 200
+    assert reply.get_json() == {"person_id": seeded.mentee_id, "finished": True, "already_erased": False,
+                                "pairs_ended": 1, "people_told": 1, "calendars": []}
+    assert client.delete(url, headers=admin).get_json()["already_erased"] is True
+    assert client.get(url + "/export", headers=admin).status_code == 404
+    assert client.delete("/api/v1/people/nobody", headers=admin).status_code == 404
+    with container.uow() as uow:
+        assert uow.session.get(Person, seeded.mentee_id).name == privacy.ERASED_NAME
