@@ -31,4 +31,9 @@ def at_risk_alerts(container) -> None:
     sweeps.at_risk_alert_sweeps(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts)
+def feedback_retention(container) -> None:
+    sweeps.feedback_retention(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts,
+         feedback_retention)

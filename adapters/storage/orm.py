@@ -61,6 +61,8 @@ people = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("onboarded_at", UTCDateTime, nullable=True),
     Column("digest_opt_out", Boolean, nullable=False, default=False, server_default=false()),
+    Column("erasure_requested_at", UTCDateTime, nullable=True),  # privacy: erasure under way (0011)
+    Column("erased_at", UTCDateTime, nullable=True),  # privacy: an anonymous placeholder since then
     _created(),
 )
 

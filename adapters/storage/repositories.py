@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import String, case, cast, func, or_, select, true, update
+from sqlalchemy import String, Text, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,17 @@ E = TypeVar("E", bound=Entity)
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def _containing(session: Session, columns: tuple, texts: Sequence[str]):
+    """A condition: one of ``columns`` (as text) contains one of ``texts``, exactly and
+    case-sensitively (``strpos`` / ``instr``: no LIKE wildcards to escape, and SQLite's LIKE
+    ignores case). None when there is no text to look for."""
+    texts = sorted({t for t in texts if t})
+    if not texts:
+        return None
+    find = func.strpos if _is_postgres(session) else func.instr
+    return or_(*(find(cast(column, Text), t) > 0 for column in columns for t in texts))
 
 
 def insert_once(session: Session, model, values: dict, key_column: str = "idempotency_key") -> str | None:
@@ -117,6 +128,10 @@ class SqlMemberships(SqlRepository[Membership]):
             roles.setdefault(person_id, set()).add(role)
         return roles
 
+    def of_person(self, person_id: str) -> list[Membership]:
+        return list(self.session.scalars(select(Membership).where(Membership.person_id == person_id)
+                                         .order_by(Membership.program_id, Membership.role, Membership.id)))
+
     def of_program(self, program_id: str) -> list[Membership]:
         return list(self.session.scalars(select(Membership).where(Membership.program_id == program_id)
                                          .order_by(Membership.id)))
@@ -166,6 +181,12 @@ class SqlPairs(SqlRepository[Pair]):
         if states is not None:
             query = query.where(Pair.status.in_(tuple(states)))
         return [PairRow(*row) for row in self.session.execute(query.order_by(Pair.id).limit(limit))]
+
+    def mentioning(self, texts: Sequence[str]) -> list[Pair]:
+        condition = _containing(self.session, (Pair.status_reason, Pair.history), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(Pair).where(condition).order_by(Pair.created_at, Pair.id)))
 
 
 class SqlConnections(SqlRepository[CalendarConnection]):
@@ -362,11 +383,21 @@ class SqlFeedback(SqlRepository[Feedback]):
         return self.session.scalars(select(Feedback).where(Feedback.occurrence_id == occurrence_id,
                                                            Feedback.person_id == person_id)).one_or_none()
 
+    def notes_written_before(self, cutoff: datetime, *, limit: int) -> list[Feedback]:
+        return list(self.session.scalars(select(Feedback).where(or_(Feedback.notes.is_not(None),
+                                                                    Feedback.action_items.is_not(None)),
+                                                                Feedback.created_at < cutoff)
+                                         .order_by(Feedback.created_at, Feedback.id).limit(limit)))
+
     def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
         ids = sorted(set(occurrence_ids))
         if not ids:
             return []
         return list(self.session.scalars(select(Feedback).where(Feedback.occurrence_id.in_(ids))
+                                         .order_by(Feedback.created_at, Feedback.id)))
+
+    def written_by(self, person_id: str) -> list[Feedback]:
+        return list(self.session.scalars(select(Feedback).where(Feedback.person_id == person_id)
                                          .order_by(Feedback.created_at, Feedback.id)))
 
 
@@ -402,6 +433,17 @@ class SqlNotifications(SqlRepository[Notification]):
     def has_key(self, idempotency_key: str) -> bool:
         return self.session.scalar(select(Notification.id)
                                    .where(Notification.idempotency_key == idempotency_key)) is not None
+
+    def of_person(self, person_id: str) -> list[Notification]:
+        return list(self.session.scalars(select(Notification).where(Notification.person_id == person_id)
+                                         .order_by(Notification.due_at, Notification.id)))
+
+    def payload_mentioning(self, texts: Sequence[str]) -> list[Notification]:
+        condition = _containing(self.session, (Notification.payload,), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(Notification).where(condition)
+                                         .order_by(Notification.due_at, Notification.id)))
 
 
 UNFINISHED = ("pending", "enqueued", "running")
@@ -443,6 +485,14 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         self.session.flush()
         return claimed
 
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
+        ids = sorted(set(subject_ids))
+        if not ids:
+            return 0
+        return self.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED),
+            OutboxMessage.due_at <= due_by)) or 0
+
     def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
         ids = list(subject_ids)
         if not ids:
@@ -453,6 +503,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def count_with_key_prefix(self, prefix: str) -> int:
         return self.session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.idempotency_key.startswith(prefix))) or 0
+
+    def errors_mentioning(self, texts: Sequence[str]) -> list[OutboxMessage]:
+        condition = _containing(self.session, (OutboxMessage.last_error,), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(OutboxMessage).where(condition)
+                                         .order_by(OutboxMessage.created_at, OutboxMessage.id)))
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         result = self.session.execute(
@@ -523,6 +580,13 @@ class SqlPairRiskMarks(SqlRepository[PairRiskMark]):
 
 class SqlWebhookDeliveries(SqlRepository[WebhookDelivery]):
     model = WebhookDelivery
+
+    def mentioning(self, texts: Sequence[str]) -> list[WebhookDelivery]:
+        condition = _containing(self.session, (WebhookDelivery.payload, WebhookDelivery.last_error), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(WebhookDelivery).where(condition)
+                                         .order_by(WebhookDelivery.created_at, WebhookDelivery.id)))
 
     def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
         return list(self.session.scalars(select(WebhookDelivery).where(WebhookDelivery.program_id == program_id)

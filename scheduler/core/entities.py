@@ -73,10 +73,13 @@ class Program(Entity):
 
 class Person(Entity):
     """Someone who uses Tandem. ``tz`` is an IANA name; working hours are local wall-clock.
-    ``digest_opt_out``: a coordinator who asked for no weekly digest email."""
+    ``digest_opt_out``: a coordinator who asked for no weekly digest email. ``erasure_requested_at``:
+    their data is being erased (``scheduler.services.privacy``); ``erased_at``: it was, and this
+    row is an anonymous placeholder that keeps the program's figures whole."""
 
     FIELDS = dict(id=new_id, email="", name="", tz=None, working_hours=None, preferences=None, is_admin=False,
-                  onboarded_at=None, digest_opt_out=False, created_at=utcnow)
+                  onboarded_at=None, digest_opt_out=False, erasure_requested_at=None, erased_at=None,
+                  created_at=utcnow)
     ONE_TO_MANY = dict(connections=("CalendarConnection", "person_id", "created_at"))
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from scheduler.core.entities import CalendarConnection
 from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
-from scheduler.ports import CalendarAccount, Dependencies, UnitOfWork
+from scheduler.ports import CalendarAccount, CalendarProvider, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
 from scheduler.services.onboarding import refresh_readiness
 from scheduler.services.replanning import recheck_booked, replan_waiting
@@ -127,6 +127,21 @@ def disconnect(deps: Dependencies, person_id: str, connection_id: str) -> Discon
         except LookupError:
             provider = None
         account = account_for(deps, connection) if connection.token_blob else None
+    result = revoke_access(deps, connection_id, provider, account, label)
+    with deps.uow() as uow:
+        connection = uow.connections.get(connection_id)
+        if connection is not None:
+            connection.token_blob = None
+            uow.connections.delete(connection)
+            uow.commit()
+    return result
+
+
+def revoke_access(deps: Dependencies, connection_id: str, provider: CalendarProvider | None,
+                  account: CalendarAccount | None, label: str) -> Disconnected:
+    """Give our access back at the provider (outside any transaction); the caller deletes the
+    tokens whatever the outcome. ``Disconnected.revoked`` is False when the provider could not
+    confirm it, and the message then says what the person can do."""
     revoked, message = True, f"Your {label} is disconnected and Tandem's access tokens are deleted."
     if provider is None and account is not None:
         revoked = False
@@ -143,12 +158,6 @@ def disconnect(deps: Dependencies, person_id: str, connection_id: str) -> Discon
             revoked = False
             message = (f"Tandem deleted its tokens for your {label}, but {label} did not confirm the revoke; "
                        f"to be sure, remove Tandem from your account's connected apps.")
-    with deps.uow() as uow:
-        connection = uow.connections.get(connection_id)
-        if connection is not None:
-            connection.token_blob = None
-            uow.connections.delete(connection)
-            uow.commit()
     return Disconnected(revoked, message)
 
 
