@@ -794,8 +794,9 @@ class ApiTokenRepository(Repository[ApiToken], Protocol):
         many it made in that minute, in ONE atomic update of its row (every process shares it); a
         new minute restarts the count at 1 and sets ``last_used_at`` to ``now``. 0 for no such token."""
 
-    def of_program(self, program_id: str) -> list[ApiToken]:
-        """The program's tokens (revoked ones too), newest first."""
+    def of_program(self, program_id: str | None) -> list[ApiToken]:
+        """The program's tokens (revoked ones too), newest first; ``None``: the administrators'
+        tokens for every program."""
 
 
 class PairRiskMarkRepository(Repository[PairRiskMark], Protocol):

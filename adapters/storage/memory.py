@@ -883,7 +883,7 @@ class MemoryApiTokens(MemoryRepository[e.ApiToken]):
             token.window_start, token.window_count, token.last_used_at = window_start, 1, now
         return token.window_count
 
-    def of_program(self, program_id: str) -> list[e.ApiToken]:
+    def of_program(self, program_id: str | None) -> list[e.ApiToken]:
         found = self.where(lambda t: t.program_id == program_id, order=lambda t: t.id)
         return sorted(found, key=lambda t: t.created_at, reverse=True)
 

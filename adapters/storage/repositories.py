@@ -565,8 +565,9 @@ class SqlApiTokens(SqlRepository[ApiToken]):
                 .execution_options(synchronize_session=False))
         return self.session.execute(stmt).scalar() or 0
 
-    def of_program(self, program_id: str) -> list[ApiToken]:
-        return list(self.session.scalars(select(ApiToken).where(ApiToken.program_id == program_id)
+    def of_program(self, program_id: str | None) -> list[ApiToken]:
+        scope = ApiToken.program_id.is_(None) if program_id is None else ApiToken.program_id == program_id
+        return list(self.session.scalars(select(ApiToken).where(scope)
                                          .order_by(ApiToken.created_at.desc(), ApiToken.id)))
 
 

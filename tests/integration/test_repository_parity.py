@@ -315,7 +315,7 @@ READS: dict[str, list[tuple]] = {
     "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
     "clock_offsets.offset": [()],
     "api_tokens.by_hash": [("h1",), ("h4",), ("nope",)],
-    "api_tokens.of_program": [("prog1",), ("prog2",)],
+    "api_tokens.of_program": [("prog1",), ("prog2",), (None,)],
     "pair_risk_marks.of_program": [("prog1",), ("prog2",)],
     "webhook_deliveries.mentioning": [(["Bob Q"],), (["nobody"],), ([],)],
     "webhook_deliveries.recent_of_program": [("prog1", {"limit": 10}), ("prog1", {"limit": 2}), ("prog2", {"limit": 5})],
