@@ -467,6 +467,11 @@ class MembershipRepository(Repository[Membership], Protocol):
     def coordinator_ids(self, program_id: str) -> list[str]:
         """People who coordinate the program."""
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        """Those of ``person_ids`` asked to join the program who have not accepted (a pending or
+        declined membership there and no accepted one): nothing about them may be read, planned
+        or shown there."""
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         """person id -> their roles in the program."""
 

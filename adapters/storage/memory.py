@@ -492,6 +492,12 @@ class MemoryMemberships(MemoryRepository[e.Membership]):
     def coordinator_ids(self, program_id: str) -> list[str]:
         return sorted(m.person_id for m in self.all() if m.program_id == program_id and m.role == "coordinator")
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        consents: dict[str, set[str]] = {}
+        for m in self.where(lambda m: m.program_id == program_id and m.person_id in person_ids):
+            consents.setdefault(m.person_id, set()).add(m.consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for m in self.where(lambda m: m.program_id == program_id):

@@ -67,6 +67,9 @@ memberships = Table(
     Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
     Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(16), nullable=False),
+    # accepted | pending (someone already in Tandem added to a new program) | declined (migration 0012)
+    Column("consent", String(16), nullable=False, default="accepted", server_default="accepted"),
+    Column("consent_at", UTCDateTime, nullable=True),
     UniqueConstraint("program_id", "person_id", "role"),
 )
 

@@ -110,6 +110,15 @@ class SqlMemberships(SqlRepository[Membership]):
         return list(self.session.scalars(select(Membership.person_id).where(
             Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        if not person_ids:
+            return set()
+        consents: dict[str, set[str]] = {}
+        for person_id, consent in self.session.execute(select(Membership.person_id, Membership.consent).where(
+                Membership.program_id == program_id, Membership.person_id.in_(tuple(person_ids)))):
+            consents.setdefault(person_id, set()).add(consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for person_id, role in self.session.execute(select(Membership.person_id, Membership.role)

@@ -78,9 +78,12 @@ class Person(Entity):
 
 
 class Membership(Entity):
-    """A person's role in a program: coordinator, mentor or mentee."""
+    """A person's role in a program: coordinator, mentor or mentee. ``consent``: ``accepted``,
+    or ``pending`` for someone already in Tandem whom a coordinator added to a new program
+    (nothing about them is read, planned, booked or shown there until they accept), or
+    ``declined``."""
 
-    FIELDS = dict(id=new_id, program_id=None, person_id=None, role="")
+    FIELDS = dict(id=new_id, program_id=None, person_id=None, role="", consent="accepted", consent_at=None)
 
 
 class Pair(Entity):
