@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
+                                     WebSession)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
 
@@ -706,6 +707,11 @@ class UsedLinkRepository(Protocol):
         """Record the link as used; False when it was used before (also by a concurrent use)."""
 
 
+class WebSessionRepository(Repository[WebSession], Protocol):
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        """End every session of the person not ended yet (``revoked_at = now``); how many."""
+
+
 class ClockOffsetRepository(Protocol):
     """The sandbox clock's offset from the real clock (one row; ``app.demo`` only)."""
 
@@ -735,6 +741,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     outbox: OutboxRepository
     used_links: UsedLinkRepository
+    web_sessions: WebSessionRepository
     clock_offsets: ClockOffsetRepository
 
     def __enter__(self) -> "UnitOfWork": ...

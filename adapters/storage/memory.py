@@ -59,6 +59,7 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
 FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Membership, "program_id", e.Program, "CASCADE"),
     (e.Membership, "person_id", e.Person, "CASCADE"),
+    (e.WebSession, "person_id", e.Person, "CASCADE"),
     (e.Pair, "program_id", e.Program, "CASCADE"),
     (e.Pair, "mentor_id", e.Person, "NO ACTION"),
     (e.Pair, "mentee_id", e.Person, "NO ACTION"),
@@ -148,6 +149,7 @@ class InMemoryUnitOfWork:
         self.notifications = MemoryNotifications(self, e.Notification)
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
+        self.web_sessions = MemoryWebSessions(self, e.WebSession)
         self.clock_offsets = MemoryClockOffsets(self)
 
     # -- transaction --------------------------------------------------------------------------
@@ -798,6 +800,14 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
         due = [m.due_at for m in self.where(lambda m: m.status in ("pending", "enqueued", "running")
                                              and _le(m.due_at, now))]
         return min(due) if due else None
+
+
+class MemoryWebSessions(MemoryRepository[e.WebSession]):
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = self.where(lambda s: s.person_id == person_id and s.revoked_at is None)
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class MemoryUsedLinks:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from adapters.storage.orm import metadata
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Feedback, Goal, Membership, Notification,
-                                     Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink, new_id,
+                                     Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink, WebSession, new_id,
                                      utcnow)
 
 
@@ -19,4 +19,5 @@ class Base:
 
 
 __all__ = ["AgendaTemplate", "Base", "CalendarConnection", "Feedback", "Goal", "Membership", "Notification",
-           "Occurrence", "OutboxMessage", "Pair", "Person", "Program", "Series", "UsedLink", "new_id", "utcnow"]
+           "Occurrence", "OutboxMessage", "Pair", "Person", "Program", "Series", "UsedLink", "WebSession", "new_id",
+           "utcnow"]

@@ -204,6 +204,16 @@ used_links = Table(
     Column("used_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+# Signed-in browsers (migration 0012): the id is the SHA-256 of the session cookie's token.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
 # The sandbox clock's offset (``app.demo`` only): one row named "sandbox" (migration 0005).
 clock_offsets = Table(
     "clock_offsets", metadata,
@@ -250,6 +260,7 @@ def start_mappers() -> None:
         _person=relationship(e.Person), _pair=relationship(e.Pair), _occurrence=relationship(e.Occurrence)))
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
+    m(e.WebSession, web_sessions)
     m(e.ClockOffset, clock_offsets)
 
 

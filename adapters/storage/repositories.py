@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
-                                     UsedLink, new_id)
+                                     UsedLink, WebSession, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -465,6 +465,17 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def oldest_due(self, now: datetime) -> datetime | None:
         return self.session.scalar(select(func.min(OutboxMessage.due_at)).where(
             OutboxMessage.status.in_(UNFINISHED), OutboxMessage.due_at <= now))
+
+
+class SqlWebSessions(SqlRepository[WebSession]):
+    model = WebSession
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(
+            WebSession.person_id == person_id, WebSession.revoked_at.is_(None)).order_by(WebSession.id)))
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class SqlUsedLinks:

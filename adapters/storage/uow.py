@@ -31,6 +31,7 @@ class SqlUnitOfWork:
         self.notifications = r.SqlNotifications(s)
         self.outbox = r.SqlOutbox(s)
         self.used_links = r.SqlUsedLinks(s)
+        self.web_sessions = r.SqlWebSessions(s)
         self.clock_offsets = r.SqlClockOffsets(s)
         return self
 

@@ -20,7 +20,8 @@ from adapters.storage.memory import ForeignKeyViolation, MemoryStore
 from adapters.storage.uow import SqlUnitOfWork
 from scheduler import ports
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
+                                     WebSession)
 from scheduler.ports import DuplicateKey
 
 T = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -89,6 +90,9 @@ def rows() -> list[Entity]:
         Membership(id="memb3", program_id="prog1", person_id="pers4", role="mentor"),
         Membership(id="memb2", program_id="prog1", person_id="pers1", role="mentee", consent="pending"),
         Membership(id="memb7", program_id="prog2", person_id="pers1", role="mentee", consent="declined"),
+        WebSession(id="sess2", person_id="pers1", created_at=T, expires_at=T + D),
+        WebSession(id="sess1", person_id="pers1", created_at=T, expires_at=T + D, revoked_at=T),
+        WebSession(id="sess3", person_id="pers2", created_at=T, expires_at=T + D),
         Membership(id="memb1", program_id="prog1", person_id="pers4", role="coordinator"),
         Pair(id="pair2", program_id="prog1", mentor_id="pers4", mentee_id="pers1", status="ready", created_at=T,
              updated_at=T),
@@ -180,7 +184,7 @@ def rows() -> list[Entity]:
 REPO = {Program: "programs", Person: "people", Membership: "memberships", Pair: "pairs",
         CalendarConnection: "connections", Series: "series", Occurrence: "occurrences",
         AgendaTemplate: "agenda_templates", Goal: "goals", Feedback: "feedback", Notification: "notifications",
-        OutboxMessage: "outbox"}
+        OutboxMessage: "outbox", WebSession: "web_sessions"}
 
 
 def seed(factory) -> None:
@@ -290,6 +294,9 @@ WRITES: list[tuple[str, tuple]] = [
     ("outbox.record_failure", ("out2", "late", {"retry_at": None})),
     ("outbox.dead", ()),
     ("used_links.use", ("nonce1", "signin", T)),
+    ("web_sessions.revoke_all", ("pers1", T + H)),
+    ("web_sessions.revoke_all", ("pers1", T + D)),
+    ("web_sessions.revoke_all", ("nobody", T)),
     ("used_links.use", ("nonce2", "signin", T)),
     ("clock_offsets.advance", (D, T)),
     ("clock_offsets.advance", (90 * timedelta(minutes=1), T + H)),
