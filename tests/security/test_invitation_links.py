@@ -44,7 +44,8 @@ def test_the_button_signs_in_and_binds_the_link_to_this_browser(app, seeded):
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
     assert _signed_in_as(first) == seeded.mentee_id
 
-    again = first.post(f"/invite/{token}", data={"csrf_token": csrf_from(first.get("/onboarding").get_data(as_text=True))})
+    onboarding = first.get("/onboarding").get_data(as_text=True)
+    again = first.post(f"/invite/{token}", data={"csrf_token": csrf_from(onboarding)})
     assert again.status_code == 302  # the same browser may come back
 
     other = app.test_client()
