@@ -545,8 +545,8 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
         """Everyone's healthy connections whose provider is one of ``kinds`` (e.g. those that push)."""
 
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
-        """Connections that are not ``ok`` of people who are a mentor or a mentee of one of the
-        program's pairs, by person id then oldest first."""
+        """Connections that are not ``ok`` (nor still ``checking``) of people who are a mentor or a
+        mentee of one of the program's pairs, by person id then oldest first."""
 
 
 class SeriesRepository(Repository[Series], Protocol):

@@ -20,7 +20,7 @@ import dramatiq
 from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
 from config.logs import log_context
 from scheduler.ports import Dependencies
-from scheduler.services import booking, changes, delivery, lifecycle, planning, repair
+from scheduler.services import booking, changes, connections, delivery, lifecycle, planning, repair
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "push_occurrence": ActorSpec(lifecycle.push_occurrence),
     "cancel_series": ActorSpec(lifecycle.cancel_series_at_provider),
     "deliver_notification": ActorSpec(delivery.deliver_notification, 60_000),
+    "check_connection": ActorSpec(connections.check_connection, 120_000),
 }
 
 

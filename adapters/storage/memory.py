@@ -558,7 +558,7 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
         people = {i for p in self.uow.pairs.of_program(program_id) for i in (p.mentor_id, p.mentee_id)}
         return [BrokenConnectionRow(c.person_id, c.provider, c.status) for c in self.where(
-            lambda c: c.status is not None and c.status != "ok" and c.person_id in people,
+            lambda c: c.status is not None and c.status not in ("ok", "checking") and c.person_id in people,
             order=lambda c: (c.person_id, c.created_at, c.id))]
 
 

@@ -195,7 +195,7 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         people = (select(Pair.mentor_id).where(Pair.program_id == program_id)
                   .union(select(Pair.mentee_id).where(Pair.program_id == program_id)))
         query = (select(CalendarConnection.person_id, CalendarConnection.provider, CalendarConnection.status)
-                 .where(CalendarConnection.status != "ok", CalendarConnection.person_id.in_(people))
+                 .where(CalendarConnection.status.notin_(("ok", "checking")), CalendarConnection.person_id.in_(people))
                  .order_by(CalendarConnection.person_id, CalendarConnection.created_at, CalendarConnection.id))
         return [BrokenConnectionRow(*row) for row in self.session.execute(query)]
 

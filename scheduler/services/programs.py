@@ -425,7 +425,7 @@ class PairOverview:
 def _person_setup(person: Person, connections: list[CalendarConnection]) -> tuple[bool, str | None]:
     """(is set up, problem) for one person of a pair; whether they are set up is onboarding's
     rule (:func:`~scheduler.services.onboarding.has_set_up`)."""
-    broken = [c for c in connections if c.status != "ok"]
+    broken = [c for c in connections if c.status not in ("ok", "checking")]
     if broken:
         return False, f"{person.name or person.email} must reconnect their {broken[0].provider} calendar"
     return has_set_up(person, connections), None

@@ -23,6 +23,7 @@ from adapters.providers.safe_fetch import is_public_address
 from adapters.storage.models import CalendarConnection
 from scheduler.errors import UnsafeUrl
 from scheduler.ports import CalendarAccount
+from scheduler.services.connections import check_connection
 from tests.support.http_server import local_http_server
 from tests.support.web import sign_in_as
 from web import create_app
@@ -99,7 +100,7 @@ def test_the_connection_uses_the_address_that_was_checked_no_dns_rebinding(canar
     assert "127.0.0.1" in answers and canary.requests == []
 
 
-def test_open_and_closed_ports_inside_get_the_same_answer_on_the_connect_form(container, seeded, canary):
+def test_open_and_closed_ports_inside_get_the_same_answer_from_the_connect_check(container, seeded, canary):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
@@ -111,7 +112,12 @@ def test_open_and_closed_ports_inside_get_the_same_answer_on_the_connect_form(co
     def connect(url: str):
         reply = client.post("/calendars/caldav", data={"csrf_token": token, "url": url, "username": "mia",
                                                        "password": "app-password"})
-        return reply.status_code, reply.get_data(as_text=True).replace(url, "URL")
+        with container.uow() as uow:
+            connection_id = uow.session.scalars(select(CalendarConnection.id)).one()
+        passed = check_connection(container, connection_id)  # the worker's check
+        with container.uow() as uow:
+            connection = uow.session.get(CalendarConnection, connection_id)
+            return reply.status_code, passed, connection.status, connection.last_error
 
     with local_http_server("127.0.0.2") as public:
         public.routes["/open"] = lambda _h: (302, {"Location": canary.url("/cal/")}, b"")
@@ -120,8 +126,7 @@ def test_open_and_closed_ports_inside_get_the_same_answer_on_the_connect_form(co
                    connect(public.url("/open")), connect(public.url("/closed"))}
 
     assert len(answers) == 1
-    status, page = answers.pop()
-    assert status == 400 and "private or local network address" in page
+    status, passed, state, problem = answers.pop()
+    assert (status, passed, state) == (302, False, "check_failed")
+    assert "private or local network address" in problem
     assert canary.requests == []
-    with container.uow() as uow:
-        assert list(uow.session.scalars(select(CalendarConnection))) == []
