@@ -708,6 +708,9 @@ class UsedLinkRepository(Protocol):
 
 
 class WebSessionRepository(Repository[WebSession], Protocol):
+    def delete_expired(self, before: datetime) -> int:
+        """Delete the sessions that expired before ``before`` (ended ones included); how many."""
+
     def revoke_all(self, person_id: str, now: datetime) -> int:
         """End every session of the person not ended yet (``revoked_at = now``); how many."""
 

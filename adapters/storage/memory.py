@@ -803,6 +803,12 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
 
 
 class MemoryWebSessions(MemoryRepository[e.WebSession]):
+    def delete_expired(self, before: datetime) -> int:
+        found = self.where(lambda s: s.expires_at < before)
+        for web_session in found:
+            self.delete(web_session)
+        return len(found)
+
     def revoke_all(self, person_id: str, now: datetime) -> int:
         found = self.where(lambda s: s.person_id == person_id and s.revoked_at is None)
         for web_session in found:

@@ -210,7 +210,7 @@ web_sessions = Table(
     Column("id", String(64), primary_key=True),
     Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
-    Column("expires_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 

@@ -470,6 +470,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
 class SqlWebSessions(SqlRepository[WebSession]):
     model = WebSession
 
+    def delete_expired(self, before: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(WebSession.expires_at < before)
+                                          .order_by(WebSession.id)))
+        for web_session in found:
+            self.session.delete(web_session)
+        return len(found)
+
     def revoke_all(self, person_id: str, now: datetime) -> int:
         found = list(self.session.scalars(select(WebSession).where(
             WebSession.person_id == person_id, WebSession.revoked_at.is_(None)).order_by(WebSession.id)))

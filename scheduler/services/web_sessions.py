@@ -17,7 +17,8 @@ from scheduler.core.entities import WebSession
 from scheduler.ports import Dependencies
 from scheduler.services.access import SignedInPerson, signed_in_person
 
-__all__ = ["SESSION_LIFETIME", "end_all_sessions", "end_session", "session_person", "start_session"]
+__all__ = ["SESSION_LIFETIME", "end_all_sessions", "end_session", "forget_expired_sessions", "session_person",
+           "start_session"]
 
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -68,3 +69,12 @@ def end_all_sessions(deps: Dependencies, person_id: str) -> int:
         ended = uow.web_sessions.revoke_all(person_id, deps.clock.now())
         uow.commit()
     return ended
+
+
+def forget_expired_sessions(deps: Dependencies) -> int:
+    """Delete sessions that expired more than a day ago (a tick step: the table stays small);
+    returns how many."""
+    with deps.uow() as uow:
+        forgotten = uow.web_sessions.delete_expired(deps.clock.now() - timedelta(days=1))
+        uow.commit()
+    return forgotten

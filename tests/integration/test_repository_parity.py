@@ -294,6 +294,8 @@ WRITES: list[tuple[str, tuple]] = [
     ("outbox.record_failure", ("out2", "late", {"retry_at": None})),
     ("outbox.dead", ()),
     ("used_links.use", ("nonce1", "signin", T)),
+    ("web_sessions.delete_expired", (T,)),
+    ("web_sessions.delete_expired", (T + 2 * D,)),
     ("web_sessions.revoke_all", ("pers1", T + H)),
     ("web_sessions.revoke_all", ("pers1", T + D)),
     ("web_sessions.revoke_all", ("nobody", T)),

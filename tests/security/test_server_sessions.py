@@ -99,3 +99,19 @@ def test_a_cookie_with_the_person_but_without_a_session_is_not_signed_in(app, se
     with client.session_transaction() as session:
         session["pid"] = seeded.mentee_id
     assert not _signed_in(client)
+
+
+def test_expired_sessions_are_forgotten_by_the_tick_a_day_later(app, container, seeded):
+    from workers.sweeps import STEPS, forget_expired_sessions
+
+    assert forget_expired_sessions in STEPS
+    live = web_sessions.start_session(container, seeded.mentee_id)
+    web_sessions.start_session(container, seeded.mentor_id)
+    with container.uow() as uow:
+        old = uow.session.scalars(select(WebSession).where(WebSession.person_id == seeded.mentor_id)).one()
+        old.expires_at = old.expires_at - timedelta(days=3)
+        uow.commit()
+    assert web_sessions.forget_expired_sessions(container) == 1
+    with container.uow() as uow:
+        assert [s.person_id for s in uow.session.scalars(select(WebSession))] == [seeded.mentee_id]
+    assert web_sessions.session_person(container, live, seeded.mentee_id) is not None

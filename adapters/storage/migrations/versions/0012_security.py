@@ -31,12 +31,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_web_sessions_person_id'), ['person_id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_person_id'))
+        batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
     op.drop_table('web_sessions')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_column('consent_at')
