@@ -11,7 +11,7 @@ from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequ
 
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
-                                     Series, WebhookDelivery, WebhookEndpoint)
+                                     Series, WebhookDelivery, WebhookEndpoint, WebSession)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
 
@@ -512,6 +512,11 @@ class MembershipRepository(Repository[Membership], Protocol):
     def coordinator_ids(self, program_id: str) -> list[str]:
         """People who coordinate the program."""
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        """Those of ``person_ids`` asked to join the program who have not accepted (a pending or
+        declined membership there and no accepted one): nothing about them may be read, planned
+        or shown there."""
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         """person id -> their roles in the program."""
 
@@ -597,8 +602,8 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
         """Everyone's healthy connections whose provider is one of ``kinds`` (e.g. those that push)."""
 
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
-        """Connections that are not ``ok`` of people who are a mentor or a mentee of one of the
-        program's pairs, by person id then oldest first."""
+        """Connections that are not ``ok`` (nor still ``checking``) of people who are a mentor or a
+        mentee of one of the program's pairs, by person id then oldest first."""
 
 
 class SeriesRepository(Repository[Series], Protocol):
@@ -829,6 +834,14 @@ class UsedLinkRepository(Protocol):
         """Record the link as used; False when it was used before (also by a concurrent use)."""
 
 
+class WebSessionRepository(Repository[WebSession], Protocol):
+    def delete_expired(self, before: datetime) -> int:
+        """Delete the sessions that expired before ``before`` (ended ones included); how many."""
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        """End every session of the person not ended yet (``revoked_at = now``); how many."""
+
+
 class ClockOffsetRepository(Protocol):
     """The sandbox clock's offset from the real clock (one row; ``app.demo`` only)."""
 
@@ -858,6 +871,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     outbox: OutboxRepository
     used_links: UsedLinkRepository
+    web_sessions: WebSessionRepository
     clock_offsets: ClockOffsetRepository
     api_tokens: ApiTokenRepository
     webhook_endpoints: WebhookEndpointRepository

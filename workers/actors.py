@@ -20,8 +20,8 @@ import dramatiq
 from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
 from config.logs import log_context
 from scheduler.ports import Dependencies
-from scheduler.services import (at_risk_alerts, booking, changes, delivery, lifecycle, outgoing_webhooks, pair_actions,
-                                planning, privacy, repair)
+from scheduler.services import (at_risk_alerts, booking, changes, connections, delivery, lifecycle, outgoing_webhooks,
+                                pair_actions, planning, privacy, repair)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "alert_at_risk": ActorSpec(at_risk_alerts.alert_program),
     "erase_person": ActorSpec(privacy.finish_erasure),
     "feedback_retention": ActorSpec(privacy.run_retention_sweep),
+    "check_connection": ActorSpec(connections.check_connection, 120_000),
 }
 
 

@@ -63,6 +63,7 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
 FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Membership, "program_id", e.Program, "CASCADE"),
     (e.Membership, "person_id", e.Person, "CASCADE"),
+    (e.WebSession, "person_id", e.Person, "CASCADE"),
     (e.Pair, "program_id", e.Program, "CASCADE"),
     (e.Pair, "mentor_id", e.Person, "NO ACTION"),
     (e.Pair, "mentee_id", e.Person, "NO ACTION"),
@@ -162,6 +163,7 @@ class InMemoryUnitOfWork:
         self.notifications = MemoryNotifications(self, e.Notification)
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
+        self.web_sessions = MemoryWebSessions(self, e.WebSession)
         self.clock_offsets = MemoryClockOffsets(self)
         self.api_tokens = MemoryApiTokens(self, e.ApiToken)
         self.webhook_endpoints = MemoryWebhookEndpoints(self, e.WebhookEndpoint)
@@ -519,6 +521,12 @@ class MemoryMemberships(MemoryRepository[e.Membership]):
     def coordinator_ids(self, program_id: str) -> list[str]:
         return sorted(m.person_id for m in self.all() if m.program_id == program_id and m.role == "coordinator")
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        consents: dict[str, set[str]] = {}
+        for m in self.where(lambda m: m.program_id == program_id and m.person_id in person_ids):
+            consents.setdefault(m.person_id, set()).add(m.consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for m in self.where(lambda m: m.program_id == program_id):
@@ -590,7 +598,7 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
         people = {i for p in self.uow.pairs.of_program(program_id) for i in (p.mentor_id, p.mentee_id)}
         return [BrokenConnectionRow(c.person_id, c.provider, c.status) for c in self.where(
-            lambda c: c.status is not None and c.status != "ok" and c.person_id in people,
+            lambda c: c.status is not None and c.status not in ("ok", "checking") and c.person_id in people,
             order=lambda c: (c.person_id, c.created_at, c.id))]
 
 
@@ -912,6 +920,20 @@ class MemoryWebhookEndpoints(MemoryRepository[e.WebhookEndpoint]):
 
     def subscribed(self, program_id: str, event_type: str) -> list[e.WebhookEndpoint]:
         return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
+
+
+class MemoryWebSessions(MemoryRepository[e.WebSession]):
+    def delete_expired(self, before: datetime) -> int:
+        found = self.where(lambda s: s.expires_at < before)
+        for web_session in found:
+            self.delete(web_session)
+        return len(found)
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = self.where(lambda s: s.person_id == person_id and s.revoked_at is None)
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class MemoryUsedLinks:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
-                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id)
+                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, WebSession, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -121,6 +121,15 @@ class SqlMemberships(SqlRepository[Membership]):
         return list(self.session.scalars(select(Membership.person_id).where(
             Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        if not person_ids:
+            return set()
+        consents: dict[str, set[str]] = {}
+        for person_id, consent in self.session.execute(select(Membership.person_id, Membership.consent).where(
+                Membership.program_id == program_id, Membership.person_id.in_(tuple(person_ids)))):
+            consents.setdefault(person_id, set()).add(consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for person_id, role in self.session.execute(select(Membership.person_id, Membership.role)
@@ -220,7 +229,7 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         people = (select(Pair.mentor_id).where(Pair.program_id == program_id)
                   .union(select(Pair.mentee_id).where(Pair.program_id == program_id)))
         query = (select(CalendarConnection.person_id, CalendarConnection.provider, CalendarConnection.status)
-                 .where(CalendarConnection.status != "ok", CalendarConnection.person_id.in_(people))
+                 .where(CalendarConnection.status.notin_(("ok", "checking")), CalendarConnection.person_id.in_(people))
                  .order_by(CalendarConnection.person_id, CalendarConnection.created_at, CalendarConnection.id))
         return [BrokenConnectionRow(*row) for row in self.session.execute(query)]
 
@@ -610,6 +619,24 @@ class SqlWebhookEndpoints(SqlRepository[WebhookEndpoint]):
 
     def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
         return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
+
+
+class SqlWebSessions(SqlRepository[WebSession]):
+    model = WebSession
+
+    def delete_expired(self, before: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(WebSession.expires_at < before)
+                                          .order_by(WebSession.id)))
+        for web_session in found:
+            self.session.delete(web_session)
+        return len(found)
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(
+            WebSession.person_id == person_id, WebSession.revoked_at.is_(None)).order_by(WebSession.id)))
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class SqlUsedLinks:

@@ -21,7 +21,7 @@ from adapters.storage.uow import SqlUnitOfWork
 from scheduler import ports
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
-                                     Series, WebhookDelivery, WebhookEndpoint)
+                                     Series, WebhookDelivery, WebhookEndpoint, WebSession)
 from scheduler.ports import DuplicateKey
 
 T = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -88,7 +88,11 @@ def rows() -> list[Entity]:
         Membership(id="memb5", program_id="prog2", person_id="pers3", role="coordinator"),
         Membership(id="memb4", program_id="prog2", person_id="pers2", role="coordinator"),
         Membership(id="memb3", program_id="prog1", person_id="pers4", role="mentor"),
-        Membership(id="memb2", program_id="prog1", person_id="pers1", role="mentee"),
+        Membership(id="memb2", program_id="prog1", person_id="pers1", role="mentee", consent="pending"),
+        Membership(id="memb7", program_id="prog2", person_id="pers1", role="mentee", consent="declined"),
+        WebSession(id="sess2", person_id="pers1", created_at=T, expires_at=T + D),
+        WebSession(id="sess1", person_id="pers1", created_at=T, expires_at=T + D, revoked_at=T),
+        WebSession(id="sess3", person_id="pers2", created_at=T, expires_at=T + D),
         Membership(id="memb1", program_id="prog1", person_id="pers4", role="coordinator"),
         Pair(id="pair2", program_id="prog1", mentor_id="pers4", mentee_id="pers1", status="ready", created_at=T,
              updated_at=T),
@@ -209,7 +213,7 @@ REPO = {Program: "programs", Person: "people", Membership: "memberships", Pair: 
         CalendarConnection: "connections", Series: "series", Occurrence: "occurrences",
         AgendaTemplate: "agenda_templates", Goal: "goals", Feedback: "feedback", Notification: "notifications",
         OutboxMessage: "outbox", ApiToken: "api_tokens", WebhookEndpoint: "webhook_endpoints", WebhookDelivery: "webhook_deliveries",
-        PairRiskMark: "pair_risk_marks"}
+        PairRiskMark: "pair_risk_marks", WebSession: "web_sessions"}
 
 
 def seed(factory) -> None:
@@ -245,6 +249,8 @@ READS: dict[str, list[tuple]] = {
     "memberships.coordinated_by": [("pers3",), ("pers1",)],
     "memberships.coordinator_ids": [("prog2",), ("prog1",)],
     "memberships.roles_in": [("prog1",), ("prog3",)],
+    "memberships.not_accepted": [("prog1", ["pers1", "pers4", "pers3"]), ("prog2", ["pers1", "pers2"]),
+                                 ("prog1", []), ("prog3", ["pers1"])],
     "memberships.of_person": [("pers4",), ("pers3",), ("nobody",)],
     "memberships.of_program": [("prog1",)],
     "pairs.of_person": [("pers4",), ("pers1",), ("pers4", {"states": ["ready"]}), ("pers2", {"states": []})],
@@ -348,6 +354,11 @@ WRITES: list[tuple[str, tuple]] = [
     ("outbox.record_failure", ("out2", "late", {"retry_at": None})),
     ("outbox.dead", ()),
     ("used_links.use", ("nonce1", "signin", T)),
+    ("web_sessions.delete_expired", (T,)),
+    ("web_sessions.delete_expired", (T + 2 * D,)),
+    ("web_sessions.revoke_all", ("pers1", T + H)),
+    ("web_sessions.revoke_all", ("pers1", T + D)),
+    ("web_sessions.revoke_all", ("nobody", T)),
     ("used_links.use", ("nonce2", "signin", T)),
     ("clock_offsets.advance", (D, T)),
     ("clock_offsets.advance", (90 * timedelta(minutes=1), T + H)),

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.storage.models import AgendaTemplate, Membership, Notification, OutboxMessage, Pair, Person, Program
-from tests.support.web import sign_in_as
+from tests.support.web import csrf_from, sign_in_as
 from web import create_app
 
 GOOD_CSV = ("mentor_email,mentor_name,mentee_email,mentee_name\n"
@@ -110,7 +110,9 @@ def test_invitations_are_queued_once_with_signed_links(client, container, seeded
         assert delivery == 2
         link = rows[0].payload["join_url"].removeprefix("http://127.0.0.1:5000")
     fresh = create_app(container=container).test_client()
-    reply = fresh.get(link)
+    page = fresh.get(link)
+    assert page.status_code == 200
+    reply = fresh.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
 
 
@@ -135,7 +137,7 @@ def test_people_who_have_not_set_up_can_be_reminded_once_a_day(client, container
         assert again[0].payload["join_url"].startswith("http://127.0.0.1:5000/invite/")
 
 
-def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, seeded):
+def test_a_pair_of_people_already_set_up_is_ready_once_the_newcomer_to_the_program_accepts(client, container, seeded):
     from datetime import datetime, timezone
 
     with container.uow() as uow:
@@ -151,6 +153,13 @@ def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, see
     with container.uow() as uow:
         pair = uow.session.scalar(select(Pair).where(Pair.program_id == seeded.other_program_id,
                                                      Pair.mentee_id == seeded.mentee_id))
+        assert pair.status == "invited"  # the mentee is new to this program: asked first (issue 15, High 3)
+        pair_id = pair.id
+    token = sign_in_as(client, seeded.mentee_id)
+    assert client.post(f"/programs/{seeded.other_program_id}/join",
+                       data={"csrf_token": token, "answer": "accept"}).status_code == 302
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
         assert pair.status == "ready"
         assert uow.session.scalar(select(OutboxMessage.idempotency_key).where(
             OutboxMessage.kind == "plan_pair", OutboxMessage.subject_id == pair.id)) == f"plan_pair:{pair.id}:1"
