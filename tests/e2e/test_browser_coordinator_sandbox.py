@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from adapters.storage.models import Occurrence, Pair, Person, Series
+from tests.e2e.browser_steps import sign_in_on_demo
 from workers.drain import catch_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,12 +28,6 @@ def _pair_of(container, mentee_email: str) -> str:
     with container.uow() as uow:
         return uow.session.scalar(select(Pair.id).join(Person, Pair.mentee_id == Person.id)
                                   .where(Person.email == mentee_email))
-
-
-def _sign_in_on_demo(page, site, name: str) -> None:
-    page.goto(site.url("/demo"))
-    page.get_by_role("button", name=name, exact=True).click()
-    expect(page.get_by_role("heading", name="Hello")).to_be_visible(timeout=TIMEOUT)
 
 
 def _inbox_entry(page, subject_pattern: str, to: str):
@@ -61,7 +56,7 @@ def test_coordinator_skips_a_week_and_follows_a_miss_from_dashboard_to_digest_to
                                       accept_downloads=True)
     page = coordinator.new_page()
     page.set_default_timeout(TIMEOUT)
-    _sign_in_on_demo(page, site, "Casey Coordinator")
+    sign_in_on_demo(page, site, "Casey Coordinator")
     before = site.container.clock.now()
     page.goto(site.url("/demo"))
     page.get_by_role("button", name="Skip a week").click()
