@@ -62,20 +62,35 @@ def _set_weekday_hours(page, start: str, end: str) -> None:
     expect(page.get_by_text("Your hours are saved")).to_be_visible()
 
 
+def _priya_unschedulable_with_hours(browser, site, pair_id: str, start: str, end: str):
+    """Priya sets her weekday hours on My hours; the pipeline finds no common time; her pair
+    page says so. Returns her context, page, and the reason as she reads it."""
+    mentee, page = _person_page(browser, site, "Priya Sharma", "Asia/Kolkata")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My hours").click()
+    _set_weekday_hours(page, start, end)
+    site.run_pipeline()
+    assert _status(site.container, pair_id) == "unschedulable"
+    page.goto(site.url(f"/pairs/{pair_id}"))
+    expect(page.locator("#pair-state")).to_have_text("No common time found")
+    return mentee, page, page.locator("#pair-reason").inner_text()
+
+
+def _coordinator_diagnosis(browser, site, pair_id: str):
+    """Casey opens the coordinator's pair page: her context, page, and the reason as she reads it."""
+    coordinator, page = _person_page(browser, site, "Casey Coordinator", "Europe/London", 1100)
+    with site.container.uow() as uow:
+        program_id = uow.session.scalar(select(Program.id).where(Program.is_sandbox.is_(True)))
+    page.goto(site.url(f"/programs/{program_id}/pairs/{pair_id}"))
+    expect(page.locator("#pair-state")).to_have_text("No common time found")
+    return coordinator, page, page.locator("#pair-state + span").inner_text()
+
+
 def test_no_common_time_worded_for_each_reader_then_widened_hours_get_the_pair_booked(browser, sandbox_site):
     site = sandbox_site
     pair_id = _pair_of(site.container, PRIYA)
-    mentee, page = _person_page(browser, site, "Priya Sharma", "Asia/Kolkata")
-    # Priya's weekdays 06:00-10:00 in Kolkata never meet Grace's 09:00-17:00 in Berlin.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My hours").click()
-    _set_weekday_hours(page, "06:00", "10:00")
-    site.run_pipeline()
-    assert _status(site.container, pair_id) == "unschedulable"
-
-    # The mentee reads what she can do, with her links; no diagnosis meant for the coordinator.
-    page.goto(site.url(f"/pairs/{pair_id}"))
-    expect(page.locator("#pair-state")).to_have_text("No common time found")
-    her_words = page.locator("#pair-reason").inner_text()
+    # Priya's weekdays 06:00-10:00 in Kolkata never meet Grace's 09:00-17:00 in Berlin. She reads
+    # what she can do, with her links; no diagnosis meant for the coordinator.
+    mentee, page, her_words = _priya_unschedulable_with_hours(browser, site, pair_id, "06:00", "10:00")
     assert "widen your hours" in her_words and "Grace Hopper" in her_words
     assert "share no working time" not in her_words and "pair them with someone" not in her_words
     actions = page.locator("#reason-actions")
@@ -85,12 +100,7 @@ def test_no_common_time_worded_for_each_reader_then_widened_hours_get_the_pair_b
     site.screenshot(page, "30-no-common-time-mentee")
 
     # The coordinator reads the diagnosis of the same reason, and what to do about the pair.
-    coordinator, coordinator_page = _person_page(browser, site, "Casey Coordinator", "Europe/London", 1100)
-    with site.container.uow() as uow:
-        program_id = uow.session.scalar(select(Program.id).where(Program.is_sandbox.is_(True)))
-    coordinator_page.goto(site.url(f"/programs/{program_id}/pairs/{pair_id}"))
-    expect(coordinator_page.locator("#pair-state")).to_have_text("No common time found")
-    diagnosis = coordinator_page.locator("#pair-state + span").inner_text()
+    coordinator, coordinator_page, diagnosis = _coordinator_diagnosis(browser, site, pair_id)
     assert "share no working time" in diagnosis and "Asia/Kolkata" in diagnosis and "Europe/Berlin" in diagnosis
     assert diagnosis != her_words
     site.screenshot(coordinator_page, "31-no-common-time-coordinator")
@@ -122,26 +132,14 @@ def test_always_busy_worded_for_the_mentee_with_hours_and_calendars_links_and_di
         if date.weekday() < 5:
             start = datetime.combine(date, time(12, 0), kolkata).astimezone(timezone.utc)
             site.emulators.microsoft.add_event(PRIYA, "Hospital shift", start, start + timedelta(hours=4))
-    mentee, page = _person_page(browser, site, "Priya Sharma", "Asia/Kolkata")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My hours").click()
-    _set_weekday_hours(page, "13:00", "15:00")
-    site.run_pipeline()
-    assert _status(site.container, pair_id) == "unschedulable"
-
-    page.goto(site.url(f"/pairs/{pair_id}"))
-    expect(page.locator("#pair-state")).to_have_text("No common time found")
-    her_words = page.locator("#pair-reason").inner_text()
+    mentee, page, her_words = _priya_unschedulable_with_hours(browser, site, pair_id, "13:00", "15:00")
     assert "Free a regular slot in your calendar" in her_words and "Hospital shift" not in her_words
     actions = page.locator("#reason-actions")
     expect(actions.get_by_role("link", name="My hours")).to_be_visible()
     expect(actions.get_by_role("link", name="Calendars")).to_be_visible()
     site.screenshot(page, "37-always-busy-mentee")
 
-    coordinator, coordinator_page = _person_page(browser, site, "Casey Coordinator", "Europe/London", 1100)
-    with site.container.uow() as uow:
-        program_id = uow.session.scalar(select(Program.id).where(Program.is_sandbox.is_(True)))
-    coordinator_page.goto(site.url(f"/programs/{program_id}/pairs/{pair_id}"))
-    diagnosis = coordinator_page.locator("#pair-state + span").inner_text()
+    coordinator, coordinator_page, diagnosis = _coordinator_diagnosis(browser, site, pair_id)
     assert "always busy in" in diagnosis and "mentee" in diagnosis and "Hospital shift" not in diagnosis
     assert diagnosis != her_words
     site.screenshot(coordinator_page, "38-always-busy-coordinator")
