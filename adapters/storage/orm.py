@@ -46,6 +46,7 @@ programs = Table(
     Column("allow_pair_cadence", Boolean, nullable=False, default=False),
     Column("is_sandbox", Boolean, nullable=False, default=False),
     Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
+    Column("sharing", String(16), nullable=False, default="fair", server_default="fair"),
     _created(),
 )
 

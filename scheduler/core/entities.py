@@ -58,12 +58,14 @@ def _make(default: Any) -> Any:
 
 
 class Program(Entity):
-    """A mentoring program run by coordinators: cadence, duration, horizon, policies."""
+    """A mentoring program run by coordinators: cadence, duration, horizon, policies.
+    ``sharing``: how a mentor's weekly cap is shared when it binds, ``fair`` or ``first_come``
+    (:class:`scheduler.core.plan_model.Sharing`)."""
 
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
                   repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
-                  created_at=utcnow)
+                  sharing="fair", created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 
