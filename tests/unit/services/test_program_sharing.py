@@ -64,6 +64,7 @@ def test_the_pipeline_honours_first_come(deps, seed):
     left_out = [p for p in plans.values() if p.status.value == "unschedulable"]
     assert len(booked) == 1 and len(left_out) == 1
     assert _held(booked)[booked[0].pair_id] == len(booked[0].occurrences)
+    assert "weekly cap of 1" in left_out[0].reason and "sharing: fair" in left_out[0].reason
     with deps.uow() as uow:
         assert uow.pairs.get(left_out[0].pair_id).status == "unschedulable"
 
