@@ -48,6 +48,7 @@ programs = Table(
     Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
     Column("at_risk_alerts", Boolean, nullable=False, default=False, server_default=false()),
     Column("at_risk_alerted", JSON, nullable=False, default=dict, server_default="{}"),
+    Column("sharing", String(16), nullable=False, default="fair", server_default="fair"),
     _created(),
 )
 

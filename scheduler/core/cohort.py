@@ -211,6 +211,7 @@ class CohortPlanner:
         mutual = prepared.mutual
         if occupied:
             mutual &= run_starts(~occupied & self._all_slots, duration)
+        uncapped = mutual
         if enforce_cap:
             mutual &= ~mentor_state.capped_starts
         if not mutual:
@@ -228,8 +229,15 @@ class CohortPlanner:
         placed = self._place_occurrences(prepared, choice, space, anchor, mutual_local, enforce_cap)
         if len(placed.held) < MIN_HELD_SHARE * request.count:
             rule_text = f"{request.cadence.value} {choice.rule.dtstart_local:%a %H:%M} {anchor.tz_name}"
-            return PairPlan.unschedulable(request.pair_id, reasons.too_few_sessions(rule_text, len(placed.held), request.count),
-                                         choice.free_count), placed
+            held = len(placed.held)
+            if enforce_cap and self.cap is not None and uncapped != mutual and \
+                    len(self._place_occurrences(prepared, choice, space, anchor, anchor.utc_to_local(uncapped),
+                                                enforce_cap=False).held) >= MIN_HELD_SHARE * request.count:
+                # without the cap this slot would keep enough sessions: the cap is why, not the calendars
+                reason = reasons.cap_leaves_too_few(self.cap, rule_text, held, request.count)
+            else:
+                reason = reasons.too_few_sessions(rule_text, held, request.count)
+            return PairPlan.unschedulable(request.pair_id, reason, choice.free_count), placed
         return PairPlan(request.pair_id, PairStatus.BOOKED, choice.rule, tuple(placed.occurrences),
                         free_occurrences=choice.free_count), placed
 

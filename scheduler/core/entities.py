@@ -61,12 +61,14 @@ class Program(Entity):
     """A mentoring program run by coordinators: cadence, duration, horizon, policies.
     ``at_risk_alerts``: coordinators get an email when a pair becomes at risk;
     ``at_risk_alerted``: pair id -> when they were alerted, for the pairs at risk now (a pair
-    leaves it when it is no longer at risk, so its next episode is alerted again)."""
+    leaves it when it is no longer at risk, so its next episode is alerted again).
+    ``sharing``: how a mentor's weekly cap is shared when it binds, ``fair`` or ``first_come``
+    (:class:`scheduler.core.plan_model.Sharing`)."""
 
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
                   repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
-                  at_risk_alerts=False, at_risk_alerted=dict, created_at=utcnow)
+                  at_risk_alerts=False, at_risk_alerted=dict, sharing="fair", created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 

@@ -85,7 +85,7 @@ def person_slots(person: PersonAvailability, grid: SlotGrid, buffer_slots: int =
     return PersonSlots(person, working, free, preferred)
 
 
-@lru_cache(maxsize=8192)  # 10,000 pairs have about 4,000 different (zone, hours, time off)
+@lru_cache(maxsize=16384)  # 10,000 pairs have about 4,200 different (zone, hours, time off), 100,000 have 8,765
 def _working_slots(grid: SlotGrid, tz_name: str, hours: WeeklyHours, time_off: tuple) -> int:
     """Working UTC slots; cached because many people share a zone and the same hours."""
     time_off_local = 0

@@ -41,6 +41,15 @@ def cap_shared(cap: int, mentees: int, held: int, count: int) -> str:
             "(e.g. biweekly) or assign another mentor")
 
 
+def cap_leaves_too_few(cap: int, rule_text: str, held: int, count: int) -> str:
+    """A pair planned first come, first served whose best slot falls in weeks the mentor's other
+    pairs already fill up to the cap."""
+    return (f"mentor's weekly cap of {cap} sessions is already taken by the mentor's other pairs in most weeks of "
+            f"the best slot ({rule_text}), which keeps only {held} of {count} sessions; raise "
+            "mentor_max_sessions_per_week, lower the cadence (e.g. biweekly), share the mentor's weeks fairly "
+            "(sharing: fair) or assign another mentor")
+
+
 def taken_by_other_sessions(role: str, other_pairs: list[str]) -> str:
     names = ", ".join(other_pairs[:5]) + (" and others" if len(other_pairs) > 5 else "")
     return (f"the {role}'s other sessions ({names}) already take all shared free time; "

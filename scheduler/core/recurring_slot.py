@@ -63,6 +63,7 @@ class CandidateSpace:
         # UTC slots beyond this never matter for ranking first occurrences (+14 h offsets, a
         # day of context for "distance from the edge of the working day").
         self.first_occurrences_utc_end = grid.day_start_slot(last_first_day + 1) + 2 * SLOTS_PER_DAY
+        self._rules: dict[tuple[int, str], SeriesRule] = {}
 
     def layer(self, local_bits: int, k: int) -> int:
         """Bit ``c`` set iff occurrence ``k`` of candidate ``c`` falls on a set local bit."""
@@ -101,6 +102,13 @@ class CandidateSpace:
         return self.base + pattern.days[k] * SLOTS_PER_DAY + candidate % SLOTS_PER_DAY
 
     def rule(self, candidate: int, tz: str) -> SeriesRule:
+        """The rule of ``candidate`` in zone ``tz`` (made once: many pairs take the same rule)."""
+        rule = self._rules.get((candidate, tz))
+        if rule is None:
+            rule = self._rules[(candidate, tz)] = self._make_rule(candidate, tz)
+        return rule
+
+    def _make_rule(self, candidate: int, tz: str) -> SeriesRule:
         first = self.local_slot(candidate, 0)
         dtstart = self.grid.local_naive(first)
         if self.cadence is Cadence.MONTHLY:
@@ -115,6 +123,29 @@ def count_free_occurrences(space: CandidateSpace, mutual_local: int) -> BitSlice
     for layer in space.layers(mutual_local):
         counter.add(layer)
     return counter
+
+
+def best_candidates(space: CandidateSpace, mutual_local: int) -> tuple[int, int]:
+    """The candidates with the most free occurrences, and that number (``(space.all, 0)`` when
+    none has any).
+
+    Most pairs have rules whose every occurrence is free: the AND of the layers finds them
+    without counting (a dozen ANDs instead of a dozen bit-sliced additions). Only when no rule
+    is free every time are the layers counted.
+    """
+    layers = space.layers(mutual_local)
+    every_time = space.all
+    for layer in layers:
+        every_time &= layer
+        if not every_time:
+            break
+    else:
+        return every_time, len(layers)
+    counter = BitSlicedCounter()
+    for layer in layers:
+        counter.add(layer)
+    best = counter.positions_with_max(space.all)
+    return best, (counter.count_at(lowest_bit(best)) if best else 0)
 
 
 def find_recurring_slot(
@@ -134,9 +165,7 @@ def find_recurring_slot(
     """
     if mutual_local is None:
         mutual_local = anchor.utc_to_local(mutual_utc)
-    counter = count_free_occurrences(space, mutual_local)
-    best = counter.positions_with_max(space.all)
-    free_count = counter.count_at(lowest_bit(best)) if best else 0
+    best, free_count = best_candidates(space, mutual_local)
     if free_count == 0:
         return None
     best = _prefer_desirable(space, anchor, best, tiers_a, tiers_b)

@@ -72,6 +72,7 @@ def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
         people = [mentor] + [r.mentee for r in requests]
         others = {p.person_id: tandem_sessions(uow, p.person_id) for p in people}
         cap = program.mentor_max_sessions_per_week
+        sharing = Sharing.parse(program.sharing or Sharing.FAIR.value)
     mentor_tz = mentor.tz or "UTC"
     first_day = (now + LEAD_TIME).astimezone(ZoneInfo(mentor_tz)).date() + timedelta(days=1)
     days = max(horizon_days_needed(r.cadence, first_day, r.count) for r in requests)
@@ -93,10 +94,9 @@ def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
             except InvalidInput as exc:
                 invalid[r.pair_id] = str(exc)
         if core_requests:
-            # the program-level choice of sharing needs a column (issue 12, left for a migration slice):
-            # the booking pipeline shares a full mentor fairly
+            # how a full mentor is shared is the program's choice (Program.sharing, issue 12)
             plans = plan_cohort(availabilities, core_requests, horizon, now, mentor_max_sessions_per_week=cap,
-                                sharing=Sharing.FAIR)
+                                sharing=sharing)
     used = _week_counts(others[mentor.person_id], mentor_tz)
     plans = [_apply_cap(plan, used, cap, mentor_tz) for plan in plans]
     _store(deps, plans, invalid, {r.pair_id: r.duration for r in requests}, now, cap, mentor_tz)

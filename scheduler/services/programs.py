@@ -504,13 +504,16 @@ class ProgramSummary:
     is_sandbox: bool
     attendance_window_days: int = 3
     at_risk_alerts: bool = False  # coordinators are emailed when a pair becomes at risk
+    mentor_max_sessions_per_week: int | None = None
+    sharing: str = "fair"  # how a full mentor's weekly cap is shared (scheduler.services.program_sharing)
 
     @classmethod
     def of(cls, program: Program) -> "ProgramSummary":
         return cls(program.id, program.name, program.cadence, program.duration_min, program.session_count,
                    program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
                    bool(program.allow_pair_cadence), bool(program.is_sandbox),
-                   program.attendance_window_days or 3, bool(program.at_risk_alerts))
+                   program.attendance_window_days or 3, bool(program.at_risk_alerts),
+                   program.mentor_max_sessions_per_week, program.sharing or "fair")
 
     @property
     def reminders_text(self) -> str:

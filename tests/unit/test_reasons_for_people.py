@@ -46,6 +46,11 @@ def test_a_reason_tandem_does_not_know_gets_a_general_sentence_with_both_links()
     assert reasons.reason_code(None) is None and reasons.for_person(None, "mentee", "Mina") is None
 
 
+def test_every_cap_reason_reads_as_the_cap_for_the_people_of_the_pair():
+    for text in (reasons.cap_shared(1, 5, 0, 4), reasons.cap_leaves_too_few(2, "weekly Mon 09:00 Europe/Rome", 1, 4)):
+        assert reasons.reason_code(text) == "cap_reached"
+
+
 def test_the_mentor_and_the_mentee_read_the_cap_from_their_side():
     assert "your weekly number" in reasons.for_person("cap_reached", "mentor", "Ezra")[0]
     assert "as many sessions as the mentor takes" in reasons.for_person("cap_reached", "mentee", "Mina")[0]

@@ -11,6 +11,7 @@ from scheduler.services import dashboard as dashboards
 from scheduler.services import digest
 from scheduler.services import pair_actions
 from scheduler.services import program_settings
+from scheduler.services import program_sharing
 from scheduler.services import programs as service
 from web import deps
 from web.programs import charts
@@ -67,7 +68,8 @@ def _page(program_id: str, **extra):
     page, board = both.page, both.dashboard
     extra.update(board=board, week_chart=charts.columns(board.weeks, what="Week of", noun="weeks"),
                  mentor_chart=charts.rows(board.mentors, what="Mentor", noun="mentors"), states=dashboards.STATES,
-                 state_names=dashboards.STATE_LABELS, sorts=dashboards.SORTS, risk_labels=dashboards.at_risk.RULE_LABELS)
+                 state_names=dashboards.STATE_LABELS, sorts=dashboards.SORTS, risk_labels=dashboards.at_risk.RULE_LABELS,
+                 sharing_choices=program_sharing.SHARING_CHOICES)
     overview = page.overview
     counts = {state: sum(1 for line in overview if line.state == state) for state in STATE_LABELS}
     names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
@@ -245,3 +247,19 @@ def correct_attendance(program_id: str, pair_id: str, occurrence_id: str):
     else:
         flash("The session's attendance is corrected; your note is kept beside it.", "success")
     return redirect(url_for("programs.pair", program_id=program_id, pair_id=pair_id) + f"#session-{occurrence_id}")
+
+
+@bp.post("/<program_id>/sharing")
+@coordinator_required
+def sharing(program_id: str):
+    """How a full mentor's weekly cap is shared among the mentor's pairs (fair or first come)."""
+    try:
+        choice = program_sharing.set_sharing(deps.container(), program_id, request.form.get("sharing", ""))
+    except service.UnknownProgram:
+        abort(404)
+    except InvalidInput as problem:
+        flash(str(problem), "error")
+    else:
+        flash(f"A full mentor is now shared: {program_sharing.sharing_label(choice.value).lower()}. "
+              "It applies to every pair planned from now on; booked series keep their sessions.", "success")
+    return redirect(url_for("programs.show", program_id=program_id) + "#sharing")

@@ -36,6 +36,20 @@ def test_weekly_cap_makes_the_extra_mentee_unschedulable_with_the_cap_in_the_rea
     assert refused.reason.startswith("mentor's weekly cap of 2 sessions is reached")
 
 
+def test_first_come_names_the_cap_when_it_leaves_a_pair_too_few_sessions():
+    # the first mentee (one slot a week, planned first) fills the mentor's first four weeks; the
+    # other could meet every week but keeps only the last two under a cap of one
+    away = [(datetime(2027, 3, 29, tzinfo=UTC), datetime(2027, 4, 12, tzinfo=UTC))]
+    people = {"m": person("m", "Europe/Berlin"), "e0": person("e0", "Europe/Berlin", "mon 09:00-10:00", busy=away),
+              "e1": person("e1", "Europe/Berlin")}
+    plans = plan_cohort(people, [weekly("first", "m", "e0"), weekly("second", "m", "e1")], HORIZON, NOW,
+                        mentor_max_sessions_per_week=1, sharing="first_come")
+    assert [p.status for p in plans] == [PairStatus.BOOKED, PairStatus.UNSCHEDULABLE]
+    refused = plans[1]
+    assert refused.reason.startswith("mentor's weekly cap of 1 sessions is already taken by the mentor's other pairs")
+    assert "sharing: fair" in refused.reason and "assign another mentor" in refused.reason
+
+
 def test_mentor_sessions_never_overlap_and_keep_the_buffer():
     mentor = person("m", "Asia/Tokyo", "mon 09:00-12:00")
     people = {"m": mentor, **{f"e{i}": person(f"e{i}", "Asia/Tokyo", "mon-fri 08:00-18:00") for i in range(3)}}
