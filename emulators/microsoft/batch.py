@@ -18,7 +18,7 @@ from .replies import GraphError
 
 MAX_REQUESTS = 20
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
-PASSED_HEADERS = ("Authorization", "Prefer", "client-request-id")
+PASSED_HEADERS = ("Authorization",)  # the rest of the outer headers are not inherited, as at Graph
 
 
 def run_batch(request: Request, dispatch: Callable[[Request], Response]) -> dict:

@@ -231,6 +231,12 @@ class GraphEmulator:
 
     set_quota = set_throttle  # the same per-user quota under the Google emulator's name
 
+    def hide_from_address_list(self, email: str) -> None:
+        """Hide a mailbox from the address list (Exchange's HiddenFromAddressListsEnabled):
+        colleagues' getSchedule answers ErrorMailRecipientNotFound for it; its owner still reads it."""
+        with self.store.lock:
+            self.store.hidden.add(email.lower())
+
     def set_latency(self, seconds: float) -> None:
         """Add ``seconds`` to every Graph round trip (a ``$batch`` is delayed once)."""
         if seconds < 0:

@@ -124,6 +124,7 @@ class Store:
         self.access_token_lifetime = timedelta(seconds=3599)
         self.refresh_token_lifetime = timedelta(days=90)
         self.quota = UserQuota()  # requests per mailbox per window (off by default); $batch parts count
+        self.hidden: set[str] = set()  # mailboxes hidden from the address list: colleagues cannot look them up
         self.latency = 0.0  # seconds added to every Graph round trip (a $batch is one)
         self.concurrency_limit: int | None = 4  # Graph: 4 concurrent requests per app per mailbox
         self.in_flight: dict[tuple[str, str], int] = {}  # (client id, oid) -> requests being served
