@@ -165,6 +165,11 @@ class CalendarProvider(Protocol):
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         """Start push notifications to ``webhook_url`` (None when the provider cannot push)."""
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Extend a live channel in place (Graph: PATCH the subscription's expiry) and return it;
+        None when the provider cannot (a Google channel cannot be extended: a new one replaces it).
+        Raises NotFound when the channel is gone."""
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         """Stop a push channel / subscription."""
 

@@ -434,6 +434,10 @@ class GoogleCalendarProvider:
         expires = datetime.fromtimestamp(int(reply["expiration"]) / 1000, timezone.utc)
         return Watch(watch_id=reply["id"], resource_id=reply["resourceId"], expires_at=expires, token=token)
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Google channels cannot be extended: the caller starts a new one before this expires."""
+        return None
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         body = {"id": watch.watch_id, "resourceId": watch.resource_id}
         try:
