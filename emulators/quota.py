@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Callable
 
 
@@ -20,6 +20,8 @@ class UserQuota:
         self._window = 60.0
         self._hits: dict[str, deque[float]] = {}
         self.refused = 0  # how many requests were refused since the last ``set``
+        self.accepted: Counter[str] = Counter()  # requests let through per user since the last ``set``
+        self.refused_by: Counter[str] = Counter()
 
     @property
     def limit(self) -> tuple[int, float] | None:
@@ -35,6 +37,8 @@ class UserQuota:
             self._window = float(window)
             self._hits.clear()
             self.refused = 0
+            self.accepted.clear()
+            self.refused_by.clear()
 
     def take(self, user: str) -> int | None:
         """Count one request of ``user``; None when allowed, else the whole seconds to wait
@@ -48,6 +52,8 @@ class UserQuota:
                 hits.popleft()
             if len(hits) >= self._limit:
                 self.refused += 1
+                self.refused_by[user] += 1
                 return max(1, math.ceil(self._window - (now - hits[0])))
             hits.append(now)
+            self.accepted[user] += 1
             return None

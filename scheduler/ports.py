@@ -690,6 +690,10 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
     def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:
         """Keep the error; ``retry_at`` puts the row back to pending then, None makes it dead."""
 
+    def running_of(self, kind: str, subject_ids: Iterable[str], now: datetime) -> list[OutboxMessage]:
+        """Rows of ``kind`` for these subjects being run now (``running`` with a lease that has
+        not run out at ``now``), the earliest lease first (``id`` breaks ties)."""
+
     def dead(self) -> list[OutboxMessage]:
         """Rows that gave up, newest first."""
 

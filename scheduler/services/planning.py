@@ -42,6 +42,16 @@ class PlanRace(ProviderUnavailable):
         self.retry_after = random.uniform(0.5, 2.0)
 
 
+class GroupBeingPlanned(PlanRace):
+    """Another run is planning this mentor's group right now (it took its work first) and plans
+    this pair with it: look again shortly, by which time the pair is planned, so its calendars
+    are not read twice."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.retry_after = random.uniform(2.0, 5.0)
+
+
 @dataclass(frozen=True)
 class _Request:
     pair_id: str
@@ -64,6 +74,12 @@ def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
             return []
         program = pair.program
         group = uow.pairs.ready_of_mentor(pair.program_id, pair.mentor_id)
+        running = uow.outbox.running_of("plan_pair", [p.id for p in group], now)
+        if running and running[0].subject_id != pair_id:
+            # Sibling pairs' deliveries arrive together: the one that started first plans the
+            # whole group (reading everyone's calendars once); the others wait for it.
+            raise GroupBeingPlanned("This pair is being planned together with its mentor's other pairs; "
+                                    "it is checked again in a few seconds.")
         mentor = snapshot(uow, pair.mentor)
         requests = [_Request(p.id, snapshot(uow, p.mentee), Cadence(p.cadence or program.cadence),
                              p.duration_min or program.duration_min, _sessions_owed(uow, p, program, now))

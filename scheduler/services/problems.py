@@ -51,7 +51,7 @@ _WORDING = {
                        "to check the mail settings.",
 }
 _AS_IS = ("NoMutualTime", "InvalidInput", "InvalidCalendarFile", "UnknownTimeZone", "ImpossiblePreferences",
-          "UnsafeUrl")  # their message is already written for people
+          "UnsafeUrl", "GroupBeingPlanned")  # their message is already written for people
 
 
 def _split(raw: str) -> tuple[str | None, str]:

@@ -55,6 +55,7 @@ def test_quota_is_per_user_slides_and_names_the_wait():
     assert [quota.take("ann"), quota.take("ann"), quota.take("bob")] == [None, None, None]
     now[0] = 4.0
     assert quota.take("ann") == 6 and quota.refused == 1
+    assert quota.accepted == {"ann": 2, "bob": 1} and quota.refused_by == {"ann": 1}
     now[0] = 10.0
     assert quota.take("ann") is None
     with pytest.raises(ValueError):

@@ -260,6 +260,8 @@ READS: dict[str, list[tuple]] = {
     "notifications.has_key": [("k2",), ("k9",)],
     "outbox.count_with_key_prefix": [("plan:",), ("dead:",)],
     "outbox.dead": [()],
+    "outbox.running_of": [("book", ["x"], T - 2 * H), ("book", ["x"], T), ("plan_pair", ["pair1", "pair2"], T),
+                          ("book", [], T)],
     "outbox.count_by_status": [()],
     "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
     "clock_offsets.offset": [()],
