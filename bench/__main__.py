@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import plan
+from bench import booking, plan
 
-BENCHMARKS = (("planning", plan.main),)
+BENCHMARKS = (("planning", plan.main), ("booking", booking.main))
 
 
 def main(argv: list[str] | None = None) -> int:

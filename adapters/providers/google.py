@@ -40,7 +40,7 @@ from adapters.providers.google_errors import (AlreadyDeleted, AlreadyExists, Can
                                               map_http_error, map_refresh_error, worst_of)
 from adapters.providers.retry import RateLimiter, RetryPolicy, call_with_retries
 from scheduler.core.intervals import Interval, interval, merge
-from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, ReconnectNeeded
+from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
@@ -139,7 +139,7 @@ class GoogleCalendarProvider:
         try:
             return call()
         except HttpError as exc:
-            raise map_http_error(exc) from None
+            raise self._learnt(account, map_http_error(exc)) from None
         except google.auth.exceptions.RefreshError as exc:
             raise map_refresh_error(exc, account) from None
         except google.auth.exceptions.TransportError:
@@ -149,6 +149,12 @@ class GoogleCalendarProvider:
                                       "try again later.") from None
         finally:
             self._persist(account, session)
+
+    def _learnt(self, account: CalendarAccount, error: ProviderError) -> ProviderError:
+        """A rate limit's ``Retry-After`` holds the account's other calls in this process too."""
+        if isinstance(error, RateLimited) and self._limiter is not None:
+            self._limiter.hold(account.connection_id, error.retry_after)
+        return error
 
     def _execute(self, account: CalendarAccount, make: Callable[[object], object],
                  session: _Session | None = None) -> dict:
@@ -206,7 +212,7 @@ class GoogleCalendarProvider:
             if exception is None:
                 results[int(request_id)] = response
                 return
-            error = map_http_error(exception)
+            error = self._learnt(parts[int(request_id)].account, map_http_error(exception))
             if isinstance(error, (ReconnectNeeded, NotFound)):
                 results[int(request_id)] = error
             else:

@@ -67,7 +67,16 @@ class GraphClient:
             if resp.status_code == 401:
                 resp.close()
                 raise ReconnectNeeded("Microsoft refused the calendar token after a refresh: reconnect the calendar")
-        return self._check(resp, method, url)
+        try:
+            return self._check(resp, method, url)
+        except RateLimited as exc:
+            self._hold(account, exc)
+            raise
+
+    def _hold(self, account: CalendarAccount, error: RateLimited) -> None:
+        """A rate limit's ``Retry-After`` holds the account's other calls in this process too."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.hold(account.connection_id, error.retry_after)
 
     def _token(self, account: CalendarAccount, *, force_refresh: bool) -> str:
         token, changed = acquire_access_token(self.apps, account.credentials, force_refresh=force_refresh)
@@ -127,6 +136,8 @@ class GraphClient:
                     headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
                     error = error_for(status, code, _retry_after(headers.get("retry-after")),
                                       f"{calls[index]['method']} {calls[index]['url'].split('?')[0]} (in $batch)")
+                    if isinstance(error, RateLimited):
+                        self._hold(account, error)
                     if isinstance(error, (RateLimited, ProviderUnavailable)):
                         failures.append(error)
                     else:
