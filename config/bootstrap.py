@@ -14,6 +14,7 @@ from adapters.storage.clock_offsets import offset_reader
 from adapters.storage.db import make_engine, make_session_factory
 from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
+from adapters.webhooks import HttpWebhookSender
 from config.settings import Settings
 from scheduler.ports import CalendarProvider, Clock, Dependencies, Mailer, ServiceConfig
 
@@ -52,6 +53,14 @@ def service_config(settings: Settings) -> ServiceConfig:
                          max_attempts=settings.tick.max_attempts)
 
 
+def webhook_sender(settings: Settings) -> HttpWebhookSender:
+    """Outgoing webhooks: private destinations only when allowed (or in the sandbox); https only
+    in production unless private destinations are allowed (an internal receiver may be plain http)."""
+    allow_private = settings.webhooks.allow_private_destinations or settings.app.demo
+    return HttpWebhookSender(allow_private=allow_private,
+                             require_https=settings.app.env == "production" and not allow_private)
+
+
 class Container(Dependencies):
     """The process's dependencies (what use cases receive) plus what the shells need: the
     settings and the database engine. Built once per process by :func:`bootstrap`."""
@@ -64,7 +73,7 @@ class Container(Dependencies):
         super().__init__(unit_of_work=lambda: SqlUnitOfWork(session_factory), clock=clock,
                          providers=dict(providers), mailer=mailer,
                          cipher=LazyCipher(settings.security.token_keys), config=service_config(settings),
-                         renderer=MailRenderer(), links=link_signer(settings))
+                         renderer=MailRenderer(), links=link_signer(settings), webhooks=webhook_sender(settings))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -99,6 +99,21 @@ class MetricsSection:
 
 
 @dataclass(frozen=True)
+class ApiSection:
+    # requests per minute allowed to one JSON API token (counted in the database, so every
+    # process of the installation shares the count); over it the API answers 429 + Retry-After
+    requests_per_minute: int = 120
+
+
+@dataclass(frozen=True)
+class WebhooksSection:
+    # Outgoing webhooks may be sent to loopback, private, link-local (...) addresses. Off by
+    # default: a coordinator's URL must not reach into the installation's own network. The
+    # sandbox (app.demo) allows them; tests turn this on for their loopback receivers.
+    allow_private_destinations: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSection = field(default_factory=AppSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
@@ -109,6 +124,8 @@ class Settings:
     microsoft: MicrosoftSection = field(default_factory=MicrosoftSection)
     tick: TickSection = field(default_factory=TickSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
+    api: ApiSection = field(default_factory=ApiSection)
+    webhooks: WebhooksSection = field(default_factory=WebhooksSection)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -126,7 +143,8 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "s
 def _section_class(name: str):
     return {"app": AppSection, "database": DatabaseSection, "broker": BrokerSection,
             "security": SecuritySection, "mail": MailSection, "google": GoogleSection,
-            "microsoft": MicrosoftSection, "tick": TickSection, "metrics": MetricsSection}[name]
+            "microsoft": MicrosoftSection, "tick": TickSection, "metrics": MetricsSection,
+            "api": ApiSection, "webhooks": WebhooksSection}[name]
 
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:

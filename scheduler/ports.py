@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
+                                     Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
+                                     Series, WebhookDelivery, WebhookEndpoint)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
 
@@ -87,12 +88,16 @@ class SeriesRef:
 
 @dataclass(frozen=True)
 class OccurrenceState:
-    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID)."""
+    """One occurrence as the provider holds it. ``original_start`` identifies it (RECURRENCE-ID).
+    ``declined_by``: the (lower-case) addresses of attendees who declined this occurrence (Google
+    ``responseStatus``, Graph ``status.response``, iCalendar ``PARTSTAT=DECLINED``, which is where
+    an iTIP REPLY lands in the organizer's calendar) — nothing else of their answer is kept."""
 
     original_start: datetime
     start: datetime
     end: datetime
     cancelled: bool = False
+    declined_by: frozenset[str] = frozenset()
 
     @property
     def moved(self) -> bool:
@@ -136,6 +141,9 @@ class CalendarProvider(Protocol):
 
     kind: ProviderKind
     can_write: bool
+    # ``move_occurrence`` also brings back a cancelled occurrence (resuming a pause puts the same
+    # sessions back in the same series). Microsoft Graph cannot: a cancelled occurrence is gone.
+    can_restore: bool
 
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
         """Busy time of many accounts at once, keyed by ``connection_id`` (batched inside)."""
@@ -390,6 +398,8 @@ class NoticeContext(EmailContext):
     start: datetime | None = None
     new_start: datetime | None = None
     cancellation: SeriesCancellation | None = None  # set: an iTIP CANCEL is attached
+    by_name: str | None = None  # a coordinator who made the change (None: one of the pair, or Tandem)
+    detail: str | None = None  # the kind's one detail: a former or new mentor's name, the program's name
 
 
 class EmailRenderer(Protocol):
@@ -423,6 +433,28 @@ class TokenCipher(Protocol):
 
     def rotate(self, blob: bytes) -> bytes:
         """``blob`` re-encrypted with the newest key."""
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """What a webhook endpoint answered: its status and lower-cased headers (the body is read
+    up to a small limit and dropped)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookSender(Protocol):
+    """POSTs outgoing webhooks (``adapters.webhooks`` implements it over the safe fetcher)."""
+
+    def check_destination(self, url: str) -> None:
+        """Raise ``UnsafeUrl`` when ``url`` may not receive webhooks on this installation (not
+        http(s), https required, or it resolves to a loopback, private, link-local, multicast or
+        reserved address while those are not allowed)."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> WebhookResponse:
+        """POST ``body``, checking the destination again and connecting to the checked address;
+        redirects are not followed. ``ProviderUnavailable`` when nothing answered in time."""
 
 
 # --- storage: a unit of work whose repositories speak the domain's words ------------------------
@@ -529,6 +561,11 @@ class PairRepository(Repository[Pair], Protocol):
     def table_rows(self, program_id: str) -> list[PairRow]:
         """Every pair of the program with its two people's names, oldest first (one joined SELECT)."""
 
+    def table_rows_after(self, program_id: str, *, after: str | None, limit: int,
+                         states: Sequence[str] | None = None) -> list[PairRow]:
+        """At most ``limit`` pairs of the program (in one of ``states`` when given) whose id is
+        greater than ``after``, by id: one page of a keyset pagination (the API's pairs list)."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
@@ -612,14 +649,17 @@ class OccurrenceRepository(Repository[Occurrence], Protocol):
         oldest end first: the daily attendance sweep's work."""
 
     def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
-                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+                           verdicts: Sequence[str] | None = None, after: tuple[datetime, str] | None = None,
+                           limit: int | None = None) -> list[ProgramSession]:
         """The program's occurrences (of every series of every pair) starting in ``[start_from,
         start_before)`` (with an attendance verdict in ``verdicts`` when given), with the pair's
-        mentor and mentee, in time order (id breaks ties): what the reports are computed from."""
+        mentor and mentee, in time order (id breaks ties): what the reports are computed from.
+        ``after`` (start, id) and ``limit`` give one page of a keyset pagination (the API)."""
 
-    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+    def attendance_by_pair(self, program_id: str, now: datetime, *, pair_ids: Sequence[str] | None = None
+                           ) -> dict[str, PairAttendance]:
         """Pair id -> its sessions summed up (GROUP BY pair), for the program's pairs that have any
-        session. Past means started at or before ``now``. Misses in a row: past ``missed`` sessions
+        session (only the pairs ``pair_ids`` when given: one page of pairs). Past means started at or before ``now``. Misses in a row: past ``missed`` sessions
         after the latest past held/moved/disputed one. Unanswered in a row: sessions with a
         ``no_answer`` signal after the latest past session with a held/missed/moved/disputed
         verdict and no ``no_answer`` signal. Next: the earliest start after ``now`` of a scheduled
@@ -660,6 +700,9 @@ class NotificationRepository(Repository[Notification], Protocol):
     def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
         """How many notifications of ``kind`` the person has that are due at or after ``due_since``."""
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        """How many notifications about the pair are still to be sent (``pending``)."""
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         """Pending rows of these kinds for the occurrence (or the pair) become ``cancelled``."""
@@ -677,6 +720,9 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         """Mark due rows ``enqueued`` and return them (pending and due, enqueued longer ago than
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
+
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        """How many rows about these subjects are not finished (pending, enqueued or running)."""
 
     def count_with_key_prefix(self, prefix: str) -> int:
         """How many rows (in any state) have an idempotency key starting with ``prefix``."""
@@ -703,6 +749,40 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
     def oldest_due(self, now: datetime) -> datetime | None:
         """The earliest ``due_at`` of a row that is due at ``now`` and not finished (pending,
         enqueued or running): how far behind the outbox is. None when nothing is due."""
+
+
+class ApiTokenRepository(Repository[ApiToken], Protocol):
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token whose SHA-256 is ``token_hash`` (revoked or not)."""
+
+    def count_request(self, token_id: str, window_start: datetime, now: datetime) -> int:
+        """Count one request of the token in the minute starting at ``window_start`` and return how
+        many it made in that minute, in ONE atomic update of its row (every process shares it); a
+        new minute restarts the count at 1 and sets ``last_used_at`` to ``now``. 0 for no such token."""
+
+    def of_program(self, program_id: str) -> list[ApiToken]:
+        """The program's tokens (revoked ones too), newest first."""
+
+
+class PairRiskMarkRepository(Repository[PairRiskMark], Protocol):
+    def of_program(self, program_id: str) -> list[PairRiskMark]:
+        """The program's pairs marked at risk, by pair id."""
+
+
+class WebhookDeliveryRepository(Repository[WebhookDelivery], Protocol):
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
+        """The program's latest deliveries (every endpoint), newest first (id breaks ties)."""
+
+
+class WebhookEndpointRepository(Repository[WebhookEndpoint], Protocol):
+    def of_program(self, program_id: str) -> list[WebhookEndpoint]:
+        """The program's endpoints (enabled or not), oldest first."""
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        """Ids of the programs with an enabled endpoint subscribed to ``event_type``, sorted."""
+
+    def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
+        """The program's enabled endpoints subscribed to ``event_type``, oldest first."""
 
 
 class UsedLinkRepository(Protocol):
@@ -740,6 +820,10 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     used_links: UsedLinkRepository
     clock_offsets: ClockOffsetRepository
+    api_tokens: ApiTokenRepository
+    webhook_endpoints: WebhookEndpointRepository
+    webhook_deliveries: WebhookDeliveryRepository
+    pair_risk_marks: PairRiskMarkRepository
 
     def __enter__(self) -> "UnitOfWork": ...
 
@@ -782,6 +866,7 @@ class Dependencies:
     config: ServiceConfig = field(default_factory=ServiceConfig)
     renderer: EmailRenderer | None = None  # emails (``adapters.mail.renderers``)
     links: LinkSigner | None = None  # signed links (``adapters.links``); None: no secret key configured
+    webhooks: WebhookSender | None = None  # outgoing webhooks (``adapters.webhooks``); None: not in this process
     # sign-in requests per client, counted in this process (``scheduler.core.rate_limit``)
     signin_clients: RecentRequests = field(default_factory=signin_clients)
 

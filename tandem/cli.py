@@ -183,10 +183,12 @@ def cmd_run(args) -> int:
     engine.dispose()
     stop = _wait_for_signal()
     extras, emulators, emulator_clock = {}, None, demo.FollowClock()
+    directory = demo.SandboxDirectory(emulator_clock)
     if demo.wants_emulators(settings):
         from adapters.mail.memory import InMemoryMailer
 
-        emulators = demo.start_emulators(emulator_clock)
+        emulators = demo.start_emulators(emulator_clock, directory)
+        extras["providers"] = emulators.providers()
         overrides = emulators.settings_overrides()
         if "tick.interval_seconds" not in settings.sources:
             overrides["tick.interval_seconds"] = 2.0
@@ -194,6 +196,7 @@ def cmd_run(args) -> int:
         extras["mailer"] = InMemoryMailer()
     container, worker = _start_services(settings, worker=True, tick=True, stop=stop, **extras)
     emulator_clock.clock = container.clock  # the sandbox clock, read by the Google emulator too
+    directory.container = container  # from now on every person Tandem knows can sign in to the emulators
     if settings.app.demo:
         demo.seed_demo(container, emulators)
     app = create_app(container=container)
@@ -201,12 +204,15 @@ def cmd_run(args) -> int:
         from workers.drain import catch_up
 
         app.extensions["tandem.catch_up"] = catch_up
+    if emulators is not None:
+        app.extensions["tandem.sandbox_calendars"] = emulators.calendar_servers()
     server = make_server(args.host or settings.app.host, args.port or settings.app.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="tandem-web", daemon=True).start()
     print(f"Tandem is running on http://{server.host}:{server.port}  (Ctrl-C stops it)", flush=True)
     if emulators is not None:
         print(f"  sandbox: Google emulator {emulators.google.base_url}, Microsoft emulator "
-              f"{emulators.microsoft.base_url}; open /demo to sign in as a sandbox person", flush=True)
+              f"{emulators.microsoft.base_url}, CalDAV server {emulators.caldav.url}, calendar feeds "
+              f"{emulators.ics.base_url}; open /demo to sign in as a sandbox person", flush=True)
     stop.wait()
     server.shutdown()
     if worker:
@@ -291,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_config_init)
 
-    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd", "tandem.sandbox_cmd"):
+    for module in ("tandem.plan_cmd", "tandem.tokens_cmd", "tandem.emulators_cmd", "tandem.sandbox_cmd",
+                   "tandem.api_token_cmd"):
         try:
             importlib.import_module(module).add_parser(sub)
         except ModuleNotFoundError as exc:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 class DemoEmulators:
     google: object
     microsoft: object
+    caldav: object | None = None  # emulators.calendar_servers.CalDavServer
+    ics: object | None = None  # emulators.calendar_servers.IcsFeedServer
 
     def settings_overrides(self) -> dict:
         g, m = self.google, self.microsoft
@@ -31,9 +33,28 @@ class DemoEmulators:
             "microsoft.authority": m.authority, "microsoft.graph_base": m.graph_url, "microsoft.ca_file": m.ca_file,
         }
 
+    def providers(self) -> dict:
+        """The CalDAV and ICS connectors, allowed to reach the sandbox's own loopback servers (and
+        no other loopback or private address)."""
+        from adapters.providers.caldav import CalDavCalendarProvider
+        from adapters.providers.ics_feed import IcsFeedCalendarProvider
+
+        if self.caldav is None or self.ics is None:
+            return {}
+        return {"caldav": CalDavCalendarProvider(own_servers=(self.caldav.url,)),
+                "ics": IcsFeedCalendarProvider(own_servers=(self.ics.base_url,))}
+
+    def calendar_servers(self) -> dict | None:
+        """What /demo shows to try the CalDAV and ICS forms (None without those servers)."""
+        if self.caldav is None or self.ics is None:
+            return None
+        return {"caldav_url": self.caldav.url, "caldav_password": self.caldav.password,
+                "feed_url": self.ics.feed_url}
+
     def stop(self) -> None:
-        self.google.stop()
-        self.microsoft.stop()
+        for server in (self.google, self.microsoft, self.caldav, self.ics):
+            if server is not None:
+                server.stop()
 
 
 class FollowClock:
@@ -47,15 +68,55 @@ class FollowClock:
         self.clock = None
 
     def __call__(self) -> float:
-        return (self.clock.now() if self.clock is not None else datetime.now(timezone.utc)).timestamp()
+        return self.now().timestamp()
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(timezone.utc)
 
 
-def start_emulators(clock: FollowClock | None = None) -> DemoEmulators:
+class SandboxDirectory:
+    """Who has an account on the sandbox's emulated calendars: every person Tandem knows (the
+    sandbox people, people imported or invited later, people of ``tandem sandbox seed``), asked
+    of the database when they first sign in to an emulator, so nobody has to be registered
+    ahead and nothing restarts. A new account gets a calendar with a few busy blocks. Set
+    ``container`` once Tandem is built (the emulators start before it)."""
+
+    def __init__(self, clock: FollowClock) -> None:
+        self.clock = clock
+        self.container = None
+        self.emulators: DemoEmulators | None = None
+
+    def account(self, kind: str, email: str) -> bool:
+        if self.container is None or self.emulators is None:
+            return False
+        tz = sandbox.person_zone(self.container, email)
+        if tz is None:
+            return False
+        _fill(self.emulators, kind, email, tz, self.clock.now())
+        log.info("sandbox: %s account created for %s", kind, email)
+        return True
+
+
+def start_emulators(clock: FollowClock | None = None, directory: SandboxDirectory | None = None) -> DemoEmulators:
+    """The Google and Microsoft emulators and, with a ``directory``, the CalDAV server and the
+    feed host; with a directory, every person Tandem knows can sign in to each of them."""
+    from emulators.calendar_servers import CalDavServer, IcsFeedServer
     from emulators.google import GoogleEmulator
     from emulators.microsoft import GraphEmulator
 
-    google = GoogleEmulator(clock=clock) if clock is not None else GoogleEmulator()
-    return DemoEmulators(google.start(), GraphEmulator().start())
+    def hook(kind: str):
+        return (lambda email: directory.account(kind, email)) if directory is not None else None
+
+    google = GoogleEmulator(clock=clock, directory=hook("google")) if clock is not None else GoogleEmulator()
+    # Graph wants https notification URLs; the sandbox's Tandem serves plain http on loopback, so
+    # its Graph emulator accepts http ones (push works in the sandbox instead of polling).
+    microsoft = GraphEmulator(directory=hook("microsoft"), allow_http_webhooks=directory is not None)
+    emulators = DemoEmulators(google.start(), microsoft.start())
+    if directory is not None:
+        emulators.caldav = CalDavServer(directory=hook("caldav")).start()
+        emulators.ics = IcsFeedServer(directory=hook("ics")).start()
+        directory.emulators = emulators
+    return emulators
 
 
 def wants_emulators(settings: Settings) -> bool:
@@ -71,7 +132,28 @@ def seed_demo(container, emulators: DemoEmulators | None) -> bool:
 
 
 def _connect(emulators: DemoEmulators, kind: str, email: str, tz: str, now: datetime) -> dict:
-    """Consent as the person would (auto-approved), and give their calendar some busy time."""
+    """Consent as the person would (pressing Accept on the consent page), after giving their
+    calendars some busy time."""
+    _fill(emulators, kind, email, tz, now)
+    if kind == "google":
+        return emulators.google.grant(email)
+    from adapters.providers.microsoft import MicrosoftCalendarProvider
+    from adapters.providers.microsoft_auth import BOOKING_SCOPES, MicrosoftConnectFlow
+    from emulators.microsoft.browser import sign_in
+    from emulators.tls import client_session
+
+    emu = emulators.microsoft
+    session = client_session(emu.ca_file)
+    provider = MicrosoftCalendarProvider(emu.graph_url, emu.authority, emu.client_id, emu.client_secret, session,
+                                         validate_authority=False)
+    flow_helper = MicrosoftConnectFlow(provider.apps)
+    flow = flow_helper.start("https://127.0.0.1/connect/microsoft/callback", BOOKING_SCOPES, login_hint=email)
+    return flow_helper.finish(flow, sign_in(session, flow["auth_uri"])).credentials
+
+
+def busy_blocks(email: str, tz: str, now: datetime) -> list[tuple[datetime, datetime]]:
+    """A few one-hour busy blocks on weekdays of the next four weeks (10:00-15:00 in ``tz``),
+    different for each person."""
     zone = ZoneInfo(tz)
     first = (now.astimezone(zone) + timedelta(days=1)).date()
     busy = []
@@ -80,25 +162,23 @@ def _connect(emulators: DemoEmulators, kind: str, email: str, tz: str, now: date
         if d.weekday() < 5 and (day + len(email)) % 3 == 0:
             start = datetime.combine(d, time(10 + day % 5), zone)
             busy.append((start, start + timedelta(hours=1)))
-    if kind == "google":
-        emu = emulators.google
-        emu.add_user(email, tz)
-        for start, end in busy:
-            emu.add_event(email, start, end, "Private meeting")
-        return emu.grant(email)
-    from adapters.providers.microsoft import MicrosoftCalendarProvider
-    from adapters.providers.microsoft_auth import BOOKING_SCOPES, MicrosoftConnectFlow
-    from emulators.microsoft.browser import sign_in
-    from emulators.tls import client_session
+    return busy
 
-    emu = emulators.microsoft
-    emu.add_user(email, time_zone=tz)
-    for start, end in busy:
-        emu.add_event(email, "Private meeting", start.astimezone(timezone.utc), end.astimezone(timezone.utc))
-    emu.set_auto_approve(True)
-    session = client_session(emu.ca_file)
-    provider = MicrosoftCalendarProvider(emu.graph_url, emu.authority, emu.client_id, emu.client_secret, session,
-                                         validate_authority=False)
-    flow_helper = MicrosoftConnectFlow(provider.apps)
-    flow = flow_helper.start("https://127.0.0.1/connect/microsoft/callback", BOOKING_SCOPES, login_hint=email)
-    return flow_helper.finish(flow, sign_in(session, flow["auth_uri"])).credentials
+
+def _fill(emulators: DemoEmulators, kind: str, email: str, tz: str, now: datetime) -> None:
+    """Create the person's account on one emulated calendar, with their busy blocks."""
+    busy = busy_blocks(email, tz, now)
+    if kind == "google":
+        emulators.google.add_user(email, tz)
+        for start, end in busy:
+            emulators.google.add_event(email, start, end, "Private meeting")
+    elif kind == "microsoft":
+        emulators.microsoft.add_user(email, time_zone=tz)
+        for start, end in busy:
+            emulators.microsoft.add_event(email, "Private meeting", start.astimezone(timezone.utc),
+                                          end.astimezone(timezone.utc))
+    else:
+        server = emulators.caldav if kind == "caldav" else emulators.ics
+        server.add_account(email)
+        for start, end in busy:
+            server.add_busy(email, start, end)

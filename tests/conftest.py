@@ -122,6 +122,7 @@ def settings(tmp_path, database_url):
         "security.token_keys": [TokenCipher.generate_key()],
         "security.webhook_secret": "test-webhook-secret",
         "tick.interval_seconds": 0.05,
+        "webhooks.allow_private_destinations": True,  # loopback receivers
     })
 
 

@@ -64,4 +64,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     feedback.init_app(app)
     digest.init_app(app)
     demo.init_app(app)
+
+    from web import api
+
+    api.init_app(app)
     return app

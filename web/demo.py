@@ -20,7 +20,8 @@ def index():
     page = sandbox.demo_page(deps.container())
     return render_template("demo/index.html", people=[vars(r) for r in page.people],
                            pairs=[vars(p) for p in page.pairs], inbox=page.inbox, now=page.now,
-                           skips=list(sandbox.SKIPS))
+                           skips=list(sandbox.SKIPS),
+                           calendars=current_app.extensions.get("tandem.sandbox_calendars"))
 
 
 @bp.post("/sign-in")

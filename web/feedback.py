@@ -23,7 +23,7 @@ def answer(token: str):
         answer = request.form.get("answer", "")
         try:
             ctx = answer_feedback(container, token, answer, request.form.get("rating") or None,
-                                  request.form.get("notes"))
+                                  request.form.get("notes"), request.form.get("action_items"))
         except LinkError as exc:  # the link leads nowhere (FeedbackLinkGone included)
             return _problem(exc)
         except InvalidInput as exc:  # an answer or a rating the page cannot take

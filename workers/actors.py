@@ -20,7 +20,8 @@ import dramatiq
 from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
 from config.logs import log_context
 from scheduler.ports import Dependencies
-from scheduler.services import booking, changes, delivery, lifecycle, planning, repair
+from scheduler.services import (at_risk_alerts, booking, changes, delivery, lifecycle, outgoing_webhooks, pair_actions,
+                                planning, repair)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "push_occurrence": ActorSpec(lifecycle.push_occurrence),
     "cancel_series": ActorSpec(lifecycle.cancel_series_at_provider),
     "deliver_notification": ActorSpec(delivery.deliver_notification, 60_000),
+    "deliver_webhook": ActorSpec(outgoing_webhooks.deliver_webhook, 60_000),
+    "check_at_risk": ActorSpec(outgoing_webhooks.check_at_risk),
+    "remove_pair": ActorSpec(pair_actions.delete_removed_pair),
+    "alert_at_risk": ActorSpec(at_risk_alerts.alert_program),
 }
 
 

@@ -23,4 +23,12 @@ def weekly_digests(container) -> None:
     sweeps.weekly_digests(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests)
+def at_risk_checks(container) -> None:
+    sweeps.at_risk_checks(container)
+
+
+def at_risk_alerts(container) -> None:
+    sweeps.at_risk_alert_sweeps(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts)

@@ -10,9 +10,10 @@ updates it in their client.
   DESCRIPTION and the video link as LOCATION and URL.
 - :func:`build_cancel`: ``METHOD:CANCEL`` for the whole series or for one occurrence.
 
-Each calendar holds one VTIMEZONE generated from ``zoneinfo`` covering only the series' years,
-so clients that do not know IANA names (and parsers that read the VTIMEZONE, such as vobject)
-compute the same instants we do.
+Each calendar holds one VTIMEZONE generated from ``zoneinfo`` for the series' years, written as
+yearly RRULE observances the way Google and Outlook export them
+(:mod:`adapters.providers.vtimezone`), so clients that do not know IANA names (and parsers that
+read the VTIMEZONE, such as vobject) compute the same instants we do.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import icalendar
 from dateutil.rrule import rrulestr
 
 from adapters.providers.ical_util import build_series_calendar, series_components, series_uid, set_occurrence, zone
+from adapters.providers.vtimezone import rule_vtimezone
 from scheduler.ports import SeriesSpec
 
 # Unbounded rules (no COUNT/UNTIL) are covered this far; every series Tandem books is bounded.
@@ -98,7 +100,8 @@ def vtimezone(tz_name: str, first: date, last: date) -> icalendar.Timezone:
     >>> str(tz["TZID"]), sorted({c.name for c in tz.subcomponents})
     ('Europe/Berlin', ['DAYLIGHT', 'STANDARD'])
     """
-    return icalendar.Timezone.from_tzinfo(zone(tz_name), tz_name, first_date=first, last_date=last)
+    zone(tz_name)  # UnknownTimeZone for a name zoneinfo does not know
+    return rule_vtimezone(tz_name, first, last)
 
 
 def series_years(spec: SeriesSpec, extra: Iterable[datetime] = ()) -> tuple[date, date]:

@@ -81,6 +81,7 @@ class ClockShift:
     since: datetime
     old_clock: str
     new_clock: str
+    previous: datetime | None = None  # the session before, still at ``old_clock``
 
 
 def clock_shifts(starts: Sequence[datetime], tz_name: str) -> list[ClockShift]:
@@ -101,5 +102,5 @@ def clock_shifts(starts: Sequence[datetime], tz_name: str) -> list[ClockShift]:
     for before, after in zip(ordered, ordered[1:]):
         old, new = clock(before, tz_name), clock(after, tz_name)
         if old != new:
-            shifts.append(ClockShift(tz=tz_name, since=after, old_clock=old, new_clock=new))
+            shifts.append(ClockShift(tz=tz_name, since=after, old_clock=old, new_clock=new, previous=before))
     return shifts

@@ -156,12 +156,56 @@ def notice_text(kind: str, ctx: NoticeContext) -> t.RenderedEmail:
                     f"The session on {when(start, tz) if start else ''} was skipped. The rest of the series stays as it is: {url}"),
         "paused": (f"Sessions with {other_name} are paused",
                    f"Upcoming sessions were taken off your calendars. Resume any time from your pair page: {url}"),
+        "resumed": (f"Sessions with {other_name} are back on",
+                    f"Your sessions are back on your calendars, the next on {when(start, tz) if start else 'the planned date'}. "
+                    f"Anything you skipped or moved before the pause stays as you decided: {url}"),
         "ended": (f"Your mentoring sessions with {other_name} have ended",
                   f"The remaining sessions were removed from your calendars. Thank you for taking part: {url}"),
     }
+    lines.update(_coordinator_lines(kind, ctx))
     subject, body = lines.get(kind, ("Update from Tandem", f"There is an update on your pair page: {url}"))
     text = f"Hi {_first(ctx.recipient_name)},\n\n{body}\n\n— Tandem\n"
     return t.RenderedEmail(subject=subject, text=text, html=None)
+
+
+def _coordinator_lines(kind: str, ctx: NoticeContext) -> dict[str, tuple[str, str]]:
+    """Notices of a change a coordinator made, worded for the person who reads them."""
+    other, url, detail = ctx.other_name, ctx.url, ctx.detail or ""
+    if ctx.by_name is None and kind in ("paused", "ended", "resumed"):
+        return {}  # one of the pair did it: the plain notice
+    by = ctx.by_name or "Your program's coordinator"
+    return {
+        "paused": (f"{by} paused your sessions with {other}",
+                   f"{by}, your program's coordinator, paused your mentoring sessions with {other}: the upcoming "
+                   f"sessions were taken off your calendars. They will resume them; ask them if you have "
+                   f"questions. Your pair page: {url}"),
+        "ended": (f"Your mentoring sessions with {other} have ended",
+                  f"{by}, your program's coordinator, ended your mentoring sessions with {other}. The remaining "
+                  f"sessions were removed from your calendars. Thank you for taking part: {url}"),
+        "resumed": (f"Your sessions with {other} start again",
+                    f"{by} resumed your mentoring sessions with {other}. "
+                    + (f"They are back on your calendars as they were, the next on {when(ctx.start, ctx.recipient_tz)}: {url}"
+                       if ctx.start else
+                       f"Tandem is finding a regular time for the remaining sessions and will email you when they "
+                       f"are on your calendar: {url}")),
+        "replanning": (f"New times are coming for your sessions with {other}",
+                       f"{by} asked Tandem to plan your sessions with {other} again. The upcoming sessions were "
+                       f"taken off your calendars; Tandem will email you the new regular time shortly: {url}"),
+        "mentor_released": (f"Your mentoring of {other} has ended",
+                            f"{by}, your program's coordinator, paired {other} with another mentor, {detail}. "
+                            f"Your upcoming sessions with {other} were removed from your calendars. Thank you "
+                            f"for your time with them."),
+        "mentor_changed": (f"Your new mentor is {other}",
+                           f"{by}, your program's coordinator, paired you with a new mentor: {other}. Your "
+                           f"upcoming sessions with {detail} were removed from your calendars, and Tandem will "
+                           f"email you the sessions with {other} once it has found a regular time: {url}"),
+        "mentor_assigned": (f"You are now mentoring {other}",
+                            f"{by}, your program's coordinator, paired you with {other} as their mentor. Tandem is "
+                            f"finding a regular time for you both and will email you the sessions: {url}"),
+        "pair_removed": (f"Your mentoring pair with {other} was removed from {detail}",
+                         f"{by} removed your mentoring pair with {other} from the program {detail}. The remaining "
+                         f"sessions were removed from your calendars. If this is a surprise, ask them why."),
+    }
 
 
 RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
@@ -173,6 +217,7 @@ RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
     "moved": occurrence_moved,
     "reconnect": reconnect_needed,
     "pair_attention": pair_attention,
+    "at_risk_alert": pair_attention,
     "coordinator_digest": coordinator_digest,
     "invitation": program_invitation,
     "magic_link": magic_link,

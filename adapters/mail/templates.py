@@ -19,6 +19,8 @@ from typing import Any, NamedTuple, Sequence
 import jinja2
 
 from adapters.mail.localtime import ClockShift, at, clock, clock_shifts, day, format_day, place, weekday_name, when
+from scheduler.core.timegrid import zone
+from scheduler.core.timeview import clock_change
 from scheduler.ports import OutgoingEmail
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -67,9 +69,19 @@ def _first_name(name: str) -> str:
     return name.split()[0] if name.strip() else name
 
 
-def _shift_note(shift: ClockShift, who: str) -> str:
+def _shift_note(shift: ClockShift, who: str, zones: Sequence[tuple[str, str]]) -> str:
+    """The note for one clock shift, naming whose clocks change and when: ``zones`` are the
+    reader's and the other person's ``(tz, "your" | "Sam's")``; a reader in a zone without DST is
+    told that the other person's clocks change, not theirs."""
+    causes, seen = [], set()
+    for tz, whose in zones:
+        changed = clock_change(zone(tz), shift.previous, shift.since) if shift.previous else None
+        if changed and tz not in seen:
+            causes.append(f"{whose} clocks change on {changed}")
+        seen.add(tz)
+    cause = " and ".join(causes) if causes else "because of a daylight saving change"
     return (f"From {day(shift.since, shift.tz)}, sessions start at {shift.new_clock} for {who} instead of "
-            f"{shift.old_clock} ({place(shift.tz)} time), because of a daylight saving change.")
+            f"{shift.old_clock} ({place(shift.tz)} time): {cause}.")
 
 
 def _elsewhere(moment: datetime, tz_name: str) -> str:
@@ -123,8 +135,9 @@ def render_series_booked(*, recipient_name: str, other_name: str, recipient_tz: 
     regular = sorted(s.original_start or s.start for s in ordered)
     rule_start, first = regular[0], ordered[0].start
     other_first = _first_name(other_name)
-    notes = [_shift_note(s, "you") for s in clock_shifts(regular, recipient_tz)]
-    notes += [_shift_note(s, other_first) for s in clock_shifts(regular, other_tz)]
+    zones = [(recipient_tz, "your"), (other_tz, f"{other_first}'s")]
+    notes = [_shift_note(s, "you", zones) for s in clock_shifts(regular, recipient_tz)]
+    notes += [_shift_note(s, other_first, zones) for s in clock_shifts(regular, other_tz)]
     rows = [dict(day=day(s.start, recipient_tz), clock=clock(s.start, recipient_tz),
                  other_day=day(s.start, other_tz), other_clock=clock(s.start, other_tz),
                  moved_from=at(s.original_start, recipient_tz) if s.original_start else None)

@@ -52,7 +52,8 @@ from lxml import etree
 
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
-from adapters.providers.safe_fetch import AddressPolicy, ResponseTooLarge, check_url_target, is_public_address
+from adapters.providers.safe_fetch import (AddressPolicy, ResponseTooLarge, check_url_target, is_own_server,
+                                          is_public_address, loopback_only)
 from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
                               ReconnectNeeded, SyncTokenExpired)
@@ -156,13 +157,17 @@ class CalDavCalendarProvider:
 
     kind: ProviderKind = "caldav"
     can_write: bool = True
+    can_restore: bool = True  # the override's STATUS goes back to CONFIRMED
 
     def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
                  address_policy: AddressPolicy = is_public_address,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  expansion_limits: ExpansionLimits = ExpansionLimits(),
-                 max_response_bytes: int = MAX_RESPONSE_BYTES):
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, own_servers: tuple[str, ...] = ()):
+        """``own_servers``: origins of CalDAV servers this installation runs on loopback (the
+        sandbox's); a URL there is checked to be loopback instead of public."""
+        self._own_servers = own_servers
         self._retry_policy = retry_policy
         self._max_response_bytes = max_response_bytes
         self._expansion_limits = expansion_limits
@@ -178,7 +183,8 @@ class CalDavCalendarProvider:
         """Run ``operation`` on the account's calendar with retries and translated errors."""
         def attempt() -> T:
             url = account.credentials.get("url", "")
-            check_url_target(url, address_policy=self._address_policy)
+            own = is_own_server(url, self._own_servers)
+            check_url_target(url, address_policy=loopback_only if own else self._address_policy)
             try:
                 with caldav.DAVClient(url=url, username=account.credentials.get("username"),
                                       password=account.credentials.get("password"), timeout=self._timeout,
@@ -271,7 +277,7 @@ class CalDavCalendarProvider:
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
         self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
-            ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end))
+            ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         self._edit(account, event_id, lambda ics: ical_util.set_occurrence(

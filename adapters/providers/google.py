@@ -51,7 +51,7 @@ MAX_WINDOW = timedelta(days=90)  # freeBusy.query refuses longer ranges (timeRan
 MAX_BATCH = 50
 CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),nextPageToken,nextSyncToken"
 SERIES_FIELDS = "id,status,description,attendees(email,responseStatus),start,end,recurrence,hangoutLink,conferenceData"
-INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime),nextPageToken"
+INSTANCE_FIELDS = "items(id,status,start,end,originalStartTime,attendees(email,responseStatus)),nextPageToken"
 RESPONSES = ("needsAction", "accepted", "declined", "tentative")
 MEET_POLL_WAITS = (0.5, 1.0, 2.0)  # a Meet link may stay "pending" briefly after the insert
 
@@ -91,6 +91,7 @@ class GoogleCalendarProvider:
 
     kind = "google"
     can_write = True
+    can_restore = True  # patching a cancelled instance back to "confirmed" restores it
 
     def __init__(self, client_id: str, client_secret: str, *, token_uri: str = google_oauth.GOOGLE_TOKEN_URI,
                  api_endpoint: str = GOOGLE_API_ENDPOINT, batch_uri: str = GOOGLE_BATCH_URI,
@@ -511,7 +512,9 @@ def _time_of(value: dict) -> str:
 def _occurrence(item: dict) -> OccurrenceState:
     original = item.get("originalStartTime") or item["start"]
     return OccurrenceState(original_start=_parse_time(_time_of(original)), start=_parse_time(_time_of(item["start"])),
-                           end=_parse_time(_time_of(item["end"])), cancelled=item.get("status") == "cancelled")
+                           end=_parse_time(_time_of(item["end"])), cancelled=item.get("status") == "cancelled",
+                           declined_by=frozenset(a["email"].lower() for a in item.get("attendees", ())
+                                                 if a.get("email") and a.get("responseStatus") == "declined"))
 
 
 def _event_time(instant: datetime, zone: str | None) -> dict:

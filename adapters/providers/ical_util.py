@@ -17,6 +17,8 @@ these documents, even the ones holding our own series.
 """
 from __future__ import annotations
 
+import copy
+
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
@@ -26,6 +28,7 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
+from adapters.providers.vtimezone import rule_vtimezone
 from scheduler.core.ics_busy import ExpansionBudget, ExpansionLimits, ExpansionRefused, busy_from_ics, check_expansion
 from scheduler.core.intervals import Interval, merge
 from scheduler.errors import InvalidCalendarFile, NotFound, UnknownTimeZone
@@ -92,15 +95,15 @@ def build_series_calendar(spec: SeriesSpec, *, now: datetime) -> icalendar.Calen
 def series_vtimezone(spec: SeriesSpec) -> icalendar.Timezone:
     """A VTIMEZONE for the series zone covering the whole years the series runs in (plus one).
 
-    Generated from ``zoneinfo`` for that span only: parsers that read VTIMEZONE rules instead of
-    the IANA name (dateutil, vobject, some clients) mis-read icalendar's default 1970-2038 block.
+    Generated from ``zoneinfo`` as yearly rules (:mod:`adapters.providers.vtimezone`): parsers
+    that read VTIMEZONE rules instead of the IANA name (dateutil, vobject, some clients) mis-read
+    icalendar's default 1970-2038 block and its RDATE lists.
     """
     tz = zone(spec.tz)
     start = spec.start_local.replace(tzinfo=tz)
     rule = rrulestr(spec.rrule, dtstart=start)
     last = rule.before(start + _OPEN_SERIES_SPAN, inc=True) or start
-    return icalendar.Timezone.from_tzinfo(tz, spec.tz, first_date=date(start.year, 1, 1),
-                                          last_date=date(last.year + 2, 1, 1))
+    return rule_vtimezone(spec.tz, date(start.year, 1, 1), date(last.year + 1, 1, 1))
 
 
 def series_components(calendar: icalendar.Calendar, uid: str) -> tuple[icalendar.Event, list[icalendar.Event]]:
@@ -203,6 +206,36 @@ def email_of(address) -> str:
     return str(address).removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
 
 
+def declined_in(event: icalendar.Event) -> frozenset[str]:
+    """The attendees of ``event`` whose PARTSTAT is DECLINED (an iTIP REPLY applied to it)."""
+    attendees = event.get("ATTENDEE", [])
+    return frozenset(email_of(a) for a in (attendees if isinstance(attendees, list) else [attendees])
+                     if str(a.params.get("PARTSTAT", "")).upper() == "DECLINED")
+
+
+def set_partstat(calendar: icalendar.Calendar, uid: str, attendee_email: str, partstat: str, *, now: datetime,
+                 original_start: datetime | None = None) -> None:
+    """Apply an attendee's answer (an iTIP REPLY): to the whole series, or to the one occurrence
+    that originally started at ``original_start`` (an override is written for it)."""
+    if original_start is None:
+        event, _ = series_components(calendar, uid)
+    else:
+        set_occurrence(calendar, uid, original_start, now=now)
+        _, overrides = series_components(calendar, uid)
+        event = next(o for o in overrides if _same_instant(o["RECURRENCE-ID"].dt, original_start))
+    attendees = event.get("ATTENDEE", [])
+    attendees = [copy.deepcopy(a) for a in (attendees if isinstance(attendees, list) else [attendees])]
+    for attendee in attendees:  # copies: an override shares the master's attendee objects
+        if email_of(attendee) == attendee_email.lower():
+            attendee.params["PARTSTAT"] = partstat
+            event.pop("ATTENDEE", None)
+            for each in attendees:
+                event.add("attendee", each)
+            _touch(event, now)
+            return
+    raise NotFound(f"{attendee_email} is not invited to {uid}")
+
+
 def read_series(calendar: icalendar.Calendar, uid: str, start: datetime, end: datetime) -> SeriesState:
     """The series ``uid`` and its occurrences overlapping ``[start, end)``, all times in UTC."""
     master, _ = series_components(calendar, uid)
@@ -223,7 +256,7 @@ def read_series(calendar: icalendar.Calendar, uid: str, start: datetime, end: da
         original = recurrence_id.dt.astimezone(timezone.utc) if recurrence_id is not None else occ_start
         cancelled = series_cancelled or str(occ.get("STATUS", "")).upper() == "CANCELLED"
         occurrences.append(OccurrenceState(original_start=original, start=occ_start, end=occ_end,
-                                           cancelled=cancelled))
+                                           cancelled=cancelled, declined_by=declined_in(occ)))
     occurrences.sort(key=lambda o: o.original_start)
     return SeriesState(event_id=uid, cancelled=series_cancelled, description=str(master.get("DESCRIPTION", "")),
                        attendees=attendees, occurrences=tuple(occurrences))

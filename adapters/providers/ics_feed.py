@@ -30,7 +30,8 @@ from typing import Callable, Sequence
 
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
-from adapters.providers.safe_fetch import FetchedDocument, fetch_untrusted_url
+from adapters.providers.safe_fetch import (FetchedDocument, FetchLimits, fetch_untrusted_url, is_own_server,
+                                          loopback_only)
 from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.core.intervals import Interval
 from scheduler.errors import (InvalidInput, ProviderError, ProviderUnavailable, RateLimited,
@@ -79,10 +80,14 @@ class IcsFeedCalendarProvider:
 
     kind: ProviderKind = "ics"
     can_write: bool = False
+    can_restore: bool = False
 
     def __init__(self, *, fetch: Fetch = fetch_untrusted_url, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep,
-                 expansion_limits: ExpansionLimits = ExpansionLimits()):
+                 expansion_limits: ExpansionLimits = ExpansionLimits(), own_servers: tuple[str, ...] = ()):
+        """``own_servers``: origins of feed hosts this installation runs on loopback (the
+        sandbox's); a feed there is fetched from loopback only, without redirects."""
+        self._own_servers = own_servers
         self._fetch = fetch
         self._expansion_limits = expansion_limits
         self._retry_policy = retry_policy
@@ -97,7 +102,13 @@ class IcsFeedCalendarProvider:
         url = credentials.get("url")
         if not url:
             raise ReconnectNeeded("no calendar feed link is stored for this person: give Tandem the feed link")
-        body = call_with_retries(lambda: _feed_body(self._fetch(url)), self._retry_policy, sleep=self._sleep)
+        if is_own_server(url, self._own_servers):
+            def fetch() -> FetchedDocument:
+                return fetch_untrusted_url(url, address_policy=loopback_only, limits=FetchLimits(max_redirects=0))
+        else:
+            def fetch() -> FetchedDocument:
+                return self._fetch(url)
+        body = call_with_retries(lambda: _feed_body(fetch()), self._retry_policy, sleep=self._sleep)
         return body, "the calendar feed"
 
     def busy_in(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[Interval, ...]:

@@ -65,6 +65,7 @@ class InMemoryCalendarProvider:
 
     kind: ProviderKind = "memory"
     can_write: bool = True
+    can_restore: bool = True
 
     def __init__(self, *, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  retry_policy: RetryPolicy = RetryPolicy(),
@@ -108,19 +109,15 @@ class InMemoryCalendarProvider:
             return len(self._calendar(email, calendar_id).objects)
 
     def set_attendee_response(self, organizer: CalendarAccount, event_id: str, attendee_email: str,
-                              response: Response) -> None:
-        """Record an attendee's answer (as their calendar app would send it back)."""
+                              response: Response, original_start: datetime | None = None) -> None:
+        """Record an attendee's answer (as their calendar app would send it back) to the series,
+        or to the one occurrence that originally started at ``original_start``."""
         partstat = {"needsAction": "NEEDS-ACTION", "accepted": "ACCEPTED", "declined": "DECLINED",
                     "tentative": "TENTATIVE"}[response]
 
         def apply(calendar: icalendar.Calendar) -> None:
-            master, _ = ical_util.series_components(calendar, event_id)
-            attendees = master.get("ATTENDEE", [])
-            for attendee in attendees if isinstance(attendees, list) else [attendees]:
-                if ical_util.email_of(attendee) == attendee_email.lower():
-                    attendee.params["PARTSTAT"] = partstat
-                    return
-            raise NotFound(f"{attendee_email} is not invited to {event_id}")
+            ical_util.set_partstat(calendar, event_id, attendee_email, partstat, now=self._now(),
+                                   original_start=original_start)
 
         with self._lock:
             self._edit(organizer, event_id, apply)
@@ -175,7 +172,7 @@ class InMemoryCalendarProvider:
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
         self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(
-            cal, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end))
+            cal, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(

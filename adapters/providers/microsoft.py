@@ -107,6 +107,9 @@ class MicrosoftCalendarProvider:
 
     kind: ProviderKind = "microsoft"
     can_write: bool = True
+    # A cancelled occurrence leaves the series (it is listed in cancelledOccurrences) and Graph
+    # has no call that brings it back: resuming re-plans instead (see scheduler.services.lifecycle).
+    can_restore: bool = False
 
     def __init__(self, graph_url: str, authority: str, client_id: str, client_secret: str,
                  session: requests.Session, *, validate_authority: bool = True,
@@ -275,7 +278,8 @@ class MicrosoftCalendarProvider:
             return SeriesState(event_id, True, description, attendees, ())
         occurrences = [OccurrenceState(original_start=parse_graph_datetime({"dateTime": i["originalStart"],
                                                                             "timeZone": "UTC"}),
-                                       start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]))
+                                       start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]),
+                                       declined_by=_declined(i))
                        for i in self._instances(account, event_id, start, end)]
         occurrences.extend(self._cancelled_occurrences(master, start, end))
         occurrences.sort(key=lambda o: o.original_start)
@@ -283,7 +287,7 @@ class MicrosoftCalendarProvider:
 
     def _instances(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> list[dict]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
-                  "$select": "start,end,originalStart,isCancelled,type", "$top": "100"}
+                  "$select": "start,end,originalStart,isCancelled,type,attendees", "$top": "100"}
         return [i for i in self._pages(account, f"/me/events/{event_id}/instances", params)
                 if not i.get("isCancelled") and i.get("originalStart")]
 
@@ -468,3 +472,10 @@ def _error_code(exc: ProviderError) -> str:
     if isinstance(exc, NotFound):
         return f"not_found: {exc}"
     return f"rejected: {getattr(exc, 'code', 'unknown')}"
+
+
+def _declined(item: dict) -> frozenset[str]:
+    """The addresses of the attendees who declined this instance (``status.response``)."""
+    return frozenset(a["emailAddress"]["address"].lower() for a in item.get("attendees") or ()
+                     if (a.get("emailAddress") or {}).get("address")
+                     and (a.get("status") or {}).get("response") == "declined")

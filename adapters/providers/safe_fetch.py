@@ -1,4 +1,5 @@
-"""Fetch a URL a user gave us (an ICS feed) without letting it reach our own network.
+"""Fetch a URL a user gave us (an ICS feed), or POST to one (a webhook endpoint), without letting
+it reach our own network.
 
 An untrusted URL may point, directly or through DNS or a redirect, at loopback, the private
 network, link-local cloud metadata (169.254.169.254) and the like. :func:`fetch_untrusted_url`
@@ -14,6 +15,8 @@ network, link-local cloud metadata (169.254.169.254) and the like. :func:`fetch_
   as well as the body: a watchdog shuts the socket at the deadline, so a server dripping one
   header byte at a time (each read well within the read timeout) is cut off too;
 - streams the body and stops at ``max_bytes`` (no compression is requested).
+
+:func:`post_untrusted_url` sends a body under the same rules and never follows a redirect.
 
 The address rule is injectable (``address_policy``) so tests can serve from a loopback address
 they declare public; the default, :func:`is_public_address`, refuses every non-global address.
@@ -161,6 +164,31 @@ def _checked_addresses(host: str, port: int, resolver: Resolver, policy: Address
     return [str(a) for a in addresses]
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (the port spelled out), lower-cased; '' when it has none."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES or not parts.hostname:
+        return ""
+    try:
+        port = parts.port or _SCHEMES[scheme][1]
+    except ValueError:
+        return ""
+    return f"{scheme}://{parts.hostname.lower()}:{port}"
+
+
+def is_own_server(url: str, own_origins: tuple[str, ...]) -> bool:
+    """Whether ``url`` is served by one of ``own_origins``: servers the installation runs itself
+    on loopback (the sandbox's CalDAV server and feed host), the only loopback addresses a
+    calendar link may name. Production builds no such list."""
+    origin = origin_of(url)
+    return bool(origin) and origin in {origin_of(o) for o in own_origins}
+
+
+def loopback_only(address: IPAddress) -> bool:
+    return address.is_loopback
+
+
 def check_url_target(url: str, *, address_policy: AddressPolicy = is_public_address,
                      resolver: Resolver = socket.getaddrinfo) -> None:
     """Refuse (:class:`UnsafeUrl`) a URL whose scheme or resolved addresses are not allowed.
@@ -205,9 +233,23 @@ def fetch_untrusted_url(url: str, *, limits: FetchLimits = FetchLimits(),
                               "give the final calendar link instead")
 
 
+def post_untrusted_url(url: str, body: bytes, *, headers: dict[str, str], limits: FetchLimits = FetchLimits(),
+                       address_policy: AddressPolicy = is_public_address,
+                       resolver: Resolver = socket.getaddrinfo,
+                       ssl_context: ssl.SSLContext | None = None) -> FetchedDocument:
+    """POST ``body`` to ``url`` under the same rules as :func:`fetch_untrusted_url` (scheme,
+    every resolved address checked, the connection pinned to a checked address, timeouts, a
+    capped body) but never following a redirect: a 3xx answer is returned as it is."""
+    deadline = time.monotonic() + limits.total_timeout
+    status, response_headers, response_body = _fetch_once(
+        url, limits, address_policy, resolver, ssl_context or ssl.create_default_context(), headers, deadline,
+        method="POST", body=body)
+    return FetchedDocument(url=url, status=status, headers=response_headers, body=response_body)
+
+
 def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: Resolver,
-                context: ssl.SSLContext, extra_headers: dict[str, str], deadline: float
-                ) -> tuple[int, dict[str, str], bytes]:
+                context: ssl.SSLContext, extra_headers: dict[str, str], deadline: float, *,
+                method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES or not parts.hostname:
@@ -225,13 +267,14 @@ def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: 
         connection = (_PinnedHTTPSConnection(host, port, address, limits, context, deadline) if transport == "https"
                       else _PinnedHTTPConnection(host, port, address, limits, deadline))
         try:
-            connection.request("GET", target, headers={"Accept": "text/calendar, */*;q=0.5",
-                                                       "User-Agent": "Tandem calendar fetcher", **extra_headers})
+            connection.request(method, target, body=body, headers={
+                "Accept": "text/calendar, */*;q=0.5", "User-Agent": "Tandem calendar fetcher", **extra_headers})
             response = connection.getresponse()
             headers = {k.lower(): v for k, v in response.getheaders()}
             if response.status in _REDIRECTS:
                 return response.status, headers, b""
-            return response.status, headers, _read_capped(response, limits, deadline, host)
+            return response.status, headers, _read_capped(response, limits, deadline, host,
+                                                          truncate=method != "GET")
         except (TimeoutError, ssl.SSLError, ConnectionError, http.client.HTTPException, OSError) as exc:
             if connection.watchdog.expired or time.monotonic() > deadline:
                 raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the "
@@ -249,9 +292,12 @@ def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: 
     raise ProviderUnavailable(f"could not connect to {host} ({last_error}); try again later")
 
 
-def _read_capped(response: http.client.HTTPResponse, limits: FetchLimits, deadline: float, host: str) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, limits: FetchLimits, deadline: float, host: str, *,
+                 truncate: bool = False) -> bytes:
+    """The body, at most ``max_bytes`` of it: more is an error, or (``truncate``: an answer to a
+    POST, whose body only matters for its first bytes) cut off there."""
     declared = response.getheader("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+    if not truncate and declared and declared.isdigit() and int(declared) > limits.max_bytes:
         raise ResponseTooLarge(f"the document at {host} is {int(declared)} bytes; at most "
                                f"{limits.max_bytes} are accepted")
     chunks, size = [], 0
@@ -264,6 +310,9 @@ def _read_capped(response: http.client.HTTPResponse, limits: FetchLimits, deadli
                 raise ProviderUnavailable(f"{host} took longer than {limits.total_timeout:g} s to send the document")
             return b"".join(chunks)
         size += len(chunk)
+        if size > limits.max_bytes and truncate:
+            chunks.append(chunk)
+            return b"".join(chunks)[:limits.max_bytes]
         if size > limits.max_bytes:
             raise ResponseTooLarge(f"the document at {host} is larger than {limits.max_bytes} bytes")
         chunks.append(chunk)

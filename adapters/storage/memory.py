@@ -53,6 +53,9 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
     e.OutboxMessage: (("idempotency_key",),),
     e.UsedLink: (("nonce",),),
     e.ClockOffset: (("name",),),
+    e.ApiToken: (("token_hash",),),
+    e.WebhookDelivery: (("endpoint_id", "event_id"),),
+    e.PairRiskMark: (("pair_id",),),
 }
 
 # child class, foreign-key column, parent class, ON DELETE action in the schema (adapters/storage/orm.py).
@@ -73,9 +76,19 @@ FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Notification, "person_id", e.Person, "CASCADE"),
     (e.Notification, "pair_id", e.Pair, "CASCADE"),
     (e.Notification, "occurrence_id", e.Occurrence, "CASCADE"),
+    (e.ApiToken, "program_id", e.Program, "CASCADE"),
+    (e.ApiToken, "created_by", e.Person, "SET NULL"),
+    (e.WebhookEndpoint, "program_id", e.Program, "CASCADE"),
+    (e.WebhookEndpoint, "created_by", e.Person, "SET NULL"),
+    (e.WebhookDelivery, "endpoint_id", e.WebhookEndpoint, "CASCADE"),
+    (e.WebhookDelivery, "program_id", e.Program, "CASCADE"),
+    (e.WebhookDelivery, "pair_id", e.Pair, "SET NULL"),
+    (e.PairRiskMark, "pair_id", e.Pair, "CASCADE"),
+    (e.PairRiskMark, "program_id", e.Program, "CASCADE"),
 )
 NULLABLE_FKS = {(e.Series, "organizer_connection_id"), (e.AgendaTemplate, "program_id"),
-                (e.Notification, "pair_id"), (e.Notification, "occurrence_id")}
+                (e.Notification, "pair_id"), (e.Notification, "occurrence_id"), (e.ApiToken, "program_id"),
+                (e.ApiToken, "created_by"), (e.WebhookEndpoint, "created_by"), (e.WebhookDelivery, "pair_id")}
 
 
 def _on_delete(child: type, fk: str, parent: type, action: str) -> str:
@@ -149,6 +162,10 @@ class InMemoryUnitOfWork:
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
         self.clock_offsets = MemoryClockOffsets(self)
+        self.api_tokens = MemoryApiTokens(self, e.ApiToken)
+        self.webhook_endpoints = MemoryWebhookEndpoints(self, e.WebhookEndpoint)
+        self.webhook_deliveries = MemoryWebhookDeliveries(self, e.WebhookDelivery)
+        self.pair_risk_marks = MemoryPairRiskMarks(self, e.PairRiskMark)
 
     # -- transaction --------------------------------------------------------------------------
     def __enter__(self) -> "InMemoryUnitOfWork":
@@ -531,6 +548,12 @@ class MemoryPairs(MemoryRepository[e.Pair]):
                                 p.status, p.status_reason, p.updated_at))
         return rows
 
+    def table_rows_after(self, program_id: str, *, after: str | None, limit: int,
+                         states: Sequence[str] | None = None) -> list[PairRow]:
+        rows = [r for r in self.table_rows(program_id)
+                if (after is None or r.pair_id > after) and (states is None or r.status in states)]
+        return sorted(rows, key=lambda r: r.pair_id)[:limit]
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -610,11 +633,15 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
         return self.where(due, order=lambda o: (o.end, o.id))[:limit]
 
     def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
-                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
-        found = []
+                           verdicts: Sequence[str] | None = None, after: tuple[datetime, str] | None = None,
+                           limit: int | None = None) -> list[ProgramSession]:
+        found: list[ProgramSession] = []
         for o in self.where(lambda o: _le(start_from, o.start) and _lt(o.start, start_before)
-                            and (verdicts is None or o.attendance_verdict in verdicts),
+                            and (verdicts is None or o.attendance_verdict in verdicts)
+                            and (after is None or _lt(after[0], o.start) or (o.start == after[0] and o.id > after[1])),
                             order=lambda o: (o.start, o.id)):
+            if limit is not None and len(found) >= limit:
+                break
             series = self.uow.series.get(o.series_id)
             pair = self.uow.pairs.get(series.pair_id) if series is not None else None
             if pair is None or pair.program_id != program_id:
@@ -637,9 +664,12 @@ class MemoryOccurrences(MemoryRepository[e.Occurrence]):
                 found.append((o, series, pair))
         return found
 
-    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+    def attendance_by_pair(self, program_id: str, now: datetime, *, pair_ids: Sequence[str] | None = None
+                           ) -> dict[str, PairAttendance]:
         by_pair: dict[str, list[tuple[e.Occurrence, e.Series]]] = {}
         for o, series, pair in self._of_program(program_id):
+            if pair_ids is not None and pair.id not in pair_ids:
+                continue
             by_pair.setdefault(pair.id, []).append((o, series))
 
         def latest(values):
@@ -715,6 +745,9 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
     def count_for_person(self, person_id: str, kind: str, *, due_since: datetime) -> int:
         return len(self.where(lambda n: n.person_id == person_id and n.kind == kind and _le(due_since, n.due_at)))
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        return len(self.where(lambda n: n.pair_id == pair_id and n.status == "pending"))
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         for n in self.all():
@@ -751,6 +784,10 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             row.status, row.enqueued_at, row.attempts = "enqueued", now, row.attempts + 1
             claimed.append(row)
         return claimed
+
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        ids = set(subject_ids)
+        return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")))
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return len(self.where(lambda m: m.idempotency_key.startswith(prefix)))
@@ -797,6 +834,47 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
         due = [m.due_at for m in self.where(lambda m: m.status in ("pending", "enqueued", "running")
                                              and _le(m.due_at, now))]
         return min(due) if due else None
+
+
+class MemoryApiTokens(MemoryRepository[e.ApiToken]):
+    def by_hash(self, token_hash: str) -> e.ApiToken | None:
+        return next((t for t in self.all() if t.token_hash == token_hash), None)
+
+    def count_request(self, token_id: str, window_start: datetime, now: datetime) -> int:
+        token = self.get(token_id)
+        if token is None:
+            return 0
+        if token.window_start == window_start:
+            token.window_count += 1
+        else:
+            token.window_start, token.window_count, token.last_used_at = window_start, 1, now
+        return token.window_count
+
+    def of_program(self, program_id: str) -> list[e.ApiToken]:
+        found = self.where(lambda t: t.program_id == program_id, order=lambda t: t.id)
+        return sorted(found, key=lambda t: t.created_at, reverse=True)
+
+
+class MemoryPairRiskMarks(MemoryRepository[e.PairRiskMark]):
+    def of_program(self, program_id: str) -> list[e.PairRiskMark]:
+        return self.where(lambda m: m.program_id == program_id, order=lambda m: m.pair_id)
+
+
+class MemoryWebhookDeliveries(MemoryRepository[e.WebhookDelivery]):
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[e.WebhookDelivery]:
+        rows = self.where(lambda d: d.program_id == program_id, order=lambda d: (d.created_at, d.id))
+        return rows[::-1][:limit]
+
+
+class MemoryWebhookEndpoints(MemoryRepository[e.WebhookEndpoint]):
+    def of_program(self, program_id: str) -> list[e.WebhookEndpoint]:
+        return self.where(lambda h: h.program_id == program_id, order=lambda h: (h.created_at, h.id))
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        return sorted({h.program_id for h in self.where(lambda h: h.enabled and event_type in (h.events or []))})
+
+    def subscribed(self, program_id: str, event_type: str) -> list[e.WebhookEndpoint]:
+        return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
 
 
 class MemoryUsedLinks:

@@ -7,9 +7,9 @@ web, workers and the CLI go through the services and the unit of work (import-li
 from __future__ import annotations
 
 from adapters.storage.orm import metadata
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Feedback, Goal, Membership, Notification,
-                                     Occurrence, OutboxMessage, Pair, Person, Program, Series, UsedLink, new_id,
-                                     utcnow)
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Feedback, Goal, Membership,
+                                     Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
+                                     Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id, utcnow)
 
 
 class Base:
@@ -18,5 +18,6 @@ class Base:
     metadata = metadata
 
 
-__all__ = ["AgendaTemplate", "Base", "CalendarConnection", "Feedback", "Goal", "Membership", "Notification",
-           "Occurrence", "OutboxMessage", "Pair", "Person", "Program", "Series", "UsedLink", "new_id", "utcnow"]
+__all__ = ["AgendaTemplate", "ApiToken", "Base", "CalendarConnection", "Feedback", "Goal", "Membership",
+           "Notification", "Occurrence", "OutboxMessage", "Pair", "PairRiskMark", "Person", "Program", "Series",
+           "UsedLink", "WebhookDelivery", "WebhookEndpoint", "new_id", "utcnow"]

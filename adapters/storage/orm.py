@@ -46,6 +46,8 @@ programs = Table(
     Column("allow_pair_cadence", Boolean, nullable=False, default=False),
     Column("is_sandbox", Boolean, nullable=False, default=False),
     Column("attendance_window_days", Integer, nullable=False, default=3, server_default="3"),
+    Column("at_risk_alerts", Boolean, nullable=False, default=False, server_default=false()),
+    Column("at_risk_alerted", JSON, nullable=False, default=dict, server_default="{}"),
     _created(),
 )
 
@@ -80,6 +82,7 @@ pairs = Table(
     Column("cadence", String(16), nullable=True),
     Column("duration_min", Integer, nullable=True),
     Column("organizer_role", String(8), nullable=False, default="mentor"),
+    Column("history", JSON, nullable=False, default=list, server_default="[]"),
     _created(),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
     UniqueConstraint("program_id", "mentor_id", "mentee_id"),
@@ -159,6 +162,7 @@ feedback = Table(
     Column("answer", String(16), nullable=False),
     Column("rating", Integer, nullable=True),
     Column("notes", Text, nullable=True),
+    Column("action_items", Text, nullable=True),
     _created(),
     UniqueConstraint("occurrence_id", "person_id"),
 )
@@ -209,6 +213,62 @@ clock_offsets = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+# Bearer tokens of the JSON API (migration 0007): the SHA-256 of the token, never the token.
+api_tokens = Table(
+    "api_tokens", metadata, _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("created_by", ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("window_start", UTCDateTime, nullable=True),
+    Column("window_count", Integer, nullable=False, default=0),
+)
+
+
+# Outgoing webhooks (migration 0008): endpoints, one delivery per endpoint and event, and the
+# pairs at risk (so ``pair.at_risk`` fires on becoming at risk only).
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata, _id(),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False, default=list),
+    Column("secret_blob", LargeBinary, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("created_by", ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("last_status", String(200), nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_delivered_at", UTCDateTime, nullable=True),
+    _created(),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata, _id(),
+    Column("endpoint_id", ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
+    Column("pair_id", ForeignKey("pairs.id", ondelete="SET NULL"), nullable=True),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_status", String(200), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    _created(),
+    UniqueConstraint("endpoint_id", "event_id"),
+)
+
+pair_risk_marks = Table(
+    "pair_risk_marks", metadata, _id(),
+    Column("pair_id", ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("since", UTCDateTime, nullable=False, default=utcnow),
+    Column("rules", JSON, nullable=False, default=list),
+)
 
 def start_mappers() -> None:
     """Instrument the entity classes (idempotent).
@@ -248,6 +308,12 @@ def start_mappers() -> None:
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
     m(e.ClockOffset, clock_offsets)
+    m(e.ApiToken, api_tokens, properties=dict(_program=relationship(e.Program), _creator=relationship(e.Person)))
+    m(e.WebhookEndpoint, webhook_endpoints, properties=dict(_program=relationship(e.Program),
+                                                            _creator=relationship(e.Person)))
+    m(e.WebhookDelivery, webhook_deliveries, properties=dict(
+        _endpoint=relationship(e.WebhookEndpoint), _program=relationship(e.Program), _pair=relationship(e.Pair)))
+    m(e.PairRiskMark, pair_risk_marks, properties=dict(_pair=relationship(e.Pair), _program=relationship(e.Program)))
 
 
 start_mappers()

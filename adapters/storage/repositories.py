@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import String, case, cast, func, or_, select, update
+from sqlalchemy import String, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
-                                     Membership, Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series,
-                                     UsedLink, new_id)
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
+                                     Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
+                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -154,6 +154,19 @@ class SqlPairs(SqlRepository[Pair]):
                  .where(Pair.program_id == program_id).order_by(Pair.created_at, Pair.id))
         return [PairRow(*row) for row in self.session.execute(query)]
 
+    def table_rows_after(self, program_id: str, *, after: str | None, limit: int,
+                         states: Sequence[str] | None = None) -> list[PairRow]:
+        mentor, mentee = aliased(Person), aliased(Person)
+        query = (select(Pair.id, Pair.mentor_id, mentor.name, mentor.email, Pair.mentee_id, mentee.name, mentee.email,
+                        Pair.status, Pair.status_reason, Pair.updated_at)
+                 .join(mentor, Pair.mentor_id == mentor.id).join(mentee, Pair.mentee_id == mentee.id)
+                 .where(Pair.program_id == program_id))
+        if after is not None:
+            query = query.where(Pair.id > after)
+        if states is not None:
+            query = query.where(Pair.status.in_(tuple(states)))
+        return [PairRow(*row) for row in self.session.execute(query.order_by(Pair.id).limit(limit))]
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
@@ -256,7 +269,8 @@ class SqlOccurrences(SqlRepository[Occurrence]):
             .order_by(Occurrence.end, Occurrence.id).limit(limit)))
 
     def of_program_between(self, program_id: str, *, start_from: datetime, start_before: datetime,
-                           verdicts: Sequence[str] | None = None) -> list[ProgramSession]:
+                           verdicts: Sequence[str] | None = None, after: tuple[datetime, str] | None = None,
+                           limit: int | None = None) -> list[ProgramSession]:
         mentor, mentee = aliased(Person), aliased(Person)
         query = (select(Occurrence.id, Pair.id, Occurrence.start, Occurrence.end, Occurrence.status,
                         Occurrence.attendance_verdict, Occurrence.attendance_signals, Occurrence.attendance_note,
@@ -270,14 +284,21 @@ class SqlOccurrences(SqlRepository[Occurrence]):
                         Occurrence.start < start_before))
         if verdicts is not None:
             query = query.where(Occurrence.attendance_verdict.in_(tuple(verdicts)))
+        if after is not None:
+            query = query.where((Occurrence.start > after[0])
+                                | ((Occurrence.start == after[0]) & (Occurrence.id > after[1])))
+        query = query.order_by(Occurrence.start, Occurrence.id)
+        if limit is not None:
+            query = query.limit(limit)
         return [ProgramSession(occ_id, pair_id, start, end, status, verdict, list(signals or []), note, tz,
                                mentor_id, mentor_name, mentor_email, mentor_tz, mentee_id, mentee_name, mentee_email)
                 for (occ_id, pair_id, start, end, status, verdict, signals, note, tz, mentor_id, mentor_name,
                      mentor_email, mentor_tz, mentee_id, mentee_name, mentee_email)
-                in self.session.execute(query.order_by(Occurrence.start, Occurrence.id))]
+                in self.session.execute(query)]
 
 
-    def attendance_by_pair(self, program_id: str, now: datetime) -> dict[str, PairAttendance]:
+    def attendance_by_pair(self, program_id: str, now: datetime, *, pair_ids: Sequence[str] | None = None
+                           ) -> dict[str, PairAttendance]:
         O = Occurrence
         past = O.start <= now
         silent = cast(O.attendance_signals, String).like(NO_ANSWER_TEXT)
@@ -290,7 +311,9 @@ class SqlOccurrences(SqlRepository[Occurrence]):
             func.max(case((past & O.attendance_verdict.in_(BREAKS_MISSES), O.start))).label("last_break"),
             func.max(case((past & O.attendance_verdict.in_(ANSWERED) & ~silent, O.start))).label("last_answered"))
             .join(Series, O.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
-            .where(Pair.program_id == program_id).group_by(Series.pair_id)).subquery()
+            .where(Pair.program_id == program_id,
+                   Series.pair_id.in_(tuple(pair_ids)) if pair_ids is not None else true())
+            .group_by(Series.pair_id)).subquery()
         o2, s2 = aliased(Occurrence), aliased(Series)
         silent2 = cast(o2.attendance_signals, String).like(NO_ANSWER_TEXT)
         misses = func.count(case(((o2.start <= now) & (o2.attendance_verdict == "missed")
@@ -363,6 +386,10 @@ class SqlNotifications(SqlRepository[Notification]):
             Notification.person_id == person_id, Notification.kind == kind,
             Notification.due_at >= due_since)) or 0
 
+    def count_pending_of_pair(self, pair_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.pair_id == pair_id, Notification.status == "pending")) or 0
+
     def cancel_pending(self, *, occurrence_id: str | None = None, pair_id: str | None = None,
                        kinds: Sequence[str] = ("reminder", "feedback")) -> None:
         query = update(Notification).where(Notification.status == "pending", Notification.kind.in_(tuple(kinds)))
@@ -416,6 +443,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         self.session.flush()
         return claimed
 
+    def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
+        ids = list(subject_ids)
+        if not ids:
+            return 0
+        return self.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED))) or 0
+
     def count_with_key_prefix(self, prefix: str) -> int:
         return self.session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.idempotency_key.startswith(prefix))) or 0
@@ -465,6 +499,61 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def oldest_due(self, now: datetime) -> datetime | None:
         return self.session.scalar(select(func.min(OutboxMessage.due_at)).where(
             OutboxMessage.status.in_(UNFINISHED), OutboxMessage.due_at <= now))
+
+
+class SqlApiTokens(SqlRepository[ApiToken]):
+    model = ApiToken
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+    def count_request(self, token_id: str, window_start: datetime, now: datetime) -> int:
+        same = ApiToken.window_start == window_start
+        stmt = (update(ApiToken).where(ApiToken.id == token_id)
+                .values(window_count=case((same, ApiToken.window_count + 1), else_=1),
+                        last_used_at=case((same, ApiToken.last_used_at), else_=now),
+                        window_start=window_start)
+                .returning(ApiToken.window_count)
+                .execution_options(synchronize_session=False))
+        return self.session.execute(stmt).scalar() or 0
+
+    def of_program(self, program_id: str) -> list[ApiToken]:
+        return list(self.session.scalars(select(ApiToken).where(ApiToken.program_id == program_id)
+                                         .order_by(ApiToken.created_at.desc(), ApiToken.id)))
+
+
+class SqlPairRiskMarks(SqlRepository[PairRiskMark]):
+    model = PairRiskMark
+
+    def of_program(self, program_id: str) -> list[PairRiskMark]:
+        return list(self.session.scalars(select(PairRiskMark).where(PairRiskMark.program_id == program_id)
+                                         .order_by(PairRiskMark.pair_id)))
+
+
+class SqlWebhookDeliveries(SqlRepository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
+        return list(self.session.scalars(select(WebhookDelivery).where(WebhookDelivery.program_id == program_id)
+                                         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+                                         .limit(limit)))
+
+
+class SqlWebhookEndpoints(SqlRepository[WebhookEndpoint]):
+    model = WebhookEndpoint
+
+    def of_program(self, program_id: str) -> list[WebhookEndpoint]:
+        return list(self.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.program_id == program_id)
+                                         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+
+    def programs_subscribed_to(self, event_type: str) -> list[str]:
+        # A program has a handful of endpoints: the JSON list of events is filtered here, portably.
+        rows = self.session.execute(select(WebhookEndpoint.program_id, WebhookEndpoint.events)
+                                    .where(WebhookEndpoint.enabled.is_(True)))
+        return sorted({program_id for program_id, events in rows if event_type in (events or [])})
+
+    def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
+        return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
 
 
 class SqlUsedLinks:

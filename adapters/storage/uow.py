@@ -32,6 +32,10 @@ class SqlUnitOfWork:
         self.outbox = r.SqlOutbox(s)
         self.used_links = r.SqlUsedLinks(s)
         self.clock_offsets = r.SqlClockOffsets(s)
+        self.api_tokens = r.SqlApiTokens(s)
+        self.webhook_endpoints = r.SqlWebhookEndpoints(s)
+        self.webhook_deliveries = r.SqlWebhookDeliveries(s)
+        self.pair_risk_marks = r.SqlPairRiskMarks(s)
         return self
 
     def __exit__(self, *exc) -> None:

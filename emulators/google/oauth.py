@@ -69,6 +69,8 @@ def register_oauth_routes(app: Flask, emu: "GoogleEmulator") -> None:
         return None
 
     def approve(params: dict, email: str, granted: list[str]) -> Response:
+        if not emu.knows(email):
+            return bad_auth_request(f"Couldn't find your Google Account ({email}).")
         user = store.ensure_user(email)
         code = secrets.token_urlsafe(24)
         with store.lock:

@@ -47,7 +47,12 @@ class GoogleEmulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, client_id: str = DEFAULT_CLIENT_ID,
                  client_secret: str = DEFAULT_CLIENT_SECRET, seed: int = 0, auto_approve: bool | str = False,
                  token_lifetime_s: float = 3600, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time, redirect_uris: tuple[str, ...] = ()):
+                 clock: Callable[[], float] = time.time, redirect_uris: tuple[str, ...] = (),
+                 directory: Callable[[str], bool] | None = None):
+        # directory: who has an account. None: any address can consent (a Google account is
+        # created on first consent); else an unknown address is looked up with directory(email),
+        # which may create it (add_user, add_event) and answers whether it exists.
+        self.directory = directory
         self.host, self.port = host, port
         self.client_id, self.client_secret = client_id, client_secret
         self.store = Store(clock=clock)  # a test may pass a fake clock (token expiry, channel expiry)
@@ -122,6 +127,17 @@ class GoogleEmulator:
         """Create a user (and their primary calendar, zone UTC unless given); returns the
         normalised email. For an existing user, a given ``time_zone`` replaces theirs."""
         return self.store.ensure_user(email, time_zone).email
+
+    def knows(self, email: str) -> bool:
+        """Whether ``email`` may consent: any address without a directory; else a known user or
+        one the directory knows (asked outside the store's lock)."""
+        key = email.strip().lower()
+        if self.directory is None:
+            return bool(key)
+        with self.store.lock:
+            if key in self.store.users:
+                return True
+        return bool(key) and bool(self.directory(key))
 
     def add_event(self, email: str, start: datetime, end: datetime, summary: str = "Busy", *,
                   rrule: str | None = None, tz: str | None = None, transparent: bool = False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Callable, Iterable
 
 
 from emulators.serving import BackgroundServer
@@ -36,11 +36,19 @@ class GraphEmulator:
     """A loopback Microsoft Graph + identity platform. See the module docstring."""
 
     def __init__(self, *, port: int = 0, tenant: str = DEFAULT_TENANT, tls: LocalTls | None = None,
-                 allow_http_webhooks: bool = False, deliver_invitations: bool = False):
+                 allow_http_webhooks: bool = False, deliver_invitations: bool = False,
+                 directory: Callable[[str], bool] | None = None):
+        """``directory``: an outside directory the tenant syncs its accounts from (as a tenant
+        synced from an organisation's own directory knows everyone in it). When someone signs in
+        with an address the emulator does not know, ``directory(email)`` is asked (outside the
+        emulator's lock); it may create the mailbox (``add_user``, ``add_event``) and answers
+        whether the account exists. Without one, only accounts added with ``add_user`` (or the
+        ``users`` control action) can sign in, and others get AADSTS50034 as on a real tenant."""
         self.tls = tls or shared_tls()
         self.tenant = tenant
         self._port = port
         self.store = Store()
+        self.store.directory = directory
         self._control = Control()
         self._subs = Subscriptions(self.store, self.tls.ca_file, allow_http=allow_http_webhooks)
         self.app = GraphApp(self.store, self._subs, self._control)

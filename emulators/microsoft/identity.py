@@ -145,8 +145,8 @@ class Identity:
                    "code_challenge": args.get("code_challenge"), "code_challenge_method": method or "plain",
                    "tenant": tenant}
         hint = args.get("login_hint", "")
+        user = self.store.account(hint) if hint and self.store.auto_approve else None
         with self.store.lock:
-            user = self.store.users.get(hint.lower()) if hint else None
             if self.store.auto_approve and user is not None:
                 return self._issue_code(pending, user.oid)
             request_id = secrets.token_urlsafe(16)
@@ -163,9 +163,10 @@ class Identity:
                 return _redirect_error(pending["redirect_uri"], pending["response_mode"], pending["state"],
                                        "access_denied",
                                        "AADSTS65004: User declined to consent to access the app.")
-            user = self.store.users.get(form.get("email", "").strip().lower())
-            if user is None:
-                return _error_page(50034, "The user account does not exist in this directory.")
+        user = self.store.account(form.get("email", ""))
+        if user is None:
+            return _error_page(50034, "The user account does not exist in this directory.")
+        with self.store.lock:
             return self._issue_code(pending, user.oid)
 
     def _issue_code(self, pending: dict, oid: str) -> Response:

@@ -7,6 +7,7 @@ import random
 import secrets
 import threading
 import uuid
+from typing import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -120,6 +121,8 @@ class Store:
         self.request_log: list[dict] = []
         self.notification_log: list[dict] = []
         self.auto_approve = False
+        # accounts synced from an outside directory on first sign-in (see GraphEmulator.directory)
+        self.directory: Callable[[str], bool] | None = None
         self.deliver_invitations = False  # copy meetings into attendees' mailboxes (see invitations.py)
         self.access_token_lifetime = timedelta(seconds=3599)
         self.refresh_token_lifetime = timedelta(days=90)
@@ -143,6 +146,20 @@ class Store:
             self.users[key] = user
             self.users_by_oid[user.oid] = user
             return user
+
+    def account(self, email: str) -> User | None:
+        """The user signing in as ``email``: a known one, or one the outside directory (if any)
+        provisions now; None when the directory does not know the address either. The directory is
+        asked outside the lock (it may call back into the emulator to create the mailbox)."""
+        key = email.strip().lower()
+        if not key:
+            return None
+        with self.lock:
+            user = self.users.get(key)
+        if user is None and self.directory is not None and self.directory(key):
+            with self.lock:
+                user = self.users.get(key)
+        return user
 
     def user(self, email: str) -> User:
         with self.lock:

@@ -58,12 +58,15 @@ def _make(default: Any) -> Any:
 
 
 class Program(Entity):
-    """A mentoring program run by coordinators: cadence, duration, horizon, policies."""
+    """A mentoring program run by coordinators: cadence, duration, horizon, policies.
+    ``at_risk_alerts``: coordinators get an email when a pair becomes at risk;
+    ``at_risk_alerted``: pair id -> when they were alerted, for the pairs at risk now (a pair
+    leaves it when it is no longer at risk, so its next episode is alerted again)."""
 
     FIELDS = dict(id=new_id, name="", cadence="biweekly", duration_min=45, session_count=6, horizon_weeks=12,
                   mentor_max_sessions_per_week=None, reminder_offsets_min=_default_reminders,
                   repair_policy="auto", allow_pair_cadence=False, is_sandbox=False, attendance_window_days=3,
-                  created_at=utcnow)
+                  at_risk_alerts=False, at_risk_alerted=dict, created_at=utcnow)
     ONE_TO_MANY = dict(pairs=("Pair", "program_id", "created_at"),
                        agenda_templates=("AgendaTemplate", "program_id", "position"))
 
@@ -86,10 +89,12 @@ class Membership(Entity):
 class Pair(Entity):
     """A mentor and a mentee in a program, and where they are in their life cycle (``status``
     holds a :class:`scheduler.core.pair_state.PairState` value; change it with
-    :func:`scheduler.core.pair_state.move_pair`)."""
+    :func:`scheduler.core.pair_state.move_pair`). ``history`` lists what happened to the pair
+    (JSON list of ``{"at", "kind", "by", ...}``, see :mod:`scheduler.services.pair_history`)."""
 
     FIELDS = dict(id=new_id, program_id=None, mentor_id=None, mentee_id=None, status="invited", status_reason=None,
-                  cadence=None, duration_min=None, organizer_role="mentor", created_at=utcnow, updated_at=utcnow)
+                  cadence=None, duration_min=None, organizer_role="mentor", history=list, created_at=utcnow,
+                  updated_at=utcnow)
     MANY_TO_ONE = dict(program=("program_id", "Program"), mentor=("mentor_id", "Person"),
                        mentee=("mentee_id", "Person"))
     ONE_TO_MANY = dict(series=("Series", "pair_id", "created_at"), goals=("Goal", "pair_id", "created_at"))
@@ -145,10 +150,11 @@ class Goal(Entity):
 
 
 class Feedback(Entity):
-    """One person's answer about one occurrence (we met / we didn't / moved), once each."""
+    """One person's answer about one occurrence (we met / we didn't / moved), once each.
+    ``action_items``: one per line, carried into the pair's next agenda."""
 
     FIELDS = dict(id=new_id, occurrence_id=None, person_id=None, answer="", rating=None, notes=None,
-                  created_at=utcnow)
+                  action_items=None, created_at=utcnow)
 
 
 class Notification(Entity):
@@ -179,7 +185,46 @@ class ClockOffset(Entity):
     FIELDS = dict(name="sandbox", offset_seconds=0, updated_at=utcnow)
 
 
+class ApiToken(Entity):
+    """A bearer token of the JSON API (``/api/v1``): only its SHA-256 ``token_hash`` is stored,
+    never the token. ``program_id`` None is an administrator's token for every program.
+    ``window_start``/``window_count`` count the token's requests in the current minute (the rate
+    limit, shared by every process through this row); ``last_used_at`` is set once per minute."""
+
+    FIELDS = dict(id=new_id, token_hash="", name="", program_id=None, created_by=None, created_at=utcnow,
+                  last_used_at=None, revoked_at=None, window_start=None, window_count=0)
+
+
+class WebhookEndpoint(Entity):
+    """A URL of a program's to which Tandem POSTs the events it subscribes to (``events``: a
+    list of ``scheduler.core.webhooks.EVENT_TYPES``). ``secret_blob`` is the signing secret,
+    encrypted like calendar tokens; ``disabled_reason`` says why it was switched off (by a
+    coordinator, or by the endpoint answering 410 Gone)."""
+
+    FIELDS = dict(id=new_id, program_id=None, url="", events=list, secret_blob=None, enabled=True,
+                  disabled_reason=None, created_by=None, last_status=None, last_attempt_at=None,
+                  last_delivered_at=None, created_at=utcnow)
+
+
+class WebhookDelivery(Entity):
+    """One event for one endpoint, sent by the outbox row ``deliver_webhook`` whose subject it
+    is. ``payload`` is the event's ``data``; the body is rebuilt from it byte for byte on every
+    try. ``status``: pending, delivered, rejected, gone (the endpoint answered 410), skipped
+    (the endpoint was disabled or deleted first)."""
+
+    FIELDS = dict(id=new_id, endpoint_id=None, program_id=None, pair_id=None, event_id="", event_type="",
+                  payload=dict, status="pending", attempts=0, last_status=None, last_error=None,
+                  delivered_at=None, created_at=utcnow)
+
+
+class PairRiskMark(Entity):
+    """A pair that is at risk (``scheduler.core.at_risk``), since when and by which rules: kept so
+    ``pair.at_risk`` fires when a pair *becomes* at risk, not on every check."""
+
+    FIELDS = dict(id=new_id, pair_id=None, program_id=None, since=utcnow, rules=list)
+
+
 ENTITIES: tuple[type[Entity], ...] = (Program, Person, Membership, Pair, CalendarConnection, Series, Occurrence,
                                       AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink,
-                                      ClockOffset)
+                                      ClockOffset, ApiToken, WebhookEndpoint, WebhookDelivery, PairRiskMark)
 BY_NAME: dict[str, type[Entity]] = {cls.__name__: cls for cls in ENTITIES}

@@ -37,7 +37,7 @@ PAIR_TRANSITIONS: dict[PairState, frozenset[PairState]] = {
     P.BOOKED: frozenset({P.BOOKED, P.READY, P.PAUSED, P.NEEDS_ATTENTION, P.ENDED}),
     P.NEEDS_ATTENTION: frozenset({P.NEEDS_ATTENTION, P.BOOKED, P.READY, P.PAUSED, P.ENDED}),
     P.UNSCHEDULABLE: frozenset({P.UNSCHEDULABLE, P.READY, P.INVITED, P.PAUSED, P.ENDED}),
-    P.PAUSED: frozenset({P.PAUSED, P.READY, P.ENDED}),
+    P.PAUSED: frozenset({P.PAUSED, P.READY, P.BOOKED, P.ENDED}),  # BOOKED: resumed with its sessions
     P.ENDED: frozenset(),
 }
 
@@ -91,3 +91,19 @@ def move_pair(pair, new: PairState, reason: str | None = None) -> None:
 
 def move_series(series, new: SeriesState) -> None:
     series.status = series_transition(series.status, new).value
+
+
+PAUSE_DETAIL = "paused"  # the detail of the cancellation signal a pause writes on each session it takes off
+
+
+def taken_off_by_pause(status: str, signals: list | None) -> bool:
+    """True for a session a pause took off (cancelled with the pause's signal), as opposed to one
+    the pair skipped or a calendar cancelled: resuming brings it back, history does not list it.
+
+    >>> taken_off_by_pause("cancelled", [{"kind": "cancelled", "detail": "paused"}])
+    True
+    >>> taken_off_by_pause("skipped", [{"kind": "skipped", "by": "mentee"}])
+    False
+    """
+    return status == "cancelled" and any(
+        s.get("kind") == "cancelled" and s.get("detail") == PAUSE_DETAIL for s in signals or [])

@@ -15,6 +15,7 @@ from scheduler.core.attendance import Answer, Signal, Verdict
 from scheduler.core.entities import Occurrence, Pair
 from scheduler.errors import InvalidInput, TandemError
 from scheduler.ports import Dependencies, UnitOfWork
+from scheduler.services import webhook_events
 
 SWEEP_BATCH = 500
 NOTE_MAX = 1000
@@ -49,8 +50,10 @@ def record_signal(uow: UnitOfWork, occ: Occurrence, signal: Signal, now: datetim
 
 
 def resolve_in(uow: UnitOfWork, occ: Occurrence, now: datetime) -> Verdict:
-    """Resolve the occurrence's verdict in the caller's unit of work and store it with its signals."""
+    """Resolve the occurrence's verdict in the caller's unit of work and store it with its signals
+    (a verdict that has just become held or missed is announced to the program's webhooks)."""
     pair = occ.series.pair
+    before = occ.attendance_verdict
     answers = {}
     for row in uow.feedback.of_occurrences([occ.id]):
         role = role_in(pair, row.person_id)
@@ -64,6 +67,7 @@ def resolve_in(uow: UnitOfWork, occ: Occurrence, now: datetime) -> Verdict:
         occ.attendance_signals = stored
     occ.attendance_verdict = verdict.verdict
     occ.attendance_resolved_at = now
+    webhook_events.session_verdict(uow, occ, before, now)
     return verdict
 
 

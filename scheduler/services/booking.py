@@ -11,6 +11,7 @@ from scheduler.ports import Dependencies, SeriesSpec
 from scheduler.services.accounts import account_for, provider_for, writable_connection
 from scheduler.services.notifications import notify_pair, schedule_occurrence_followups
 from scheduler.services.pair_status import check_sessions_left
+from scheduler.services import webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def book_series(deps: Dependencies, series_id: str) -> None:
             notify_pair(uow, pair, "series_booked" if event_id else "series_invite", now,
                         key=f"booked:{series.id}", payload={"series_id": series.id, "skipped": skipped,
                                                             "organizer_email": spec.organizer_email})
+            webhook_events.pair_booked(uow, pair, series, now)
         uow.commit()
     log.info("series %s booked (%s)", series_id, f"event {event_id}" if event_id else "emailed invitations")
 

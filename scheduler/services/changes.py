@@ -69,11 +69,12 @@ def handle_calendar_change(deps: Dependencies, connection_id: str) -> int:
         except SyncTokenExpired:
             result = provider.changes(account, None)
         cursor, changed = result.cursor, result.changed_event_ids
-    cancelled = _cancelled_at_provider(deps, provider, account, changed, now)
+    cancelled, declined = _cancelled_at_provider(deps, provider, account, changed, now)
     with deps.uow() as uow:
         connection = uow.connections.get(connection_id)
         connection.sync_cursor, connection.last_checked_at = cursor, now
         _record_cancellations(uow, cancelled, now)
+        record_declines(uow, declined, now)
         queued = 0
         for series_id in uow.series.booked_ids(person_id):
             queued += uow.outbox.add_once("recheck_series", series_id,
@@ -84,12 +85,13 @@ def handle_calendar_change(deps: Dependencies, connection_id: str) -> int:
 
 def _cancelled_at_provider(deps: Dependencies, provider, account, changed_ids, now):
     """For our events among ``changed_ids``: the whole series, or single occurrences, that the
-    people cancelled in their calendar."""
+    people cancelled in their calendar; and the occurrences someone declined
+    (``(series id, original start, addresses)``)."""
     if not changed_ids or provider is None:
-        return []
+        return [], []
     with deps.uow() as uow:
         ours = [(s.id, s.provider_event_id) for s in uow.series.booked_by_event_ids(changed_ids)]
-    found = []
+    found, declined = [], []
     for series_id, event_id in ours:
         try:
             state = provider.get_series(account, event_id, now - timedelta(days=1), now + timedelta(days=400))
@@ -101,7 +103,34 @@ def _cancelled_at_provider(deps: Dependencies, provider, account, changed_ids, n
         else:
             found.extend((series_id, o.original_start, "calendar_cancelled")
                          for o in state.occurrences if o.cancelled)
-    return found
+            declined.extend((series_id, o.original_start, o.declined_by)
+                            for o in state.occurrences if o.declined_by and not o.cancelled)
+    return found, declined
+
+
+def record_declines(uow: UnitOfWork, declined, now: datetime) -> int:
+    """Keep a decline by the mentor or the mentee as a ``calendar_declined`` signal by that
+    person (a cancellation by them, with the notice they gave), once per person and session;
+    the session stays on the calendar (they may still meet). Returns how many were recorded."""
+    recorded = 0
+    for series_id, original_start, addresses in declined:
+        occ = uow.occurrences.by_original_start(series_id, original_start)
+        if occ is None or occ.status not in ("scheduled", "moved", "conflict"):
+            continue
+        pair = occ.series.pair
+        emails = {role: _addresses(uow, person) for role, person in (("mentor", pair.mentor), ("mentee", pair.mentee))}
+        already = {s.get("by") for s in occ.attendance_signals or [] if s.get("kind") == "calendar_declined"}
+        for role in ("mentor", "mentee"):
+            if role not in already and emails[role] & set(addresses):
+                record_signal(uow, occ, Signal("calendar_declined", now, role), now)
+                recorded += 1
+    return recorded
+
+
+def _addresses(uow: UnitOfWork, person) -> set[str]:
+    """A person's address and those of their calendars (either may be the invited attendee)."""
+    return {person.email.lower()} | {c.account_email.lower() for c in uow.connections.of_people([person.id])
+                                     if c.account_email}
 
 
 def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:

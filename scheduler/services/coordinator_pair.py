@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from scheduler.core import attendance as rules
 from scheduler.core.attendance import Signal
+from scheduler.core.pair_state import PAUSABLE, PairState
 from scheduler.core.timeview import local_when
 from scheduler.errors import NotFound
 from scheduler.ports import Dependencies
@@ -25,7 +26,8 @@ CORRECTION_CHOICES = tuple((v, VERDICT_LABELS[v]) for v in rules.CORRECTABLE)
 SESSION_LABELS = {"scheduled": "As planned", "moved": "Moved in Tandem", "conflict": "Clashed", "cancelled": "Cancelled",
                   "skipped": "Skipped"}
 ANSWER_WORDS = {"met": "we met", "not_met": "we didn't meet", "moved": "we moved it"}
-CANCEL_WHY = {"paused": "the pair was paused", "ended": "the pair ended", "replanned": "the pair was planned again"}
+CANCEL_WHY = {"paused": "the pair was paused", "ended": "the pair ended", "replanned": "the pair was planned again",
+              "mentor_changed": "the mentor changed", "removed": "the pair was removed from the program"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,24 @@ class TimelineSession:
 
 
 @dataclass(frozen=True)
+class TimelineChange:
+    """Something that happened to the pair (paused, ended, mentor changed…), in plain words."""
+
+    at: datetime
+    when: str  # in the reader's zone
+    kind: str
+    text: str
+    other_pair_id: str | None  # the pair before or after a change of mentor
+
+
+@dataclass(frozen=True)
+class MentorChoice:
+    person_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
 class CoordinatorPairPage:
     program_id: str
     program_name: str
@@ -60,6 +80,38 @@ class CoordinatorPairPage:
     tz: str
     sessions: tuple[TimelineSession, ...]  # newest first
     counts: dict  # verdict -> how many past sessions
+    changes: tuple[TimelineChange, ...] = ()  # newest first
+    actions: frozenset[str] = frozenset()  # what a coordinator can do now (see ``actions_for``)
+    other_mentors: tuple[MentorChoice, ...] = ()  # the program's other mentors, for "change mentor"
+
+
+CHANGE_WORDS = {"paused": "Paused", "resumed": "Resumed", "ended": "Ended", "replanned": "Planned again",
+                "removed": "Removed from the program"}
+
+
+def actions_for(status: str) -> frozenset[str]:
+    """The coordinator's actions that make sense in this pair state (the use cases check again)."""
+    actions = {"remove"}
+    if status != PairState.ENDED:
+        actions |= {"end", "change-mentor"}
+    if status in (PairState.BOOKED, PairState.NEEDS_ATTENTION, PairState.UNSCHEDULABLE):
+        actions.add("plan-again")
+    if status in PAUSABLE:
+        actions.add("pause")
+    if status == PairState.PAUSED:
+        actions.add("resume")
+    return frozenset(actions)
+
+
+def describe_change(entry: dict, names: dict[str, str]) -> str:
+    """One history entry in plain words (``names``: person id -> name)."""
+    kind, by = entry.get("kind", ""), entry.get("by")
+    who = f" by {names.get(by, 'a former coordinator')}" if by else ""
+    if kind == "mentor_changed":
+        return f"Mentor changed to {entry.get('mentor_name', 'another mentor')}{who}; this pair ended"
+    if kind == "mentor_took_over":
+        return f"Took over from {entry.get('mentor_name', 'the previous mentor')} as mentor{who}"
+    return f"{CHANGE_WORDS.get(kind, kind)}{who}"
 
 
 def _ago(delta: timedelta) -> str:
@@ -136,7 +188,18 @@ def coordinator_pair_page(deps: Dependencies, program_id: str, pair_id: str, vie
         for s in sessions:
             if s.past:
                 counts[s.verdict] = counts.get(s.verdict, 0) + 1
+        history = pair.history or []
+        mentor_ids = [pid for pid, roles in uow.memberships.roles_in(program_id).items()
+                      if "mentor" in roles and pid not in (pair.mentor_id, pair.mentee_id)]
+        people = {p.id: p for p in uow.people.get_many({e["by"] for e in history if e.get("by")} | set(mentor_ids))}
+        people_names = {pid: p.name or p.email for pid, p in people.items()}
+        changes = tuple(TimelineChange(at, local_when(at, tz), e.get("kind", ""), describe_change(e, people_names),
+                                       e.get("other_pair"))
+                        for e in reversed(history) for at in (datetime.fromisoformat(e["at"]),))
+        mentors = tuple(sorted((MentorChoice(pid, people_names[pid], people[pid].email) for pid in mentor_ids),
+                               key=lambda c: (c.name.lower(), c.email)))
         return CoordinatorPairPage(
             program_id, pair.program.name, pair.id, mentor.name or mentor.email, mentor.email,
             mentee.name or mentee.email, mentee.email, pair.status, PAIR_STATES.get(pair.status, pair.status),
-            pair.status_reason, window_of(pair).days, tz, tuple(sessions), counts)
+            pair.status_reason, window_of(pair).days, tz, tuple(sessions), counts, changes,
+            actions_for(pair.status), mentors)

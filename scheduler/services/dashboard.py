@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.core import at_risk
 from scheduler.core.at_risk import BrokenConnection, PairFacts, Reason
 from scheduler.core.timeview import local_when
 from scheduler.errors import InvalidInput
-from scheduler.ports import Dependencies, PairAttendance
+from scheduler.ports import BrokenConnectionRow, Dependencies, PairAttendance, PairRow, UnitOfWork
 from scheduler.services.programs import ProgramPage, UnknownProgram, program_page
 
 PAGE_SIZE = 50
@@ -113,6 +114,7 @@ class PairLine:
     reasons: tuple[Reason, ...]
     last_held_text: str = "never"  # in the reader's zone
     next_text: str = "none planned"
+    mentee_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,34 @@ def _label(name: str, email: str) -> str:
     return name or email
 
 
+def _pair_facts(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance],
+                broken_rows: Sequence[BrokenConnectionRow]) -> list[tuple[PairRow, PairAttendance, PairFacts]]:
+    """Each pair's row, its sessions summed up, and what the at-risk rules judge it by."""
+    broken_by_person: dict[str, list[BrokenConnectionRow]] = {}
+    for b in broken_rows:
+        broken_by_person.setdefault(b.person_id, []).append(b)
+    found = []
+    for row in rows:
+        s = sums.get(row.pair_id, PairAttendance())
+        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
+                                        b.status)
+                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
+                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
+                       for b in broken_by_person.get(pid, ())[:1])
+        found.append((row, s, PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row,
+                                        s.first_start, s.last_held, broken)))
+    return found
+
+
+def risks_in(uow: UnitOfWork, program_id: str, now: datetime) -> dict[str, tuple[Reason, ...]]:
+    """Pair id -> why it is at risk at ``now`` (the dashboard's rules), for the program's pairs
+    that are; in the caller's unit of work."""
+    facts = _pair_facts(uow.pairs.table_rows(program_id), uow.occurrences.attendance_by_pair(program_id, now),
+                        uow.connections.broken_in_program(program_id))
+    reasons = {row.pair_id: at_risk.reasons(f, now) for row, _, f in facts}
+    return {pair_id: found for pair_id, found in reasons.items() if found}
+
+
 def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(), viewer_tz: str | None = None
               ) -> Dashboard:
     """The dashboard of ``program_id`` at the clock's now, weeks and months in ``viewer_tz``.
@@ -165,25 +195,8 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
         weekly = uow.occurrences.verdict_counts(program_id, edges)
         by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
 
-    broken_by_person: dict[str, list] = {}
-    for b in broken_rows:
-        broken_by_person.setdefault(b.person_id, []).append(b)
-    lines = []
-    mentor_names: dict[str, str] = {}
-    for row in rows:
-        mentor_names[row.mentor_id] = _label(row.mentor_name, row.mentor_email)
-        s = sums.get(row.pair_id, PairAttendance())
-        broken = tuple(BrokenConnection(role, _label(name, email), PROVIDER_LABELS.get(b.provider, b.provider),
-                                        b.status)
-                       for role, pid, name, email in (("mentor", row.mentor_id, row.mentor_name, row.mentor_email),
-                                                      ("mentee", row.mentee_id, row.mentee_name, row.mentee_email))
-                       for b in broken_by_person.get(pid, ())[:1])
-        facts = PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row, s.first_start,
-                          s.last_held, broken)
-        lines.append(PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
-                              row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
-                              row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
-                              s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now)))
+    lines = pair_lines(rows, sums, broken_rows, now)
+    mentor_names = {line.mentor_id: line.mentor_name for line in lines}
 
     def texts(line: PairLine) -> PairLine:
         return replace(line, last_held_text=local_when(line.last_held, zone.key) if line.last_held else "never",
@@ -215,6 +228,18 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
     shown = tuple(texts(line) for line in chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars[:MENTORS_SHOWN]),
                      len(mentor_bars), shown, len(chosen), page, pages, replace(filters, page=page))
+
+
+def pair_lines(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance], broken_rows: Sequence[BrokenConnectionRow],
+               now: datetime) -> list[PairLine]:
+    """Each pair's line of the table — state, last held, next, misses in a row, connection health
+    and at-risk reasons — from the named queries' rows (the dashboard and the JSON API both)."""
+    return [PairLine(row.pair_id, row.mentor_id, _label(row.mentor_name, row.mentor_email),
+                     row.mentor_email, _label(row.mentee_name, row.mentee_email), row.mentee_email,
+                     row.status, STATE_LABELS.get(row.status, row.status), s.last_held, s.next_start,
+                     s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now),
+                     mentee_id=row.mentee_id)
+            for row, s, facts in _pair_facts(rows, sums, broken_rows)]
 
 
 def _filter(lines: list[PairLine], f: Filters) -> list[PairLine]:

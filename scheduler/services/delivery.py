@@ -126,11 +126,12 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             moved_by_you=mover is not None and mover.id == person.id)
     if n.kind == "reconnect":
         return ReconnectContext(**base, provider=p.get("provider"), reconnect_url=deps.config.url("calendars/"))
-    if n.kind == "pair_attention":
+    if n.kind in ("pair_attention", "at_risk_alert"):
         program = uow.programs.get(pair.program_id)
+        signals = tuple(p.get("reasons") or ((p["reason"],) if p.get("reason") else ()))
         return PairAttentionContext(
             **base, program_name=program.name, mentor_name=pair.mentor.name or pair.mentor.email,
-            mentee_name=pair.mentee.name or pair.mentee.email, signals=(p["reason"],) if p.get("reason") else (),
+            mentee_name=pair.mentee.name or pair.mentee.email, signals=signals,
             pair_url=_coordinator_pair_url(deps, pair.program_id, pair.id))
     if n.kind == "invitation":
         return InvitationContext(
@@ -140,9 +141,12 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             pairs=tuple(InvitedPair(item["role"], item["other_name"]) for item in p.get("pairs", ())))
     if n.kind == "magic_link":
         return MagicLinkContext(**base, url=p["url"])
-    return NoticeContext(**base, other_name=other_name, recipient_tz=me_tz, url=_notice_url(deps, pair),
-                         start=occ.start if occ else None,
-                         new_start=_new_start(p) if n.kind == "move_proposed" else None)
+    by = uow.people.get(p["by"]) if p.get("by") and (pair is None or p["by"] not in (pair.mentor_id, pair.mentee_id)) \
+        else None  # a coordinator made the change: the notice says who
+    return NoticeContext(**base, other_name=other_name or p.get("other_name", ""), recipient_tz=me_tz,
+                         url=_notice_url(deps, pair), start=occ.start if occ else None,
+                         new_start=_new_start(p) if n.kind == "move_proposed" else None,
+                         by_name=(by.name or by.email) if by else None, detail=p.get("detail"))
 
 
 def move_cause(why: str, cause: str | None = None) -> str:

@@ -73,10 +73,11 @@ def cancel_pair_notifications(uow: UnitOfWork, pair_id: str) -> None:
 
 
 def notify_pair(uow: UnitOfWork, pair: Pair, kind: str, now: datetime, key: str, payload: dict | None = None,
-                occurrence_id: str | None = None) -> None:
-    """The same message to both people of a pair (one row each)."""
+                occurrence_id: str | None = None, due_at: datetime | None = None) -> None:
+    """The same message to both people of a pair (one row each), due at ``due_at`` (default now:
+    a change that can be undone sends its notice once the undo window has passed)."""
     for person_id in (pair.mentor_id, pair.mentee_id):
-        add_notification(uow, kind=kind, person_id=person_id, due_at=now, key=f"{key}:{person_id}",
+        add_notification(uow, kind=kind, person_id=person_id, due_at=due_at or now, key=f"{key}:{person_id}",
                          pair_id=pair.id, occurrence_id=occurrence_id, payload=payload)
 
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduler.core.entities import Occurrence, Pair
-from scheduler.core.pair_state import ACTIVE_SERIES, PairState
+from scheduler.core.pair_state import ACTIVE_SERIES, PAUSABLE, PairState, taken_off_by_pause
 from scheduler.core.reasons import for_person, reason_code
-from scheduler.core.timeview import SessionTime, session_times
-from scheduler.errors import NotFound
+from scheduler.core.timeview import SessionTime, local_day, session_times
+from scheduler.errors import InvalidInput, NotFound
 from scheduler.ports import Dependencies
-from scheduler.services.pair_sessions import move_options
+from scheduler.services.lifecycle import recent_pause, recent_skip
+from scheduler.services.pair_sessions import move_options, upcoming_occurrence
 
 STATE_LABELS = {"invited": "Setting up", "ready": "Finding a time", "planning": "Finding a time",
                 "booked": "Booked", "paused": "Paused", "ended": "Ended", "needs_attention": "Needs attention",
@@ -67,6 +68,7 @@ class GoalView:
     goal_id: str
     text: str
     status: str
+    reviewed: str | None = None  # "Tue 2 Mar": when the pair last reviewed it or changed its status
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class PairPage:
     reason_for_you: str | None = None
     reason_links: tuple[str, ...] = ()
     may_try_again: bool = False  # "Try again" (unschedulable pairs)
+    on_hold: int = 0  # sessions a pause took off that resuming puts back
+    on_hold_from: str | None = None  # the first of them, in the viewer's time
+    undo_skips: tuple[tuple[str, str], ...] = ()  # (occurrence id, when) skipped within the undo window
+    undo_pause: bool = False  # paused within the undo window: "Undo" resumes at once
 
 
 def pair_page(deps: Dependencies, pair_id: str, viewer_id: str, limit: int = 6) -> PairPage:
@@ -115,9 +121,11 @@ def _page(pair: Pair, occurrences: list[Occurrence], viewer_id: str, now: dateti
     all_upcoming = [o for o in occurrences if o.status in UPCOMING and o.end > now and o.series_id in active_series]
     upcoming = all_upcoming[:limit]
     times = session_times([(o.start, o.end) for o in upcoming], my_tz, other_tz, other.name or other.email)
-    past = [o for o in occurrences if o.end <= now or o.status in ("skipped", "cancelled")]
+    on_hold = [o for o in occurrences if o.end > now and taken_off_by_pause(o.status, o.attendance_signals)]
+    past = [o for o in occurrences if o.end <= now or (o.status in ("skipped", "cancelled") and o not in on_hold)]
     history = [PastSession(session_times([(o.start, o.end)], my_tz, other_tz, "")[0].mine,
-                           SESSION_LABELS.get(o.status, o.status),
+                           "Paused" if taken_off_by_pause(o.status, o.attendance_signals)
+                           else SESSION_LABELS.get(o.status, o.status),
                            "—" if o.status in ("skipped", "cancelled") else ATTENDANCE_LABELS.get(o.attendance, o.attendance))
                for o in reversed(past[-20:])]
     video = next((o.series.video_url for o in upcoming if o.series.video_url), None)
@@ -127,10 +135,17 @@ def _page(pair: Pair, occurrences: list[Occurrence], viewer_id: str, now: dateti
         other.name or other.email, other.email, my_tz, other_tz, pair.cadence or pair.program.cadence,
         pair.duration_min or pair.program.duration_min,
         [UpcomingSession(o.id, t, o.status, o.agenda or "") for o, t in zip(upcoming, times)],
-        history, [GoalView(g.id, g.text, g.status) for g in pair.goals], video,
+        history, [GoalView(g.id, g.text, g.status, local_day(g.reviewed_at, my_tz) if g.reviewed_at else None)
+                  for g in pair.goals], video,
         needs_setup=me.onboarded_at is None, more_upcoming=len(all_upcoming) - len(upcoming),
         reason_for_you=worded[0] if worded else None, reason_links=worded[1] if worded else (),
-        may_try_again=pair.status == PairState.UNSCHEDULABLE)
+        may_try_again=pair.status == PairState.UNSCHEDULABLE,
+        undo_skips=tuple((o.id, session_times([(o.start, o.end)], my_tz, other_tz, "")[0].mine)
+                         for o in occurrences if recent_skip(o, now)),
+        undo_pause=pair.status == PairState.PAUSED and any(recent_pause(o, now) for o in on_hold),
+        on_hold=len(on_hold) if pair.status == PairState.PAUSED else 0,
+        on_hold_from=session_times([(on_hold[0].start, on_hold[0].end)], my_tz, other_tz, "")[0].mine
+        if on_hold and pair.status == PairState.PAUSED else None)
 
 
 @dataclass(frozen=True)
@@ -151,3 +166,29 @@ def move_choices(deps: Dependencies, pair_id: str, occurrence_id: str, viewer_id
     times = session_times([(o, o + timedelta(minutes=page.duration_min)) for o in options], page.my_tz,
                           page.other_tz, page.other_name)
     return MoveChoices(page, occurrence_id, list(zip(options, times)))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation page says before a change that takes sessions off the calendars."""
+
+    page: PairPage
+    sessions: list[str]  # the sessions it affects, in the viewer's time
+
+
+def confirm_skip(deps: Dependencies, pair_id: str, occurrence_id: str, viewer_id: str) -> Confirmation:
+    """The session a skip would take off (``InvalidInput``/``NotFound`` when it cannot be skipped)."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        occ = upcoming_occurrence(uow, occurrence_id, pair_id, now)
+        start, end = occ.start, occ.end
+    page = pair_page(deps, pair_id, viewer_id)
+    return Confirmation(page, [session_times([(start, end)], page.my_tz, page.other_tz, page.other_name)[0].mine])
+
+
+def confirm_pause(deps: Dependencies, pair_id: str, viewer_id: str) -> Confirmation:
+    """The upcoming sessions a pause would take off (all of them; resuming puts back those still to come)."""
+    page = pair_page(deps, pair_id, viewer_id, limit=1000)
+    if page.status not in PAUSABLE:
+        raise InvalidInput("Only a pair with booked sessions can be paused.")
+    return Confirmation(page, [s.time.mine for s in page.upcoming])

@@ -83,19 +83,40 @@ def skip_session(deps: Dependencies, pair_id: str, occurrence_id: str, by_person
     lifecycle.skip_occurrence(deps, occurrence_id, by_person_id)
 
 
+def undo_skip(deps: Dependencies, pair_id: str, occurrence_id: str) -> None:
+    """Undo the skip of one of the pair's sessions within the undo window."""
+    with deps.uow() as uow:
+        occ = uow.occurrences.get(occurrence_id)
+        if occ is None or occ.series.pair_id != pair_id:
+            raise NotFound("That session does not exist (any more); reload the pair page.")
+    lifecycle.undo_skip(deps, occurrence_id)
+
+
 def move_session(deps: Dependencies, pair_id: str, occurrence_id: str, chosen: datetime, by_person_id: str) -> None:
     """Move one upcoming session of the pair to ``chosen``, which must be a mutual free time now."""
     check_move_choice(deps, pair_id, occurrence_id, chosen)
     lifecycle.move_occurrence_to(deps, occurrence_id, chosen, by_person_id)
 
 
-def add_goal(deps: Dependencies, pair_id: str, text: str) -> str:
-    """A new open goal for the pair; returns its id."""
+def _goal_text(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
         raise InvalidInput("Write the goal in a few words, for example “Lead a design review”.")
     if len(text) > 500:
         raise InvalidInput("Keep a goal under 500 characters; split a long one into two.")
+    return text
+
+
+def _goal_of(uow: UnitOfWork, pair_id: str, goal_id: str) -> Goal:
+    goal = uow.goals.get(goal_id)
+    if goal is None or goal.pair_id != pair_id:
+        raise NotFound("That goal does not exist (any more); reload the pair page.")
+    return goal
+
+
+def add_goal(deps: Dependencies, pair_id: str, text: str) -> str:
+    """A new open goal for the pair; returns its id."""
+    text = _goal_text(text)
     with deps.uow() as uow:
         if uow.pairs.get(pair_id) is None:
             raise NotFound("This pair no longer exists.")
@@ -109,10 +130,27 @@ def set_goal_status(deps: Dependencies, pair_id: str, goal_id: str, status: str)
     if status not in GOAL_STATUSES:
         raise InvalidInput(f"A goal is one of {', '.join(GOAL_STATUSES)}.")
     with deps.uow() as uow:
-        goal = uow.goals.get(goal_id)
-        if goal is None or goal.pair_id != pair_id:
-            raise NotFound("That goal does not exist (any more); reload the pair page.")
+        goal = _goal_of(uow, pair_id, goal_id)
         goal.status = status
+        goal.reviewed_at = deps.clock.now()
+        uow.commit()
+
+
+def edit_goal(deps: Dependencies, pair_id: str, goal_id: str, text: str) -> None:
+    """Reword a goal (as the pair's understanding of it sharpens); its status stays."""
+    text = _goal_text(text)
+    with deps.uow() as uow:
+        goal = _goal_of(uow, pair_id, goal_id)
+        goal.text = text
+        uow.commit()
+
+
+def review_goal(deps: Dependencies, pair_id: str, goal_id: str) -> None:
+    """Note that the pair reviewed an open goal together today (the page shows when, last)."""
+    with deps.uow() as uow:
+        goal = _goal_of(uow, pair_id, goal_id)
+        if goal.status != "open":
+            raise InvalidInput("Only an open goal is reviewed; reopen it first if you are working on it again.")
         goal.reviewed_at = deps.clock.now()
         uow.commit()
 

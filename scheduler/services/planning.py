@@ -28,6 +28,7 @@ from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.availability import (PersonSnapshot, availability, read_calendar_busy, snapshot,
                                              tandem_sessions)
 from scheduler.services.notifications import notify_coordinators
+from scheduler.services import webhook_events
 
 log = logging.getLogger(__name__)
 LEAD_TIME = timedelta(days=1)  # the first session is never sooner than this
@@ -208,6 +209,7 @@ def _mark_unschedulable(uow: UnitOfWork, pair: Pair | None, reason: str, now: da
     if pair is None or pair.status != PairState.READY:
         return
     move_pair(pair, PairState.UNSCHEDULABLE, reason)
+    webhook_events.pair_unschedulable(uow, pair, reason, now)
     notify_coordinators(uow, pair, "pair_attention", now, key=f"unschedulable:{pair.id}:{now.date()}",
                         payload={"reason": reason})
     log.info("pair %s is unschedulable: %s", pair.id, reason)

@@ -20,6 +20,7 @@ LABELS = {
     "recheck_series": "re-checking the sessions against the calendars", "push_occurrence": "updating one session",
     "cancel_series": "cancelling the series", "deliver_notification": "sending an email",
     "handle_calendar_change": "reading calendar changes", "renew_watch": "renewing calendar notifications",
+    "deliver_webhook": "sending a webhook event",
 }
 
 
@@ -49,9 +50,11 @@ _WORDING = {
     "MailRejected": "The mail server refused the email{detail}. Check the person's email address.",
     "MailUnavailable": "The mail server could not take the email{detail}. If it stays, ask your administrator "
                        "to check the mail settings.",
+    "WebhookFailed": "The program's webhook receiver kept failing{detail}, so Tandem stopped trying to send it "
+                     "this event. Check that the receiver is up (the program page lists its last answers).",
 }
 _AS_IS = ("NoMutualTime", "InvalidInput", "InvalidCalendarFile", "UnknownTimeZone", "ImpossiblePreferences",
-          "UnsafeUrl", "GroupBeingPlanned")  # their message is already written for people
+          "UnsafeUrl", "WebhookRefused", "GroupBeingPlanned")  # their message is already written for people
 
 
 def _split(raw: str) -> tuple[str | None, str]:
@@ -102,6 +105,9 @@ def _pairs_of(uow: UnitOfWork, row: OutboxMessage) -> list[str]:
     if kind == "deliver_notification":
         n = uow.notifications.get(subject)
         return [n.pair_id] if n and n.pair_id else []
+    if kind == "deliver_webhook":
+        d = uow.webhook_deliveries.get(subject)
+        return [d.pair_id] if d and d.pair_id else []
     if kind in ("handle_calendar_change", "renew_watch"):
         conn = uow.connections.get(subject)
         if conn is None:

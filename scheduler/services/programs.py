@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Membership, Notification, Pair, Person,
                                      Program)
@@ -336,6 +336,19 @@ def import_pairs_csv(deps: Dependencies, program_id: str, text: str) -> ImportRe
     return result
 
 
+def import_pairs_rows(deps: Dependencies, program_id: str, rows: Sequence[Mapping[str, str]]) -> ImportResult:
+    """Import pairs given as records (the JSON API's ``POST .../pairs``): written out as the CSV
+    the import reads, so every check and the all-or-nothing rule are exactly the CSV import's.
+    An error's ``line`` is the record's position + 2 (the header is line 1)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = CSV_COLUMNS + CSV_OPTIONAL
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c) or "" for c in columns])
+    return import_pairs_csv(deps, program_id, out.getvalue())
+
+
 # --- invitations ---------------------------------------------------------------------------------
 InvitationLink = Callable[[str, str], str]  # (person_id, pair_id) -> signed URL
 
@@ -476,13 +489,14 @@ class ProgramSummary:
     allow_pair_cadence: bool
     is_sandbox: bool
     attendance_window_days: int = 3
+    at_risk_alerts: bool = False  # coordinators are emailed when a pair becomes at risk
 
     @classmethod
     def of(cls, program: Program) -> "ProgramSummary":
         return cls(program.id, program.name, program.cadence, program.duration_min, program.session_count,
                    program.horizon_weeks, tuple(program.reminder_offsets_min or ()), program.repair_policy,
                    bool(program.allow_pair_cadence), bool(program.is_sandbox),
-                   program.attendance_window_days or 3)
+                   program.attendance_window_days or 3, bool(program.at_risk_alerts))
 
     @property
     def reminders_text(self) -> str:

@@ -129,6 +129,15 @@ def front_door(deps: Dependencies) -> tuple[list[SandboxRow], list[SandboxPair]]
     return rows, pairs
 
 
+def person_zone(deps: Dependencies, email: str) -> str | None:
+    """The time zone of the person with this email (UTC when they have not set one), or None when
+    no such person exists: the sandbox's emulated calendars give an account to everyone Tandem
+    knows (seeded, imported, invited later) and to no one else."""
+    with deps.uow() as uow:
+        found = uow.people.by_emails([email.strip().lower()])
+        return (found[0].tz or "UTC") if found else None
+
+
 def is_sandbox_person(deps: Dependencies, person_id: str) -> bool:
     """Whether one-click sign-in may be offered for this person (sandbox people only)."""
     with deps.uow() as uow:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.ports import Dependencies
-from scheduler.services import attendance, digest
+from scheduler.services import at_risk_alerts, attendance, digest, outgoing_webhooks
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS, needs_polling
 
 
@@ -61,3 +61,16 @@ def weekly_digests(deps: Dependencies) -> int:
     """Once per ISO week (from Monday 08:00 where each coordinator is), each coordinator's digest
     of each program they coordinate is queued, keyed by the week. Returns how many were queued."""
     return digest.queue_weekly_digests(deps)
+
+
+def at_risk_checks(deps: Dependencies) -> int:
+    """Once an hour, each program with a webhook endpoint that wants ``pair.at_risk`` gets a
+    ``check_at_risk`` row (keyed by program and hour), which announces pairs that became at risk.
+    Returns how many were queued."""
+    return outgoing_webhooks.queue_at_risk_checks(deps)
+
+
+def at_risk_alert_sweeps(deps: Dependencies) -> int:
+    """Every hour, each program with immediate at-risk alerts on gets its ``alert_at_risk`` row
+    (the actor emails the coordinators about pairs that became at risk). Returns how many were queued."""
+    return at_risk_alerts.queue_alert_sweeps(deps)

@@ -247,6 +247,33 @@ def test_cancel_occurrence_cancels_exactly_one(harness):
     assert is_busy_during(busy, utc(3, 30, 14), utc(3, 30, 14) + SESSION)
 
 
+def test_a_cancelled_occurrence_is_restored_by_moving_it_to_its_time(harness):
+    """Resuming a paused pair puts a cancelled session back: moving it to its own time (or a new
+    one) brings it back on every provider that says it can (``can_restore``); the others say
+    NotFound, as Graph does for an occurrence it cancelled."""
+    require_writable(harness)
+    ada = harness.account(unique_email(harness, "ada"))
+    ref = harness.provider.create_series(ada, series_spec(ada.email, "mentee@example.org"))
+    back, elsewhere = utc(3, 23, 14), utc(3, 30, 14)
+
+    harness.provider.cancel_occurrence(ada, ref.event_id, back)
+    harness.provider.cancel_occurrence(ada, ref.event_id, elsewhere)
+    if not harness.provider.can_restore:
+        with pytest.raises(NotFound):
+            harness.provider.move_occurrence(ada, ref.event_id, back, back, back + SESSION)
+        return
+    harness.provider.move_occurrence(ada, ref.event_id, back, back, back + SESSION)
+    harness.provider.move_occurrence(ada, ref.event_id, elsewhere, elsewhere + SESSION, elsewhere + 2 * SESSION)
+
+    state = harness.provider.get_series(ada, ref.event_id, *SERIES_WINDOW)
+    by_original = {o.original_start: o for o in state.occurrences}
+    assert not by_original[back].cancelled and by_original[back].start == back
+    assert not by_original[elsewhere].cancelled and by_original[elsewhere].start == elsewhere + SESSION
+    assert [o.original_start for o in state.occurrences if not o.cancelled] == list(DST_SERIES_EXPECTED_STARTS)
+    busy = harness.provider.free_busy([ada], *SERIES_WINDOW)[ada.connection_id]
+    assert is_busy_during(busy, back, back + SESSION)
+
+
 def test_unknown_occurrence_or_event_is_not_found(harness):
     require_writable(harness)
     ada = harness.account(unique_email(harness, "ada"))

@@ -503,3 +503,18 @@ def test_doctests_of_pure_helpers(module_name):
     import importlib
     result = doctest.testmod(importlib.import_module(module_name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_with_a_directory_only_the_accounts_it_knows_can_consent(http):
+    def directory(email: str) -> bool:
+        return email == "nia@org.example"
+
+    with GoogleEmulator(directory=directory) as emu:
+        params = {"client_id": emu.client_id, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+                  "scope": "openid email " + FREEBUSY, "state": "s1", "decision": "allow"}
+        known = http.post(f"{emu.base_url}/o/oauth2/approve", data=params | {"email": "Nia@org.example"},
+                          allow_redirects=False)
+        unknown = http.post(f"{emu.base_url}/o/oauth2/approve", data=params | {"email": "x@else.example"},
+                            allow_redirects=False)
+    assert known.status_code == 302 and "code=" in known.headers["Location"]
+    assert unknown.status_code == 400 and "find your Google Account (x@else.example)" in unknown.text

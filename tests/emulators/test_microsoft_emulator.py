@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 
+from emulators.microsoft import GraphEmulator
 from emulators.microsoft.browser import sign_in
+from emulators.tls import client_session
 from tests.emulators.microsoft_helpers import authorize_url, bearer, pkce, redeem, tokens, unique, weekly_event
 
 UTC = timezone.utc
@@ -326,3 +328,25 @@ def test_organizer_cancel_hides_the_series_but_keeps_it_readable(emu, http):
     assert busy["value"][0]["scheduleItems"] == []
     start = datetime(2027, 3, 2, tzinfo=UTC)
     assert emu.events(email)[0].instances(start, start + timedelta(days=60)) == []
+
+
+def test_an_outside_directory_provisions_the_accounts_it_knows_at_sign_in(http):
+    asked = []
+
+    def directory(email: str) -> bool:
+        asked.append(email)
+        if not email.endswith("@org.example"):
+            return False
+        emu.add_user(email, time_zone="Europe/Rome")
+        return True
+
+    with GraphEmulator(directory=directory) as emu, client_session(emu.ca_file) as session:
+        _, challenge = pkce()
+        known = sign_in(session, authorize_url(emu, "Calendars.ReadBasic openid", challenge,
+                                               login_hint="Nia@Org.example"))
+        assert known["code"] and emu.store.user("nia@org.example").time_zone == "Europe/Rome"
+        with pytest.raises(RuntimeError, match="AADSTS50034"):
+            sign_in(session, authorize_url(emu, "Calendars.ReadBasic openid", challenge,
+                                           login_hint="someone@else.example"))
+        sign_in(session, authorize_url(emu, "Calendars.ReadBasic openid", challenge, login_hint="nia@org.example"))
+    assert asked == ["nia@org.example", "someone@else.example"]  # a known account is not asked again

@@ -132,10 +132,15 @@ def test_tandem_run_serves_healthz_and_books_the_sandbox(tmp_path):
                 break
             time.sleep(1)
         assert page.count("<td>booked</td>") == 3, page
+        assert 'id="caldav-url"' in page and "public/basic.ics" in page  # all four connectors can be tried
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+    # Graph's subscriptions were accepted (their endpoint validated), so the sandbox gets pushed
+    # changes: no warning that push was refused and polling used instead.
+    assert "/webhooks/microsoft?validationToken=" in out, out
+    assert not [line for line in out.splitlines() if " WARNING " in line and "push channel" in line], out
 
 
 def test_tandem_emulators_runs_both_and_prints_their_settings(tmp_path):

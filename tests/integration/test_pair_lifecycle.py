@@ -46,6 +46,7 @@ def test_skip_and_move_one_session_update_the_calendar_and_reminders(pipeline):
     lifecycle.skip_occurrence(container, first_id, by_person_id="someone")
     new_start = second_start + timedelta(days=1)
     lifecycle.move_occurrence_to(container, second_id, new_start, by_person_id="someone")
+    clock.current += lifecycle.UNDO_SETTLES  # the skip reaches calendars and inboxes after the undo window
     drain(container, broker)
     state = {o.original_start: o for o in _calendar(calendars, event_id).occurrences}
     assert state[first_orig].cancelled
@@ -64,18 +65,40 @@ def test_skip_and_move_one_session_update_the_calendar_and_reminders(pipeline):
         lifecycle.skip_occurrence(container, first_id, by_person_id="someone")
 
 
-def test_pause_then_resume_plans_only_the_sessions_still_owed(pipeline):
+def test_pause_then_resume_puts_the_same_sessions_back_on_the_calendar(pipeline):
     container, broker, calendars, mailer, clock = pipeline
     pair_id = _booked_pair(container, broker, session_count=4)
-    _, event_id, occs = _series(container, pair_id)
+    series_id, event_id, occs = _series(container, pair_id)
     clock.current = occs[0][2] + timedelta(hours=2)  # the first session has happened
     lifecycle.pause_pair(container, pair_id)
+    clock.current += lifecycle.UNDO_SETTLES
     drain(container, broker)
     state = _calendar(calendars, event_id)
     assert sum(not o.cancelled for o in state.occurrences) == 1  # only the past one stays
     with container.uow() as uow:
         assert uow.session.get(Pair, pair_id).status == "paused"
-    lifecycle.resume_pair(container, pair_id)
+    clock.current += timedelta(hours=1)
+    assert lifecycle.resume_pair(container, pair_id) == 3
+    drain(container, broker)
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
+        assert pair.status == "booked"
+        assert [s.id for s in pair.series] == [series_id]  # the same series, the same event
+    state = _calendar(calendars, event_id)
+    assert not state.cancelled and sum(not o.cancelled for o in state.occurrences) == 4
+    assert calendars.count_events("ada@example.org") == 1
+    assert [sum(kind in e.subject for e in mailer.sent) for kind in ("paused", "back on")] == [2, 2]
+
+
+def test_resume_after_the_series_ran_out_plans_the_sessions_still_owed(pipeline):
+    container, broker, calendars, mailer, clock = pipeline
+    pair_id = _booked_pair(container, broker, session_count=4)
+    _, event_id, occs = _series(container, pair_id)
+    clock.current = occs[0][2] + timedelta(hours=2)  # the first session has happened
+    lifecycle.pause_pair(container, pair_id)
+    clock.current = occs[-1][2] + timedelta(days=1)  # every paused session's time has passed
+    drain(container, broker)
+    assert lifecycle.resume_pair(container, pair_id) == 0
     drain(container, broker)
     with container.uow() as uow:
         pair = uow.session.get(Pair, pair_id)
@@ -177,6 +200,7 @@ def test_changes_to_an_emailed_series_go_out_as_new_invitations(pipeline):
     drain(container, broker)
     _, _, occs = _series(container, pair_id)
     lifecycle.skip_occurrence(container, occs[1][0], by_person_id="x")
+    clock.current += lifecycle.UNDO_SETTLES  # the skip goes out once it can no longer be undone
     drain(container, broker)
     lifecycle.end_pair(container, pair_id)
     drain(container, broker)

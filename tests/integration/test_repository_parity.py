@@ -19,8 +19,9 @@ from adapters.storage.db import make_engine, make_session_factory
 from adapters.storage.memory import ForeignKeyViolation, MemoryStore
 from adapters.storage.uow import SqlUnitOfWork
 from scheduler import ports
-from scheduler.core.entities import (AgendaTemplate, CalendarConnection, Entity, Feedback, Goal, Membership,
-                                     Notification, Occurrence, OutboxMessage, Pair, Person, Program, Series)
+from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
+                                     Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
+                                     Series, WebhookDelivery, WebhookEndpoint)
 from scheduler.ports import DuplicateKey
 
 T = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -173,13 +174,35 @@ def rows() -> list[Entity]:
                       kind="plan_pair", subject_id="x", idempotency_key="plan:0", due_at=T + D),
         AgendaTemplate(id="tpl1", program_id="prog1", name="First", body="Hello"),
         Goal(id="goal1", pair_id="pair3", text="Learn", created_at=T),
+        ApiToken(id="tok2", token_hash="h2", name="two", program_id="prog1", created_by="pers4", created_at=T),
+        ApiToken(id="tok1", token_hash="h1", name="one", program_id="prog1", created_at=T,
+                 revoked_at=T + H),
+        ApiToken(id="tok3", token_hash="h3", name="old", program_id="prog1", created_at=T - D),
+        ApiToken(id="tok4", token_hash="h4", name="all", created_at=T),
+        WebhookEndpoint(id="hook2", program_id="prog1", url="https://a.example/h", events=["session.held"],
+                        secret_blob=b"s", created_at=T),
+        WebhookEndpoint(id="hook1", program_id="prog1", url="https://b.example/h",
+                        events=["session.held", "pair.at_risk"], secret_blob=b"s", created_at=T),
+        WebhookEndpoint(id="hook3", program_id="prog2", url="https://c.example/h", events=["pair.at_risk"],
+                        secret_blob=b"s", enabled=False, created_at=T - D),
+        WebhookEndpoint(id="hook4", program_id="prog2", url="https://d.example/h", events=["pair.booked"],
+                        secret_blob=b"s", created_at=T),
+        WebhookDelivery(id="dlv2", endpoint_id="hook1", program_id="prog1", pair_id="pair2", event_id="evt_a",
+                        event_type="session.held", created_at=T),
+        WebhookDelivery(id="dlv1", endpoint_id="hook2", program_id="prog1", pair_id="pair2", event_id="evt_a",
+                        event_type="session.held", created_at=T),
+        WebhookDelivery(id="dlv3", endpoint_id="hook1", program_id="prog1", event_id="evt_b",
+                        event_type="pair.at_risk", created_at=T - H),
+        PairRiskMark(id="risk2", pair_id="pair3", program_id="prog1", since=T, rules=["misses"]),
+        PairRiskMark(id="risk1", pair_id="pair2", program_id="prog1", since=T - D, rules=["no_held"]),
     ]
 
 
 REPO = {Program: "programs", Person: "people", Membership: "memberships", Pair: "pairs",
         CalendarConnection: "connections", Series: "series", Occurrence: "occurrences",
         AgendaTemplate: "agenda_templates", Goal: "goals", Feedback: "feedback", Notification: "notifications",
-        OutboxMessage: "outbox"}
+        OutboxMessage: "outbox", ApiToken: "api_tokens", WebhookEndpoint: "webhook_endpoints", WebhookDelivery: "webhook_deliveries",
+        PairRiskMark: "pair_risk_marks"}
 
 
 def seed(factory) -> None:
@@ -221,6 +244,9 @@ READS: dict[str, list[tuple]] = {
     "pairs.ready_of_mentor": [("prog1", "pers4"), ("prog2", "pers4")],
     "pairs.count_by_state": [()],
     "pairs.table_rows": [("prog1",), ("prog2",), ("nope",)],
+    "pairs.table_rows_after": [("prog1", {"after": None, "limit": 2}), ("prog1", {"after": "pair2", "limit": 10}),
+                               ("prog1", {"after": None, "limit": 10, "states": ["ready"]}),
+                               ("prog1", {"after": "pair4", "limit": 10}), ("prog2", {"after": None, "limit": 0})],
     "connections.of_people": [(["pers4", "pers1", "pers2"],), ([],)],
     "connections.usable_of": [("pers4",), ("pers1",)],
     "connections.with_tokens": [()],
@@ -245,10 +271,15 @@ READS: dict[str, list[tuple]] = {
         ("prog1", {"start_from": T - D, "start_before": T + 2 * D, "verdicts": ["held", "unknown"]}),
         ("prog2", {"start_from": T - 3 * D, "start_before": T + 4 * D, "verdicts": ["missed"]}),
         ("prog2", {"start_from": T, "start_before": T + 4 * D}),
-        ("prog3", {"start_from": T - 3 * D, "start_before": T + 4 * D})],
+        ("prog3", {"start_from": T - 3 * D, "start_before": T + 4 * D}),
+        ("prog1", {"start_from": T - 6 * D, "start_before": T + 4 * D, "limit": 3}),
+        ("prog1", {"start_from": T - 6 * D, "start_before": T + 4 * D, "after": (T - 3 * D, "occA"), "limit": 3}),
+        ("prog2", {"start_from": T - 3 * D, "start_before": T + 4 * D, "after": (T + D, "occ1"), "limit": 5})],
 
     "occurrences.attendance_by_pair": [("prog1", T + H), ("prog1", T - D - H), ("prog1", T - 3 * D),
-                                       ("prog2", T), ("prog2", T + 5 * D), ("prog3", T)],
+                                       ("prog2", T), ("prog2", T + 5 * D), ("prog3", T),
+                                       ("prog1", T + H, {"pair_ids": ["pair4", "pair3"]}),
+                                       ("prog1", T + H, {"pair_ids": []})],
     "occurrences.verdict_counts": [("prog1", [T - 6 * D, T - 4 * D, T - 2 * D, T + D]), ("prog1", [T]),
                                    ("prog2", [T, T + 2 * D, T + 4 * D])],
     "occurrences.verdicts_by_mentor": [("prog1", T - 6 * D, T + D), ("prog2", T - D, T + D), ("prog1", T, T)],
@@ -257,7 +288,9 @@ READS: dict[str, list[tuple]] = {
     "notifications.count_for_occurrence": [("occ1",), ("occ9",)],
     "notifications.count_for_person": [("pers1", "reminder", {"due_since": T}), ("pers1", "reminder",
                                                                                   {"due_since": T - D})],
+    "notifications.count_pending_of_pair": [("pair1",), ("pair9",)],
     "notifications.has_key": [("k2",), ("k9",)],
+    "outbox.count_unfinished_for": [(["x", "pair1"],), (["pair9"],), ([],)],
     "outbox.count_with_key_prefix": [("plan:",), ("dead:",)],
     "outbox.dead": [()],
     "outbox.running_of": [("book", ["x"], T - 2 * H), ("book", ["x"], T), ("plan_pair", ["pair1", "pair2"], T),
@@ -265,6 +298,15 @@ READS: dict[str, list[tuple]] = {
     "outbox.count_by_status": [()],
     "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
     "clock_offsets.offset": [()],
+    "api_tokens.by_hash": [("h1",), ("h4",), ("nope",)],
+    "api_tokens.of_program": [("prog1",), ("prog2",)],
+    "pair_risk_marks.of_program": [("prog1",), ("prog2",)],
+    "webhook_deliveries.recent_of_program": [("prog1", {"limit": 10}), ("prog1", {"limit": 2}), ("prog2", {"limit": 5})],
+    "webhook_endpoints.of_program": [("prog1",), ("prog2",), ("prog3",)],
+    "webhook_endpoints.programs_subscribed_to": [("session.held",), ("pair.at_risk",), ("pair.booked",),
+                                                 ("session.missed",)],
+    "webhook_endpoints.subscribed": [("prog1", "session.held"), ("prog1", "pair.at_risk"), ("prog2", "pair.at_risk"),
+                                     ("prog2", "pair.booked")],
 }
 # Each step changes the store; both must answer alike and end with the same rows.
 WRITES: list[tuple[str, tuple]] = [
@@ -293,6 +335,10 @@ WRITES: list[tuple[str, tuple]] = [
     ("clock_offsets.advance", (D, T)),
     ("clock_offsets.advance", (90 * timedelta(minutes=1), T + H)),
     ("clock_offsets.offset", ()),
+    ("api_tokens.count_request", ("tok2", T, T + timedelta(seconds=5))),
+    ("api_tokens.count_request", ("tok2", T, T + timedelta(seconds=9))),
+    ("api_tokens.count_request", ("tok2", T + timedelta(minutes=1), T + timedelta(seconds=61))),
+    ("api_tokens.count_request", ("nope", T, T)),
 ]
 
 
@@ -356,7 +402,9 @@ def state(factory) -> dict:
                 "notifications": [(n.id, n.status) for n in uow.notifications.get_many(
                     ["not1", "not2", "not3", "not4"])] + [uow.notifications.count_for_occurrence("occ1"),
                                                           uow.notifications.has_key("k9")],
-                "clock_offsets": [uow.clock_offsets.offset()]}
+                "clock_offsets": [uow.clock_offsets.offset()],
+                "api_tokens": [(t.id, t.window_start, t.window_count, t.last_used_at)
+                               for t in uow.api_tokens.get_many(["tok1", "tok2"])]}
 
 
 def test_writes_answer_alike_and_leave_the_same_rows(both):

@@ -45,10 +45,10 @@ def test_series_booked_shows_both_local_times_and_the_dst_shift_of_the_other_per
         "- Tue 6 Apr 2027, 10:00 / 16:00", "- Tue 13 Apr 2027, 10:00 / 16:00"]
     notes = [line for line in text.splitlines() if line.startswith("Note:")]
     assert notes == [
-        "Note: From Tue 16 Mar 2027, sessions start at 15:00 for Sam instead of 16:00 (Berlin time), "
-        "because of a daylight saving change.",
-        "Note: From Tue 30 Mar 2027, sessions start at 16:00 for Sam instead of 15:00 (Berlin time), "
-        "because of a daylight saving change."]
+        "Note: From Tue 16 Mar 2027, sessions start at 15:00 for Sam instead of 16:00 (Berlin time): "
+        "your clocks change on Sun 14 Mar.",
+        "Note: From Tue 30 Mar 2027, sessions start at 16:00 for Sam instead of 15:00 (Berlin time): "
+        "Sam's clocks change on Sun 28 Mar."]
     assert "sessions start at 15:00 for Sam instead of 16:00" in html
     assert VIDEO in text and 'href="https://video.example.org/r/ana-sam?pwd=a&amp;b=1"' in html
     assert "https://tandem.example.org/pairs/p1" in text and "invitation is attached" in text
@@ -191,3 +191,13 @@ def test_naive_times_are_refused():
 def test_doctests():
     assert doctest.testmod(localtime).failed == 0
     assert doctest.testmod(templates).failed == 0
+
+
+def test_a_reader_without_dst_is_told_whose_clocks_change():
+    # The series keeps 10:00 in New York; the reader is in Kolkata, where clocks never change
+    _, text, _ = _booked("Asia/Kolkata", "America/New_York", recipient="Priya Rao", other="Ana Lima")
+
+    notes = [line for line in text.splitlines() if line.startswith("Note:")]
+    assert notes == ["Note: From Tue 16 Mar 2027, sessions start at 19:30 for you instead of 20:30 (Kolkata time): "
+                     "Ana's clocks change on Sun 14 Mar."]
+    assert "your clocks" not in text

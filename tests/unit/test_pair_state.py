@@ -29,7 +29,7 @@ def test_a_pair_moves_along_its_life_and_keeps_the_reason_given():
 @pytest.mark.parametrize("start, target", [
     ("invited", PairState.BOOKED),      # booked without ever being planned
     ("invited", PairState.PLANNING),    # planned before both people set up
-    ("paused", PairState.BOOKED),       # a pause ends only by resuming (planning again)
+    ("paused", PairState.PLANNING),     # a pause ends only by resuming (its sessions back, or planned again)
     ("ended", PairState.READY),         # an ended pair stays ended
     ("unschedulable", PairState.BOOKED),
 ])
@@ -38,6 +38,13 @@ def test_a_transition_not_listed_raises(start, target):
     with pytest.raises(IllegalTransition, match=f"from '{start}' to '{target.value}'"):
         move_pair(pair, target)
     assert pair.status == start
+
+
+def test_resuming_puts_a_paused_pair_back_to_booked_or_ready():
+    for target in (PairState.BOOKED, PairState.READY):
+        pair = Pair(status="paused")
+        move_pair(pair, target)
+        assert pair.status == target.value
 
 
 def test_series_states():

@@ -24,6 +24,18 @@ def show(pair_id: str):
     return render_template("pairs/show.html", page=page)
 
 
+@bp.get("/<pair_id>/sessions/<occurrence_id>/skip")
+@pair_member_required
+def confirm_skip(pair_id: str, occurrence_id: str):
+    try:
+        confirmation = pair_page.confirm_skip(deps.container(), pair_id, occurrence_id, current().id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    return render_template("pairs/confirm.html", c=confirmation, what="skip",
+                           action=url_for("pairs.skip", pair_id=pair_id, occurrence_id=occurrence_id))
+
+
 @bp.post("/<pair_id>/sessions/<occurrence_id>/skip")
 @pair_member_required
 def skip(pair_id: str, occurrence_id: str):
@@ -32,7 +44,20 @@ def skip(pair_id: str, occurrence_id: str):
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
         return _back(pair_id)
-    flash("That session is skipped; you both get an email, and the calendar is updated.", "success")
+    flash("That session is skipped and the calendars are updated. You can undo it for a minute; "
+          "after that you both get an email.", "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/sessions/<occurrence_id>/undo-skip")
+@pair_member_required
+def undo_skip(pair_id: str, occurrence_id: str):
+    try:
+        pair_sessions.undo_skip(deps.container(), pair_id, occurrence_id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Undone: the session is back on the calendars, and nobody was emailed about the skip.", "success")
     return _back(pair_id)
 
 
@@ -71,15 +96,28 @@ def move(pair_id: str, occurrence_id: str):
     return _back(pair_id)
 
 
+@bp.get("/<pair_id>/pause")
+@pair_member_required
+def confirm_pause(pair_id: str):
+    try:
+        confirmation = pair_page.confirm_pause(deps.container(), pair_id, current().id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    return render_template("pairs/confirm.html", c=confirmation, what="pause",
+                           action=url_for("pairs.pause", pair_id=pair_id))
+
+
 @bp.post("/<pair_id>/pause")
 @pair_member_required
 def pause(pair_id: str):
     try:
-        lifecycle.pause_pair(deps.container(), pair_id)
+        lifecycle.pause_pair(deps.container(), pair_id, by=current().id)
     except InvalidInput as exc:
         flash(f"Cannot pause: {exc}.", "error")
         return _back(pair_id)
-    flash("Your sessions are paused. Resume whenever you are ready; Tandem will find a time again.", "success")
+    flash("Your sessions are paused and off the calendars. Resume whenever you are ready: the sessions "
+          "still to come come back as they were. You can undo it for a minute.", "success")
     return _back(pair_id)
 
 
@@ -87,11 +125,14 @@ def pause(pair_id: str):
 @pair_member_required
 def resume(pair_id: str):
     try:
-        lifecycle.resume_pair(deps.container(), pair_id)
+        back = lifecycle.resume_pair(deps.container(), pair_id, by=current().id)
     except InvalidInput as exc:
         flash(f"Cannot resume: {exc}.", "error")
         return _back(pair_id)
-    flash("Welcome back. Tandem is finding a regular time for your remaining sessions.", "success")
+    if back:
+        flash("Welcome back. Your sessions still to come are back on the calendars, as you left them.", "success")
+    else:
+        flash("Welcome back. Tandem is finding a regular time for your remaining sessions.", "success")
     return _back(pair_id)
 
 
@@ -132,11 +173,42 @@ def add_goal(pair_id: str):
     return _back(pair_id)
 
 
+GOAL_DONE = {"done": "Goal marked as reached. Well done, both of you.", "dropped": "Goal dropped; it stays in your list.",
+             "open": "Goal reopened."}
+
+
 @bp.post("/<pair_id>/goals/<goal_id>")
 @pair_member_required
 def update_goal(pair_id: str, goal_id: str):
+    status = request.form.get("status", "")
     try:
-        pair_sessions.set_goal_status(deps.container(), pair_id, goal_id, request.form.get("status", ""))
+        pair_sessions.set_goal_status(deps.container(), pair_id, goal_id, status)
     except (InvalidInput, NotFound) as exc:
         flash(str(exc), "error")
+        return _back(pair_id)
+    flash(GOAL_DONE[status], "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/goals/<goal_id>/text")
+@pair_member_required
+def edit_goal(pair_id: str, goal_id: str):
+    try:
+        pair_sessions.edit_goal(deps.container(), pair_id, goal_id, request.form.get("text", ""))
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Goal saved.", "success")
+    return _back(pair_id)
+
+
+@bp.post("/<pair_id>/goals/<goal_id>/review")
+@pair_member_required
+def review_goal(pair_id: str, goal_id: str):
+    try:
+        pair_sessions.review_goal(deps.container(), pair_id, goal_id)
+    except (InvalidInput, NotFound) as exc:
+        flash(str(exc), "error")
+        return _back(pair_id)
+    flash("Noted: you reviewed this goal today.", "success")
     return _back(pair_id)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.programs import webhooks
 from web.programs.views import bp
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    webhooks.init_app(app)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from scheduler.errors import InvalidInput, NotFound
+from scheduler.services import at_risk_alerts
 from scheduler.services import attendance
 from scheduler.services import coordinator_pair
 from scheduler.services import dashboard as dashboards
 from scheduler.services import digest
+from scheduler.services import pair_actions
 from scheduler.services import programs as service
 from web import deps
 from web.programs import charts
@@ -72,6 +74,21 @@ def _page(program_id: str, **extra):
                            labels=STATE_LABELS, failures=page.failures, pair_names=names, **extra)
 
 
+@bp.post("/<program_id>/alerts")
+@coordinator_required
+def alerts(program_id: str):
+    """Immediate at-risk alerts on or off (the box on the program page)."""
+    wanted = request.form.get("at_risk_alerts") == "on"
+    try:
+        at_risk_alerts.set_at_risk_alerts(deps.container(), program_id, wanted)
+    except service.UnknownProgram:
+        abort(404)
+    flash("You and the program's other coordinators get an email as soon as a pair becomes at risk (once per "
+          "pair, until it is back on track)." if wanted else
+          "Immediate at-risk alerts are off; at-risk pairs stay on the dashboard and in the weekly digest.", "success")
+    return redirect(url_for("programs.show", program_id=program_id) + "#alerts")
+
+
 @bp.get("/<program_id>")
 @coordinator_required
 def show(program_id: str):
@@ -127,6 +144,50 @@ def pair(program_id: str, pair_id: str):
         abort(404)
     return render_template("programs/pair.html", page=page, verdicts=coordinator_pair.CORRECTION_CHOICES,
                            labels=coordinator_pair.VERDICT_LABELS)
+
+
+# The coordinator's actions on a pair: (use case, needs a ticked confirmation)
+PAIR_ACTIONS = {"plan-again": (pair_actions.plan_again, False), "pause": (pair_actions.pause, False),
+                "resume": (pair_actions.resume, False), "end": (pair_actions.end, True),
+                "change-mentor": (pair_actions.change_mentor, True), "remove": (pair_actions.remove, True)}
+
+
+@bp.get("/<program_id>/pairs/<pair_id>/remove")
+@coordinator_required
+def confirm_remove(program_id: str, pair_id: str):
+    """The confirmation step before a pair leaves the program."""
+    try:
+        page = coordinator_pair.coordinator_pair_page(deps.container(), program_id, pair_id, current().tz)
+    except NotFound:
+        abort(404)
+    return render_template("programs/pair_remove.html", page=page)
+
+
+@bp.post("/<program_id>/pairs/<pair_id>/<action>")
+@coordinator_required
+def pair_action(program_id: str, pair_id: str, action: str):
+    if action not in PAIR_ACTIONS:
+        abort(404)
+    use_case, destructive = PAIR_ACTIONS[action]
+    back = url_for("programs.pair", program_id=program_id, pair_id=pair_id)
+    if destructive and request.form.get("confirm") != "yes":
+        flash("Nothing changed: tick the box to confirm first.", "error")
+        return redirect(url_for("programs.confirm_remove", program_id=program_id, pair_id=pair_id)
+                        if action == "remove" else back + "#pair-actions")
+    extra = (request.form.get("mentor_id", ""),) if action == "change-mentor" else ()
+    try:
+        result = use_case(deps.container(), program_id, pair_id, *extra, by=current().id)
+    except pair_actions.NotAllowed as refused:
+        abort(403, description=str(refused))
+    except NotFound:
+        abort(404)
+    except InvalidInput as problem:
+        flash(f"Nothing changed: {problem}", "error")
+        return redirect(back + "#pair-actions")
+    flash(result.message, "success")
+    if result.pair_id is None:
+        return redirect(url_for("programs.show", program_id=program_id))
+    return redirect(url_for("programs.pair", program_id=program_id, pair_id=result.pair_id))
 
 
 @bp.post("/<program_id>/pairs/<pair_id>/sessions/<occurrence_id>/attendance")

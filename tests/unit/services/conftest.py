@@ -52,6 +52,17 @@ def deps(store, clock, calendars) -> Dependencies:
                         config=ServiceConfig(base_url="https://tandem.example"))
 
 
+@pytest.fixture
+def deps_with_mail(store, clock, calendars) -> Dependencies:
+    """``deps`` that can render and sign emails (the real renderer, a link signer)."""
+    from adapters.links import LinkSigner
+    from adapters.mail.renderers import MailRenderer
+    return Dependencies(unit_of_work=store.uow, clock=clock, providers={"memory": calendars},
+                        mailer=InMemoryMailer(), cipher=TokenCipher([TokenCipher.generate_key()]),
+                        config=ServiceConfig(base_url="https://tandem.example"), renderer=MailRenderer(),
+                        links=LinkSigner("unit-test-link-secret-0123456789", 14))
+
+
 @dataclass
 class Seeded:
     program_id: str

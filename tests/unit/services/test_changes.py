@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from scheduler.services import changes
+from scheduler.services.attendance import resolve_attendance
 from tests.unit.services.booked import FIRST, book_series, mentor_account, notifications, outbox
 
 
@@ -134,3 +135,40 @@ def test_failures_of_a_channel_count_in_health_and_make_it_polled(deps, seed, cl
     assert changes.needs_polling(None, clock.now())
     assert changes.needs_polling({"watch_id": None, "resource_id": None,
                                   "expires_at": clock.now().isoformat()}, clock.now())
+
+
+def test_a_session_declined_in_a_calendar_is_a_cancellation_by_that_person(deps, seed, calendars, clock):
+    seeded = seed(status="booked", connected=True)
+    series_id, occ_ids = book_series(deps, seeded)
+    connection = _mentor_connection(deps, seeded)
+    changes.handle_calendar_change(deps, connection.id)
+    with deps.uow() as uow:
+        event_id = uow.series.get(series_id).provider_event_id
+    second = FIRST + timedelta(weeks=1)
+    clock.current = second - timedelta(hours=5)  # five hours' notice: late
+    calendars.set_attendee_response(mentor_account(deps, seeded), event_id, "mentee@example.org", "declined",
+                                    original_start=second)
+    changes.handle_calendar_change(deps, connection.id)
+    changes.handle_calendar_change(deps, connection.id)  # a repeat records nothing twice
+    with deps.uow() as uow:
+        declined = uow.occurrences.get(occ_ids[1])
+        assert declined.status == "scheduled"  # still on the calendar: they may meet anyway
+        assert declined.attendance_verdict == "cancelled"
+        assert [(s["kind"], s["by"]) for s in declined.attendance_signals] == [("calendar_declined", "mentee")]
+        others = uow.occurrences.get_many([occ_ids[0], occ_ids[2]])
+        assert {o.attendance_verdict for o in others} == {"unknown"}
+    verdict = resolve_attendance(deps, occ_ids[1])
+    assert (verdict.cancelled_by, verdict.notice, verdict.late) == ("mentee", timedelta(hours=5), True)
+
+
+def test_a_declined_series_is_declined_session_by_session(deps, seed, calendars):
+    seeded = seed(status="booked", connected=True)
+    series_id, occ_ids = book_series(deps, seeded)
+    connection = _mentor_connection(deps, seeded)
+    changes.handle_calendar_change(deps, connection.id)
+    with deps.uow() as uow:
+        event_id = uow.series.get(series_id).provider_event_id
+    calendars.set_attendee_response(mentor_account(deps, seeded), event_id, "mentee@example.org", "declined")
+    changes.handle_calendar_change(deps, connection.id)
+    with deps.uow() as uow:
+        assert {o.attendance_verdict for o in uow.occurrences.get_many(occ_ids)} == {"cancelled"}

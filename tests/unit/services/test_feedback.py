@@ -111,3 +111,65 @@ def test_a_link_problem_comes_before_an_answer_problem_and_nothing_is_stored(dep
     assert _attendance(deps, occurrence_id) == "unknown"
     with deps.uow() as uow:
         assert uow.feedback.all() == []
+
+
+@pytest.fixture
+def asked_with_next(deps, seed):
+    """Two sessions a week apart (the second with an agenda) and the mentee's feedback request
+    about the first: (seeded, first id, second id, token)."""
+    s = seed()
+    with deps.uow() as uow:
+        series = uow.series.add(Series(pair_id=s.pair_id, rrule="FREQ=WEEKLY;COUNT=2", tz="UTC",
+                                       dtstart_local="2026-03-03T10:00:00", duration_min=45))
+        first_start = T0.replace(day=3, hour=10)
+        first = uow.occurrences.add(Occurrence(series_id=series.id, original_start=first_start, start=first_start,
+                                               end=first_start + timedelta(minutes=45)))
+        second_start = first_start + timedelta(weeks=1)
+        second = uow.occurrences.add(Occurrence(series_id=series.id, original_start=second_start, start=second_start,
+                                                end=second_start + timedelta(minutes=45), agenda="1. Check in"))
+        nid = add_notification(uow, kind="feedback", person_id=s.mentee_id, due_at=first_start, pair_id=s.pair_id,
+                               occurrence_id=first.id, key="feedback:ai")
+        uow.commit()
+    return s, first.id, second.id, deps.links.sign("feedback", {"n": nid})
+
+
+def _agenda(deps, occurrence_id):
+    with deps.uow() as uow:
+        return uow.occurrences.get(occurrence_id).agenda
+
+
+def test_action_items_are_carried_into_the_next_sessions_agenda_once(deps, asked_with_next, clock):
+    s, first_id, second_id, token = asked_with_next
+    clock.current = T0.replace(day=4)
+
+    answer_feedback(deps, token, "met", "4", None, "- Draft the talk outline\n\n* Ask for the review slot ")
+    agenda = _agenda(deps, second_id)
+    assert agenda.splitlines() == ["1. Check in", "", "Action items from Tue 3 Mar (Ezra):",
+                                   "- Draft the talk outline", "- Ask for the review slot"]
+
+    answer_feedback(deps, token, "met", "5", None, "Draft the talk outline\nBook the room")  # answered again
+    assert _agenda(deps, second_id).count("- Draft the talk outline") == 1
+    assert _agenda(deps, second_id).endswith("- Book the room")
+    with deps.uow() as uow:
+        row = uow.feedback.given_by(s.mentee_id, first_id)
+        assert row.action_items.splitlines() == ["Draft the talk outline", "Ask for the review slot", "Book the room"]
+
+
+def test_too_many_or_too_long_action_items_are_refused_and_nothing_is_stored(deps, asked_with_next, clock):
+    s, first_id, second_id, token = asked_with_next
+    clock.current = T0.replace(day=4)
+    with pytest.raises(InvalidInput, match="10 action items"):
+        answer_feedback(deps, token, "met", None, None, "\n".join(f"item {i}" for i in range(11)))
+    with pytest.raises(InvalidInput, match="under 300 characters"):
+        answer_feedback(deps, token, "met", None, None, "x" * 301)
+    assert _agenda(deps, second_id) == "1. Check in"
+    with deps.uow() as uow:
+        assert uow.feedback.given_by(s.mentee_id, first_id) is None
+
+
+def test_action_items_after_the_last_session_stay_with_the_answer(deps, asked, clock):
+    s, occurrence_id, token = asked
+    clock.current = T0.replace(day=4)
+    answer_feedback(deps, token, "met", None, None, "Send the slides")
+    with deps.uow() as uow:
+        assert uow.feedback.given_by(s.mentee_id, occurrence_id).action_items == "Send the slides"

@@ -86,3 +86,26 @@ def test_move_options_are_mutual_free_times_in_the_sessions_period(deps, seed, c
     with pytest.raises(InvalidInput):
         pair_sessions.check_move_choice(deps, s.pair_id, occ, blocked)
     pair_sessions.check_move_choice(deps, s.pair_id, occ, options[0])  # a shown time is accepted
+
+
+def test_a_goal_is_reworded_reviewed_and_reopened(deps, seed, clock):
+    s = seed()
+    goal_id = pair_sessions.add_goal(deps, s.pair_id, "Lead a review")
+    pair_sessions.edit_goal(deps, s.pair_id, goal_id, "  Lead the Q3 design review ")
+    clock.advance(days=7)
+    pair_sessions.review_goal(deps, s.pair_id, goal_id)
+    with deps.uow() as uow:
+        goal = uow.goals.get(goal_id)
+        assert (goal.text, goal.status, goal.reviewed_at) == ("Lead the Q3 design review", "open", clock.now())
+    pair_sessions.set_goal_status(deps, s.pair_id, goal_id, "done")
+    with pytest.raises(InvalidInput, match="Only an open goal"):
+        pair_sessions.review_goal(deps, s.pair_id, goal_id)
+    pair_sessions.set_goal_status(deps, s.pair_id, goal_id, "open")
+    with pytest.raises(InvalidInput, match="in a few words"):
+        pair_sessions.edit_goal(deps, s.pair_id, goal_id, " ")
+    with pytest.raises(InvalidInput, match="under 500"):
+        pair_sessions.edit_goal(deps, s.pair_id, goal_id, "x" * 501)
+    with pytest.raises(NotFound):
+        pair_sessions.edit_goal(deps, "another-pair", goal_id, "Mine now")
+    with deps.uow() as uow:
+        assert (uow.goals.get(goal_id).text, uow.goals.get(goal_id).status) == ("Lead the Q3 design review", "open")

@@ -59,3 +59,15 @@ def test_the_demo_page_shows_the_inbox_newest_first(deps):
     no_outbox = Dependencies(unit_of_work=deps.unit_of_work, clock=deps.clock, providers=deps.providers,
                              mailer=object(), cipher=deps.cipher, config=deps.config)
     assert sandbox.inbox(no_outbox) == []  # a real mailer keeps nothing to show
+
+
+def test_the_emulated_calendars_know_every_person_tandem_knows_and_no_one_else(deps):
+    from scheduler.core.entities import Person
+
+    sandbox.seed(deps, None)
+    with deps.uow() as uow:
+        uow.people.add(Person(email="imported@elsewhere.example"))  # no time zone set yet
+        uow.commit()
+    assert sandbox.person_zone(deps, "Lin.Mentee@sandbox.tandem.test ") == "Europe/London"
+    assert sandbox.person_zone(deps, "imported@elsewhere.example") == "UTC"
+    assert sandbox.person_zone(deps, "stranger@nowhere.example") is None
