@@ -266,16 +266,21 @@ class GoogleCalendarProvider:
         """Run ``queries`` (one call per query and window, all batched) into ``out``; returns the
         accounts a colleague's token could not read (to be read with their own)."""
         parts: list[_Part] = []
-        for query in queries:
+        unusable: dict[int, ProviderError] = {}  # queries whose lead holds no consent at all
+        for number, query in enumerate(queries):
             key = google_freebusy.consent_key(query.lead)
-            if key not in sessions:
-                sessions[key] = self._session(query.lead)
+            try:
+                if key not in sessions:
+                    sessions[key] = self._session(query.lead)
+            except ReconnectNeeded as exc:
+                unusable[number] = exc
+                continue
             items = [{"id": c} for c in query.calendar_ids()]
             parts.extend(_Part(query.lead, sessions[key], _free_busy_request(items, part)) for part in windows)
-        replies = self._execute_parts(parts)
+        replies = iter(self._execute_parts(parts) if parts else [])
         fallback: list[CalendarAccount] = []
         for number, query in enumerate(queries):
-            answers = replies[number * len(windows):(number + 1) * len(windows)]
+            answers = [unusable[number]] if number in unusable else [next(replies) for _ in windows]
             failed = next((a for a in answers if isinstance(a, ProviderError)), None)
             if failed is not None:
                 code = "reconnect_needed" if isinstance(failed, ReconnectNeeded) else "not_found"

@@ -702,3 +702,13 @@ def test_plain_flow_against_the_emulator_gives_credentials_the_client_library_us
     assert args["state"] == state and "code_challenge" in parse_qs(urlsplit(url).query)
     assert before["calendars"]["primary"]["busy"] == after["calendars"]["primary"]["busy"] == []
     assert credentials.token != first_token and credentials.refresh_token
+
+
+def test_a_colleague_with_no_stored_consent_does_not_stop_the_round(emu, provider, account):
+    ann, bob = account("ann@acme.example"), account("bob@acme.example")
+    ann.credentials = {}  # nothing stored: ann must connect again
+
+    result = provider.free_busy([ann, bob], at(3, 1), at(3, 8))
+
+    assert result[ann.connection_id].error.startswith("reconnect_needed")
+    assert result[bob.connection_id] == FreeBusy()
