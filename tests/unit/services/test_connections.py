@@ -107,3 +107,18 @@ def test_a_connection_is_verified_at_the_provider_before_it_is_stored(deps, seed
     connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
     assert calendars.requests_served == served + 1  # one check, then stored
     assert [c.account_email for c in connections.connections_of(deps, s.mentor_id)] == ["mina@x.org"]
+
+
+def test_the_calendars_page_says_how_changes_arrive_and_counts_push_failures(deps, seed):
+    from scheduler.services import changes
+    s = seed(connected=True)
+    [before] = connections.connections_of(deps, s.mentor_id)
+    assert (before.updates, before.push_failures) == ("polling", 0)  # no channel yet: checked daily
+    changes.ensure_watch(deps, before.id)
+    [pushed] = connections.connections_of(deps, s.mentor_id)
+    assert (pushed.updates, pushed.push_failures) == ("push", 0)
+    with deps.uow() as uow:
+        changes.record_webhook_failure(uow, before.id, "Microsoft Graph sent missed")
+        uow.commit()
+    [failing] = connections.connections_of(deps, s.mentor_id)
+    assert (failing.updates, failing.push_failures) == ("polling", 1)
