@@ -7,11 +7,12 @@ VAR := var
 CONFIG := $(VAR)/tandem.toml
 PIP_INSTALL := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test test-fast bench services doctor emulators lock clean help
+.PHONY: run test test-fast fuzz bench services doctor emulators lock clean help
 
 help:
 	@echo "make run    - set up and run Tandem on SQLite + in-process broker with a sandbox program"
 	@echo "make test   - set up and run the whole test suite (starts PostgreSQL/Redis if down)"
+	@echo "make fuzz   - a long Hypothesis run of the parsers of untrusted input (TANDEM_FUZZ_EXAMPLES=4000)"
 	@echo "make bench  - run the benchmarks"
 
 $(BIN)/python:
@@ -50,6 +51,10 @@ test: $(VENV)/.installed-dev services
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests/unit
+
+# The long fuzzing run (make test runs a small deterministic one of the same tests).
+fuzz: $(VENV)/.installed-dev services
+	TANDEM_FUZZ=1 $(BIN)/python -m pytest tests/security/test_fuzz.py -p no:cacheprovider -o timeout=0
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

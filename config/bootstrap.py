@@ -50,7 +50,8 @@ def service_config(settings: Settings) -> ServiceConfig:
                          link_secret=settings.security.secret_key,
                          link_max_age_days=settings.security.link_max_age_days,
                          claim_timeout=timedelta(seconds=settings.tick.claim_timeout_seconds),
-                         max_attempts=settings.tick.max_attempts)
+                         max_attempts=settings.tick.max_attempts,
+                         feedback_retention_days=settings.privacy.feedback_retention_days)
 
 
 def webhook_sender(settings: Settings) -> HttpWebhookSender:

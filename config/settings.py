@@ -92,6 +92,13 @@ class TickSection:
 
 
 @dataclass(frozen=True)
+class PrivacySection:
+    # Feedback free text (what people typed about a session) is deleted this many days after it
+    # was written; the answer and the rating stay. 0 keeps it for as long as the pair exists.
+    feedback_retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class MetricsSection:
     # /metrics asks for "Authorization: Bearer <token>" when set; in production it is refused
     # (404) until a token is set. Development and tests serve it openly when empty.
@@ -126,6 +133,7 @@ class Settings:
     metrics: MetricsSection = field(default_factory=MetricsSection)
     api: ApiSection = field(default_factory=ApiSection)
     webhooks: WebhooksSection = field(default_factory=WebhooksSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -144,7 +152,8 @@ def _section_class(name: str):
     return {"app": AppSection, "database": DatabaseSection, "broker": BrokerSection,
             "security": SecuritySection, "mail": MailSection, "google": GoogleSection,
             "microsoft": MicrosoftSection, "tick": TickSection, "metrics": MetricsSection,
-            "api": ApiSection, "webhooks": WebhooksSection}[name]
+            "api": ApiSection, "webhooks": WebhooksSection,
+            "privacy": PrivacySection}[name]
 
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Callable, Generic, Iterable, Literal, Mapping, Protocol, Sequ
 
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Entity, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
-                                     Series, WebhookDelivery, WebhookEndpoint)
+                                     Series, WebhookDelivery, WebhookEndpoint, WebSession)
 from scheduler.core.intervals import Interval
 from scheduler.core.rate_limit import RecentRequests, signin_clients
 
@@ -402,6 +402,19 @@ class NoticeContext(EmailContext):
     detail: str | None = None  # the kind's one detail: a former or new mentor's name, the program's name
 
 
+@dataclass(frozen=True, kw_only=True)
+class PartnerLeftContext(EmailContext):
+    """To the person who stays when the other one of their pair had their data erased: the pair
+    has ended and these upcoming sessions were cancelled. ``left_role`` is the role of the one
+    who left (mentor | mentee); the email never names them (their name is gone by then)."""
+
+    left_role: str
+    program_name: str
+    recipient_tz: str
+    cancelled: tuple[datetime, ...]
+    url: str
+
+
 class EmailRenderer(Protocol):
     """Turns a notification of ``kind`` with its context into an email (``adapters.mail`` holds
     one renderer per kind; an unknown kind becomes a short notice)."""
@@ -504,8 +517,16 @@ class MembershipRepository(Repository[Membership], Protocol):
     def coordinator_ids(self, program_id: str) -> list[str]:
         """People who coordinate the program."""
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        """Those of ``person_ids`` asked to join the program who have not accepted (a pending or
+        declined membership there and no accepted one): nothing about them may be read, planned
+        or shown there."""
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         """person id -> their roles in the program."""
+
+    def of_person(self, person_id: str) -> list[Membership]:
+        """Every role the person has in any program, by program id then role."""
 
     def of_program(self, program_id: str) -> list[Membership]:
         """Every role anyone has in the program."""
@@ -566,6 +587,11 @@ class PairRepository(Repository[Pair], Protocol):
         """At most ``limit`` pairs of the program (in one of ``states`` when given) whose id is
         greater than ``after``, by id: one page of a keyset pagination (the API's pairs list)."""
 
+    def mentioning(self, texts: Sequence[str]) -> list[Pair]:
+        """Pairs whose ``status_reason`` or stored ``history`` (JSON text) contains one of
+        ``texts`` (exact, case-sensitive substrings; empty texts are ignored), oldest first: a
+        diagnosis or a history entry that names someone."""
+
 
 class ConnectionRepository(Repository[CalendarConnection], Protocol):
     def of_people(self, person_ids: Iterable[str]) -> list[CalendarConnection]:
@@ -581,8 +607,8 @@ class ConnectionRepository(Repository[CalendarConnection], Protocol):
         """Everyone's healthy connections whose provider is one of ``kinds`` (e.g. those that push)."""
 
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
-        """Connections that are not ``ok`` of people who are a mentor or a mentee of one of the
-        program's pairs, by person id then oldest first."""
+        """Connections that are not ``ok`` (nor still ``checking``) of people who are a mentor or a
+        mentee of one of the program's pairs, by person id then oldest first."""
 
 
 class SeriesRepository(Repository[Series], Protocol):
@@ -687,8 +713,15 @@ class FeedbackRepository(Repository[Feedback], Protocol):
     def given_by(self, person_id: str, occurrence_id: str) -> Feedback | None:
         """The person's answer about the occurrence (one each), if any."""
 
+    def notes_written_before(self, cutoff: datetime, *, limit: int) -> list[Feedback]:
+        """Answers written before ``cutoff`` that still hold free text (``notes`` or ``action_items``), oldest
+        first: the retention sweep's work."""
+
     def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
         """Every answer about these occurrences, oldest first."""
+
+    def written_by(self, person_id: str) -> list[Feedback]:
+        """Every answer the person gave, oldest first."""
 
 
 class NotificationRepository(Repository[Notification], Protocol):
@@ -710,6 +743,13 @@ class NotificationRepository(Repository[Notification], Protocol):
     def has_key(self, idempotency_key: str) -> bool:
         """A notification with this key exists (sent, pending or cancelled)."""
 
+    def of_person(self, person_id: str) -> list[Notification]:
+        """Every notification addressed to the person (any status), oldest due first."""
+
+    def payload_mentioning(self, texts: Sequence[str]) -> list[Notification]:
+        """Notifications whose stored JSON payload contains one of ``texts`` (exact substrings of
+        the JSON text, so pass a non-ASCII text JSON-escaped too), oldest due first."""
+
 
 class OutboxRepository(Repository[OutboxMessage], Protocol):
     def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
@@ -721,11 +761,19 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
         ``claim_timeout``, or running with an expired lease). Rows over ``max_attempts`` become
         ``dead``. Two claimers never take the same row."""
 
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
+        """How many rows about these subjects (of any kind) are pending, enqueued or running and
+        due at or before ``due_by`` (a row due later, e.g. a re-check before a session, is not
+        work under way)."""
+
     def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
         """How many rows about these subjects are not finished (pending, enqueued or running)."""
 
     def count_with_key_prefix(self, prefix: str) -> int:
         """How many rows (in any state) have an idempotency key starting with ``prefix``."""
+
+    def errors_mentioning(self, texts: Sequence[str]) -> list[OutboxMessage]:
+        """Rows whose ``last_error`` contains one of ``texts`` (exact substrings), oldest first."""
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         """Take the row for one run; False when done, dead, not due, or running elsewhere."""
@@ -760,8 +808,9 @@ class ApiTokenRepository(Repository[ApiToken], Protocol):
         many it made in that minute, in ONE atomic update of its row (every process shares it); a
         new minute restarts the count at 1 and sets ``last_used_at`` to ``now``. 0 for no such token."""
 
-    def of_program(self, program_id: str) -> list[ApiToken]:
-        """The program's tokens (revoked ones too), newest first."""
+    def of_program(self, program_id: str | None) -> list[ApiToken]:
+        """The program's tokens (revoked ones too), newest first; ``None``: the administrators'
+        tokens for every program."""
 
 
 class PairRiskMarkRepository(Repository[PairRiskMark], Protocol):
@@ -770,6 +819,10 @@ class PairRiskMarkRepository(Repository[PairRiskMark], Protocol):
 
 
 class WebhookDeliveryRepository(Repository[WebhookDelivery], Protocol):
+    def mentioning(self, texts: Sequence[str]) -> list[WebhookDelivery]:
+        """Deliveries whose JSON ``payload`` or ``last_error`` contains one of ``texts`` (exact
+        substrings of the stored text), oldest first."""
+
     def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
         """The program's latest deliveries (every endpoint), newest first (id breaks ties)."""
 
@@ -788,6 +841,14 @@ class WebhookEndpointRepository(Repository[WebhookEndpoint], Protocol):
 class UsedLinkRepository(Protocol):
     def use(self, nonce: str, purpose: str, now: datetime) -> bool:
         """Record the link as used; False when it was used before (also by a concurrent use)."""
+
+
+class WebSessionRepository(Repository[WebSession], Protocol):
+    def delete_expired(self, before: datetime) -> int:
+        """Delete the sessions that expired before ``before`` (ended ones included); how many."""
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        """End every session of the person not ended yet (``revoked_at = now``); how many."""
 
 
 class ClockOffsetRepository(Protocol):
@@ -819,6 +880,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     outbox: OutboxRepository
     used_links: UsedLinkRepository
+    web_sessions: WebSessionRepository
     clock_offsets: ClockOffsetRepository
     api_tokens: ApiTokenRepository
     webhook_endpoints: WebhookEndpointRepository
@@ -848,6 +910,7 @@ class ServiceConfig:
     link_max_age_days: int = 14
     claim_timeout: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
+    feedback_retention_days: int = 365  # feedback free text older than this is deleted (0: kept)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

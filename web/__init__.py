@@ -56,13 +56,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     connect.init_app(app)
     pairs.init_app(app)
 
-    from web import demo, digest, feedback, reports, webhooks
+    from web import demo, digest, feedback, privacy, reports, webhooks
 
     reports.init_app(app)
 
     webhooks.init_app(app)
     feedback.init_app(app)
     digest.init_app(app)
+    privacy.init_app(app)
     demo.init_app(app)
 
     from web import api

@@ -20,8 +20,8 @@ import dramatiq
 from adapters.metrics import ACTOR_DURATION, ACTOR_MESSAGES
 from config.logs import log_context
 from scheduler.ports import Dependencies
-from scheduler.services import (at_risk_alerts, booking, changes, delivery, lifecycle, outgoing_webhooks, pair_actions,
-                                planning, repair)
+from scheduler.services import (at_risk_alerts, booking, changes, connections, delivery, lifecycle, outgoing_webhooks,
+                                pair_actions, planning, privacy, repair)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ ACTOR_TABLE: dict[str, ActorSpec] = {
     "check_at_risk": ActorSpec(outgoing_webhooks.check_at_risk),
     "remove_pair": ActorSpec(pair_actions.delete_removed_pair),
     "alert_at_risk": ActorSpec(at_risk_alerts.alert_program),
+    "erase_person": ActorSpec(privacy.finish_erasure),
+    "feedback_retention": ActorSpec(privacy.run_retention_sweep),
+    "check_connection": ActorSpec(connections.check_connection, 120_000),
 }
 
 

@@ -4,7 +4,7 @@ only add outbox rows with a key per day (or per expiry, or per ISO week), or tou
 several tick processes, is harmless."""
 from __future__ import annotations
 
-from scheduler.services import sweeps
+from scheduler.services import sweeps, web_sessions
 
 
 def daily_rechecks(container) -> None:
@@ -31,4 +31,13 @@ def at_risk_alerts(container) -> None:
     sweeps.at_risk_alert_sweeps(container)
 
 
-STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts)
+def feedback_retention(container) -> None:
+    sweeps.feedback_retention(container)
+
+
+def forget_expired_sessions(container) -> None:
+    web_sessions.forget_expired_sessions(container)
+
+
+STEPS = (daily_rechecks, renew_watches, settle_attendance, weekly_digests, at_risk_checks, at_risk_alerts,
+         feedback_retention, forget_expired_sessions)

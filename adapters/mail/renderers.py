@@ -13,7 +13,8 @@ from adapters.mail import templates as t
 from adapters.mail.itip import MovedOccurrence, build_cancel, build_request
 from adapters.mail.localtime import when
 from scheduler.ports import (DigestContext, EmailContext, FeedbackRequestContext, InvitationContext, MagicLinkContext, MovedContext,
-                             NoticeContext, OutgoingEmail, PairAttentionContext, ReconnectContext, ReminderContext,
+                             NoticeContext, OutgoingEmail, PairAttentionContext, PartnerLeftContext, ReconnectContext,
+                             ReminderContext,
                              SeriesBookedContext, SeriesCancellation, SeriesInvitation)
 
 PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook calendar", "caldav": "CalDAV calendar",
@@ -136,6 +137,23 @@ def magic_link(kind: str, ctx: MagicLinkContext) -> OutgoingEmail:
     return _email(ctx, t.RenderedEmail(subject="Your sign-in link for Tandem", text=text, html=None))
 
 
+def partner_left(kind: str, ctx: PartnerLeftContext) -> OutgoingEmail:
+    """The pair ended because the other person's data was erased: worded for the one who stays."""
+    role = ctx.left_role if ctx.left_role in ("mentor", "mentee") else "partner"
+    if ctx.cancelled:
+        listed = "\n".join(f"  - {when(start, ctx.recipient_tz)}" for start in ctx.cancelled)
+        sessions = (f"Your upcoming sessions were cancelled and Tandem has asked the calendars to remove them:"
+                    f"\n\n{listed}\n\nIf one still shows in your calendar, you can delete it.")
+    else:
+        sessions = "You had no upcoming sessions, so nothing changes in your calendar."
+    text = (f"Hi {_first(ctx.recipient_name)},\n\nYour {role} in {ctx.program_name} is no longer taking part and "
+            f"their account has been removed from Tandem, so your mentoring pair has ended.\n\n{sessions}\n\n"
+            f"Your program coordinator can pair you with someone new. Your own history stays on your page: "
+            f"{ctx.url}\n\n— Tandem\n")
+    subject = f"Your {role} has left {ctx.program_name}: your sessions are cancelled"
+    return _email(ctx, t.RenderedEmail(subject=subject, text=text, html=None))
+
+
 def notice(kind: str, ctx: NoticeContext) -> OutgoingEmail:
     return _email(ctx, notice_text(kind, ctx))
 
@@ -221,6 +239,7 @@ RENDERERS: dict[str, Callable[[str, EmailContext], OutgoingEmail]] = {
     "coordinator_digest": coordinator_digest,
     "invitation": program_invitation,
     "magic_link": magic_link,
+    "partner_left": partner_left,
 }
 
 

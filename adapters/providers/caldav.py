@@ -25,8 +25,16 @@ How the port maps onto CalDAV:
 
 Errors: 401/403 → :class:`ReconnectNeeded` (never retried); 404 → :class:`NotFound`;
 429 → :class:`RateLimited`; 5xx, timeouts and connection errors → :class:`ProviderUnavailable`
-(retried). The server URL is user-given, so its address is checked like an ICS link (the HTTP
-library cannot pin the connection; see :func:`safe_fetch.check_url_target`).
+(retried).
+
+The server URL is user-given, and so is every redirect it answers: the HTTP session of each
+request runs with a :class:`CheckedResolver`, so *every connection* — the typed URL and each
+redirect hop (301/302/303/307/308) — resolves its host once, refuses it
+(:class:`~scheduler.errors.UnsafeUrl`, before any byte is sent) if any address is loopback,
+private, link-local or otherwise not public, and connects to the checked address only (the
+connection is pinned: no DNS rebinding between check and connect). No proxy from the
+environment is used and HTTP/3 is off (a QUIC upgrade is another connection). A private address
+is never contacted, so an open and a closed port inside get the same refusal.
 
 Bounded answers: every response body is read through a hook that stops at
 ``max_response_bytes`` (decoded size, so a compressed bomb stops too) with
@@ -37,6 +45,7 @@ unhandled error.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 import time
@@ -47,16 +56,18 @@ from urllib.parse import unquote, urljoin
 
 import caldav
 import icalendar
+import niquests
 from caldav.lib import error as dav_error
 from lxml import etree
+from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
 from adapters.providers import ical_util
 from adapters.providers.retry import RetryPolicy, call_with_retries
-from adapters.providers.safe_fetch import (AddressPolicy, ResponseTooLarge, check_url_target, is_own_server,
-                                          is_public_address, loopback_only)
+from adapters.providers.safe_fetch import (AddressPolicy, Resolver, ResponseTooLarge, check_url_target,
+                                           checked_addresses, is_own_server, is_public_address, loopback_only)
 from scheduler.core.ics_busy import ExpansionLimits
 from scheduler.errors import (InvalidInput, NotFound, ProviderError, ProviderUnavailable, RateLimited,
-                              ReconnectNeeded, SyncTokenExpired)
+                              ReconnectNeeded, SyncTokenExpired, UnsafeUrl)
 from scheduler.ports import (RECONNECT_NEEDED, CalendarAccount, Changes, FreeBusy, ProviderKind, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
@@ -105,6 +116,39 @@ def _capped_body(max_bytes: int) -> Callable:
         response._content_consumed = True
         return response
     return hook
+
+
+class CheckedResolver(SystemResolver):
+    """The HTTP session's resolver: each connection's host is resolved once, every address is
+    checked against ``policy``, and only checked addresses are handed back to connect to.
+
+    A refusal raises :class:`UnsafeUrl` out of the HTTP library; ``refusal`` also keeps it, so
+    a caller seeing the library wrap it still reports the one refusal."""
+
+    def __init__(self, policy: AddressPolicy, resolve: Resolver):
+        super().__init__()
+        self._policy, self._resolve = policy, resolve
+        self.refusal: UnsafeUrl | None = None
+
+    def getaddrinfo(self, host, port, family, type, proto=0, flags=0, *, quic_upgrade_via_dns_rr=False):  # noqa: A002
+        name = host.decode("ascii") if isinstance(host, bytes) else str(host)
+        try:
+            allowed = checked_addresses(name, int(port or 0), self._resolve, self._policy)
+        except UnsafeUrl as refusal:
+            self.refusal = refusal
+            raise
+        infos = []
+        for address in allowed:
+            infos.extend(socket.getaddrinfo(address, port, family, type, proto,
+                                            flags | socket.AI_NUMERICHOST))
+        return infos
+
+
+def checked_session(policy: AddressPolicy, resolve: Resolver) -> niquests.Session:
+    """A session whose every connection (redirects included) goes through :class:`CheckedResolver`."""
+    session = niquests.Session(resolver=CheckedResolver(policy, resolve), disable_http3=True)
+    session.trust_env = False  # no proxy or .netrc from the environment: connect where we checked
+    return session
 
 
 def _raised_by_the_client_library(exc: BaseException) -> bool:
@@ -162,6 +206,7 @@ class CalDavCalendarProvider:
     def __init__(self, *, retry_policy: RetryPolicy = RetryPolicy(attempts=3),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 15.0,
                  address_policy: AddressPolicy = is_public_address,
+                 resolver: Resolver = socket.getaddrinfo,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  expansion_limits: ExpansionLimits = ExpansionLimits(),
                  max_response_bytes: int = MAX_RESPONSE_BYTES, own_servers: tuple[str, ...] = ()):
@@ -174,6 +219,7 @@ class CalDavCalendarProvider:
         self._sleep = sleep
         self._timeout = timeout
         self._address_policy = address_policy
+        self._resolver = resolver
         self._now = now
         self._calendar_urls: dict[str, str] = {}  # connection_id -> discovered calendar URL
         self._lock = threading.Lock()
@@ -183,15 +229,22 @@ class CalDavCalendarProvider:
         """Run ``operation`` on the account's calendar with retries and translated errors."""
         def attempt() -> T:
             url = account.credentials.get("url", "")
-            own = is_own_server(url, self._own_servers)
-            check_url_target(url, address_policy=loopback_only if own else self._address_policy)
+            # the sandbox's own CalDAV server is the one loopback address a link may name
+            policy = loopback_only if is_own_server(url, self._own_servers) else self._address_policy
+            check_url_target(url, address_policy=policy, resolver=self._resolver)
+            session = checked_session(policy, self._resolver)
             try:
                 with caldav.DAVClient(url=url, username=account.credentials.get("username"),
                                       password=account.credentials.get("password"), timeout=self._timeout,
                                       enable_rfc6764=False) as client:
-                    client.session.hooks["response"].append(_capped_body(self._max_response_bytes))
+                    client.session.close()
+                    client.session = session
+                    session.hooks["response"].append(_capped_body(self._max_response_bytes))
                     return operation(self._calendar(client, account))
             except (dav_error.DAVError, *_NETWORK_ERRORS) as exc:
+                refusal = session.resolver.refusal
+                if refusal is not None:
+                    raise UnsafeUrl(str(refusal)) from exc
                 raise translate_dav_error(exc) from exc
             except (etree.LxmlError, AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
                 if isinstance(exc, InvalidInput) or not _raised_by_the_client_library(exc):

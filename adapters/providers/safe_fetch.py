@@ -144,8 +144,9 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
-def _checked_addresses(host: str, port: int, resolver: Resolver, policy: AddressPolicy) -> list[str]:
-    """Resolve ``host`` once and return its addresses, refusing if any is not allowed."""
+def checked_addresses(host: str, port: int, resolver: Resolver, policy: AddressPolicy) -> list[str]:
+    """Resolve ``host`` once and return its addresses, refusing (:class:`UnsafeUrl`) if any is
+    not allowed. Connect only to what it returns: that is what pins a connection."""
     try:
         literal = ipaddress.ip_address(host)
         addresses = [literal]
@@ -204,7 +205,7 @@ def check_url_target(url: str, *, address_policy: AddressPolicy = is_public_addr
         port = parts.port or _SCHEMES[scheme][1]
     except ValueError as exc:
         raise UnsafeUrl(f"the link has an invalid port: {url[:80]!r}") from exc
-    _checked_addresses(parts.hostname, port, resolver, address_policy)
+    checked_addresses(parts.hostname, port, resolver, address_policy)
 
 
 def fetch_untrusted_url(url: str, *, limits: FetchLimits = FetchLimits(),
@@ -260,7 +261,7 @@ def _fetch_once(url: str, limits: FetchLimits, policy: AddressPolicy, resolver: 
         port = parts.port or default_port
     except ValueError as exc:
         raise UnsafeUrl(f"the link has an invalid port: {url[:80]!r}") from exc
-    addresses = _checked_addresses(host, port, resolver, policy)
+    addresses = checked_addresses(host, port, resolver, policy)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     last_error: OSError | None = None
     for address in addresses:

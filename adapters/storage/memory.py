@@ -27,6 +27,7 @@ a stale row deleted by another unit of work is skipped at commit (SQL raises ``S
 """
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
@@ -62,6 +63,7 @@ UNIQUE: dict[type, tuple[tuple[str, ...], ...]] = {
 FOREIGN_KEYS: tuple[tuple[type, str, type, str], ...] = (
     (e.Membership, "program_id", e.Program, "CASCADE"),
     (e.Membership, "person_id", e.Person, "CASCADE"),
+    (e.WebSession, "person_id", e.Person, "CASCADE"),
     (e.Pair, "program_id", e.Program, "CASCADE"),
     (e.Pair, "mentor_id", e.Person, "NO ACTION"),
     (e.Pair, "mentee_id", e.Person, "NO ACTION"),
@@ -161,6 +163,7 @@ class InMemoryUnitOfWork:
         self.notifications = MemoryNotifications(self, e.Notification)
         self.outbox = MemoryOutbox(self, e.OutboxMessage)
         self.used_links = MemoryUsedLinks(self)
+        self.web_sessions = MemoryWebSessions(self, e.WebSession)
         self.clock_offsets = MemoryClockOffsets(self)
         self.api_tokens = MemoryApiTokens(self, e.ApiToken)
         self.webhook_endpoints = MemoryWebhookEndpoints(self, e.WebhookEndpoint)
@@ -361,6 +364,15 @@ class InMemoryUnitOfWork:
             setattr_plain(entity, attr, _LazyChildren(self, e.BY_NAME[child_name], fk, order, entity))
 
 
+def _contains_any(value: Any, texts: Sequence[str]) -> bool:
+    """SQL's ``strpos(CAST(value AS TEXT), t) > 0`` for one of ``texts``: exact substrings; a JSON
+    value is searched in its stored text (``json.dumps``, as SQLAlchemy writes it); NULL never."""
+    if value is None:
+        return False
+    text = value if isinstance(value, str) else json.dumps(value)
+    return any(t and t in text for t in texts)
+
+
 def _instrumented(entity: Entity) -> bool:
     return hasattr(entity, "_sa_instance_state")
 
@@ -509,11 +521,20 @@ class MemoryMemberships(MemoryRepository[e.Membership]):
     def coordinator_ids(self, program_id: str) -> list[str]:
         return sorted(m.person_id for m in self.all() if m.program_id == program_id and m.role == "coordinator")
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        consents: dict[str, set[str]] = {}
+        for m in self.where(lambda m: m.program_id == program_id and m.person_id in person_ids):
+            consents.setdefault(m.person_id, set()).add(m.consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for m in self.where(lambda m: m.program_id == program_id):
             roles.setdefault(m.person_id, set()).add(m.role)
         return roles
+
+    def of_person(self, person_id: str) -> list[e.Membership]:
+        return self.where(lambda m: m.person_id == person_id, order=lambda m: (m.program_id, m.role, m.id))
 
     def of_program(self, program_id: str) -> list[e.Membership]:
         return self.where(lambda m: m.program_id == program_id, order=lambda m: m.id)
@@ -554,6 +575,10 @@ class MemoryPairs(MemoryRepository[e.Pair]):
                 if (after is None or r.pair_id > after) and (states is None or r.status in states)]
         return sorted(rows, key=lambda r: r.pair_id)[:limit]
 
+    def mentioning(self, texts: Sequence[str]) -> list[e.Pair]:
+        return self.where(lambda p: _contains_any(p.status_reason, texts) or _contains_any(p.history, texts),
+                          order=lambda p: (p.created_at, p.id))
+
 
 class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def of_people(self, person_ids: Iterable[str]) -> list[e.CalendarConnection]:
@@ -573,7 +598,7 @@ class MemoryConnections(MemoryRepository[e.CalendarConnection]):
     def broken_in_program(self, program_id: str) -> list[BrokenConnectionRow]:
         people = {i for p in self.uow.pairs.of_program(program_id) for i in (p.mentor_id, p.mentee_id)}
         return [BrokenConnectionRow(c.person_id, c.provider, c.status) for c in self.where(
-            lambda c: c.status is not None and c.status != "ok" and c.person_id in people,
+            lambda c: c.status is not None and c.status not in ("ok", "checking") and c.person_id in people,
             order=lambda c: (c.person_id, c.created_at, c.id))]
 
 
@@ -725,9 +750,16 @@ class MemoryFeedback(MemoryRepository[e.Feedback]):
     def given_by(self, person_id: str, occurrence_id: str) -> e.Feedback | None:
         return next((f for f in self.all() if f.occurrence_id == occurrence_id and f.person_id == person_id), None)
 
+    def notes_written_before(self, cutoff: datetime, *, limit: int) -> list[e.Feedback]:
+        return self.where(lambda f: (f.notes is not None or f.action_items is not None) and _lt(f.created_at, cutoff),
+                          order=lambda f: (f.created_at, f.id))[:limit]
+
     def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[e.Feedback]:
         ids = set(occurrence_ids)
         return self.where(lambda f: f.occurrence_id in ids, order=lambda f: (f.created_at, f.id))
+
+    def written_by(self, person_id: str) -> list[e.Feedback]:
+        return self.where(lambda f: f.person_id == person_id, order=lambda f: (f.created_at, f.id))
 
 
 class MemoryNotifications(MemoryRepository[e.Notification]):
@@ -759,6 +791,12 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
     def has_key(self, idempotency_key: str) -> bool:
         return self._exists("idempotency_key", idempotency_key)
 
+    def of_person(self, person_id: str) -> list[e.Notification]:
+        return self.where(lambda n: n.person_id == person_id, order=lambda n: (n.due_at, n.id))
+
+    def payload_mentioning(self, texts: Sequence[str]) -> list[e.Notification]:
+        return self.where(lambda n: _contains_any(n.payload, texts), order=lambda n: (n.due_at, n.id))
+
 
 class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
     def add_once(self, kind: str, subject_id: str, idempotency_key: str, due_at: datetime) -> bool:
@@ -785,12 +823,20 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             claimed.append(row)
         return claimed
 
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
+        ids = set(subject_ids)
+        return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")
+                              and _le(m.due_at, due_by)))
+
     def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
         ids = set(subject_ids)
         return len(self.where(lambda m: m.subject_id in ids and m.status in ("pending", "enqueued", "running")))
 
     def count_with_key_prefix(self, prefix: str) -> int:
         return len(self.where(lambda m: m.idempotency_key.startswith(prefix)))
+
+    def errors_mentioning(self, texts: Sequence[str]) -> list[e.OutboxMessage]:
+        return self.where(lambda m: _contains_any(m.last_error, texts), order=lambda m: (m.created_at, m.id))
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         row = self.get(outbox_id)
@@ -850,7 +896,7 @@ class MemoryApiTokens(MemoryRepository[e.ApiToken]):
             token.window_start, token.window_count, token.last_used_at = window_start, 1, now
         return token.window_count
 
-    def of_program(self, program_id: str) -> list[e.ApiToken]:
+    def of_program(self, program_id: str | None) -> list[e.ApiToken]:
         found = self.where(lambda t: t.program_id == program_id, order=lambda t: t.id)
         return sorted(found, key=lambda t: t.created_at, reverse=True)
 
@@ -861,6 +907,10 @@ class MemoryPairRiskMarks(MemoryRepository[e.PairRiskMark]):
 
 
 class MemoryWebhookDeliveries(MemoryRepository[e.WebhookDelivery]):
+    def mentioning(self, texts: Sequence[str]) -> list[e.WebhookDelivery]:
+        return self.where(lambda d: _contains_any(d.payload, texts) or _contains_any(d.last_error, texts),
+                          order=lambda d: (d.created_at, d.id))
+
     def recent_of_program(self, program_id: str, *, limit: int) -> list[e.WebhookDelivery]:
         rows = self.where(lambda d: d.program_id == program_id, order=lambda d: (d.created_at, d.id))
         return rows[::-1][:limit]
@@ -875,6 +925,20 @@ class MemoryWebhookEndpoints(MemoryRepository[e.WebhookEndpoint]):
 
     def subscribed(self, program_id: str, event_type: str) -> list[e.WebhookEndpoint]:
         return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
+
+
+class MemoryWebSessions(MemoryRepository[e.WebSession]):
+    def delete_expired(self, before: datetime) -> int:
+        found = self.where(lambda s: s.expires_at < before)
+        for web_session in found:
+            self.delete(web_session)
+        return len(found)
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = self.where(lambda s: s.person_id == person_id and s.revoked_at is None)
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class MemoryUsedLinks:

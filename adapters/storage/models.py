@@ -9,7 +9,7 @@ from __future__ import annotations
 from adapters.storage.orm import metadata
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, Feedback, Goal, Membership,
                                      Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person, Program,
-                                     Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id, utcnow)
+                                     Series, UsedLink, WebhookDelivery, WebhookEndpoint, WebSession, new_id, utcnow)
 
 
 class Base:
@@ -20,4 +20,4 @@ class Base:
 
 __all__ = ["AgendaTemplate", "ApiToken", "Base", "CalendarConnection", "Feedback", "Goal", "Membership",
            "Notification", "Occurrence", "OutboxMessage", "Pair", "PairRiskMark", "Person", "Program", "Series",
-           "UsedLink", "WebhookDelivery", "WebhookEndpoint", "new_id", "utcnow"]
+           "UsedLink", "WebhookDelivery", "WebhookEndpoint", "WebSession", "new_id", "utcnow"]

@@ -61,6 +61,8 @@ people = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("onboarded_at", UTCDateTime, nullable=True),
     Column("digest_opt_out", Boolean, nullable=False, default=False, server_default=false()),
+    Column("erasure_requested_at", UTCDateTime, nullable=True),  # privacy: erasure under way (0011)
+    Column("erased_at", UTCDateTime, nullable=True),  # privacy: an anonymous placeholder since then
     _created(),
 )
 
@@ -69,6 +71,9 @@ memberships = Table(
     Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
     Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(16), nullable=False),
+    # accepted | pending (someone already in Tandem added to a new program) | declined (migration 0012)
+    Column("consent", String(16), nullable=False, default="accepted", server_default="accepted"),
+    Column("consent_at", UTCDateTime, nullable=True),
     UniqueConstraint("program_id", "person_id", "role"),
 )
 
@@ -205,6 +210,16 @@ used_links = Table(
     Column("used_at", UTCDateTime, nullable=False, default=utcnow),
 )
 
+# Signed-in browsers (migration 0012): the id is the SHA-256 of the session cookie's token.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
 # The sandbox clock's offset (``app.demo`` only): one row named "sandbox" (migration 0005).
 clock_offsets = Table(
     "clock_offsets", metadata,
@@ -307,6 +322,7 @@ def start_mappers() -> None:
         _person=relationship(e.Person), _pair=relationship(e.Pair), _occurrence=relationship(e.Occurrence)))
     m(e.OutboxMessage, outbox)
     m(e.UsedLink, used_links)
+    m(e.WebSession, web_sessions)
     m(e.ClockOffset, clock_offsets)
     m(e.ApiToken, api_tokens, properties=dict(_program=relationship(e.Program), _creator=relationship(e.Person)))
     m(e.WebhookEndpoint, webhook_endpoints, properties=dict(_program=relationship(e.Program),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import String, case, cast, func, or_, select, true, update
+from sqlalchemy import String, Text, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
-                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id)
+                                     Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, WebSession, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
 from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
 
@@ -32,6 +32,17 @@ E = TypeVar("E", bound=Entity)
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def _containing(session: Session, columns: tuple, texts: Sequence[str]):
+    """A condition: one of ``columns`` (as text) contains one of ``texts``, exactly and
+    case-sensitively (``strpos`` / ``instr``: no LIKE wildcards to escape, and SQLite's LIKE
+    ignores case). None when there is no text to look for."""
+    texts = sorted({t for t in texts if t})
+    if not texts:
+        return None
+    find = func.strpos if _is_postgres(session) else func.instr
+    return or_(*(find(cast(column, Text), t) > 0 for column in columns for t in texts))
 
 
 def insert_once(session: Session, model, values: dict, key_column: str = "idempotency_key") -> str | None:
@@ -110,12 +121,25 @@ class SqlMemberships(SqlRepository[Membership]):
         return list(self.session.scalars(select(Membership.person_id).where(
             Membership.program_id == program_id, Membership.role == "coordinator").order_by(Membership.person_id)))
 
+    def not_accepted(self, program_id: str, person_ids: Sequence[str]) -> set[str]:
+        if not person_ids:
+            return set()
+        consents: dict[str, set[str]] = {}
+        for person_id, consent in self.session.execute(select(Membership.person_id, Membership.consent).where(
+                Membership.program_id == program_id, Membership.person_id.in_(tuple(person_ids)))):
+            consents.setdefault(person_id, set()).add(consent)
+        return {person_id for person_id, seen in consents.items() if "accepted" not in seen}
+
     def roles_in(self, program_id: str) -> dict[str, set[str]]:
         roles: dict[str, set[str]] = {}
         for person_id, role in self.session.execute(select(Membership.person_id, Membership.role)
                                                     .where(Membership.program_id == program_id)):
             roles.setdefault(person_id, set()).add(role)
         return roles
+
+    def of_person(self, person_id: str) -> list[Membership]:
+        return list(self.session.scalars(select(Membership).where(Membership.person_id == person_id)
+                                         .order_by(Membership.program_id, Membership.role, Membership.id)))
 
     def of_program(self, program_id: str) -> list[Membership]:
         return list(self.session.scalars(select(Membership).where(Membership.program_id == program_id)
@@ -167,6 +191,12 @@ class SqlPairs(SqlRepository[Pair]):
             query = query.where(Pair.status.in_(tuple(states)))
         return [PairRow(*row) for row in self.session.execute(query.order_by(Pair.id).limit(limit))]
 
+    def mentioning(self, texts: Sequence[str]) -> list[Pair]:
+        condition = _containing(self.session, (Pair.status_reason, Pair.history), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(Pair).where(condition).order_by(Pair.created_at, Pair.id)))
+
 
 class SqlConnections(SqlRepository[CalendarConnection]):
     model = CalendarConnection
@@ -199,7 +229,7 @@ class SqlConnections(SqlRepository[CalendarConnection]):
         people = (select(Pair.mentor_id).where(Pair.program_id == program_id)
                   .union(select(Pair.mentee_id).where(Pair.program_id == program_id)))
         query = (select(CalendarConnection.person_id, CalendarConnection.provider, CalendarConnection.status)
-                 .where(CalendarConnection.status != "ok", CalendarConnection.person_id.in_(people))
+                 .where(CalendarConnection.status.notin_(("ok", "checking")), CalendarConnection.person_id.in_(people))
                  .order_by(CalendarConnection.person_id, CalendarConnection.created_at, CalendarConnection.id))
         return [BrokenConnectionRow(*row) for row in self.session.execute(query)]
 
@@ -362,11 +392,21 @@ class SqlFeedback(SqlRepository[Feedback]):
         return self.session.scalars(select(Feedback).where(Feedback.occurrence_id == occurrence_id,
                                                            Feedback.person_id == person_id)).one_or_none()
 
+    def notes_written_before(self, cutoff: datetime, *, limit: int) -> list[Feedback]:
+        return list(self.session.scalars(select(Feedback).where(or_(Feedback.notes.is_not(None),
+                                                                    Feedback.action_items.is_not(None)),
+                                                                Feedback.created_at < cutoff)
+                                         .order_by(Feedback.created_at, Feedback.id).limit(limit)))
+
     def of_occurrences(self, occurrence_ids: Iterable[str]) -> list[Feedback]:
         ids = sorted(set(occurrence_ids))
         if not ids:
             return []
         return list(self.session.scalars(select(Feedback).where(Feedback.occurrence_id.in_(ids))
+                                         .order_by(Feedback.created_at, Feedback.id)))
+
+    def written_by(self, person_id: str) -> list[Feedback]:
+        return list(self.session.scalars(select(Feedback).where(Feedback.person_id == person_id)
                                          .order_by(Feedback.created_at, Feedback.id)))
 
 
@@ -402,6 +442,17 @@ class SqlNotifications(SqlRepository[Notification]):
     def has_key(self, idempotency_key: str) -> bool:
         return self.session.scalar(select(Notification.id)
                                    .where(Notification.idempotency_key == idempotency_key)) is not None
+
+    def of_person(self, person_id: str) -> list[Notification]:
+        return list(self.session.scalars(select(Notification).where(Notification.person_id == person_id)
+                                         .order_by(Notification.due_at, Notification.id)))
+
+    def payload_mentioning(self, texts: Sequence[str]) -> list[Notification]:
+        condition = _containing(self.session, (Notification.payload,), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(Notification).where(condition)
+                                         .order_by(Notification.due_at, Notification.id)))
 
 
 UNFINISHED = ("pending", "enqueued", "running")
@@ -443,6 +494,14 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         self.session.flush()
         return claimed
 
+    def count_unfinished(self, subject_ids: Sequence[str], *, due_by: datetime) -> int:
+        ids = sorted(set(subject_ids))
+        if not ids:
+            return 0
+        return self.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.subject_id.in_(ids), OutboxMessage.status.in_(UNFINISHED),
+            OutboxMessage.due_at <= due_by)) or 0
+
     def count_unfinished_for(self, subject_ids: Iterable[str]) -> int:
         ids = list(subject_ids)
         if not ids:
@@ -453,6 +512,13 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def count_with_key_prefix(self, prefix: str) -> int:
         return self.session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.idempotency_key.startswith(prefix))) or 0
+
+    def errors_mentioning(self, texts: Sequence[str]) -> list[OutboxMessage]:
+        condition = _containing(self.session, (OutboxMessage.last_error,), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(OutboxMessage).where(condition)
+                                         .order_by(OutboxMessage.created_at, OutboxMessage.id)))
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         result = self.session.execute(
@@ -517,8 +583,9 @@ class SqlApiTokens(SqlRepository[ApiToken]):
                 .execution_options(synchronize_session=False))
         return self.session.execute(stmt).scalar() or 0
 
-    def of_program(self, program_id: str) -> list[ApiToken]:
-        return list(self.session.scalars(select(ApiToken).where(ApiToken.program_id == program_id)
+    def of_program(self, program_id: str | None) -> list[ApiToken]:
+        scope = ApiToken.program_id.is_(None) if program_id is None else ApiToken.program_id == program_id
+        return list(self.session.scalars(select(ApiToken).where(scope)
                                          .order_by(ApiToken.created_at.desc(), ApiToken.id)))
 
 
@@ -532,6 +599,13 @@ class SqlPairRiskMarks(SqlRepository[PairRiskMark]):
 
 class SqlWebhookDeliveries(SqlRepository[WebhookDelivery]):
     model = WebhookDelivery
+
+    def mentioning(self, texts: Sequence[str]) -> list[WebhookDelivery]:
+        condition = _containing(self.session, (WebhookDelivery.payload, WebhookDelivery.last_error), texts)
+        if condition is None:
+            return []
+        return list(self.session.scalars(select(WebhookDelivery).where(condition)
+                                         .order_by(WebhookDelivery.created_at, WebhookDelivery.id)))
 
     def recent_of_program(self, program_id: str, *, limit: int) -> list[WebhookDelivery]:
         return list(self.session.scalars(select(WebhookDelivery).where(WebhookDelivery.program_id == program_id)
@@ -554,6 +628,24 @@ class SqlWebhookEndpoints(SqlRepository[WebhookEndpoint]):
 
     def subscribed(self, program_id: str, event_type: str) -> list[WebhookEndpoint]:
         return [h for h in self.of_program(program_id) if h.enabled and event_type in (h.events or [])]
+
+
+class SqlWebSessions(SqlRepository[WebSession]):
+    model = WebSession
+
+    def delete_expired(self, before: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(WebSession.expires_at < before)
+                                          .order_by(WebSession.id)))
+        for web_session in found:
+            self.session.delete(web_session)
+        return len(found)
+
+    def revoke_all(self, person_id: str, now: datetime) -> int:
+        found = list(self.session.scalars(select(WebSession).where(
+            WebSession.person_id == person_id, WebSession.revoked_at.is_(None)).order_by(WebSession.id)))
+        for web_session in found:
+            web_session.revoked_at = now
+        return len(found)
 
 
 class SqlUsedLinks:

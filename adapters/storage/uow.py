@@ -31,6 +31,7 @@ class SqlUnitOfWork:
         self.notifications = r.SqlNotifications(s)
         self.outbox = r.SqlOutbox(s)
         self.used_links = r.SqlUsedLinks(s)
+        self.web_sessions = r.SqlWebSessions(s)
         self.clock_offsets = r.SqlClockOffsets(s)
         self.api_tokens = r.SqlApiTokens(s)
         self.webhook_endpoints = r.SqlWebhookEndpoints(s)

@@ -73,17 +73,23 @@ class Program(Entity):
 
 class Person(Entity):
     """Someone who uses Tandem. ``tz`` is an IANA name; working hours are local wall-clock.
-    ``digest_opt_out``: a coordinator who asked for no weekly digest email."""
+    ``digest_opt_out``: a coordinator who asked for no weekly digest email. ``erasure_requested_at``:
+    their data is being erased (``scheduler.services.privacy``); ``erased_at``: it was, and this
+    row is an anonymous placeholder that keeps the program's figures whole."""
 
     FIELDS = dict(id=new_id, email="", name="", tz=None, working_hours=None, preferences=None, is_admin=False,
-                  onboarded_at=None, digest_opt_out=False, created_at=utcnow)
+                  onboarded_at=None, digest_opt_out=False, erasure_requested_at=None, erased_at=None,
+                  created_at=utcnow)
     ONE_TO_MANY = dict(connections=("CalendarConnection", "person_id", "created_at"))
 
 
 class Membership(Entity):
-    """A person's role in a program: coordinator, mentor or mentee."""
+    """A person's role in a program: coordinator, mentor or mentee. ``consent``: ``accepted``,
+    or ``pending`` for someone already in Tandem whom a coordinator added to a new program
+    (nothing about them is read, planned, booked or shown there until they accept), or
+    ``declined``."""
 
-    FIELDS = dict(id=new_id, program_id=None, person_id=None, role="")
+    FIELDS = dict(id=new_id, program_id=None, person_id=None, role="", consent="accepted", consent_at=None)
 
 
 class Pair(Entity):
@@ -178,6 +184,14 @@ class UsedLink(Entity):
     FIELDS = dict(nonce="", purpose="", used_at=utcnow)
 
 
+class WebSession(Entity):
+    """A signed-in browser, held on the server so it can be ended (sign out, sign out
+    everywhere). ``id`` is the SHA-256 of the random token in the browser's session cookie (the
+    table never holds a usable token); ``expires_at`` is absolute (12 hours after sign-in)."""
+
+    FIELDS = dict(id="", person_id=None, created_at=utcnow, expires_at=None, revoked_at=None)
+
+
 class ClockOffset(Entity):
     """How far the sandbox clock runs ahead of the real one (``app.demo`` only): one row, named
     ``sandbox``, read by every process of the installation (``adapters.clock.SandboxClock``)."""
@@ -226,5 +240,6 @@ class PairRiskMark(Entity):
 
 ENTITIES: tuple[type[Entity], ...] = (Program, Person, Membership, Pair, CalendarConnection, Series, Occurrence,
                                       AgendaTemplate, Goal, Feedback, Notification, OutboxMessage, UsedLink,
-                                      ClockOffset, ApiToken, WebhookEndpoint, WebhookDelivery, PairRiskMark)
+                                      ClockOffset, ApiToken, WebhookEndpoint, WebhookDelivery, PairRiskMark,
+                                      WebSession)
 BY_NAME: dict[str, type[Entity]] = {cls.__name__: cls for cls in ENTITIES}

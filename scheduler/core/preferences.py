@@ -44,9 +44,21 @@ def parse_preferences(raw: dict | None) -> Preferences:
     frozenset({4})
     """
     raw = raw or {}
-    preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in raw.get("preferred", []))
-    avoid = raw.get("avoid_days", [])
-    bad_days = [d for d in avoid if d not in WEEKDAYS]
+    if not isinstance(raw, dict):
+        raise InvalidInput("Preferences must be an object with preferred, earliest, latest and avoid_days.")
+    ranges = raw.get("preferred") or []
+    if not isinstance(ranges, list) or not all(isinstance(r, (list, tuple)) and len(r) == 2 and
+                                               all(isinstance(t, str) for t in r) for r in ranges):
+        raise InvalidInput('Preferred times must be a list of ["HH:MM", "HH:MM"] pairs, for example '
+                           '[["09:00", "12:00"]].')
+    for key in ("earliest", "latest"):
+        if raw.get(key) and not isinstance(raw[key], str):
+            raise InvalidInput(f"{key.capitalize()} must be a time of day as HH:MM, for example 09:00.")
+    preferred = tuple(LocalRange(parse_clock(a), parse_clock(b)) for a, b in ranges)
+    avoid = raw.get("avoid_days") or []
+    if not isinstance(avoid, list):
+        raise InvalidInput("Days to avoid must be a list of weekdays mon..sun.")
+    bad_days = [d for d in avoid if not isinstance(d, str) or d not in WEEKDAYS]
     if bad_days:
         raise InvalidInput(f"Days to avoid must be weekdays mon..sun (avoid_days has {bad_days}).")
     return Preferences(preferred=preferred,

@@ -40,10 +40,11 @@ class SignedInPerson:
 
 
 def signed_in_person(deps: Dependencies, person_id: str) -> SignedInPerson | None:
-    """The person with their coordinator roles; None when the account no longer exists."""
+    """The person with their coordinator roles; None when the account no longer exists (or its
+    data is being erased)."""
     with deps.uow() as uow:
         person = uow.people.get(person_id)
-        if person is None:
+        if person is None or person.erasure_requested_at is not None:  # erased, or being erased: signed out
             return None
         programs = frozenset(uow.memberships.coordinated_by(person.id))
         has_pairs = bool(uow.pairs.of_person(person.id))

@@ -137,12 +137,27 @@ def create_api_token(deps: Dependencies, *, name: str, program_id: str | None, c
     return NewToken(line, token)
 
 
-def api_tokens_of_program(deps: Dependencies, program_id: str) -> list[TokenLine]:
-    """The program's tokens, newest first (revoked ones too, marked)."""
+def api_tokens_of_program(deps: Dependencies, program_id: str | None) -> list[TokenLine]:
+    """The program's tokens, newest first (revoked ones too, marked); ``None``: the
+    administrators' tokens for every program."""
     with deps.uow() as uow:
         tokens = uow.api_tokens.of_program(program_id)
         people = {p.id: p.name or p.email for p in uow.people.get_many({t.created_by for t in tokens if t.created_by})}
         return [_line(t, people.get(t.created_by) if t.created_by else None) for t in tokens]
+
+
+def revoke_any_api_token(deps: Dependencies, token_id: str) -> TokenLine | None:
+    """Revoke a token whatever its scope (the operator's ``tandem api-token revoke``); None when
+    there is no such token. Revoking twice keeps the first time."""
+    with deps.uow() as uow:
+        token = uow.api_tokens.get(token_id, lock=True)
+        if token is None:
+            return None
+        if token.revoked_at is None:
+            token.revoked_at = deps.clock.now()
+        line = _line(token, None)
+        uow.commit()
+    return line
 
 
 def revoke_api_token(deps: Dependencies, program_id: str, token_id: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 from scheduler.core.attendance import Signal
@@ -21,18 +22,45 @@ RENEW_BEFORE = timedelta(days=1)
 WEBHOOK_PATHS = {"google": "/webhooks/google", "microsoft": "/webhooks/microsoft", "memory": "/webhooks/memory"}
 
 
-# --- channel tokens: "<connection id>.<hmac>" so a notice names and proves its connection ---------
-def channel_token(secret: str, connection_id: str) -> str:
-    mac = hmac.new(secret.encode(), f"channel:{connection_id}".encode(), hashlib.sha256).hexdigest()[:43]
-    return f"{connection_id}.{mac}"
+# --- channel tokens: "<connection id>.<channel>.<hmac>" -------------------------------------------
+# Each push channel gets its own random ``channel`` value (kept in ``connection.watch["channel"]``),
+# so a token dies with its channel; the HMAC also binds the endpoint (``google`` or ``microsoft``):
+# a Google channel token is never a Graph clientState.
+MAX_TOKEN_LENGTH = 256
 
 
-def verify_channel_token(secret: str, token: str | None) -> str | None:
-    """The connection id a token stands for, or None when it is forged or malformed."""
-    if not token or "." not in token or not secret:
+def new_channel() -> str:
+    """A fresh per-channel secret value."""
+    return secrets.token_urlsafe(18)
+
+
+def channel_token(secret: str, endpoint: str, connection_id: str, channel: str) -> str:
+    mac = hmac.new(secret.encode(), f"channel:{endpoint}:{connection_id}:{channel}".encode(),
+                   hashlib.sha256).hexdigest()[:43]
+    return f"{connection_id}.{channel}.{mac}"
+
+
+def verify_channel_token(secret: str, endpoint: str, token: str | None) -> tuple[str, str] | None:
+    """(connection id, channel) a token stands for at ``endpoint``, or None when it is forged,
+    malformed or made for another endpoint (compared in constant time)."""
+    if not token or not secret or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
         return None
-    connection_id = token.split(".", 1)[0]
-    return connection_id if hmac.compare_digest(channel_token(secret, connection_id), token) else None
+    connection_id, channel, _ = token.split(".")
+    expected = channel_token(secret, endpoint, connection_id, channel)
+    return (connection_id, channel) if hmac.compare_digest(expected.encode(), token.encode()) else None
+
+
+def live_channel(uow: UnitOfWork, connection_id: str, channel: str, watch_id: str | None):
+    """The connection whose *current* channel is ``channel`` (and, when given, whose provider-side
+    channel id is ``watch_id``); None for a replaced, stopped or unknown channel."""
+    connection = uow.connections.get(connection_id)
+    watch = (connection.watch or {}) if connection is not None else {}
+    known = str(watch.get("channel") or "")
+    if not known or not hmac.compare_digest(known.encode(), channel.encode()):
+        return None
+    if watch_id is not None and watch.get("watch_id") and watch_id != watch.get("watch_id"):
+        return None
+    return connection
 
 
 def enqueue_change(uow: UnitOfWork, connection_id: str, now: datetime, dedupe: str) -> bool:
@@ -160,10 +188,11 @@ def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
 
 def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
     """Start the push channel of a connection, or keep it alive before it expires: a live one is
-    extended in place where the provider can (Graph subscriptions), else replaced by a new one
-    (Google channels; one that expired or was marked for replacement, e.g. after Graph's
-    ``reauthorizationRequired``). A channel the provider refuses is counted in the connection's
-    health (``watch["failures"]``) and the connection is polled meanwhile. True if changed."""
+    extended in place where the provider can (Graph subscriptions; it keeps its channel secret),
+    else replaced by a new one with a new secret (Google channels; one that expired, was marked
+    for replacement, e.g. after Graph's ``reauthorizationRequired``, or dates from before
+    per-channel secrets). A channel the provider refuses is counted in the connection's health
+    (``watch["failures"]``) and the connection is polled meanwhile. True if changed."""
     now = deps.clock.now()
     with deps.uow() as uow:
         connection = uow.connections.get(connection_id)
@@ -174,17 +203,23 @@ def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
         if provider is None or path is None:
             return False
         current = dict(connection.watch or {})
-        if current and datetime.fromisoformat(current["expires_at"]) - RENEW_BEFORE > now:
+        # a channel from before per-channel secrets (no "channel") is replaced at once
+        fresh = current.get("channel") or not current.get("watch_id")
+        if current and fresh and datetime.fromisoformat(current["expires_at"]) - RENEW_BEFORE > now:
             return False
         account = account_for(deps, connection)
-    token = channel_token(deps.config.webhook_secret, connection_id)
-    old = (Watch(current["watch_id"], current["resource_id"], datetime.fromisoformat(current["expires_at"]), token)
-           if current.get("watch_id") else None)
+        endpoint = connection.provider
+    secret = deps.config.webhook_secret
+    previous = (Watch(current["watch_id"], current["resource_id"], datetime.fromisoformat(current["expires_at"]),
+                      channel_token(secret, endpoint, connection_id, current.get("channel") or new_channel()))
+                if current.get("watch_id") else None)
     try:
-        watch = _renewed(provider, account, old, now)
+        watch = _renewed(provider, account, previous if current.get("channel") else None, now)
+        channel = current["channel"] if watch is not None else new_channel()
         renewed = watch is not None
         if watch is None:
-            watch = provider.watch(account, deps.config.url(path), token)
+            watch = provider.watch(account, deps.config.url(path), channel_token(secret, endpoint, connection_id,
+                                                                                 channel))
     except (RateLimited, ProviderUnavailable, ReconnectNeeded):
         raise  # transient or consent lost: the outbox retries or flags it
     except ProviderError as exc:
@@ -198,15 +233,15 @@ def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
                                 "expires_at": (now + RENEW_BEFORE + timedelta(days=1)).isoformat()}
             uow.commit()
         return False
-    if old is not None and not renewed:
+    if previous is not None and not renewed:
         try:
-            provider.stop_watch(account, old)
+            provider.stop_watch(account, previous)
         except NotFound:
             pass
     with deps.uow() as uow:
         connection = uow.connections.get(connection_id)
         connection.watch = None if watch is None else {
-            "watch_id": watch.watch_id, "resource_id": watch.resource_id,
+            "watch_id": watch.watch_id, "resource_id": watch.resource_id, "channel": channel,
             "expires_at": watch.expires_at.isoformat(), "failures": 0}
         uow.commit()
     return watch is not None

@@ -16,7 +16,7 @@ from scheduler.core.entities import Notification, Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, FeedbackRequestContext, InvitationContext,
                              InvitedPair, MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
-                             PairAttentionContext, ReconnectContext, ReminderContext, SeriesBookedContext,
+                             PairAttentionContext, PartnerLeftContext, ReconnectContext, ReminderContext, SeriesBookedContext,
                              SeriesCancellation, SeriesInvitation, SeriesSpec, SessionTime, UnitOfWork)
 from scheduler.services import digest
 from scheduler.services.booking import organizer_and_attendee, series_spec
@@ -139,6 +139,10 @@ def email_context(deps: Dependencies, uow: UnitOfWork, n: Notification) -> Email
             role=p.get("role"),
             join_url=p["join_url"],
             pairs=tuple(InvitedPair(item["role"], item["other_name"]) for item in p.get("pairs", ())))
+    if n.kind == "partner_left":
+        return PartnerLeftContext(**base, left_role=p.get("role", ""), program_name=p.get("program_name", ""),
+                                  recipient_tz=me_tz, url=deps.config.url("/"),
+                                  cancelled=tuple(datetime.fromisoformat(s) for s in p.get("sessions", ())))
     if n.kind == "magic_link":
         return MagicLinkContext(**base, url=p["url"])
     by = uow.people.get(p["by"]) if p.get("by") and (pair is None or p["by"] not in (pair.mentor_id, pair.mentee_id)) \

@@ -74,6 +74,10 @@ class Invitation:
     name: str
     pair_id: str
     onboarded: bool
+    program_id: str = ""
+    program_name: str = ""
+    other_name: str = ""
+    asked: bool = False  # already in Tandem, not yet accepted this program: its join page asks
 
 
 def invitation(deps: Dependencies, person_id: str, pair_id: str) -> Invitation | None:
@@ -84,7 +88,10 @@ def invitation(deps: Dependencies, person_id: str, pair_id: str) -> Invitation |
         pair = uow.pairs.get(pair_id) if pair_id else None
         if person is None or pair is None or person.id not in (pair.mentor_id, pair.mentee_id):
             return None
-        return Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None)
+        other = pair.mentee if person.id == pair.mentor_id else pair.mentor
+        asked = bool(uow.memberships.not_accepted(pair.program_id, [person.id]))
+        return Invitation(person.id, person.name or person.email, pair.id, person.onboarded_at is not None,
+                          pair.program_id, pair.program.name, other.name or other.email, asked)
 
 
 class InvitationGone(LinkError):
@@ -256,8 +263,11 @@ def refresh_readiness(uow: UnitOfWork, person_id: str, now: datetime) -> list[Pa
 
 def make_ready_if_set_up(uow: UnitOfWork, pair: Pair, now: datetime) -> bool:
     """Move one ``invited`` pair to ``ready`` (and queue planning) when both people are set up,
-    e.g. a pair imported between two people who already use Tandem. True when it moved."""
+    e.g. a pair imported between two people who already use Tandem. True when it moved. Both
+    must have accepted the pair's program (someone added to a new program is asked first)."""
     if pair.status != PairState.INVITED or not (is_set_up(uow, pair.mentor) and is_set_up(uow, pair.mentee)):
+        return False
+    if uow.memberships.not_accepted(pair.program_id, [pair.mentor_id, pair.mentee_id]):
         return False
     move_pair(pair, PairState.READY)
     queue_planning(uow, pair.id, now)

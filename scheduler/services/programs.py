@@ -20,6 +20,7 @@ from scheduler.core.wording import reminders_before
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services.connections import broken_calendars
+from scheduler.services.consent import membership_for, waiting_label
 from scheduler.services.notifications import add_notification
 from scheduler.services.links import invite_url
 from scheduler.services.onboarding import CADENCES, has_set_up, is_set_up, make_ready_if_set_up
@@ -308,24 +309,30 @@ def import_pairs_csv(deps: Dependencies, program_id: str, text: str) -> ImportRe
         result = ImportResult()
         people: dict[str, Person] = {}
 
+        created: set[str] = set()
+
         def person(email: str, name: str) -> Person:
             if email not in people:
                 found = uow.people.by_email(email)
                 if found is None:
                     found = uow.people.add(Person(email=email, name=name or email.split("@")[0]))
+                    created.add(email)
                     result.people_created += 1
                 elif name and not found.name:
                     found.name = name
                 people[email] = found
             return people[email]
 
-        roles = {(m.person_id, m.role) for m in uow.memberships.of_program(program_id)}
+        members = uow.memberships.of_program(program_id)
+        roles = {(m.person_id, m.role) for m in members}
+        accepted_here = {m.person_id for m in members if m.consent == "accepted"}
         for row in rows:
             mentor, mentee = person(row.mentor_email, row.mentor_name), person(row.mentee_email, row.mentee_name)
             uow.flush()
             for who, role in ((mentor, "mentor"), (mentee, "mentee")):
-                if (who.id, role) not in roles:
-                    uow.memberships.add(Membership(program_id=program_id, person_id=who.id, role=role))
+                if (who.id, role) not in roles:  # someone already in Tandem is asked first (consent.py)
+                    membership_for(uow, program_id, who, role, created=who.email in created,
+                                   accepted_here=accepted_here)
                     roles.add((who.id, role))
             pair = uow.pairs.add(Pair(program_id=program_id, mentor_id=mentor.id, mentee_id=mentee.id,
                                       status=PairState.INVITED.value))
@@ -431,16 +438,22 @@ class PairOverview:
 def _person_setup(person: Person, connections: list[CalendarConnection]) -> tuple[bool, str | None]:
     """(is set up, problem) for one person of a pair; whether they are set up is onboarding's
     rule (:func:`~scheduler.services.onboarding.has_set_up`)."""
-    broken = [c for c in connections if c.status != "ok"]
+    broken = [c for c in connections if c.status not in ("ok", "checking")]
     if broken:
         return False, f"{person.name or person.email} must reconnect their {broken[0].provider} calendar"
     return has_set_up(person, connections), None
 
 
-def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnection]]) -> tuple[str, str]:
-    """The at-a-glance state of a pair and a sentence explaining it."""
+def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnection]],
+               not_accepted: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """The at-a-glance state of a pair and a sentence explaining it. Someone in ``not_accepted``
+    (asked to join this program, no answer yet) is only said to be asked: nothing about their
+    calendars shows here."""
     if pair.status in ("needs_attention", "unschedulable"):
         return "needs_attention", pair.status_reason or "Tandem could not find or keep a time for this pair."
+    asked = [p.name or p.email for p in (pair.mentor, pair.mentee) if p.id in not_accepted]
+    if asked and pair.status == "invited":
+        return "invited", "; ".join(waiting_label(name) for name in asked) + "."
     problems, waiting = [], []
     for person in (pair.mentor, pair.mentee):
         ready, problem = _person_setup(person, connections_by_person.get(person.id, []))
@@ -463,11 +476,12 @@ def program_overview(uow: UnitOfWork, program_id: str) -> list[PairOverview]:
     pairs = uow.pairs.of_program(program_id)
     ids = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
     by_person: dict[str, list[CalendarConnection]] = {}
-    for conn in uow.connections.of_people(ids):
+    not_accepted = frozenset(uow.memberships.not_accepted(program_id, sorted(ids)))
+    for conn in uow.connections.of_people(sorted(set(ids) - not_accepted)):
         by_person.setdefault(conn.person_id, []).append(conn)
     lines = []
     for pair in pairs:
-        state, detail = pair_state(pair, by_person)
+        state, detail = pair_state(pair, by_person, not_accepted)
         lines.append(PairOverview(pair.id, pair.mentor.name, pair.mentor.email, pair.mentee.name,
                                   pair.mentee.email, state, detail))
     return sorted(lines, key=lambda line: (STATE_ORDER.index(line.state), line.mentor_name.lower(),

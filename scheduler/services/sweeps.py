@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.ports import Dependencies
-from scheduler.services import at_risk_alerts, attendance, digest, outgoing_webhooks
+from scheduler.services import at_risk_alerts, attendance, digest, outgoing_webhooks, privacy
 from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS, needs_polling
 
 
@@ -74,3 +74,10 @@ def at_risk_alert_sweeps(deps: Dependencies) -> int:
     """Every hour, each program with immediate at-risk alerts on gets its ``alert_at_risk`` row
     (the actor emails the coordinators about pairs that became at risk). Returns how many were queued."""
     return at_risk_alerts.queue_alert_sweeps(deps)
+
+
+def feedback_retention(deps: Dependencies) -> int:
+    """Once a day, feedback free text older than the retention setting is deleted (answers and
+    ratings stay) by a ``feedback_retention`` row keyed by the day. Returns how many rows were
+    queued (0 when today's was queued already, or when the text is kept for ever)."""
+    return privacy.queue_retention_sweep(deps)

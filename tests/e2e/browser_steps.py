@@ -29,3 +29,17 @@ def sign_in_by_email(page, site, email: str) -> None:
     page.goto(_latest_link(site.container, email, "magic_link", "url"))
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Hello").wait_for()
+
+
+def sign_in_on_demo(page, site, name: str) -> None:
+    """The sandbox's front door: /demo's one-click "Sign in as" button of that person."""
+    from playwright.sync_api import expect
+
+    page.goto(site.url("/demo"))
+    page.get_by_role("button", name=name, exact=True).click()
+    expect(page.get_by_role("heading", name="Hello")).to_be_visible()
+
+
+def upcoming_starts(page) -> list[str]:
+    """The UTC starts (``YYYY-MM-DDTHH:MM:SSZ``) of the sessions listed under "Next sessions"."""
+    return page.locator("#upcoming li").evaluate_all("items => items.map(i => i.dataset.start)")

@@ -106,3 +106,75 @@ def site(tmp_path_factory):
         thread.join(timeout=5)
         emulators.stop()
         container.dispose()
+
+
+@dataclass
+class Sandbox:
+    """A Tandem wired as ``tandem run`` wires the sandbox (tandem/cli.py): ``app.demo`` on, the
+    sandbox clock, the demo inbox (in-memory mailer), the Google, Microsoft, CalDAV and feed
+    emulators with their directory, the sandbox program seeded with its calendars connected, and
+    /demo's "skip ahead" doing the due work (``workers.drain.catch_up``). Nothing is planned yet:
+    :meth:`run_pipeline` does what the worker does, every due outbox row through the actors'
+    wrapper (``run_outbox_row``), so a test says when the pipeline runs instead of waiting for it."""
+
+    base_url: str
+    container: object
+    emulators: object
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def screenshot(self, page, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def run_pipeline(self) -> int:
+        from workers.drain import run_due
+
+        return run_due(self.container)
+
+
+@pytest.fixture
+def sandbox_site(tmp_path):
+    """A fresh sandbox per journey (its own database, clock and emulators): a skip ahead in one
+    journey never moves another's time."""
+    from werkzeug.serving import make_server
+
+    from adapters.mail.memory import InMemoryMailer
+    from adapters.tokens import TokenCipher
+    from config.bootstrap import bootstrap
+    from config.settings import load_settings
+    from tandem import demo
+    from tests.support.db import migrated_sqlite_template
+    from web import create_app
+    from workers.drain import catch_up
+
+    database = migrated_sqlite_template(tmp_path)
+    emulator_clock = demo.FollowClock()
+    directory = demo.SandboxDirectory(emulator_clock)
+    emulators = demo.start_emulators(emulator_clock, directory)
+    late = _LateApp()
+    server = make_server("127.0.0.1", 0, late, threaded=True, request_handler=_QuietHandler)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    settings = load_settings(environ={}, overrides={
+        "app.env": "test", "app.demo": True, "app.base_url": base_url, "app.var_dir": str(tmp_path / "var"),
+        "database.url": f"sqlite:///{database}", "security.secret_key": "e2e-sandbox-key-" + "x" * 32,
+        "security.token_keys": [TokenCipher.generate_key()], "security.webhook_secret": "e2e-webhook-secret",
+        **emulators.settings_overrides()})
+    container = bootstrap(settings, mailer=InMemoryMailer(), providers=emulators.providers())
+    emulator_clock.clock, directory.container = container.clock, container
+    app = create_app(container=container)
+    app.extensions["tandem.catch_up"] = catch_up
+    app.extensions["tandem.sandbox_calendars"] = emulators.calendar_servers()
+    late.app = app
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        demo.seed_demo(container, emulators)  # after the server is up: Graph checks its push URL
+        yield Sandbox(base_url, container, emulators)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        emulators.stop()
+        container.dispose()

@@ -224,7 +224,8 @@ def test_the_openapi_document_is_3_1_with_bearer_security_and_every_route(client
     assert paths == {"/api/v1/programs", "/api/v1/programs/{program_id}", "/api/v1/programs/{program_id}/pairs",
                      "/api/v1/programs/{program_id}/sessions", "/api/v1/programs/{program_id}/reports/missed",
                      "/api/v1/programs/{program_id}/reports/equal-access",
-                     "/api/v1/programs/{program_id}/reports/recognition"}
+                     "/api/v1/programs/{program_id}/reports/recognition", "/api/v1/people/{person_id}/export",
+                     "/api/v1/people/{person_id}"}
     assert "text/csv" in document["paths"]["/api/v1/programs/{program_id}/reports/missed"]["get"]["responses"]["200"][
         "content"]
 

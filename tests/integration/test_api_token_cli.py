@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from config.bootstrap import bootstrap
 from config.settings import load_settings
 from scheduler.services import api as service
@@ -65,3 +67,26 @@ def test_an_all_programs_token_and_clear_refusals(tmp_path):
     assert out.returncode == 2 and "name" in out.stderr
     out = _tandem("api-token", "create", "--name", "t", env=env)
     assert out.returncode == 2 and "--program" in out.stderr  # argparse: one of the two is required
+
+
+def test_an_administrators_token_is_listed_and_revoked_from_the_command_line(tmp_path):
+    env = _installation(tmp_path, demo=False)
+    token = _tandem("api-token", "create", "--all-programs", "--name", "HR export", env=env).stdout.strip()
+    listed = _tandem("api-token", "list", "--all-programs", env=env)
+    assert listed.returncode == 0 and token not in listed.stdout
+    [line] = listed.stdout.strip().splitlines()
+    token_id, state, used, name = line.split("\t")
+    assert (state, used, name) == ("active", "never used", "HR export")
+
+    revoked = _tandem("api-token", "revoke", token_id, env=env)
+    assert revoked.returncode == 0 and "revoked" in revoked.stderr
+    assert _tandem("api-token", "list", "--all-programs", env=env).stdout.split("\t")[1].startswith("revoked ")
+    settings = load_settings(str(tmp_path / "t.toml")).with_overrides({"app.var_dir": str(tmp_path / "v")})
+    container = bootstrap(settings)
+    try:
+        with pytest.raises(service.TokenRefused):
+            service.authenticate(container, token, per_minute=100)
+    finally:
+        container.dispose()
+    missing = _tandem("api-token", "revoke", "no-such-id", env=env)
+    assert missing.returncode == 2 and "api-token list" in missing.stderr

@@ -25,7 +25,7 @@ def test_reauthorization_required_renews_the_subscription(pipeline):
         before = dict(uow.session.get(CalendarConnection, connection_id).watch)
     clock.advance(timedelta(days=2))  # Graph asks for reauthorization well before the expiry
     client = create_app(container=container).test_client()
-    token = channel_token(container.settings.security.webhook_secret, connection_id)
+    token = channel_token(container.settings.security.webhook_secret, "microsoft", connection_id, before["channel"])
     response = client.post("/webhooks/microsoft", json={"value": [{
         "subscriptionId": before["watch_id"], "clientState": token, "lifecycleEvent": "reauthorizationRequired"}]})
     assert response.status_code == 202

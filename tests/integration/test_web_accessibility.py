@@ -18,7 +18,8 @@ def test_main_pages_have_structure_and_labelled_controls(client, container):
     pages = {seeded.coordinator_id: ["/", "/programs/", "/programs/new", f"/programs/{seeded.program_id}",
                                     f"/programs/{seeded.program_id}/pairs/{seeded.pair_id}"],
              seeded.mentor_id: ["/", "/calendars/", "/calendars/caldav", "/calendars/ics", "/onboarding",
-                                f"/pairs/{seeded.pair_id}"]}
+                                f"/pairs/{seeded.pair_id}", "/account/delete"],
+             seeded.admin_id: ["/admin/privacy?email=mentee%40example.org", f"/admin/people/{seeded.mentee_id}/erase"]}
     anonymous = create_app(container=container).test_client()
     checked = [("visitor", path, anonymous.get(path).get_data(as_text=True)) for path in ("/", "/signin")]
     for person_id, paths in pages.items():

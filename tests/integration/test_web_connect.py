@@ -12,7 +12,7 @@ from adapters.providers.ics_feed import IcsFeedCalendarProvider
 from adapters.providers.safe_fetch import fetch_untrusted_url
 from adapters.storage.models import CalendarConnection
 from emulators.google.server import GoogleEmulator
-from scheduler.services.connections import store_connection
+from scheduler.services.connections import check_connection, store_connection
 from tests.support.web import sign_in_as
 from tests.support.http_server import local_http_server
 from web import create_app
@@ -53,21 +53,30 @@ def test_an_ics_feed_is_checked_then_stored_encrypted(container, seeded, feed_se
     reply = client.post("/calendars/ics", data={"csrf_token": token, "url": feed_server.url("/feed.ics")})
     assert reply.status_code == 302
     with container.uow() as uow:
+        connection_id = uow.session.scalars(select(CalendarConnection.id)).one()
+    assert check_connection(container, connection_id)  # the worker's check (issue 15: never in the request)
+    with container.uow() as uow:
         connection = uow.session.scalars(select(CalendarConnection)).one()
         assert connection.provider == "ics" and connection.status == "ok"
         assert b"feed.ics" not in connection.token_blob
         assert container.cipher.decrypt(connection.token_blob)["url"] == feed_server.url("/feed.ics")
 
 
-def test_a_feed_that_is_not_a_calendar_is_refused_on_the_form(container, seeded, feed_server):
+def test_a_feed_that_is_not_a_calendar_fails_its_check_and_the_page_says_why(container, seeded, feed_server):
     feed_server.routes["/feed.ics"] = lambda _: (200, {"Content-Type": "text/html"}, b"<html>login page</html>")
     client = create_app(container=container).test_client()
     token = sign_in_as(client, seeded.mentee_id)
     reply = client.post("/calendars/ics", data={"csrf_token": token, "url": feed_server.url("/feed.ics")})
-    assert reply.status_code == 400
-    assert 'class="errors"' in reply.get_data(as_text=True)
+    assert reply.status_code == 302
     with container.uow() as uow:
-        assert list(uow.session.scalars(select(CalendarConnection))) == []
+        connection_id = uow.session.scalars(select(CalendarConnection.id)).one()
+    assert not check_connection(container, connection_id)
+    with container.uow() as uow:
+        connection = uow.session.get(CalendarConnection, connection_id)
+        assert connection.status == "check_failed" and connection.last_error
+        problem = connection.last_error
+    page = client.get("/calendars/").get_data(as_text=True)
+    assert "Could not be used" in page and problem.split(";")[0].replace("'", "&#39;") in page
 
 
 def test_a_feed_link_that_is_not_a_web_address_is_refused(container, seeded):

@@ -15,7 +15,9 @@ WEEKDAYS = {"day_mon": "on", "start_mon": "09:00", "end_mon": "17:00",
 def _open_invitation(app, seeded, person_id: str):
     client = app.test_client()
     token = app.extensions["tandem.links"].sign("invite", {"p": person_id, "pair": seeded.pair_id})
-    reply = client.get(f"/invite/{token}")
+    page = client.get(f"/invite/{token}")  # shows the invitation; its button continues
+    assert page.status_code == 200
+    reply = client.post(f"/invite/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
     return client, token
 
@@ -113,7 +115,10 @@ def test_someone_elses_invitation_asks_before_switching_and_only_a_real_form_swi
 def test_ones_own_invitation_continues_without_asking(app, seeded):
     client = app.test_client()
     sign_in_as(client, seeded.mentor_id)
-    reply = client.get(f"/invite/{_invitation_for(app, seeded.mentor_id, seeded.pair_id)}")
+    token = _invitation_for(app, seeded.mentor_id, seeded.pair_id)
+    page = client.get(f"/invite/{token}")
+    assert page.status_code == 200 and "Join and continue" in page.get_data(as_text=True)
+    reply = client.post(f"/invite/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
     assert _signed_in_as(client) == seeded.mentor_id
 

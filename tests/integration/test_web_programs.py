@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.storage.models import AgendaTemplate, Membership, Notification, OutboxMessage, Pair, Person, Program
-from tests.support.web import sign_in_as
+from tests.support.web import csrf_from, sign_in_as
 from web import create_app
 
 GOOD_CSV = ("mentor_email,mentor_name,mentee_email,mentee_name\n"
@@ -110,7 +110,9 @@ def test_invitations_are_queued_once_with_signed_links(client, container, seeded
         assert delivery == 2
         link = rows[0].payload["join_url"].removeprefix("http://127.0.0.1:5000")
     fresh = create_app(container=container).test_client()
-    reply = fresh.get(link)
+    page = fresh.get(link)
+    assert page.status_code == 200
+    reply = fresh.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/onboarding")
 
 
@@ -135,7 +137,7 @@ def test_people_who_have_not_set_up_can_be_reminded_once_a_day(client, container
         assert again[0].payload["join_url"].startswith("http://127.0.0.1:5000/invite/")
 
 
-def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, seeded):
+def test_a_pair_of_people_already_set_up_is_ready_once_the_newcomer_to_the_program_accepts(client, container, seeded):
     from datetime import datetime, timezone
 
     with container.uow() as uow:
@@ -151,6 +153,13 @@ def test_a_pair_of_people_already_set_up_is_ready_at_once(client, container, see
     with container.uow() as uow:
         pair = uow.session.scalar(select(Pair).where(Pair.program_id == seeded.other_program_id,
                                                      Pair.mentee_id == seeded.mentee_id))
+        assert pair.status == "invited"  # the mentee is new to this program: asked first (issue 15, High 3)
+        pair_id = pair.id
+    token = sign_in_as(client, seeded.mentee_id)
+    assert client.post(f"/programs/{seeded.other_program_id}/join",
+                       data={"csrf_token": token, "answer": "accept"}).status_code == 302
+    with container.uow() as uow:
+        pair = uow.session.get(Pair, pair_id)
         assert pair.status == "ready"
         assert uow.session.scalar(select(OutboxMessage.idempotency_key).where(
             OutboxMessage.kind == "plan_pair", OutboxMessage.subject_id == pair.id)) == f"plan_pair:{pair.id}:1"
@@ -248,3 +257,44 @@ def test_a_failure_box_words_errors_for_people_and_clears_after_a_reconnect(clie
     store_connection(container, seeded.mentor_id, "memory", "max@example.org", {"tz": "UTC"})
     page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
     assert 'id="failed-work"' not in page
+
+
+def test_a_coordinator_edits_the_programs_settings(client, container, seeded):
+    token = sign_in_as(client, seeded.coordinator_id)
+    page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
+    assert f'href="/programs/{seeded.program_id}/settings"' in page
+    form = client.get(f"/programs/{seeded.program_id}/settings").get_data(as_text=True)
+    with container.uow() as uow:
+        program = uow.session.get(Program, seeded.program_id)
+        name, cadence = program.name, program.cadence
+    assert f'value="{name}"' in form and f'<option value="{cadence}" selected>' in form
+    reply = client.post(f"/programs/{seeded.program_id}/settings", data={
+        "csrf_token": token, "name": name, "cadence": "weekly", "duration_min": "30", "session_count": "6",
+        "horizon_weeks": "12", "reminder_offsets": "120", "repair_policy": "notify", "attendance_window_days": "5",
+        "mentor_max_sessions_per_week": "2", "templates": "Kick-off\nMeet each other"})
+    assert reply.status_code == 302
+    assert "Saved:" in client.get(reply.headers["Location"]).get_data(as_text=True)
+    with container.uow() as uow:
+        program = uow.session.get(Program, seeded.program_id)
+        assert (program.cadence, program.duration_min, program.reminder_offsets_min, program.repair_policy,
+                program.attendance_window_days, program.mentor_max_sessions_per_week) == \
+            ("weekly", 30, [120], "notify", 5, 2)
+    refused = client.post(f"/programs/{seeded.program_id}/settings", data={
+        "csrf_token": token, "name": name, "cadence": "weekly", "duration_min": "30", "session_count": "40",
+        "horizon_weeks": "4", "reminder_offsets": "120", "repair_policy": "notify", "attendance_window_days": "5"})
+    assert refused.status_code == 400 and "raise the horizon" in refused.get_data(as_text=True)
+    assert client.post(f"/programs/{seeded.program_id}/settings", data={"name": "x"}).status_code == 400  # no CSRF
+
+
+def test_only_the_programs_coordinators_edit_its_settings(app, container, seeded):
+    for person, program_id in ((seeded.mentor_id, seeded.program_id), (seeded.coordinator_id, seeded.other_program_id)):
+        client = app.test_client()
+        token = sign_in_as(client, person)
+        assert client.get(f"/programs/{program_id}/settings").status_code == 403
+        assert client.post(f"/programs/{program_id}/settings", data={"csrf_token": token, "name": "Taken"}).status_code == 403
+    with container.uow() as uow:
+        assert "Taken" not in {p.name for p in uow.session.scalars(select(Program))}
+    admin = app.test_client()
+    sign_in_as(admin, seeded.admin_id)
+    assert admin.get(f"/programs/{seeded.other_program_id}/settings").status_code == 200
+    assert admin.get("/programs/no-such-program/settings").status_code == 404

@@ -2,6 +2,8 @@
 from sqlalchemy import select
 
 from adapters.storage.models import CalendarConnection, OutboxMessage, Person
+from datetime import datetime, timedelta, timezone
+
 from scheduler.services.changes import channel_token, verify_channel_token
 from web import create_app
 
@@ -10,6 +12,8 @@ def _app_with_connection(container):
     with container.uow() as uow:
         person = Person(email="ada@example.org", tz="UTC")
         conn = CalendarConnection(person=person, provider="google", account_email="ada@example.org")
+        conn.watch = {"watch_id": "ch1", "resource_id": "r1", "channel": "chan1",
+                      "expires_at": (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()}
         uow.session.add(conn)
         uow.commit()
         conn_id = conn.id
@@ -22,17 +26,17 @@ def _rows(container):
 
 
 def test_channel_tokens_name_and_prove_their_connection():
-    token = channel_token("s3cret", "abc123")
-    assert verify_channel_token("s3cret", token) == "abc123"
-    assert verify_channel_token("other", token) is None
-    assert verify_channel_token("s3cret", "abc123.forged") is None
-    assert verify_channel_token("s3cret", "xyz." + token.split(".")[1]) is None
-    assert verify_channel_token("s3cret", None) is None
+    token = channel_token("s3cret", "google", "abc123", "chan1")
+    assert verify_channel_token("s3cret", "google", token) == ("abc123", "chan1")
+    assert verify_channel_token("other", "google", token) is None
+    assert verify_channel_token("s3cret", "google", "abc123.chan1.forged") is None
+    assert verify_channel_token("s3cret", "google", "xyz." + token.split(".", 1)[1]) is None
+    assert verify_channel_token("s3cret", "google", None) is None
 
 
 def test_google_push_is_verified_and_queued(container):
     client, conn_id = _app_with_connection(container)
-    token = channel_token(container.settings.security.webhook_secret, conn_id)
+    token = channel_token(container.settings.security.webhook_secret, "google", conn_id, "chan1")
     headers = {"X-Goog-Channel-ID": "ch1", "X-Goog-Channel-Token": token, "X-Goog-Resource-State": "sync"}
     assert client.post("/webhooks/google", headers=headers).status_code == 200
     assert _rows(container) == []  # the handshake needs no work
@@ -40,8 +44,8 @@ def test_google_push_is_verified_and_queued(container):
     assert client.post("/webhooks/google", headers=headers).status_code == 200
     assert client.post("/webhooks/google", headers=headers).status_code == 200  # a redelivery
     assert _rows(container) == [("handle_calendar_change", conn_id)]
-    forged = dict(headers, **{"X-Goog-Channel-Token": conn_id + ".nope"})
-    assert client.post("/webhooks/google", headers=forged).status_code == 403
+    forged = dict(headers, **{"X-Goog-Channel-Token": conn_id + ".chan1.nope", "X-Goog-Message-Number": "3"})
+    assert client.post("/webhooks/google", headers=forged).status_code == 200  # ignored quietly
     assert len(_rows(container)) == 1
 
 
@@ -54,14 +58,15 @@ def test_graph_validation_handshake_is_echoed_as_text(container):
 
 def test_graph_notifications_need_our_client_state(container):
     client, conn_id = _app_with_connection(container)
-    good = channel_token(container.settings.security.webhook_secret, conn_id)
-    body = {"value": [{"subscriptionId": "s1", "clientState": good, "changeType": "updated",
+    good = channel_token(container.settings.security.webhook_secret, "microsoft", conn_id, "chan1")
+    body = {"value": [{"subscriptionId": "ch1", "clientState": good, "changeType": "updated",
                        "resourceData": {"id": "e1"}},
                       {"subscriptionId": "s2", "clientState": "someone-else", "changeType": "updated"}]}
     assert client.post("/webhooks/microsoft", json=body).status_code == 202
     assert _rows(container) == [("handle_calendar_change", conn_id)]
-    assert client.post("/webhooks/microsoft", json={"value": [{"clientState": "x"}]}).status_code == 403
-    lifecycle = {"value": [{"subscriptionId": "s1", "clientState": good, "lifecycleEvent": "reauthorizationRequired"}]}
+    assert client.post("/webhooks/microsoft", json={"value": [{"clientState": "x"}]}).status_code == 202
+    assert len(_rows(container)) == 1  # ignored quietly
+    lifecycle = {"value": [{"subscriptionId": "ch1", "clientState": good, "lifecycleEvent": "reauthorizationRequired"}]}
     assert client.post("/webhooks/microsoft", json=lifecycle).status_code == 202
     kinds = sorted(kind for kind, _ in _rows(container))
     assert kinds == ["handle_calendar_change", "handle_calendar_change", "renew_watch"]

@@ -75,7 +75,8 @@ def test_an_over_long_name_is_refused(client, seeded):
 def test_a_five_thousand_character_time_zone_is_a_short_400(app, seeded):
     client = app.test_client()
     token = app.extensions["tandem.links"].sign("invite", {"p": seeded.mentor_id, "pair": seeded.pair_id})
-    client.get(f"/invite/{token}")
+    invitation = client.get(f"/invite/{token}").get_data(as_text=True)
+    client.post(f"/invite/{token}", data={"csrf_token": csrf_from(invitation)})
     page = client.get("/onboarding").get_data(as_text=True)
 
     reply = client.post("/onboarding", data={"csrf_token": csrf_from(page), "tz": "A" * 5000, "preferred": "any",

@@ -22,6 +22,7 @@ from adapters.providers.safe_fetch import FetchLimits, ResponseTooLarge, fetch_u
 from adapters.storage.models import CalendarConnection
 from scheduler.errors import ProviderUnavailable
 from scheduler.ports import CalendarAccount
+from scheduler.services.connections import check_connection
 from tests.support.http_server import local_http_server
 from tests.support.web import sign_in_as
 from web import create_app
@@ -140,7 +141,7 @@ def test_a_non_xml_caldav_answer_is_a_clear_refusal(body):
     assert result.busy == () and "did not answer as a CalDAV server" in result.error
 
 
-def test_connecting_a_server_that_answers_html_is_a_400_saying_what_to_fix(container, seeded):
+def test_connecting_a_server_that_answers_html_fails_its_check_saying_what_to_fix(container, seeded):
     with local_http_server() as server:
         server.routes["/"] = lambda _h: (207, {"Content-Type": "text/html"}, b"<html><body>Please sign in<br></body></html>")
         container.providers["caldav"] = caldav_provider()
@@ -148,8 +149,12 @@ def test_connecting_a_server_that_answers_html_is_a_400_saying_what_to_fix(conta
         token = sign_in_as(client, seeded.mentee_id)
         reply = client.post("/calendars/caldav", data={"csrf_token": token, "url": server.url("/"),
                                                        "username": "mia", "password": "app-password"})
+        with container.uow() as uow:
+            connection_id = uow.session.scalars(select(CalendarConnection.id)).one()
+        assert not check_connection(container, connection_id)  # the worker's check (never in the request)
 
-    assert reply.status_code == 400
-    assert "did not answer as a CalDAV server" in reply.get_data(as_text=True)
+    assert reply.status_code == 302
+    page = client.get("/calendars/").get_data(as_text=True)
+    assert "Could not be used" in page and "did not answer as a CalDAV server" in page
     with container.uow() as uow:
-        assert list(uow.session.scalars(select(CalendarConnection))) == []
+        assert uow.session.get(CalendarConnection, connection_id).status == "check_failed"

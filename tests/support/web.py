@@ -55,11 +55,14 @@ def seed(container) -> Seeded:
 
 
 def sign_in_as(client, person_id: str) -> str:
-    """Put ``person_id`` into the client's session (as a finished sign-in would); returns the
-    CSRF token to post with."""
+    """Put ``person_id`` into the client's session (as a finished sign-in would: a server-side
+    session is started); returns the CSRF token to post with."""
+    from scheduler.services.web_sessions import start_session
+
+    token = start_session(client.application.extensions["tandem"], person_id)
     with client.session_transaction() as session:
         session.clear()
-        session["pid"] = person_id
+        session["pid"], session["sid"] = person_id, token
         session["_csrf"] = "test-csrf-token"
     return "test-csrf-token"
 

@@ -103,6 +103,7 @@ def _under_api() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    import web.api.people  # noqa: F401  (its views register on bp)
     import web.api.routes  # noqa: F401  (its views register on bp)
     from web.api import tokens
 

@@ -8,7 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from scheduler.services import signin
 from scheduler.services.links import LinkError
 from web import deps
-from web.security.auth import current, sign_in as start_session, sign_out as end_session
+from web.security.auth import (current, login_required, sign_in as start_session, sign_out as end_session,
+                               sign_out_everywhere)
 
 bp = Blueprint("auth", __name__)
 
@@ -86,4 +87,13 @@ def use_link(token: str):
 def sign_out():
     end_session()
     flash("You are signed out.", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/signout/everywhere")
+@login_required
+def sign_out_everywhere_view():
+    """End every session of the signed-in person: other browsers, a lost phone, a copied cookie."""
+    ended = sign_out_everywhere(current().id)
+    flash(f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).", "success")
     return redirect(url_for("home.index"))

@@ -15,7 +15,7 @@ bp = Blueprint("connect", __name__, url_prefix="/calendars")
 def _view(connection) -> dict:
     return {"id": connection.id, "provider": connection.provider,
             "label": connection.label,
-            "account": connection.account_email, "status": connection.status,
+            "account": connection.account_email, "status": connection.status, "problem": connection.problem,
             "updates": connection.updates, "push_failures": connection.push_failures,
             "oauth": connection.provider in ("google", "microsoft")}
 
@@ -39,7 +39,8 @@ def caldav():
                                    form.get("password", ""))
         except (InvalidInput, ProviderError) as exc:
             return render_template("connect/caldav.html", form=form, problems=[str(exc)]), 400
-        flash("Your CalDAV calendar is connected. Tandem will only see when you are busy.", "success")
+        flash("Tandem is checking your CalDAV calendar; this page shows the result in a moment. "
+              "Tandem will only see when you are busy.", "success")
         return redirect(url_for("connect.index"))
     return render_template("connect/caldav.html", form=form, problems=[])
 
@@ -53,7 +54,8 @@ def ics():
             service.connect_ics(deps.container(), current().id, form.get("url", ""))
         except (InvalidInput, ProviderError) as exc:
             return render_template("connect/ics.html", form=form, problems=[str(exc)]), 400
-        flash("Your calendar feed is connected. Tandem will only see when you are busy.", "success")
+        flash("Tandem is checking your calendar feed; this page shows the result in a moment. "
+              "Tandem will only see when you are busy.", "success")
         return redirect(url_for("connect.index"))
     return render_template("connect/ics.html", form=form, problems=[])
 

@@ -43,3 +43,15 @@ def program_spec_from_form(form: MultiDict) -> tuple[ProgramSpec | None, list[st
     )
     problems.extend(validate_program_spec(spec))
     return (None, problems) if problems else (spec, [])
+
+
+def form_of_spec(spec: ProgramSpec) -> dict[str, str]:
+    """The form's fields holding ``spec`` (the settings page opens with the program's values)."""
+    return {"name": spec.name, "cadence": spec.cadence, "duration_min": str(spec.duration_min),
+            "session_count": str(spec.session_count), "horizon_weeks": str(spec.horizon_weeks),
+            "reminder_offsets": ", ".join(str(m) for m in spec.reminder_offsets_min),
+            "repair_policy": spec.repair_policy, "allow_pair_cadence": "on" if spec.allow_pair_cadence else "",
+            "mentor_max_sessions_per_week": "" if spec.mentor_max_sessions_per_week is None
+            else str(spec.mentor_max_sessions_per_week),
+            "templates": "\n\n".join(f"{name}\n{body}" for name, body in spec.templates),
+            "attendance_window_days": str(spec.attendance_window_days)}

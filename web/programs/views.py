@@ -10,10 +10,11 @@ from scheduler.services import coordinator_pair
 from scheduler.services import dashboard as dashboards
 from scheduler.services import digest
 from scheduler.services import pair_actions
+from scheduler.services import program_settings
 from scheduler.services import programs as service
 from web import deps
 from web.programs import charts
-from web.programs.forms import program_spec_from_form
+from web.programs.forms import form_of_spec, program_spec_from_form
 from web.security.auth import coordinator_required, current
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
@@ -72,6 +73,46 @@ def _page(program_id: str, **extra):
     names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
     return render_template("programs/show.html", program=page.program, overview=overview, counts=counts,
                            labels=STATE_LABELS, failures=page.failures, pair_names=names, **extra)
+
+
+@bp.route("/<program_id>/settings", methods=["GET", "POST"])
+@coordinator_required
+def settings(program_id: str):
+    """Edit the program's settings (see ``scheduler.services.program_settings`` for what a change sets going)."""
+    container = deps.container()
+    if request.method == "POST":
+        spec, problems = program_spec_from_form(request.form)
+        if spec is not None:
+            try:
+                saved = program_settings.update_program(container, program_id, spec)
+            except service.UnknownProgram:
+                abort(404)
+            except InvalidInput as problem:
+                problems = [str(problem)]
+            else:
+                flash(_saved_message(saved), "success")
+                return redirect(url_for("programs.show", program_id=program_id))
+        return render_template("programs/settings.html", form=request.form, problems=problems, program_id=program_id,
+                               program_name=request.form.get("name", "")), 400
+    try:
+        current_spec = program_settings.program_spec(container, program_id)
+    except service.UnknownProgram:
+        abort(404)
+    return render_template("programs/settings.html", form=form_of_spec(current_spec), problems=[],
+                           program_id=program_id, program_name=current_spec.name)
+
+
+def _saved_message(saved: program_settings.SettingsSaved) -> str:
+    if not saved.changed:
+        return "Nothing changed."
+    parts = [f"Saved: {', '.join(saved.changed)}."]
+    if saved.reminders_reset:
+        parts.append(f"The reminders of {saved.reminders_reset} upcoming session{'s' if saved.reminders_reset != 1 else ''} "
+                     "follow the new times.")
+    if saved.replanned:
+        parts.append(f"{saved.replanned} pair{'s' if saved.replanned != 1 else ''} waiting for a time "
+                     f"{'are' if saved.replanned != 1 else 'is'} being planned again.")
+    return " ".join(parts)
 
 
 @bp.post("/<program_id>/alerts")

@@ -1,6 +1,8 @@
 """Who is signed in, and role checks as decorators.
 
-The session holds only the person's id (``pid``). Roles: ``admin`` (``Person.is_admin``),
+The (signed) session cookie holds the person's id (``pid``) and a session token (``sid``) whose
+row in ``web_sessions`` is checked on every request (:mod:`scheduler.services.web_sessions`):
+signing out ends it for every copy of the cookie, and each sign-in starts a new one. Roles: ``admin`` (``Person.is_admin``),
 ``coordinator`` of a program (a membership), and ``mentor``/``mentee`` of a pair. Every view
 says what it needs with one decorator; a check that fails answers 403 with a page saying why
 and where to go, and a visitor who is not signed in is sent to the sign-in page.
@@ -12,7 +14,8 @@ from typing import Callable
 
 from flask import Flask, abort, g, redirect, request, session, url_for
 
-from scheduler.services.access import SignedInPerson, is_pair_member, signed_in_person
+from scheduler.services import web_sessions
+from scheduler.services.access import SignedInPerson, is_pair_member
 from web import deps
 from web.security import csrf
 
@@ -20,15 +23,28 @@ CurrentPerson = SignedInPerson  # the signed-in person as pages need them (a pla
 
 
 def sign_in(person_id: str) -> None:
-    """Start a fresh session for ``person_id`` (old session data, including CSRF, is dropped)."""
+    """Start a fresh session for ``person_id``: a new server-side session (a new token: no
+    fixation), old session data (CSRF included) dropped, the browser's earlier session ended."""
+    container = deps.container()
+    web_sessions.end_session(container, session.get("sid"))
+    token = web_sessions.start_session(container, person_id)
     session.clear()
-    session["pid"] = person_id
+    session["pid"], session["sid"] = person_id, token
     session.permanent = True
     csrf.rotate()
 
 
 def sign_out() -> None:
+    """End this browser's session on the server (every copy of the cookie stops working)."""
+    web_sessions.end_session(deps.container(), session.get("sid"))
     session.clear()
+
+
+def sign_out_everywhere(person_id: str) -> int:
+    """End every session of ``person_id`` (this browser's too)."""
+    ended = web_sessions.end_all_sessions(deps.container(), person_id)
+    session.clear()
+    return ended
 
 
 def _load() -> None:
@@ -36,7 +52,7 @@ def _load() -> None:
     person_id = session.get("pid")
     if not person_id or request.endpoint == "static":
         return
-    person = signed_in_person(deps.container(), person_id)
+    person = web_sessions.session_person(deps.container(), session.get("sid"), person_id)
     if person is None:
         session.clear()
         return

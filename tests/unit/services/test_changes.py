@@ -94,9 +94,9 @@ def test_ensure_watch_starts_a_channel_with_our_token_and_keeps_it_until_it_expi
 
 
 def test_channel_tokens_prove_their_connection(deps):
-    token = changes.channel_token(deps.config.webhook_secret, "c1")
-    assert changes.verify_channel_token(deps.config.webhook_secret, token) == "c1"
-    assert changes.verify_channel_token("another secret", token) is None
+    token = changes.channel_token(deps.config.webhook_secret, "google", "c1", "chan")
+    assert changes.verify_channel_token(deps.config.webhook_secret, "google", token) == ("c1", "chan")
+    assert changes.verify_channel_token("another secret", "google", token) is None
 
 
 def test_a_live_channel_is_extended_in_place_and_a_gone_one_replaced(deps, seed, clock, calendars):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.errors import InvalidInput, NotFound, ReconnectNeeded
+from scheduler.errors import InvalidInput, NotFound
 from scheduler.services import connections
 
 
@@ -97,16 +97,22 @@ def test_a_caldav_account_is_the_user_name_when_it_is_an_email_else_the_persons_
     assert stored == {"url": "https://dav.example.org/", "username": "mina", "password": "pw", "tz": "UTC"}
 
 
-def test_a_connection_is_verified_at_the_provider_before_it_is_stored(deps, seed, calendars):
+def test_a_connection_from_a_form_is_checked_by_the_worker_before_it_is_used(deps, seed, calendars):
     s = seed()
     calendars.inject_fault("revoked")
-    with pytest.raises(ReconnectNeeded):
-        connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
-    assert connections.connections_of(deps, s.mentor_id) == []
     served = calendars.requests_served
-    connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
-    assert calendars.requests_served == served + 1  # one check, then stored
-    assert [c.account_email for c in connections.connections_of(deps, s.mentor_id)] == ["mina@x.org"]
+    view = connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})
+    assert calendars.requests_served == served  # nothing is asked inside the request
+    assert view.status == "checking"
+    assert not connections.check_connection(deps, view.id)
+    [failed] = connections.connections_of(deps, s.mentor_id)
+    assert failed.status == "check_failed" and failed.problem
+    view = connections.connect_calendar(deps, s.mentor_id, "memory", "mina@x.org", {"tz": "UTC"})  # try again
+    assert connections.check_connection(deps, view.id)
+    assert calendars.requests_served == served + 2  # one check each time
+    assert [(c.account_email, c.status) for c in connections.connections_of(deps, s.mentor_id)] == [
+        ("mina@x.org", "ok")]
+    assert not connections.check_connection(deps, view.id)  # a repeated delivery changes nothing
 
 
 def test_the_calendars_page_says_how_changes_arrive_and_counts_push_failures(deps, seed):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from scheduler.core.entities import CalendarConnection, Occurrence, Pair, Person, Series
+from scheduler.core.entities import CalendarConnection, Membership, Occurrence, Pair, Person, Series
 from scheduler.errors import InvalidInput
 from scheduler.services import dashboard as service
 from scheduler.services.programs import UnknownProgram
@@ -38,6 +38,8 @@ def board(deps, seed, store):
         other = uow.people.add(Person(email="olu@example.org", name="Olu"))
         mentor = uow.people.add(Person(email="ada@example.org", name="Ada"))
         uow.connections.add(CalendarConnection(person_id=mentor.id, provider="google", status="reconnect"))
+        uow.memberships.add(Membership(program_id=s.program_id, person_id=mentor.id, role="mentor"))
+        uow.memberships.add(Membership(program_id=s.program_id, person_id=other.id, role="mentee"))
         pair = uow.pairs.add(Pair(program_id=s.program_id, mentor_id=mentor.id, mentee_id=other.id,
                                   status="unschedulable"))
         uow.commit()

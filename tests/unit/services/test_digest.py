@@ -11,7 +11,7 @@ from adapters.links import LinkSigner
 from adapters.mail.memory import InMemoryMailer
 from adapters.mail.renderers import MailRenderer
 from adapters.tokens import TokenCipher
-from scheduler.core.entities import CalendarConnection, Notification, Occurrence, Pair, Person, Series
+from scheduler.core.entities import CalendarConnection, Membership, Notification, Occurrence, Pair, Person, Series
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, ServiceConfig
 from scheduler.services import digest, sweeps
@@ -20,6 +20,13 @@ from tests.unit.services.booked import T0
 
 SECRET = "unit-test-link-secret-0123456789"
 D = timedelta(days=1)
+
+
+def _members(uow, program_id: str, mentor: Person, mentee: Person) -> None:
+    """Their roles in the program (a pair's people are always members; the dashboard shows the
+    calendar state of accepted members only)."""
+    uow.memberships.add(Membership(program_id=program_id, person_id=mentor.id, role="mentor"))
+    uow.memberships.add(Membership(program_id=program_id, person_id=mentee.id, role="mentee"))
 
 
 @pytest.fixture
@@ -50,6 +57,7 @@ def program(deps, seed, store):
         mentor = uow.people.add(Person(email="ada@example.org", name="Ada"))
         mentee = uow.people.add(Person(email="olu@example.org", name="Olu"))
         uow.connections.add(CalendarConnection(person_id=mentor.id, provider="google", status="reconnect"))
+        _members(uow, s.program_id, mentor, mentee)
         pair = uow.pairs.add(Pair(program_id=s.program_id, mentor_id=mentor.id, mentee_id=mentee.id,
                                   status="booked"))
         uow.commit()
@@ -108,6 +116,7 @@ def test_at_most_twenty_pairs_then_and_n_more(deps, program):
         for i in range(22):
             mentor = uow.people.add(Person(email=f"m{i}@example.org", name=f"M{i:02d}"))
             mentee = uow.people.add(Person(email=f"e{i}@example.org", name=f"E{i:02d}"))
+            _members(uow, s.program_id, mentor, mentee)
             uow.pairs.add(Pair(program_id=s.program_id, mentor_id=mentor.id, mentee_id=mentee.id,
                                status="booked"))
             uow.connections.add(CalendarConnection(person_id=mentee.id, provider="google", status="reconnect"))

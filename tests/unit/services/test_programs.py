@@ -7,7 +7,7 @@ from adapters.links import LinkSigner
 from scheduler.core.entities import CalendarConnection, OutboxMessage, Person
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies
-from scheduler.services import programs
+from scheduler.services import consent, programs
 from scheduler.services.links import invitation_of_link
 from tests.unit.services.booked import T0, WORKDAY
 
@@ -36,7 +36,7 @@ def test_a_bad_program_spec_is_refused_and_nothing_is_stored(deps):
     assert programs.programs_for_coordinator(deps, "x", is_admin=True) == []
 
 
-def test_importing_pairs_creates_people_and_makes_set_up_pairs_ready(deps, seed):
+def test_importing_pairs_creates_people_and_makes_set_up_pairs_ready_once_accepted(deps, seed):
     s = seed()
     with deps.uow() as uow:  # someone who already uses Tandem, with hours
         uow.people.add(Person(email="old@example.org", name="Olga", tz="UTC", working_hours=WORKDAY, onboarded_at=T0))
@@ -49,7 +49,11 @@ def test_importing_pairs_creates_people_and_makes_set_up_pairs_ready(deps, seed)
         pairs = {(p.mentor.email, p.mentee.email): p for p in uow.pairs.of_program(s.program_id)}
         assert pairs[("mentor@example.org", "new@example.org")].status == "invited"
         ready = pairs[("old@example.org", "mentee@example.org")]
-        assert ready.status == "ready"
+        assert ready.status == "invited"  # Olga already uses Tandem: she is asked first
+        olga = uow.people.by_email("old@example.org").id
+    assert consent.accept_program(deps, olga, s.program_id) == [ready.id]
+    with deps.uow() as uow:
+        assert uow.pairs.get(ready.id).status == "ready"
         assert uow.outbox.count_with_key_prefix(f"plan_pair:{ready.id}:") == 1
         assert uow.people.by_email("new@example.org").name == "Nia"
 

@@ -8,34 +8,34 @@ from scheduler.services.changes import channel_token
 from tests.unit.services.booked import outbox
 
 
-def _connection(deps, seed):
+def _connection(deps, seed, endpoint="microsoft"):
     seeded = seed(connected=True)
     with deps.uow() as uow:
         connection = uow.connections.usable_of(seeded.mentor_id)[0]
-        connection.watch = {"watch_id": "w1", "resource_id": "r1",
+        connection.watch = {"watch_id": "w1", "resource_id": "r1", "channel": "chan1",
                             "expires_at": (deps.clock.now() + timedelta(days=5)).isoformat()}
         uow.commit()
-    return connection.id, channel_token(deps.config.webhook_secret, connection.id)
+    return connection.id, channel_token(deps.config.webhook_secret, endpoint, connection.id, "chan1")
 
 
 def test_google_push_is_verified_and_queued_once_per_message(deps, seed):
-    connection_id, token = _connection(deps, seed)
-    notice = dict(state="exists", channel_id="ch1", message_number="7")
+    connection_id, token = _connection(deps, seed, "google")
+    notice = dict(state="exists", channel_id="w1", message_number="7")
     assert not webhooks.receive_google_push(deps, token=connection_id + ".forged", **notice)
     assert not webhooks.receive_google_push(deps, token=None, **notice)
     assert webhooks.receive_google_push(deps, token=token, **dict(notice, state="sync"))
     assert outbox(deps) == []  # neither a forgery nor the handshake makes work
     assert webhooks.receive_google_push(deps, token=token, **notice)
-    assert webhooks.receive_google_push(deps, token=token, **notice)  # a redelivery
+    assert not webhooks.receive_google_push(deps, token=token, **notice)  # a redelivery: ignored
     [row] = outbox(deps)
     assert (row.kind, row.subject_id, row.idempotency_key) == (
-        "handle_calendar_change", connection_id, f"change:{connection_id}:google:ch1:7")
+        "handle_calendar_change", connection_id, f"change:{connection_id}:google:w1:7")
 
 
 def test_graph_notices_need_our_client_state(deps, seed):
     connection_id, token = _connection(deps, seed)
     accepted = webhooks.receive_graph_notices(deps, [
-        {"subscriptionId": "s1", "clientState": token, "changeType": "updated", "resourceData": {"id": "e1"}},
+        {"subscriptionId": "w1", "clientState": token, "changeType": "updated", "resourceData": {"id": "e1"}},
         {"subscriptionId": "s2", "clientState": "someone-else", "changeType": "updated"}])
     assert accepted == 1
     assert [(m.kind, m.subject_id) for m in outbox(deps)] == [("handle_calendar_change", connection_id)]
