@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import dashboard, plan
+from bench import booking, dashboard, plan
 
-BENCHMARKS = (("planning", plan.main), ("dashboard", dashboard.main))
+BENCHMARKS = (("planning", plan.main), ("dashboard", dashboard.main), ("booking", booking.main))
 
 
 def main(argv: list[str] | None = None) -> int:

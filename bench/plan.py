@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.plan_baselines import brute_force_best, first_week_only_free
 from bench.plan_data import HORIZON, generate_cohort, scenario_json, write_ics
+from bench.table import print_rows
 from scheduler.core.cohort import CohortPlanner, grid_for, plan_cohort
 from scheduler.core.free_time import _working_slots, person_slots
 from scheduler.core.plan_model import PairStatus
@@ -174,7 +175,7 @@ def print_growth_table(results: list[GrowthResult], out=sys.stdout) -> None:
              f"{r.cpu / r.pairs * 1e6:,.0f}", f"{(r.cpu / r.pairs) / (base.cpu / base.pairs):.2f}",
              f"{r.booked:,}/{r.pairs:,}", f"{r.intervals:,}")
             for r in results]
-    _print_rows(header, rows, out)
+    print_rows(header, rows, out)
 
 
 @dataclass
@@ -226,16 +227,7 @@ def print_sharing_table(results: list[SharingResult], out=sys.stdout) -> None:
         rows.append((r.name, r.sharing, f"{r.wall:.2f}", f"{r.booked:,}/{r.pairs:,}", f"{r.held:,}",
                      _ratio(r.held, base.held), f"{r.equal_access:.3f}", f"{r.equal_access_plannable:.3f}",
                      f"{r.mentors_below_08}/{r.mentors}"))
-    _print_rows(header, rows, out)
-
-
-def _print_rows(header, rows, out) -> None:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    line = lambda row: "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
-    print(line(header), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for row in rows:
-        print(line(row), file=out)
+    print_rows(header, rows, out)
 
 
 def _ratio(a: int, b: int) -> str:
@@ -253,7 +245,7 @@ def print_table(results: list[CaseResult], out=sys.stdout) -> None:
             f"{r.sample_planner}/{r.sample_brute} on {r.sample_size} pairs = {_ratio(r.sample_planner, r.sample_brute)}",
             f"{r.planner_free:,}/{r.naive_free:,} = {_ratio(r.planner_free, r.naive_free)}",
         ))
-    _print_rows(header, rows, out)
+    print_rows(header, rows, out)
 
 
 def _machine_note() -> str:

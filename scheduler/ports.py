@@ -173,6 +173,11 @@ class CalendarProvider(Protocol):
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         """Start push notifications to ``webhook_url`` (None when the provider cannot push)."""
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Extend a live channel in place (Graph: PATCH the subscription's expiry) and return it;
+        None when the provider cannot (a Google channel cannot be extended: a new one replaces it).
+        Raises NotFound when the channel is gone."""
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         """Stop a push channel / subscription."""
 
@@ -778,6 +783,10 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
 
     def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:
         """Keep the error; ``retry_at`` puts the row back to pending then, None makes it dead."""
+
+    def running_of(self, kind: str, subject_ids: Iterable[str], now: datetime) -> list[OutboxMessage]:
+        """Rows of ``kind`` for these subjects being run now (``running`` with a lease that has
+        not run out at ``now``), the earliest lease first (``id`` breaks ties)."""
 
     def dead(self) -> list[OutboxMessage]:
         """Rows that gave up, newest first."""

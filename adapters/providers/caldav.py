@@ -357,6 +357,10 @@ class CalDavCalendarProvider:
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         return None
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Nothing to renew: CalDAV never pushes."""
+        return None
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         """Nothing to stop: CalDAV never pushes."""
 

@@ -35,12 +35,12 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from adapters.providers import google_oauth
+from adapters.providers import google_freebusy, google_oauth
 from adapters.providers.google_errors import (AlreadyDeleted, AlreadyExists, CancelledBefore, map_batch_error,
                                               map_http_error, map_refresh_error, worst_of)
 from adapters.providers.retry import RateLimiter, RetryPolicy, call_with_retries
 from scheduler.core.intervals import Interval, interval, merge
-from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, ReconnectNeeded
+from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, RateLimited, ReconnectNeeded
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
@@ -48,7 +48,6 @@ GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 GOOGLE_BATCH_URI = "https://www.googleapis.com/batch/calendar/v3"
 SERIES_TAG = "tandemSeriesKey"
 MAX_WINDOW = timedelta(days=90)  # freeBusy.query refuses longer ranges (timeRangeTooLong)
-MAX_CALENDARS_PER_QUERY = 50
 MAX_BATCH = 50
 CHANGE_FIELDS = "items(id,status,recurringEventId,extendedProperties/private),nextPageToken,nextSyncToken"
 SERIES_FIELDS = "id,status,description,attendees(email,responseStatus),start,end,recurrence,hangoutLink,conferenceData"
@@ -78,6 +77,15 @@ class _Session:
     service: object
 
 
+@dataclass
+class _Part:
+    """One API call of a batch: whose it is, the session carrying its credentials, the request."""
+
+    account: CalendarAccount
+    session: _Session
+    make: Callable[[object], object]
+
+
 class GoogleCalendarProvider:
     """The Google Calendar implementation of ``CalendarProvider``."""
 
@@ -96,6 +104,7 @@ class GoogleCalendarProvider:
         self._revoke_uri = revoke_uri
         self._retry, self._limiter, self._sleep = retry_policy, rate_limiter, sleep
         self._timeout_s, self._send_updates, self._trust_env = timeout_s, send_updates, trust_env
+        self._own_only: set[str] = set()  # calendars a colleague's token could not read (notFound)
 
     # --- plumbing ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -122,14 +131,16 @@ class GoogleCalendarProvider:
         if session.credentials.token and session.credentials.token != account.credentials.get("token"):
             account.credentials_changed(google_oauth.credentials_to_dict(session.credentials, account.credentials))
 
-    def _guarded(self, account: CalendarAccount, session: _Session, call: Callable[[], dict]) -> dict:
-        """One attempt: rate limit, run, map every failure to a ``scheduler.errors`` type."""
-        if self._limiter is not None:
+    def _guarded(self, account: CalendarAccount, session: _Session, call: Callable[[], dict], *,
+                 limit: bool = True) -> dict:
+        """One attempt: rate limit (unless ``limit`` is False: a batch envelope or a token refresh
+        is not a call), run, map every failure to a ``scheduler.errors`` type."""
+        if limit and self._limiter is not None:
             self._limiter.acquire(account.connection_id)
         try:
             return call()
         except HttpError as exc:
-            raise map_http_error(exc) from None
+            raise self._learnt(account, map_http_error(exc)) from None
         except google.auth.exceptions.RefreshError as exc:
             raise map_refresh_error(exc, account) from None
         except google.auth.exceptions.TransportError:
@@ -140,6 +151,12 @@ class GoogleCalendarProvider:
         finally:
             self._persist(account, session)
 
+    def _learnt(self, account: CalendarAccount, error: ProviderError) -> ProviderError:
+        """A rate limit's ``Retry-After`` holds the account's other calls in this process too."""
+        if isinstance(error, RateLimited) and self._limiter is not None:
+            self._limiter.hold(account.connection_id, error.retry_after)
+        return error
+
     def _execute(self, account: CalendarAccount, make: Callable[[object], object],
                  session: _Session | None = None) -> dict:
         """Run one API request with retries of transient failures (in ``session`` if given)."""
@@ -149,80 +166,142 @@ class GoogleCalendarProvider:
         return call_with_retries(lambda: self._guarded(account, session, lambda: make(session.service).execute()),
                                  self._retry, sleep=self._sleep)
 
-    def _execute_many(self, account: CalendarAccount, makers: list[Callable[[object], object]]) -> list[dict]:
-        """Run several requests of one account, 50 per HTTP batch; retry only the failed ones."""
-        if len(makers) == 1:
-            return [self._execute(account, makers[0])]
-        results: dict[int, dict] = {}
+    def _execute_parts(self, parts: list[_Part]) -> list[dict | ProviderError]:
+        """Run requests of one or many accounts: alone when there is one, else 50 per HTTP batch,
+        each call with its own account's credentials (Google lets a call's ``Authorization``
+        override the batch's). One limiter and one retry budget for them all: calls that fail
+        transiently are retried together after one wait (the longest ``Retry-After`` asked).
 
-        def attempt() -> list[dict]:
-            failures: dict[int, ProviderError] = {}
-            pending = [i for i in range(len(makers)) if i not in results]
-            for start in range(0, len(pending), MAX_BATCH):
-                batch = BatchHttpRequest(batch_uri=self._batch_uri)
-
-                def collect(request_id, response, exception):
-                    if exception is None:
-                        results[int(request_id)] = response
-                    else:
-                        failures[int(request_id)] = map_http_error(exception)
-                for index in pending[start:start + MAX_BATCH]:
-                    batch.add(makers[index](session.service), callback=collect, request_id=str(index))
+        Returns, per part, the reply or its lasting error when that is a lost consent or a
+        missing calendar (``ReconnectNeeded`` / ``NotFound``); other failures raise."""
+        if len(parts) == 1:
+            part = parts[0]
+            try:
+                return [self._execute(part.account, part.make, part.session)]
+            except (ReconnectNeeded, NotFound) as exc:
+                return [exc]
+        results: dict[int, dict | ProviderError] = {}
+        for part in parts:  # a token past its expiry is refreshed alone, first
+            if not part.session.credentials.valid and part.session.credentials.refresh_token:
                 try:
-                    self._guarded(account, session, lambda: batch.execute(http=session.http))
-                except NotFound as exc:  # the batch endpoint itself answered 404: not any calendar's fault
-                    raise map_batch_error(self._batch_uri) from exc
+                    self._refresh(part)
+                except (ReconnectNeeded, NotFound) as exc:
+                    results.update({i: exc for i, p in enumerate(parts) if p.session is part.session})
+
+        def attempt() -> None:
+            failures: dict[int, ProviderError] = {}
+            pending = [i for i in range(len(parts)) if i not in results]
+            for offset in range(0, len(pending), MAX_BATCH):
+                self._send_batch(parts, pending[offset:offset + MAX_BATCH], results, failures)
             if failures:
                 raise worst_of(list(failures.values()))
-            return [results[i] for i in range(len(makers))]
-        with self._open(account) as session:
-            return call_with_retries(attempt, self._retry, sleep=self._sleep)
+        call_with_retries(attempt, self._retry, sleep=self._sleep)
+        return [results[i] for i in range(len(parts))]
+
+    def _refresh(self, part: _Part) -> None:
+        request = google_auth_httplib2.Request(part.session.http.http)
+        call_with_retries(lambda: self._guarded(part.account, part.session,
+                                                lambda: part.session.credentials.refresh(request), limit=False),
+                          self._retry, sleep=self._sleep)
+
+    def _send_batch(self, parts: list[_Part], chunk: list[int], results: dict, failures: dict) -> None:
+        """One HTTP batch of ``parts[i] for i in chunk``: replies and lasting errors into
+        ``results``, transient failures into ``failures``."""
+        batch = BatchHttpRequest(batch_uri=self._batch_uri)
+
+        def collect(request_id, response, exception):
+            if exception is None:
+                results[int(request_id)] = response
+                return
+            error = self._learnt(parts[int(request_id)].account, map_http_error(exception))
+            if isinstance(error, (ReconnectNeeded, NotFound)):
+                results[int(request_id)] = error
+            else:
+                failures[int(request_id)] = error
+        for index in chunk:
+            part = parts[index]
+            if self._limiter is not None:
+                self._limiter.acquire(part.account.connection_id)
+            batch.add(part.make(part.session.service), callback=collect, request_id=str(index))
+        head = parts[chunk[0]]
+        try:
+            self._guarded(head.account, head.session, lambda: batch.execute(http=head.session.http), limit=False)
+        except NotFound as exc:  # the batch endpoint itself answered 404: not any calendar's fault
+            raise map_batch_error(self._batch_uri) from exc
+        except ReconnectNeeded:
+            # a token refresh inside the batch failed and the batch cannot say whose: the calls
+            # of this batch then go alone (a lost consent is pinned on its owner)
+            for index in chunk:
+                if index not in results:
+                    results[index] = self._execute_parts([parts[index]])[0]
+        finally:
+            for part in {id(parts[i].session): parts[i] for i in chunk}.values():
+                self._persist(part.account, part.session)
 
     # --- free/busy ---------------------------------------------------------------------------
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
-        """Busy time per ``connection_id``; an account whose consent is gone gets
-        ``FreeBusy(error="reconnect_needed: ...")``; a calendar Google reports errors for gets
-        ``FreeBusy(error=<reasons>)``. Transient failures that outlast the retries raise."""
+        """Busy time per ``connection_id`` for a whole planning round at once (which queries: see
+        :mod:`adapters.providers.google_freebusy`), every query in one HTTP batch. An account
+        whose consent is gone gets ``FreeBusy(error="reconnect_needed: ...")``; a calendar Google
+        reports errors for gets ``FreeBusy(error=<reasons>)``. Transient failures that outlast
+        the retries raise."""
         window = interval(start, end)
         if window.start == window.end:
             return {a.connection_id: FreeBusy() for a in accounts}
         windows = _split(window, MAX_WINDOW)
         out: dict[str, FreeBusy] = {}
-        for group in _group_by_consent(accounts):
-            for offset in range(0, len(group), MAX_CALENDARS_PER_QUERY):
-                members = group[offset:offset + MAX_CALENDARS_PER_QUERY]
-                try:
-                    out.update(self._free_busy_of(members, windows))
-                except (ReconnectNeeded, NotFound) as exc:
-                    code = "reconnect_needed" if isinstance(exc, ReconnectNeeded) else "not_found"
-                    out.update({a.connection_id: FreeBusy(error=f"{code}: {exc}") for a in members})
+        sessions: dict[str, _Session] = {}
+        try:
+            queries = google_freebusy.plan_queries(accounts, self._own_only)
+            fallback = self._run_free_busy(queries, windows, sessions, out)
+            if fallback:
+                self._run_free_busy(google_freebusy.own_queries(fallback), windows, sessions, out)
+        finally:
+            for session in sessions.values():
+                session.http.http.close()
         return out
 
-    def _free_busy_of(self, members: list[CalendarAccount], windows: list[Interval]) -> dict[str, FreeBusy]:
-        lead = members[0]
-        calendar_ids = sorted({a.calendar_id for a in members})
-
-        def query(part: Interval) -> Callable[[object], object]:
-            body = {"timeMin": _rfc3339(part.start), "timeMax": _rfc3339(part.end), "timeZone": "UTC",
-                    "calendarExpansionMax": MAX_CALENDARS_PER_QUERY, "items": [{"id": c} for c in calendar_ids]}
-            return lambda service: service.freebusy().query(body=body)
-        replies = self._execute_many(lead, [query(part) for part in windows])
-        busy: dict[str, list[Interval]] = {c: [] for c in calendar_ids}
-        errors: dict[str, str] = {}
-        for reply in replies:
-            calendars = reply.get("calendars", {})
-            for calendar_id in calendar_ids:
-                entry = calendars.get(calendar_id)
-                if entry is None:
-                    errors[calendar_id] = "missing from Google's reply"
-                elif entry.get("errors"):
-                    errors[calendar_id] = ", ".join(e.get("reason", "unknown") for e in entry["errors"])
+    def _run_free_busy(self, queries: list[google_freebusy.Query], windows: list[Interval],
+                       sessions: dict[str, _Session], out: dict[str, FreeBusy]) -> list[CalendarAccount]:
+        """Run ``queries`` (one call per query and window, all batched) into ``out``; returns the
+        accounts a colleague's token could not read (to be read with their own)."""
+        parts: list[_Part] = []
+        unusable: dict[int, ProviderError] = {}  # queries whose lead holds no consent at all
+        for number, query in enumerate(queries):
+            key = google_freebusy.consent_key(query.lead)
+            try:
+                if key not in sessions:
+                    sessions[key] = self._session(query.lead)
+            except ReconnectNeeded as exc:
+                unusable[number] = exc
+                continue
+            items = [{"id": c} for c in query.calendar_ids()]
+            parts.extend(_Part(query.lead, sessions[key], _free_busy_request(items, part)) for part in windows)
+        replies = iter(self._execute_parts(parts) if parts else [])
+        fallback: list[CalendarAccount] = []
+        for number, query in enumerate(queries):
+            answers = [unusable[number]] if number in unusable else [next(replies) for _ in windows]
+            failed = next((a for a in answers if isinstance(a, ProviderError)), None)
+            if failed is not None:
+                code = "reconnect_needed" if isinstance(failed, ReconnectNeeded) else "not_found"
+                for member in query.members:
+                    if query.shared(member):
+                        fallback.append(member)
+                    else:
+                        out[member.connection_id] = FreeBusy(error=f"{code}: {failed}")
+                continue
+            busy, errors = _read_free_busy(answers, query.calendar_ids())
+            for member in query.members:
+                ref = query.ref(member)
+                if ref in errors and query.shared(member):
+                    if "notFound" in errors[ref]:
+                        self._own_only.add(ref)
+                    fallback.append(member)
+                elif ref in errors:
+                    out[member.connection_id] = FreeBusy(error=f"google: {errors[ref]}")
                 else:
-                    busy[calendar_id].extend(interval(_parse_time(b["start"]), _parse_time(b["end"]))
-                                             for b in entry.get("busy", []))
-        return {a.connection_id: (FreeBusy(error=f"google: {errors[a.calendar_id]}") if a.calendar_id in errors
-                                  else FreeBusy(busy=tuple(merge(busy[a.calendar_id]))))
-                for a in members}
+                    out[member.connection_id] = FreeBusy(busy=tuple(merge(busy[ref])))
+        return fallback
 
     # --- series ------------------------------------------------------------------------------
     def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
@@ -367,6 +446,10 @@ class GoogleCalendarProvider:
         expires = datetime.fromtimestamp(int(reply["expiration"]) / 1000, timezone.utc)
         return Watch(watch_id=reply["id"], resource_id=reply["resourceId"], expires_at=expires, token=token)
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Google channels cannot be extended: the caller starts a new one before this expires."""
+        return None
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         body = {"id": watch.watch_id, "resourceId": watch.resource_id}
         try:
@@ -385,13 +468,28 @@ class GoogleCalendarProvider:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _group_by_consent(accounts: Sequence[CalendarAccount]) -> list[list[CalendarAccount]]:
-    """Accounts that share one consent (the same refresh token) can share a freeBusy query."""
-    groups: dict[str, list[CalendarAccount]] = {}
-    for account in accounts:
-        key = account.credentials.get("refresh_token") or account.credentials.get("token") or account.connection_id
-        groups.setdefault(key, []).append(account)
-    return list(groups.values())
+def _read_free_busy(replies: list[dict], calendar_ids: list[str]) -> tuple[dict[str, list[Interval]], dict[str, str]]:
+    """Busy intervals and error reasons per calendar id from freeBusy replies (one per window)."""
+    busy: dict[str, list[Interval]] = {c: [] for c in calendar_ids}
+    errors: dict[str, str] = {}
+    for reply in replies:
+        calendars = reply.get("calendars", {})
+        for calendar_id in calendar_ids:
+            entry = calendars.get(calendar_id)
+            if entry is None:
+                errors[calendar_id] = "missing from Google's reply"
+            elif entry.get("errors"):
+                errors[calendar_id] = ", ".join(e.get("reason", "unknown") for e in entry["errors"])
+            else:
+                busy[calendar_id].extend(interval(_parse_time(b["start"]), _parse_time(b["end"]))
+                                         for b in entry.get("busy", []))
+    return busy, errors
+
+
+def _free_busy_request(items: list[dict], window: Interval) -> Callable[[object], object]:
+    body = {"timeMin": _rfc3339(window.start), "timeMax": _rfc3339(window.end), "timeZone": "UTC",
+            "calendarExpansionMax": google_freebusy.MAX_CALENDARS_PER_QUERY, "items": items}
+    return lambda service: service.freebusy().query(body=body)
 
 
 def _split(window: Interval, size: timedelta) -> list[Interval]:

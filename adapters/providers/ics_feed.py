@@ -147,6 +147,10 @@ class IcsFeedCalendarProvider:
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         return None
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Nothing to renew: feeds never push."""
+        return None
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         """Nothing to stop: feeds never push."""
 

@@ -208,6 +208,19 @@ class InMemoryCalendarProvider:
             return watch
         return self._call(start)
 
+    def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
+        """Extend a live watch in place (like a Graph subscription); NotFound when it is gone."""
+        def renew() -> Watch:
+            self._request()
+            watches = self._calendar(account.email, account.calendar_id).watches
+            if watch.watch_id not in watches:
+                raise NotFound(f"no watch {watch.watch_id} on this calendar")
+            url, _ = watches[watch.watch_id]
+            renewed = Watch(watch.watch_id, watch.resource_id, self._now() + WATCH_LIFETIME, watch.token)
+            watches[watch.watch_id] = (url, renewed)
+            return renewed
+        return self._call(renew)
+
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         def stop() -> None:
             self._request()

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
@@ -40,6 +42,8 @@ from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState
                              SeriesRef, SeriesSpec, SeriesState, Watch)
 
 MAX_SCHEDULE_WINDOW = timedelta(days=62)
+MAX_SCHEDULES = 20  # schedules asked in one getSchedule
+MAX_PARALLEL_TOKENS = 8  # tokens read at the same time in one free/busy round
 BUSY_STATUSES = frozenset({"busy", "oof", "tentative", "unknown"})
 TAG_PROPERTY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name tandemSeriesKey"
 WATCH_LIFETIME = timedelta(days=6)  # Graph allows < 7 days (10080 minutes) for events
@@ -118,57 +122,102 @@ class MicrosoftCalendarProvider:
         self.graph = GraphClient(self.graph_url, self.apps, session, retry_policy=retry_policy, sleep=sleep,
                                  rate_limiter=rate_limiter, timeout=timeout)
         self._now = now
+        self._own_only: set[str] = set()  # addresses a colleague's getSchedule could not read
 
     # --- free/busy ----------------------------------------------------------------------------
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
-        """Busy time per account. A lost consent, a missing mailbox or a request Graph rejects for
-        that account makes it unknown (``FreeBusy.error``); throttling and outages raise, so the
-        caller retries the whole read."""
+        """Busy time per account for a whole planning round. People of one tenant are read with
+        one colleague's token through ``getSchedule`` (20 schedules a request, windows of at most
+        62 days, the windows of one token in one ``$batch``); a person that token cannot read
+        is read with their own (and remembered); personal accounts through ``calendarView``.
+        Different tokens run concurrently. A lost consent, a missing mailbox or a request Graph
+        rejects for that account makes it unknown (``FreeBusy.error``); throttling and outages
+        that outlast the retries raise, so the caller retries the whole read."""
         out: dict[str, FreeBusy] = {}
-        for account in accounts:
-            try:
-                out[account.connection_id] = self._free_busy_one(account, start, end)
-            except ReconnectNeeded as exc:
-                out[account.connection_id] = FreeBusy(error=f"reconnect_needed: {exc}")
-            except NotFound as exc:
-                out[account.connection_id] = FreeBusy(error=f"not_found: {exc}")
-            except GraphRejected as exc:
-                out[account.connection_id] = FreeBusy(error=f"rejected: {exc.code}")
+        personal = [a for a in accounts if is_personal_account(a.credentials)]
+        work = [a for a in accounts if not is_personal_account(a.credentials)]
+        jobs = _schedule_jobs(work, self._own_only)
+        fallback = [a for found in self._run_all([lambda j=j: self._schedule_job(j, start, end, out) for j in jobs])
+                    for a in found]
+        view = personal + self._run_all_flat([lambda j=j: self._schedule_job(j, start, end, out)
+                                              for j in _schedule_jobs(fallback, own_only=None)])
+        self._run_all([lambda a=a: out.__setitem__(a.connection_id, self._view_or_error(a, start, end))
+                       for a in view])
         return out
 
-    def _free_busy_one(self, account: CalendarAccount, start: datetime, end: datetime) -> FreeBusy:
-        if is_personal_account(account.credentials):
-            return FreeBusy(busy=tuple(merge(self._busy_from_view(account, start, end))))
-        busy: list[Interval] = []
-        chunk_start = start
-        while chunk_start < end:
-            chunk_end = min(chunk_start + MAX_SCHEDULE_WINDOW, end)
-            try:
-                items, error = self._schedule(account, chunk_start, chunk_end)
-            except GraphRejected as exc:
-                if exc.code != "ErrorNotSupported":
-                    raise
-                return FreeBusy(busy=tuple(merge(self._busy_from_view(account, start, end))))
-            if error:
-                return FreeBusy(error=error)
-            busy.extend(items)
-            chunk_start = chunk_end
-        return FreeBusy(busy=tuple(merge(busy)))
+    def _run_all(self, tasks: list[Callable[[], object]]) -> list:
+        """Run ``tasks`` (one per token) concurrently; the first failure is raised after all ended."""
+        if len(tasks) <= 1:
+            return [task() for task in tasks]
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_TOKENS, len(tasks))) as pool:
+            futures = [pool.submit(task) for task in tasks]
+        failed = next((f.exception() for f in futures if f.exception() is not None), None)
+        if failed is not None:
+            raise failed
+        return [f.result() for f in futures]
 
-    def _schedule(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[list[Interval], str | None]:
-        body = {"schedules": [account.email], "startTime": utc_graph_datetime(start),
-                "endTime": utc_graph_datetime(end), "availabilityViewInterval": 60}
-        reply = self.graph.request(account, "POST", "/me/calendar/getSchedule", json=body).json()
-        busy: list[Interval] = []
-        for info in reply.get("value", []):
-            if info.get("error"):
-                return [], f"schedule_error: {info['error'].get('responseCode', 'unknown')}"
-            for item in info.get("scheduleItems", []):
-                # keep status, start and end only: subject/location are dropped here, unread
-                status, s, e = item.get("status"), item.get("start"), item.get("end")
-                if status in BUSY_STATUSES and s and e:
-                    busy.append(_clip(interval(parse_graph_datetime(s), parse_graph_datetime(e)), start, end))
-        return [b for b in busy if b.end > b.start], None
+    def _run_all_flat(self, tasks: list[Callable[[], list]]) -> list:
+        return [item for found in self._run_all(tasks) for item in found]
+
+    def _view_or_error(self, account: CalendarAccount, start: datetime, end: datetime) -> FreeBusy:
+        try:
+            return FreeBusy(busy=tuple(merge(self._busy_from_view(account, start, end))))
+        except ReconnectNeeded as exc:
+            return FreeBusy(error=f"reconnect_needed: {exc}")
+        except NotFound as exc:
+            return FreeBusy(error=f"not_found: {exc}")
+        except GraphRejected as exc:
+            return FreeBusy(error=f"rejected: {exc.code}")
+
+    def _schedule_job(self, job: "_ScheduleJob", start: datetime, end: datetime,
+                      out: dict[str, FreeBusy]) -> list[CalendarAccount]:
+        """One token's getSchedule requests (one per window, in one ``$batch``) into ``out``;
+        returns the accounts to read otherwise: colleagues the token could not read (with their
+        own token) and, when getSchedule is not offered (``ErrorNotSupported``), the lead itself
+        (through calendarView, returned as the only element with ``job.lead``)."""
+        windows = _windows(start, end, MAX_SCHEDULE_WINDOW)
+        emails = [m.email for m in job.members]
+        calls = [{"method": "POST", "url": "/me/calendar/getSchedule",
+                  "body": {"schedules": emails, "startTime": utc_graph_datetime(s), "endTime": utc_graph_datetime(e),
+                           "availabilityViewInterval": 60}} for s, e in windows]
+        try:
+            replies = self.graph.batch(job.lead, calls)
+        except (ReconnectNeeded, NotFound, GraphRejected) as exc:
+            replies = [exc]
+        failed = next((r for r in replies if isinstance(r, ProviderError)), None)
+        others = [m for m in job.members if m is not job.lead]
+        if failed is not None:
+            if isinstance(failed, GraphRejected) and failed.code == "ErrorNotSupported":
+                self._own_only.update(m.email.lower() for m in others)
+                return job.members[:]  # no getSchedule here: calendarView for each, own tokens
+            out[job.lead.connection_id] = FreeBusy(error=_error_code(failed))
+            return others
+        busy: dict[str, list[Interval]] = {e.lower(): [] for e in emails}
+        errors: dict[str, str] = {}
+        for reply, (s, e) in zip(replies, windows):
+            for info in reply.get("value", []):
+                who = str(info.get("scheduleId", "")).lower()
+                if info.get("error"):
+                    errors[who] = f"schedule_error: {info['error'].get('responseCode', 'unknown')}"
+                    continue
+                for item in info.get("scheduleItems", []):
+                    # keep status, start and end only: subject/location are dropped here, unread
+                    status, item_start, item_end = item.get("status"), item.get("start"), item.get("end")
+                    if status in BUSY_STATUSES and item_start and item_end and who in busy:
+                        iv = _clip(interval(parse_graph_datetime(item_start), parse_graph_datetime(item_end)), s, e)
+                        if iv.end > iv.start:
+                            busy[who].append(iv)
+        again = []
+        for member in job.members:
+            who = member.email.lower()
+            if who in errors and member is not job.lead:
+                self._own_only.add(who)
+                again.append(member)
+            elif who in errors:
+                out[member.connection_id] = FreeBusy(error=errors[who])
+            else:
+                out[member.connection_id] = FreeBusy(busy=tuple(merge(busy[who])))
+        return again
 
     def _busy_from_view(self, account: CalendarAccount, start: datetime, end: datetime) -> list[Interval]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
@@ -373,6 +422,56 @@ def _watch(sub: dict, token: str) -> Watch:
 
 def _clip(iv: Interval, start: datetime, end: datetime) -> Interval:
     return Interval(max(iv.start, start.astimezone(UTC)), min(iv.end, end.astimezone(UTC)))
+
+
+@dataclass(frozen=True)
+class _ScheduleJob:
+    """One token (``lead``'s) reading the schedules of ``members`` (lead first, at most 20)."""
+
+    lead: CalendarAccount
+    members: list[CalendarAccount]
+
+
+def _tenant_of(account: CalendarAccount) -> str | None:
+    """The tenant id of a work account (``home_account_id`` is ``<oid>.<tenant id>``)."""
+    home = str(account.credentials.get("home_account_id", ""))
+    return home.partition(".")[2] or None
+
+
+def _schedule_jobs(accounts: Sequence[CalendarAccount], own_only: set[str] | None) -> list[_ScheduleJob]:
+    """Accounts of one tenant share a colleague's getSchedule, 20 schedules a request; those in
+    ``own_only`` (or all, when it is None) are read with their own token."""
+    by_tenant: dict[str, list[CalendarAccount]] = {}
+    jobs: list[_ScheduleJob] = []
+    for account in accounts:
+        tenant = _tenant_of(account)
+        if own_only is None or tenant is None or account.email.lower() in own_only:
+            jobs.append(_ScheduleJob(account, [account]))
+        else:
+            by_tenant.setdefault(tenant, []).append(account)
+    for members in by_tenant.values():
+        lead = members[0]
+        rest = members[1:]
+        step = MAX_SCHEDULES - 1
+        for offset in range(0, max(len(rest), 1), step):
+            jobs.append(_ScheduleJob(lead, [lead] + rest[offset:offset + step]))
+    return jobs
+
+
+def _windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
+    parts, cursor = [], start
+    while cursor < end:
+        parts.append((cursor, min(cursor + size, end)))
+        cursor = parts[-1][1]
+    return parts
+
+
+def _error_code(exc: ProviderError) -> str:
+    if isinstance(exc, ReconnectNeeded):
+        return f"reconnect_needed: {exc}"
+    if isinstance(exc, NotFound):
+        return f"not_found: {exc}"
+    return f"rejected: {getattr(exc, 'code', 'unknown')}"
 
 
 def _declined(item: dict) -> frozenset[str]:

@@ -21,6 +21,7 @@ from scheduler.errors import (NotFound, ProviderError, ProviderUnavailable, Rate
 from scheduler.ports import CalendarAccount
 
 log = logging.getLogger(__name__)
+MAX_BATCH = 20  # requests in one JSON $batch (Graph's limit)
 
 
 class GraphRejected(ProviderError):
@@ -66,7 +67,16 @@ class GraphClient:
             if resp.status_code == 401:
                 resp.close()
                 raise ReconnectNeeded("Microsoft refused the calendar token after a refresh: reconnect the calendar")
-        return self._check(resp, method, url)
+        try:
+            return self._check(resp, method, url)
+        except RateLimited as exc:
+            self._hold(account, exc)
+            raise
+
+    def _hold(self, account: CalendarAccount, error: RateLimited) -> None:
+        """A rate limit's ``Retry-After`` holds the account's other calls in this process too."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.hold(account.connection_id, error.retry_after)
 
     def _token(self, account: CalendarAccount, *, force_refresh: bool) -> str:
         token, changed = acquire_access_token(self.apps, account.credentials, force_refresh=force_refresh)
@@ -93,19 +103,88 @@ class GraphClient:
         where = f"{method} {url.split('?')[0].removeprefix(self.graph_url)}"
         log.info("graph %s -> %s %s", where, status, code)
         resp.close()
-        if status == 429:
-            raise RateLimited(f"Microsoft Graph is throttling this calendar ({code})",
-                              retry_after=_retry_after(resp))
-        if status >= 500:
-            raise ProviderUnavailable(f"Microsoft Graph failed ({status} {code}); try again later")
-        if status == 404:
-            raise NotFound(f"the calendar item no longer exists at Microsoft ({code})")
-        if status == 410:
-            raise SyncTokenExpired(f"the Microsoft change cursor expired ({code}): a full resync is needed")
-        if status == 403:
-            raise ReconnectNeeded(f"Microsoft denied access ({code}): the calendar permission is missing; "
-                                  "reconnect the calendar and accept the requested permissions")
-        raise GraphRejected(f"Microsoft Graph rejected {where} ({status} {code})", status, code)
+        raise error_for(status, code, _retry_after(resp.headers.get("Retry-After")), where)
+
+    def batch(self, account: CalendarAccount, calls: list[dict]) -> list[dict | ProviderError]:
+        """Run ``calls`` (``{"method", "url", "body"?}``, urls relative to ``/v1.0``) for one
+        account through JSON ``$batch``, 20 a batch. Failures are per call: those that are
+        transient (429 with its ``Retry-After``, 5xx) are sent again together after one wait;
+        the lasting ones (404, lost consent, rejected) are returned in their place. Replies are
+        the calls' JSON bodies, in order. One call alone is sent as itself."""
+        if len(calls) == 1:
+            call = calls[0]
+            try:
+                return [self.request(account, call["method"], call["url"], json=call.get("body")).json()]
+            except (NotFound, ReconnectNeeded, GraphRejected) as exc:
+                return [exc]
+        results: dict[int, dict | ProviderError] = {}
+
+        def attempt() -> None:
+            failures: list[ProviderError] = []
+            pending = [i for i in range(len(calls)) if i not in results]
+            for offset in range(0, len(pending), MAX_BATCH):
+                chunk = pending[offset:offset + MAX_BATCH]
+                body = {"requests": [_batch_entry(i, calls[i]) for i in chunk]}
+                reply = self._once(account, "POST", self.graph_url + "/$batch", None, body, None).json()
+                for entry in reply.get("responses", []):
+                    index, status = int(entry["id"]), int(entry.get("status", 500))
+                    if status < 400:
+                        results[index] = entry.get("body") or {}
+                        continue
+                    error_body = entry.get("body") if isinstance(entry.get("body"), dict) else {}
+                    code = str((error_body.get("error") or {}).get("code", "unknown"))
+                    headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
+                    error = error_for(status, code, _retry_after(headers.get("retry-after")),
+                                      f"{calls[index]['method']} {calls[index]['url'].split('?')[0]} (in $batch)")
+                    if isinstance(error, RateLimited):
+                        self._hold(account, error)
+                    if isinstance(error, (RateLimited, ProviderUnavailable)):
+                        failures.append(error)
+                    else:
+                        results[index] = error
+                missing = [i for i in chunk if i not in results]
+                if missing and not failures:
+                    failures.append(ProviderUnavailable("Microsoft Graph's $batch reply left requests unanswered"))
+            if failures:
+                raise _worst(failures)
+        call_with_retries(attempt, self.retry_policy, sleep=self.sleep)
+        return [results[i] for i in range(len(calls))]
+
+
+def _batch_entry(index: int, call: dict) -> dict:
+    """One request of a ``$batch`` body; headers are not inherited from the batch, so each
+    carries its own (times in UTC, a JSON body)."""
+    entry = {"id": str(index), "method": call["method"], "url": call["url"],
+             "headers": {"Prefer": 'outlook.timezone="UTC"'}}
+    if call.get("body") is not None:
+        entry["body"] = call["body"]
+        entry["headers"]["Content-Type"] = "application/json"
+    return entry
+
+
+def error_for(status: int, code: str, retry_after: float | None, where: str) -> ProviderError:
+    """The Tandem error for a Graph error reply (of a request or of a call inside ``$batch``)."""
+    if status == 429:
+        return RateLimited(f"Microsoft Graph is throttling this calendar ({code})", retry_after=retry_after)
+    if status >= 500:
+        return ProviderUnavailable(f"Microsoft Graph failed ({status} {code}); try again later")
+    if status == 404:
+        return NotFound(f"the calendar item no longer exists at Microsoft ({code})")
+    if status == 410:
+        return SyncTokenExpired(f"the Microsoft change cursor expired ({code}): a full resync is needed")
+    if status in (401, 403):
+        return ReconnectNeeded(f"Microsoft denied access ({code}): the calendar permission is missing; "
+                               "reconnect the calendar and accept the requested permissions")
+    return GraphRejected(f"Microsoft Graph rejected {where} ({status} {code})", status, code)
+
+
+def _worst(errors: list[ProviderError]) -> ProviderError:
+    """Rate limits before outages, waiting for the longest ``Retry-After`` any call asked."""
+    limited = [e for e in errors if isinstance(e, RateLimited)]
+    if not limited:
+        return errors[0]
+    waits = [e.retry_after for e in limited if e.retry_after is not None]
+    return RateLimited(str(limited[0]), retry_after=max(waits) if waits else None)
 
 
 def _graph_code(resp: requests.Response) -> str:
@@ -117,8 +196,7 @@ def _graph_code(resp: requests.Response) -> str:
     return str(error.get("code", "unknown")) if isinstance(error, dict) else "unknown"
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    raw = resp.headers.get("Retry-After")
+def _retry_after(raw: str | None) -> float | None:
     try:
         return float(raw) if raw is not None else None
     except ValueError:

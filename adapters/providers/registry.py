@@ -23,3 +23,7 @@ def microsoft_session(ca_file: str) -> requests.Session:
 # throttled and from starving the others.
 REQUESTS_PER_SECOND_PER_ACCOUNT = 5.0
 BURST_PER_ACCOUNT = 10
+# A Retry-After longer than this is not slept in the process (a worker thread would idle, and
+# with it every job queued behind it): it is raised as RateLimited, and the outbox row is due
+# again when the provider said. Shorter ones are waited out in place.
+MAX_WAIT_IN_PROCESS = 5.0

@@ -99,24 +99,50 @@ def _error_kind(exc: Exception) -> str:
 
 
 class RateLimiter:
-    """Token bucket per key (an account): at most ``rate`` calls per second, bursts of ``burst``."""
+    """Token bucket per key (an account): at most ``rate`` calls per second, bursts of ``burst``.
+    A provider's ``Retry-After`` for a key is learnt with :meth:`hold`: every call of that key in
+    this process then waits it out instead of meeting the same 429."""
 
     def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.rate, self.burst = rate, burst
+                 sleep: Callable[[float], None] = time.sleep, max_hold: float | None = None):
+        """``max_hold``: a learnt wait longer than this is not slept but raised as
+        ``RateLimited(retry_after=...)`` (a worker hands it to the outbox instead of idling)."""
+        self.rate, self.burst, self.max_hold = rate, burst, max_hold
         self._clock, self._sleep = clock, sleep
         self._state: dict[str, tuple[float, float]] = {}
+        self._held_until: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def hold(self, key: str, seconds: float | None) -> None:
+        """The provider asked to wait ``seconds`` for ``key`` (its ``Retry-After``)."""
+        if not seconds or seconds <= 0:
+            return
+        with self._lock:
+            until = self._clock() + seconds
+            self._held_until[key] = max(until, self._held_until.get(key, 0.0))
 
     def acquire(self, key: str) -> None:
         while True:
             with self._lock:
                 now = self._clock()
-                tokens, last = self._state.get(key, (float(self.burst), now))
-                tokens = min(self.burst, tokens + (now - last) * self.rate)
-                if tokens >= 1:
-                    self._state[key] = (tokens - 1, now)
-                    return
-                self._state[key] = (tokens, now)
-                wait = (1 - tokens) / self.rate
+                held = self._held_until.get(key, 0.0) - now
+                if held > 0 and self.max_hold is not None and held > self.max_hold:
+                    raise RateLimited("the calendar service asked Tandem to wait before calling for this "
+                                      "account again", retry_after=held)
+                if held > 0:
+                    wait = held
+                else:
+                    wait = self._take(key, now)
+                    if wait == 0:
+                        return
             self._sleep(wait)
+
+    def _take(self, key: str, now: float) -> float:
+        """Take a token of ``key`` (0.0) or say how long until one is there (caller holds the lock)."""
+        tokens, last = self._state.get(key, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._state[key] = (tokens - 1, now)
+            return 0.0
+        self._state[key] = (tokens, now)
+        return (1 - tokens) / self.rate

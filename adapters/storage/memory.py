@@ -862,6 +862,11 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
         else:
             row.status, row.due_at = "pending", retry_at
 
+    def running_of(self, kind: str, subject_ids: Iterable[str], now: datetime) -> list[e.OutboxMessage]:
+        ids = set(subject_ids)
+        return sorted(self.where(lambda m: m.kind == kind and m.subject_id in ids and m.status == "running"
+                                 and _lt(now, m.locked_until)), key=lambda m: (m.locked_until, m.id))
+
     def dead(self) -> list[e.OutboxMessage]:
         return sorted(self.where(lambda m: m.status == "dead"), key=lambda m: (m.created_at, m.id), reverse=True)
 

@@ -544,6 +544,15 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id,
                                                          OutboxMessage.status != "done").values(**values))
 
+    def running_of(self, kind: str, subject_ids: Iterable[str], now: datetime) -> list[OutboxMessage]:
+        ids = list(subject_ids)
+        if not ids:
+            return []
+        return list(self.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == kind, OutboxMessage.subject_id.in_(ids),
+                                        OutboxMessage.status == "running", OutboxMessage.locked_until > now)
+            .order_by(OutboxMessage.locked_until, OutboxMessage.id)))
+
     def dead(self) -> list[OutboxMessage]:
         return list(self.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
                                          .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())))

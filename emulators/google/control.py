@@ -96,3 +96,14 @@ def register_control_routes(app: Flask, emu: "GoogleEmulator") -> None:
         data = body()
         emu.free_busy_errors[data["email"].lower()] = data.get("reason", "internalError")
         return jsonify({"ok": True})
+
+    @app.post("/_emulator/quota")
+    def control_quota():
+        data = body()
+        emu.set_quota(data.get("per_user"), float(data.get("window_s", 60.0)))
+        return jsonify({"quota": emu.quota.limit})
+
+    @app.post("/_emulator/latency")
+    def control_latency():
+        emu.set_latency(float(body().get("seconds", 0.0)))
+        return jsonify({"latency_s": emu.latency_s})

@@ -52,7 +52,7 @@ def register_freebusy_routes(app: Flask, emu: "GoogleEmulator") -> None:
             wanted = item.get("id", "")
             email = caller.email if wanted == "primary" else wanted.lower()
             forced = emu.free_busy_errors.get(email)
-            if email not in store.calendars or forced:
+            if email not in store.calendars or forced or not emu.may_read_free_busy(caller.email, email):
                 calendars[wanted] = {"errors": [{"domain": "global", "reason": forced or "notFound"}], "busy": []}
                 continue
             spans = busy_intervals(store, email, time_min, time_max)

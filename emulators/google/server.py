@@ -14,6 +14,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from emulators.google import scopes as scope_names
+from emulators.quota import UserQuota
 from emulators.serving import BackgroundServer
 from emulators.google.batch import BATCH_PART, register_batch_routes
 from emulators.google.control import register_control_routes
@@ -31,6 +32,7 @@ from emulators.google.sync_api import register_sync_routes
 
 DEFAULT_SCOPES = ("openid", scope_names.USERINFO_EMAIL, scope_names.FREEBUSY, scope_names.EVENTS_OWNED)
 API_PREFIXES = ("/calendar/v3", "/batch")
+CONSUMER_DOMAINS = frozenset({"gmail.com", "googlemail.com"})  # personal accounts: no shared directory
 RESPONSE_LOG_LIMIT = 5000
 
 
@@ -65,6 +67,9 @@ class GoogleEmulator:
         self.meet_pending_reads = 0  # >0: new Meet links stay "pending" for that many events.get reads
         self.pending_conferences: dict[tuple[str, str], list] = {}
         self.response_log: list[str] = []  # every Calendar API reply body, for privacy checks
+        self.quota = UserQuota()  # per-user quota (off until ``set_quota``); batch parts count one each
+        self.private_domains: set[str] = set()  # Workspace domains that do not share free/busy inside
+        self.latency_s = 0.0  # added to every API round trip (a batch is one round trip)
         self.request_log: list[RequestRecord] = []  # every OAuth / API request (batch parts too)
         self.notifier = Notifier(self.store, lambda: self.base_url, self.now)
         self.app = create_app(self)
@@ -168,6 +173,26 @@ class GoogleEmulator:
         return {"token": access.value, "refresh_token": grant.refresh_token, "expiry": expiry.isoformat(),
                 "scopes": list(grant.scopes)}
 
+    def set_quota(self, per_user: int | None, window_s: float = 60.0) -> None:
+        """At most ``per_user`` Calendar API calls per user per ``window_s`` seconds (each call
+        inside a batch counts, as at Google), then 429 ``rateLimitExceeded`` with ``Retry-After``.
+        ``None`` turns the quota off (the default)."""
+        self.quota.set(per_user, window_s)
+
+    def may_read_free_busy(self, reader: str, owner: str) -> bool:
+        """Whose free/busy a user's token may read in ``freeBusy``: their own, and (as Google
+        Workspace shares free/busy inside an organisation by default) a colleague's in the same
+        Workspace domain unless that domain is in ``private_domains``. Others answer ``notFound``."""
+        reader_domain, owner_domain = reader.rpartition("@")[2], owner.rpartition("@")[2]
+        return reader == owner or (reader_domain == owner_domain and reader_domain not in CONSUMER_DOMAINS
+                                   and reader_domain not in self.private_domains)
+
+    def set_latency(self, seconds: float) -> None:
+        """Add ``seconds`` to every API round trip (a whole batch is delayed once)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self.latency_s = float(seconds)
+
     def revoke(self, email: str) -> None:
         self.store.revoke_user(email)
 
@@ -219,6 +244,24 @@ class RequestRecord:
     status: int
 
 
+def _over_quota(emu: GoogleEmulator) -> Response | None:
+    """429 when the calling user has used up their quota (calls, batch parts included; the
+    batch envelope itself is not a call). Unknown tokens are left to the auth check."""
+    if not request.path.startswith("/calendar/v3") or emu.quota.limit is None:
+        return None
+    token = (request.headers.get("Authorization") or "")[7:].strip()
+    with emu.store.lock:
+        access = emu.store.access_tokens.get(token)
+        user = access.grant.email if access is not None else None
+    if user is None:
+        return None
+    wait = emu.quota.take(user)
+    if wait is None:
+        return None
+    return ApiError(429, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits",
+                    headers={"Retry-After": str(wait)}).response()
+
+
 def _json_or_none(text: str) -> object:
     try:
         return json.loads(text) if text.strip() else None
@@ -242,9 +285,12 @@ def create_app(emu: GoogleEmulator) -> Flask:
     def inject_faults():
         if not request.path.startswith(API_PREFIXES):
             return None
-        fault = emu.faults.take("api", request.path, batch_part=bool(request.environ.get(BATCH_PART)))
+        batch_part = bool(request.environ.get(BATCH_PART))
+        if emu.latency_s and not batch_part:
+            emu.sleep(emu.latency_s)
+        fault = emu.faults.take("api", request.path, batch_part=batch_part)
         if fault is None:
-            return None
+            return _over_quota(emu)
         if fault.delay:
             emu.sleep(fault.delay)
         if fault.kind == "expired_token":

@@ -124,7 +124,8 @@ class Calendar:
         with self.store.lock:
             for address in schedules:
                 target = self.store.users.get(str(address).lower())
-                if target is None or target.tid != ctx.user.tid:
+                hidden = target is not None and target is not ctx.user and target.email.lower() in self.store.hidden
+                if target is None or target.tid != ctx.user.tid or hidden:
                     value.append({"scheduleId": address, "availabilityView": "", "scheduleItems": [],
                                   "error": {"message": "The user or the mailbox was not found.",
                                             "responseCode": "ErrorMailRecipientNotFound"}})

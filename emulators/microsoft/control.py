@@ -11,7 +11,7 @@ Every action takes a JSON body (POST) and answers JSON. Actions:
 - ``expire-access-tokens`` ``{email?}``; ``revoke-refresh-tokens`` / ``expire-refresh-tokens`` ``{email}``
 - ``invalidate-delta-tokens`` ``{}``
 - ``lifecycle`` ``{subscription_id, event}``
-- ``throttle`` ``{limit, window}`` (``limit: null`` turns it off)
+- ``throttle`` ``{limit, window}`` (``limit: null`` turns it off); ``latency`` ``{seconds}``
 - ``respond`` ``{email, event_id, attendee, response}``
 - ``requests`` / ``notifications`` / ``subscriptions`` (GET): logs and state
 - ``reset`` ``{}``: forget requests, notifications and faults
@@ -50,7 +50,7 @@ class Control:
     def _run(self, emu: "GraphEmulator", action: str, body: dict):
         if action == "users":
             user = emu.add_user(body["email"], personal=bool(body.get("personal")),
-                                time_zone=body.get("time_zone", "UTC"))
+                                time_zone=body.get("time_zone", "UTC"), tenant=body.get("tenant"))
             return {"email": user.email, "oid": user.oid, "tid": user.tid}
         if action == "clients":
             emu.register_client(body["client_id"], body.get("client_secret"), tuple(body.get("redirect_uris", ())))
@@ -87,6 +87,9 @@ class Control:
             return None
         if action == "throttle":
             emu.set_throttle(body.get("limit"), float(body.get("window", 600)))
+            return None
+        if action == "latency":
+            emu.set_latency(float(body.get("seconds", 0)))
             return None
         if action == "respond":
             emu.respond(body["email"], body["event_id"], body["attendee"], body["response"])

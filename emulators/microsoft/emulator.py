@@ -109,10 +109,12 @@ class GraphEmulator:
         return self.tls.ca_file
 
     # --- directory ----------------------------------------------------------------------------
-    def add_user(self, email: str, *, personal: bool = False, time_zone: str = "UTC") -> User:
+    def add_user(self, email: str, *, personal: bool = False, time_zone: str = "UTC",
+                 tenant: str | None = None) -> User:
         """Create a mailbox (an existing one is returned unchanged); ``personal=True`` makes it an
-        outlook.com (Microsoft account) mailbox in the consumer tenant."""
-        return self.store.add_user(email, personal=personal, time_zone=time_zone)
+        outlook.com (Microsoft account) mailbox in the consumer tenant. Work mailboxes share one
+        tenant unless ``tenant`` names their organisation (getSchedule sees only one's own tenant)."""
+        return self.store.add_user(email, personal=personal, time_zone=time_zone, tenant=tenant)
 
     def register_client(self, client_id: str, secret: str | None, redirect_uris: Iterable[str] = ()) -> None:
         """Register an app; no redirect URIs means any loopback redirect URI is accepted."""
@@ -231,10 +233,24 @@ class GraphEmulator:
             self.store.access_token_lifetime = timedelta(seconds=seconds)
 
     def set_throttle(self, limit: int | None, window: float = 600.0) -> None:
-        """At most ``limit`` Graph requests per mailbox per ``window`` seconds, then 429."""
+        """At most ``limit`` Graph requests per mailbox per ``window`` seconds (each request inside
+        a ``$batch`` counts), then 429 ``ApplicationThrottled`` with ``Retry-After``. None: off."""
+        self.store.quota.set(limit, window)
+
+    set_quota = set_throttle  # the same per-user quota under the Google emulator's name
+
+    def hide_from_address_list(self, email: str) -> None:
+        """Hide a mailbox from the address list (Exchange's HiddenFromAddressListsEnabled):
+        colleagues' getSchedule answers ErrorMailRecipientNotFound for it; its owner still reads it."""
         with self.store.lock:
-            self.store.throttle = None if limit is None else (int(limit), float(window))
-            self.store.throttle_hits.clear()
+            self.store.hidden.add(email.lower())
+
+    def set_latency(self, seconds: float) -> None:
+        """Add ``seconds`` to every Graph round trip (a ``$batch`` is delayed once)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        with self.store.lock:
+            self.store.latency = float(seconds)
 
     # --- subscriptions ------------------------------------------------------------------------
     def redirect_webhooks(self, prefix: str, target: str) -> None:

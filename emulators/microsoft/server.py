@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .batch import run_batch
 from .calendar_api import Calendar, Ctx
 from .control import Control
 from .identity import Identity
@@ -71,6 +72,7 @@ class GraphApp:
         }
         self.graph_routes = graph
         self.url_map = Map([
+            Rule("/v1.0/$batch", endpoint="batch", methods=["POST"]),
             Rule("/v1.0/me/calendar/getSchedule", endpoint="schedule", methods=["POST"]),
             Rule("/v1.0/me/calendarView", endpoint="view", methods=["GET"]),
             Rule("/v1.0/me/calendar/calendarView", endpoint="view", methods=["GET"]),
@@ -104,17 +106,24 @@ class GraphApp:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if request.path.startswith("/v1.0/") and self.store.latency:
+            time.sleep(self.store.latency)
+        response = self._logged(request, batch_part=False)
+        return response(environ, start_response)
+
+    def _logged(self, request: Request, *, batch_part: bool) -> Response:
         started = time.monotonic()
-        response = self._dispatch(request)
+        response = self._dispatch(request, batch_part)
         entry = {"method": request.method, "path": request.path, "query": request.query_string.decode(),
-                 "status": response.status_code, "ms": round((time.monotonic() - started) * 1000, 1)}
+                 "status": response.status_code, "ms": round((time.monotonic() - started) * 1000, 1),
+                 "batch_part": batch_part}
         keep_reply = len(self.store.request_log) < REPLY_LOG_LIMIT
         if request.path.startswith("/v1.0/") and not response.is_streamed and keep_reply:
             entry["reply"] = response.get_data(as_text=True)  # for tests of what a client is sent
         self.store.log_request(entry)
-        return response(environ, start_response)
+        return response
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request, batch_part: bool = False) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
@@ -125,13 +134,18 @@ class GraphApp:
                                                                      f"'{request.path.rsplit('/', 1)[-1]}'."))
         if endpoint == "control":
             return self.control.handle(request, values["action"])
+        if endpoint == "batch" and batch_part:
+            return graph_error_reply(GraphError(400, "BadRequest", "A $batch cannot hold another $batch."))
         try:
             fault = self.store.take_fault(request.path)
             delay = fault.delay if fault is not None else 0.0
             if fault is not None and fault.status is not None and not fault.after:
                 time.sleep(delay)
                 return self._fault_reply(request, fault)
-            if endpoint in self.graph_routes:
+            if endpoint == "batch":
+                time.sleep(delay)
+                response = json_reply(run_batch(request, lambda sub: self._logged(sub, batch_part=True)))
+            elif endpoint in self.graph_routes:
                 response = self._graph(request, endpoint, values, delay)
             else:
                 time.sleep(delay)
@@ -210,15 +224,7 @@ class GraphApp:
                 self.store.in_flight[slot] -= 1
 
     def _check_throttle(self, oid: str) -> None:
-        if self.store.throttle is None:
-            return
-        limit, window = self.store.throttle
-        now = time.monotonic()
-        hits = [t for t in self.store.throttle_hits.get(oid, []) if now - t < window]
-        if len(hits) >= limit:
-            retry = max(1, int(window - (now - hits[0])) + 1)
-            self.store.throttle_hits[oid] = hits
+        retry = self.store.quota.take(oid)
+        if retry is not None:
             raise GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
                              {"Retry-After": str(retry)})
-        hits.append(now)
-        self.store.throttle_hits[oid] = hits

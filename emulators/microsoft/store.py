@@ -11,9 +11,18 @@ from typing import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from emulators.quota import UserQuota
+
 from .model import PERSONAL_TENANT, User
 
 WORK_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+_TENANT_NAMESPACE = uuid.UUID("5b1f0a3e-2c7d-4e8a-9b6f-0d4c3a2e1f70")
+
+
+def tenant_id(name: str) -> str:
+    """The tenant id of an organisation named ``name`` (stable): users of one tenant see each
+    other's free/busy through getSchedule, users of others do not."""
+    return str(uuid.uuid5(_TENANT_NAMESPACE, name.lower()))
 
 
 @dataclass
@@ -117,19 +126,21 @@ class Store:
         self.deliver_invitations = False  # copy meetings into attendees' mailboxes (see invitations.py)
         self.access_token_lifetime = timedelta(seconds=3599)
         self.refresh_token_lifetime = timedelta(days=90)
-        self.throttle: tuple[int, float] | None = None  # (requests, seconds) per mailbox
-        self.throttle_hits: dict[str, list[float]] = {}
+        self.quota = UserQuota()  # requests per mailbox per window (off by default); $batch parts count
+        self.hidden: set[str] = set()  # mailboxes hidden from the address list: colleagues cannot look them up
+        self.latency = 0.0  # seconds added to every Graph round trip (a $batch is one)
         self.concurrency_limit: int | None = 4  # Graph: 4 concurrent requests per app per mailbox
         self.in_flight: dict[tuple[str, str], int] = {}  # (client id, oid) -> requests being served
 
     # --- users and clients ---------------------------------------------------------------
     def add_user(self, email: str, *, personal: bool = False, display_name: str = "",
-                 time_zone: str = "UTC") -> User:
+                 time_zone: str = "UTC", tenant: str | None = None) -> User:
         with self.lock:
             key = email.lower()
             if key in self.users:  # already there: unchanged
                 return self.users[key]
-            user = User(email=email, oid=str(uuid.uuid4()), tid=PERSONAL_TENANT if personal else WORK_TENANT,
+            tid = PERSONAL_TENANT if personal else tenant_id(tenant) if tenant else WORK_TENANT
+            user = User(email=email, oid=str(uuid.uuid4()), tid=tid,
                         personal=personal, display_name=display_name or email.split("@")[0].title(),
                         time_zone=time_zone)
             self.users[key] = user

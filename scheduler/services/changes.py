@@ -187,7 +187,12 @@ def _record_cancellations(uow: UnitOfWork, cancelled, now: datetime) -> None:
 
 
 def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
-    """Start (or replace before it expires) the push channel of a connection. True if changed."""
+    """Start the push channel of a connection, or keep it alive before it expires: a live one is
+    extended in place where the provider can (Graph subscriptions; it keeps its channel secret),
+    else replaced by a new one with a new secret (Google channels; one that expired, was marked
+    for replacement, e.g. after Graph's ``reauthorizationRequired``, or dates from before
+    per-channel secrets). A channel the provider refuses is counted in the connection's health
+    (``watch["failures"]``) and the connection is polled meanwhile. True if changed."""
     now = deps.clock.now()
     with deps.uow() as uow:
         connection = uow.connections.get(connection_id)
@@ -204,10 +209,17 @@ def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
             return False
         account = account_for(deps, connection)
         endpoint = connection.provider
-    channel = new_channel()
-    token = channel_token(deps.config.webhook_secret, endpoint, connection_id, channel)
+    secret = deps.config.webhook_secret
+    previous = (Watch(current["watch_id"], current["resource_id"], datetime.fromisoformat(current["expires_at"]),
+                      channel_token(secret, endpoint, connection_id, current.get("channel") or new_channel()))
+                if current.get("watch_id") else None)
     try:
-        watch = provider.watch(account, deps.config.url(path), token)
+        watch = _renewed(provider, account, previous if current.get("channel") else None, now)
+        channel = current["channel"] if watch is not None else new_channel()
+        renewed = watch is not None
+        if watch is None:
+            watch = provider.watch(account, deps.config.url(path), channel_token(secret, endpoint, connection_id,
+                                                                                 channel))
     except (RateLimited, ProviderUnavailable, ReconnectNeeded):
         raise  # transient or consent lost: the outbox retries or flags it
     except ProviderError as exc:
@@ -217,19 +229,50 @@ def ensure_watch(deps: Dependencies, connection_id: str) -> bool:
         with deps.uow() as uow:
             connection = uow.connections.get(connection_id)
             connection.watch = {"watch_id": None, "resource_id": None, "error": str(exc)[:500],
+                                "failures": int(current.get("failures", 0)) + 1,
                                 "expires_at": (now + RENEW_BEFORE + timedelta(days=1)).isoformat()}
             uow.commit()
         return False
-    if current.get("watch_id"):
+    if previous is not None and not renewed:
         try:
-            provider.stop_watch(account, Watch(current["watch_id"], current["resource_id"],
-                                               datetime.fromisoformat(current["expires_at"]), token))
+            provider.stop_watch(account, previous)
         except NotFound:
             pass
     with deps.uow() as uow:
         connection = uow.connections.get(connection_id)
         connection.watch = None if watch is None else {
             "watch_id": watch.watch_id, "resource_id": watch.resource_id, "channel": channel,
-            "expires_at": watch.expires_at.isoformat()}
+            "expires_at": watch.expires_at.isoformat(), "failures": 0}
         uow.commit()
     return watch is not None
+
+
+def _renewed(provider, account, old: Watch | None, now: datetime) -> Watch | None:
+    """``old`` extended in place, when it is still live and the provider can; else None."""
+    if old is None or old.expires_at <= now:
+        return None
+    try:
+        return provider.renew_watch(account, old)
+    except NotFound:
+        return None  # gone at the provider: a new one is started
+
+
+def record_webhook_failure(uow: UnitOfWork, connection_id: str, what: str) -> None:
+    """Count a failure of a connection's push channel in its health (``watch["failures"]``): it
+    is polled (see :func:`needs_polling`) until a channel works again."""
+    connection = uow.connections.get(connection_id)
+    if connection is None:
+        return
+    watch = dict(connection.watch or {"watch_id": None, "resource_id": None,
+                                       "expires_at": "1970-01-01T00:00:00+00:00"})
+    watch["failures"] = int(watch.get("failures", 0)) + 1
+    watch["error"] = what[:500]
+    connection.watch = watch
+
+
+def needs_polling(watch: dict | None, now: datetime) -> bool:
+    """True when a connection's changes do not (reliably) arrive by push: no channel, a refused
+    or expired one, or one that failed since it last worked."""
+    if not watch or not watch.get("watch_id") or int(watch.get("failures", 0)) > 0:
+        return True
+    return datetime.fromisoformat(watch["expires_at"]) <= now

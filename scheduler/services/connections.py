@@ -17,6 +17,7 @@ from scheduler.core.entities import CalendarConnection
 from scheduler.errors import InvalidInput, NotFound, ProviderError, ReconnectNeeded
 from scheduler.ports import CalendarAccount, CalendarProvider, Dependencies, UnitOfWork
 from scheduler.services.accounts import account_for, provider_for
+from scheduler.services.changes import WEBHOOK_PATHS, needs_polling
 from scheduler.services.onboarding import refresh_readiness
 from scheduler.services.replanning import recheck_booked, replan_waiting
 
@@ -39,6 +40,8 @@ class ConnectionView:
     status: str
     label: str
     problem: str | None = None
+    updates: str = ""  # "push": changes arrive at once; "polling": checked daily; "": the provider never pushes
+    push_failures: int = 0  # failures of its push channel since it last worked
 
 
 def _store(deps: Dependencies, uow: UnitOfWork, person_id: str, provider: str, account_email: str,
@@ -103,10 +106,20 @@ def store_sign_in_connection(deps: Dependencies, provider: str, account_email: s
 
 def connections_of(deps: Dependencies, person_id: str) -> list[ConnectionView]:
     """A person's connections, oldest first."""
+    now = deps.clock.now()
     with deps.uow() as uow:
         return [ConnectionView(c.id, c.provider, c.account_email, c.status, PROVIDER_LABELS.get(c.provider, c.provider),
-                               c.last_error if c.status == CHECK_FAILED else None)
+                               c.last_error if c.status == CHECK_FAILED else None,
+                               *_updates(c, now))
                 for c in uow.connections.of_people([person_id])]
+
+
+def _updates(connection: CalendarConnection, now: datetime) -> tuple[str, int]:
+    """How changes of this calendar reach Tandem, and the push channel's failures (its health)."""
+    if connection.provider not in WEBHOOK_PATHS:
+        return "", 0
+    failures = int((connection.watch or {}).get("failures", 0))
+    return ("polling" if needs_polling(connection.watch, now) else "push"), failures
 
 
 def broken_calendars(uow: UnitOfWork, person_id: str) -> list[str]:

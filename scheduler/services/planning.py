@@ -43,6 +43,18 @@ class PlanRace(ProviderUnavailable):
         self.retry_after = random.uniform(0.5, 2.0)
 
 
+class GroupBeingPlanned(PlanRace):
+    """Another run is planning this mentor's group right now (it took its work first) and plans
+    this pair with it: look again shortly, by which time the pair is planned, so its calendars
+    are not read twice."""
+
+    def __init__(self, message: str, running_for: timedelta = timedelta(0)):
+        super().__init__(message)
+        # as long again as the group's run has taken so far (2 to 30 s, with jitter): a slow run
+        # (waiting out a provider's Retry-After) is not polled often enough to use up the attempts
+        self.retry_after = min(30.0, max(2.0, running_for.total_seconds())) * random.uniform(1.0, 1.5)
+
+
 @dataclass(frozen=True)
 class _Request:
     pair_id: str
@@ -65,6 +77,13 @@ def plan_mentor_group(deps: Dependencies, pair_id: str) -> list[PairPlan]:
             return []
         program = pair.program
         group = uow.pairs.ready_of_mentor(pair.program_id, pair.mentor_id)
+        running = uow.outbox.running_of("plan_pair", [p.id for p in group], now)
+        if running and running[0].subject_id != pair_id:
+            # Sibling pairs' deliveries arrive together: the one that started first plans the
+            # whole group (reading everyone's calendars once); the others wait for it.
+            started = running[0].locked_until - deps.config.claim_timeout
+            raise GroupBeingPlanned("This pair is being planned together with its mentor's other pairs; "
+                                    "it is checked again in a few seconds.", now - started)
         mentor = snapshot(uow, pair.mentor)
         requests = [_Request(p.id, snapshot(uow, p.mentee), Cadence(p.cadence or program.cadence),
                              p.duration_min or program.duration_min, _sessions_owed(uow, p, program, now))

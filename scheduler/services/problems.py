@@ -54,7 +54,7 @@ _WORDING = {
                      "this event. Check that the receiver is up (the program page lists its last answers).",
 }
 _AS_IS = ("NoMutualTime", "InvalidInput", "InvalidCalendarFile", "UnknownTimeZone", "ImpossiblePreferences",
-          "UnsafeUrl", "WebhookRefused")  # their message is already written for people
+          "UnsafeUrl", "WebhookRefused", "GroupBeingPlanned")  # their message is already written for people
 
 
 def _split(raw: str) -> tuple[str | None, str]:

@@ -10,12 +10,13 @@ from datetime import datetime
 
 from scheduler.ports import Dependencies
 from scheduler.services import at_risk_alerts, attendance, digest, outgoing_webhooks, privacy
-from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS
+from scheduler.services.changes import RENEW_BEFORE, WEBHOOK_PATHS, needs_polling
 
 
 def daily_rechecks(deps: Dependencies) -> int:
     """At least once a day, every booked series is checked against fresh calendars, and every
-    calendar that can push is read for changes (a missed notice is caught within a day).
+    calendar whose changes do not arrive by push (no channel, or a refused, expired or failing
+    one: polling is only the fallback) is read for changes.
     Returns how many rows were queued (0 when today's were queued already)."""
     now = deps.clock.now()
     today = now.date().isoformat()
@@ -25,8 +26,9 @@ def daily_rechecks(deps: Dependencies) -> int:
             queued += uow.outbox.add_once("recheck_series", series_id, f"recheck_series:{series_id}:daily:{today}",
                                           now)
         for connection in uow.connections.usable_with_provider(tuple(WEBHOOK_PATHS)):
-            queued += uow.outbox.add_once("handle_calendar_change", connection.id,
-                                          f"change:{connection.id}:daily:{today}", now)
+            if needs_polling(connection.watch, now):
+                queued += uow.outbox.add_once("handle_calendar_change", connection.id,
+                                              f"change:{connection.id}:daily:{today}", now)
         uow.commit()
     return queued
 

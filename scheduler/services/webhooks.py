@@ -23,9 +23,11 @@ import json
 from typing import Iterable
 
 from scheduler.ports import Dependencies
-from scheduler.services.changes import enqueue_change, expire_watch, live_channel, verify_channel_token
+from scheduler.services.changes import (enqueue_change, expire_watch, live_channel, record_webhook_failure,
+                                        verify_channel_token)
 
 RENEWING_LIFECYCLE = ("reauthorizationRequired", "subscriptionRemoved")
+FAILING_LIFECYCLE = ("subscriptionRemoved", "missed")  # the channel gone or notices lost: counted in health
 MAX_MESSAGE_NUMBER_DIGITS = 20
 
 
@@ -81,6 +83,8 @@ def receive_graph_notices(deps: Dependencies, notices: Iterable[dict]) -> int:
                 continue
             accepted += 1
             lifecycle = notice.get("lifecycleEvent")
+            if lifecycle in FAILING_LIFECYCLE:
+                record_webhook_failure(uow, connection_id, f"Microsoft Graph sent {lifecycle}")
             if lifecycle in RENEWING_LIFECYCLE:
                 # Either way the channel is replaced now, whatever its expiry said (once per channel).
                 expire_watch(uow, connection_id, now, forget=lifecycle == "subscriptionRemoved")

@@ -86,18 +86,83 @@ def test_long_window_is_queried_in_90_day_chunks_in_one_batch_and_merged(emu, pr
     assert max(spans) <= MAX_WINDOW
 
 
-def test_a_horizon_of_up_to_90_days_is_one_query_per_consent(emu, provider, account):
-    ada, bob = account(), account("bob@example.org")
+def test_people_of_different_organisations_are_queried_in_one_batch_each_with_their_own_token(emu, provider, account):
+    ada, bob = account(), account("bob@example.net")
     emu.add_event(bob.email, at(3, 20, 9), at(3, 20, 10), "Secret")
 
     result = provider.free_busy([ada, bob], at(1, 1), at(1, 1) + timedelta(days=90))
 
     queries = api_requests(emu, "/freeBusy")
-    assert len(queries) == 2 and not any(q.batch_part for q in queries)  # one per consent, unbatched
-    assert not api_requests(emu, "/batch/")
+    assert len(queries) == 2 and all(q.batch_part for q in queries)  # one per consent, one HTTP batch
+    assert len(api_requests(emu, "/batch/")) == 1
+    assert sorted(item["id"] for q in queries for item in q.body["items"]) == ["primary", "primary"]
     assert all(datetime.fromisoformat(q.body["timeMax"]) - datetime.fromisoformat(q.body["timeMin"])
                == timedelta(days=90) for q in queries)
     assert [(i.start, i.end) for i in result[bob.connection_id].busy] == [(at(3, 20, 9), at(3, 20, 10))]
+    assert result[ada.connection_id] == FreeBusy()
+
+
+def test_colleagues_of_one_workspace_domain_share_one_query(emu, provider, account):
+    people = [account(f"p{n}@acme.example") for n in range(6)]
+    emu.add_event("p4@acme.example", at(3, 2, 9), at(3, 2, 10), "Secret")
+
+    result = provider.free_busy(people, at(3, 1), at(3, 1) + timedelta(days=88))
+
+    [query] = api_requests(emu, "/freeBusy")
+    assert not query.batch_part and len(query.body["items"]) == 6
+    assert [(i.start, i.end) for i in result["c-p4@acme.example"].busy] == [(at(3, 2, 9), at(3, 2, 10))]
+    assert all(result[p.connection_id] == FreeBusy() for p in people if p.email != "p4@acme.example")
+
+
+def test_a_colleague_whose_calendar_is_not_shared_is_read_with_their_own_token_and_remembered(emu, provider,
+                                                                                              account):
+    people = [account("ann@acme.example"), account("bob@acme.example"), account("cy@gmail.com")]
+    emu.add_event("bob@acme.example", at(3, 2, 9), at(3, 2, 10), "Secret")
+    emu.private_domains.add("acme.example")  # this organisation does not share free/busy inside
+
+    first = provider.free_busy(people, at(3, 1), at(3, 8))
+    calls_first = len(api_requests(emu, "/freeBusy"))
+    emu.request_log.clear()
+    second = provider.free_busy(people, at(3, 1), at(3, 8))
+
+    assert first == second and all(answer.error is None for answer in first.values())
+    assert [(i.start, i.end) for i in first["c-bob@acme.example"].busy] == [(at(3, 2, 9), at(3, 2, 10))]
+    assert calls_first == 3  # ann's shared query (bob: notFound) and cy's, then bob's own
+    assert len(api_requests(emu, "/freeBusy")) == 3 and len(api_requests(emu, "/batch/")) == 1
+
+
+def test_lost_consent_of_the_colleague_who_leads_a_shared_query_falls_back_to_each_own_token(emu, provider,
+                                                                                              account, sleeps):
+    ann, bob = account("ann@acme.example"), account("bob@acme.example")
+    emu.revoke(ann.email)
+
+    result = provider.free_busy([ann, bob], at(3, 1), at(3, 8))
+
+    assert result[ann.connection_id].error.startswith("reconnect_needed")
+    assert result[bob.connection_id] == FreeBusy() and sleeps == []
+
+
+def test_rate_limits_inside_a_batch_of_many_people_share_one_wait(emu, provider, account, sleeps):
+    people = [account(f"p{n}@org{n}.example") for n in range(4)]
+    emu.faults.add("rate_limit", count=3, retry_after=2, batch_parts=True)
+
+    result = provider.free_busy(people, at(3, 1), at(3, 8))
+
+    assert all(answer == FreeBusy() for answer in result.values())
+    assert sleeps == [2.0]  # one shared wait, not one per person
+    assert [r.status for r in api_requests(emu, "/freeBusy")] == [429, 429, 429, 200, 200, 200, 200]
+
+
+def test_a_spent_quota_is_waited_out_by_its_retry_after_then_raised(emu, provider, account, sleeps):
+    ada = account()
+    emu.set_quota(1, window_s=60)
+    provider.free_busy([ada], at(3, 1), at(3, 8))
+
+    with pytest.raises(RateLimited) as caught:
+        provider.free_busy([ada], at(3, 1), at(3, 8))
+
+    assert 1 <= caught.value.retry_after <= 60
+    assert sleeps and all(1 <= wait <= 60 for wait in sleeps)  # the waits are the quota's own Retry-After
 
 
 def test_a_404_from_the_batch_endpoint_is_its_failure_not_a_missing_calendar(emu, account):
@@ -637,3 +702,13 @@ def test_plain_flow_against_the_emulator_gives_credentials_the_client_library_us
     assert args["state"] == state and "code_challenge" in parse_qs(urlsplit(url).query)
     assert before["calendars"]["primary"]["busy"] == after["calendars"]["primary"]["busy"] == []
     assert credentials.token != first_token and credentials.refresh_token
+
+
+def test_a_colleague_with_no_stored_consent_does_not_stop_the_round(emu, provider, account):
+    ann, bob = account("ann@acme.example"), account("bob@acme.example")
+    ann.credentials = {}  # nothing stored: ann must connect again
+
+    result = provider.free_busy([ann, bob], at(3, 1), at(3, 8))
+
+    assert result[ann.connection_id].error.startswith("reconnect_needed")
+    assert result[bob.connection_id] == FreeBusy()

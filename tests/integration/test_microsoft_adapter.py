@@ -45,8 +45,9 @@ class World:
         self.connect = MicrosoftConnectFlow(self.provider.apps)
         self.saved: list[dict] = []
 
-    def account(self, email: str, scopes=BOOKING_SCOPES, *, personal: bool = False) -> CalendarAccount:
-        self.emu.add_user(email, personal=personal)
+    def account(self, email: str, scopes=BOOKING_SCOPES, *, personal: bool = False,
+                tenant: str | None = None) -> CalendarAccount:
+        self.emu.add_user(email, personal=personal, tenant=tenant)
         flow = self.connect.start(REDIRECT, scopes, login_hint=email)
         connection = self.connect.finish(flow, sign_in(self.session, flow["auth_uri"]))
         return CalendarAccount(f"ms-{next(_numbers)}", "microsoft", email, credentials=connection.credentials,
@@ -291,6 +292,79 @@ def test_concurrent_reads_for_several_accounts(world):
 
     assert [r.busy[0].start for r in results] == [_utc(1, 8 + i) for i in range(6)]
     assert len(world.saved) == 6
+
+
+def _busy_starts(result, account) -> list[datetime]:
+    return [b.start for b in result[account.connection_id].busy]
+
+
+def test_colleagues_of_one_tenant_share_one_token_and_its_windows_one_batch(world):
+    people = [world.account(f"t{i}@contoso.example") for i in range(5)]
+    world.emu.add_event(people[3].email, "Secret", _utc(1, 9), _utc(1, 10))
+    world.emu.add_event(people[4].email, "Secret", _utc(20, 9, month=5), _utc(20, 10, month=5))
+    world.emu.reset_logs()
+
+    result = world.provider.free_busy(people, MARCH[0], MARCH[0] + timedelta(days=88))
+
+    schedules = world.graph_requests("getSchedule")
+    assert len(world.graph_requests("$batch")) == 1
+    assert len(schedules) == 2 and all(r["batch_part"] for r in schedules)  # 88 days: two windows
+    assert _busy_starts(result, people[3]) == [_utc(1, 9)]
+    assert _busy_starts(result, people[4]) == [_utc(20, 9, month=5)]
+    assert all(result[p.connection_id].busy == () for p in people[:3])
+    assert "Secret" not in json.dumps([str(v) for v in result.values()])
+
+
+def test_people_of_different_tenants_are_read_with_their_own_tokens(world):
+    people = [world.account(f"o{i}@org{i}.example", tenant=f"org{i}") for i in range(3)]
+    for i, person in enumerate(people):
+        world.emu.add_event(person.email, "Busy", _utc(2, 8 + i), _utc(2, 9 + i))
+    world.emu.reset_logs()
+
+    result = world.provider.free_busy(people, *MARCH)
+
+    assert [_busy_starts(result, p) for p in people] == [[_utc(2, 8 + i)] for i in range(3)]
+    assert len(world.graph_requests("getSchedule")) == 3 and world.graph_requests("$batch") == []
+
+
+def test_a_colleague_the_token_cannot_look_up_is_read_with_their_own_and_remembered(world):
+    ann, bob = world.account("ann@contoso.example"), world.account("bob@contoso.example")
+    world.emu.add_event(bob.email, "Busy", _utc(2, 9), _utc(2, 10))
+    world.emu.hide_from_address_list(bob.email)
+    world.emu.reset_logs()
+
+    first = world.provider.free_busy([ann, bob], *MARCH)
+    calls_first = len(world.graph_requests("getSchedule"))
+    world.emu.reset_logs()
+    second = world.provider.free_busy([ann, bob], *MARCH)
+
+    assert first == second and _busy_starts(first, bob) == [_utc(2, 9)]
+    assert calls_first == 2 and len(world.graph_requests("getSchedule")) == 2  # then each their own, at once
+
+
+def test_a_throttled_request_inside_a_batch_waits_its_retry_after_and_is_sent_again_alone(world):
+    people = [world.account(f"b{i}@contoso.example") for i in range(3)]
+    world.emu.add_event(people[1].email, "Busy", _utc(20, 9, month=5), _utc(20, 10, month=5))
+    world.emu.reset_logs()
+    world.emu.fail_next(429, retry_after=3, path_contains="getSchedule")
+
+    result = world.provider.free_busy(people, MARCH[0], MARCH[0] + timedelta(days=88))
+
+    assert world.sleeps == [3.0] and _busy_starts(result, people[1]) == [_utc(20, 9, month=5)]
+    batches = world.graph_requests("$batch")
+    assert [b["status"] for b in batches] == [200, 200]
+    assert [r["status"] for r in world.graph_requests("getSchedule")] == [429, 200, 200]
+
+
+def test_a_spent_mailbox_quota_raises_rate_limited_with_its_retry_after(world):
+    ada = world.account("ada@contoso.example")
+    world.emu.set_quota(1, window=60)
+    world.provider.free_busy([ada], *MARCH)
+
+    with pytest.raises(RateLimited) as caught:
+        world.provider.free_busy([ada], *MARCH)
+
+    assert 1 <= caught.value.retry_after <= 60 and world.sleeps and all(1 <= s <= 60 for s in world.sleeps)
 
 
 # --- series ------------------------------------------------------------------------------------------

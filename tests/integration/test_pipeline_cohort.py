@@ -20,12 +20,11 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.storage.models import CalendarConnection, Notification, OutboxMessage, Pair, Series
-from adapters.tokens import TokenCipher
 from config.bootstrap import bootstrap
 from config.settings import load_settings
 from tests.conftest import require_service
-from tests.support.pipeline import make_person, make_program, make_ready_pair
-from tests.support.services import PrivateRedis, free_port
+from tests.support.pipeline import make_person, make_program, make_ready_pair, pipeline_env, start_pipeline_parts
+from tests.support.services import PrivateRedis
 from workers.broker import build_broker
 from workers.tick import tick_once
 
@@ -47,12 +46,6 @@ class Inbox:
 @pytest.fixture
 def world(tmp_path):
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    from aiosmtpd.controller import Controller
-
-    from emulators.google import GoogleEmulator
-    from emulators.microsoft import GraphEmulator
-    from tests.support.db import private_postgres_database
-
     with contextlib.ExitStack() as stack:
         try:
             redis = PrivateRedis().start()
@@ -60,30 +53,8 @@ def world(tmp_path):
             require_service("Redis (redis-server binary)", "127.0.0.1", 1)
         stack.callback(redis.stop)
         inbox = Inbox()
-        smtp_port = free_port()
-        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-        smtp.start()
-        stack.callback(smtp.stop)
-        google = GoogleEmulator(seed=7).start()
-        stack.callback(google.stop)
-        graph = GraphEmulator().start()
-        stack.callback(graph.stop)
-        graph.set_auto_approve(True)
-        db_url = stack.enter_context(private_postgres_database())
-        env = {
-            "TANDEM_APP__ENV": "test", "TANDEM_APP__VAR_DIR": str(tmp_path / "var"),
-            "TANDEM_DATABASE__URL": db_url, "TANDEM_BROKER__URL": redis.url, "TANDEM_BROKER__WORKER_THREADS": "4",
-            "TANDEM_SECURITY__SECRET_KEY": "k" * 48, "TANDEM_SECURITY__TOKEN_KEYS": TokenCipher.generate_key(),
-            "TANDEM_SECURITY__WEBHOOK_SECRET": "w" * 32,
-            "TANDEM_MAIL__SMTP_HOST": "127.0.0.1", "TANDEM_MAIL__SMTP_PORT": str(smtp_port),
-            "TANDEM_TICK__CLAIM_TIMEOUT_SECONDS": "6", "TANDEM_TICK__MAX_ATTEMPTS": "60",
-            "TANDEM_GOOGLE__CLIENT_ID": google.client_id, "TANDEM_GOOGLE__CLIENT_SECRET": google.client_secret,
-            "TANDEM_GOOGLE__TOKEN_URI": google.token_uri, "TANDEM_GOOGLE__REVOKE_URI": google.revoke_uri,
-            "TANDEM_GOOGLE__API_BASE": google.base_url,
-            "TANDEM_MICROSOFT__CLIENT_ID": graph.client_id, "TANDEM_MICROSOFT__CLIENT_SECRET": graph.client_secret,
-            "TANDEM_MICROSOFT__AUTHORITY": graph.authority, "TANDEM_MICROSOFT__GRAPH_BASE": graph.graph_url,
-            "TANDEM_MICROSOFT__CA_FILE": graph.ca_file,
-        }
+        smtp_port, google, graph, db_url = start_pipeline_parts(stack, inbox)
+        env = pipeline_env(str(tmp_path / "var"), db_url, redis.url, smtp_port, google, graph)
         settings = load_settings(environ=env)
         container = bootstrap(settings)
         stack.callback(container.dispose)

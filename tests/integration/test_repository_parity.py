@@ -317,6 +317,8 @@ READS: dict[str, list[tuple]] = {
     "outbox.count_with_key_prefix": [("plan:",), ("dead:",)],
     "outbox.errors_mentioning": [(["alice@example.org"],), (["Bob Q", "nomatch"],), ([],)],
     "outbox.dead": [()],
+    "outbox.running_of": [("book", ["x"], T - 2 * H), ("book", ["x"], T), ("plan_pair", ["pair1", "pair2"], T),
+                          ("book", [], T)],
     "outbox.count_by_status": [()],
     "outbox.oldest_due": [(T,), (T - 2 * H,), (T - 3 * D,)],
     "clock_offsets.offset": [()],

@@ -115,3 +115,17 @@ def test_nobody_can_disconnect_someone_elses_calendar(container, seeded):
     client.post(f"/calendars/{connection_id}/disconnect", data={"csrf_token": token})
     with container.uow() as uow:
         assert uow.session.get(CalendarConnection, connection_id) is not None
+
+
+def test_a_working_calendar_says_whether_its_changes_arrive_at_once_or_daily(container, seeded, google):
+    from scheduler.services.changes import record_webhook_failure
+    connection_id = store_connection(container, seeded.mentor_id, "google", "mentor@example.org",
+                                     google.grant("mentor@example.org")).id
+    client = create_app(container=container).test_client()
+    sign_in_as(client, seeded.mentor_id)
+    assert "checks this calendar for changes once a day" in client.get("/calendars/").get_data(as_text=True)
+    with container.uow() as uow:
+        record_webhook_failure(uow, connection_id, "Microsoft Graph sent missed")
+        uow.commit()
+    page = client.get("/calendars/").get_data(as_text=True)
+    assert "instant change notices from Google Calendar failed 1 time since they last worked" in page

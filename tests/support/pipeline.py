@@ -83,3 +83,48 @@ def make_ready_pair(container, session, program: Program, mentor: Person, mentee
     session.flush()
     add_outbox(session, "plan_pair", pair.id, f"plan_pair:{pair.id}:0", now)
     return pair
+
+
+def pipeline_env(var_dir: str, db_url: str, redis_url: str, smtp_port: int, google, graph, *,
+                 worker_threads: int = 4, claim_timeout_s: int = 6) -> dict[str, str]:
+    """The settings (as ``TANDEM_*`` variables) of a pipeline over PostgreSQL, a Redis broker,
+    an SMTP sink and the Google and Graph emulators, for this process and its worker processes."""
+    from adapters.tokens import TokenCipher
+    return {
+        "TANDEM_APP__ENV": "test", "TANDEM_APP__VAR_DIR": var_dir,
+        "TANDEM_DATABASE__URL": db_url, "TANDEM_BROKER__URL": redis_url,
+        "TANDEM_BROKER__WORKER_THREADS": str(worker_threads),
+        "TANDEM_SECURITY__SECRET_KEY": "k" * 48, "TANDEM_SECURITY__TOKEN_KEYS": TokenCipher.generate_key(),
+        "TANDEM_SECURITY__WEBHOOK_SECRET": "w" * 32,
+        "TANDEM_MAIL__SMTP_HOST": "127.0.0.1", "TANDEM_MAIL__SMTP_PORT": str(smtp_port),
+        "TANDEM_TICK__CLAIM_TIMEOUT_SECONDS": str(claim_timeout_s), "TANDEM_TICK__MAX_ATTEMPTS": "60",
+        "TANDEM_GOOGLE__CLIENT_ID": google.client_id, "TANDEM_GOOGLE__CLIENT_SECRET": google.client_secret,
+        "TANDEM_GOOGLE__TOKEN_URI": google.token_uri, "TANDEM_GOOGLE__REVOKE_URI": google.revoke_uri,
+        "TANDEM_GOOGLE__API_BASE": google.base_url,
+        "TANDEM_MICROSOFT__CLIENT_ID": graph.client_id, "TANDEM_MICROSOFT__CLIENT_SECRET": graph.client_secret,
+        "TANDEM_MICROSOFT__AUTHORITY": graph.authority, "TANDEM_MICROSOFT__GRAPH_BASE": graph.graph_url,
+        "TANDEM_MICROSOFT__CA_FILE": graph.ca_file,
+    }
+
+
+def start_pipeline_parts(stack, inbox) -> tuple[int, object, object, str]:
+    """On ``stack`` (an ExitStack): an SMTP server delivering to ``inbox`` (an aiosmtpd handler),
+    the Google and Graph emulators (Graph auto-approving sign-ins) and a fresh migrated PostgreSQL
+    database. Returns (smtp port, google, graph, database URL); all are stopped/dropped with it."""
+    from aiosmtpd.controller import Controller
+
+    from emulators.google import GoogleEmulator
+    from emulators.microsoft import GraphEmulator
+    from tests.support.db import private_postgres_database
+    from tests.support.services import free_port
+
+    smtp_port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    stack.callback(smtp.stop)
+    google = GoogleEmulator(seed=7).start()
+    stack.callback(google.stop)
+    graph = GraphEmulator().start()
+    stack.callback(graph.stop)
+    graph.set_auto_approve(True)
+    return smtp_port, google, graph, stack.enter_context(private_postgres_database())

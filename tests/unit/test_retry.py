@@ -59,3 +59,36 @@ def test_rate_limiter_spaces_calls_per_account():
         limiter.acquire("ada")
     limiter.acquire("lin")  # another account has its own bucket
     assert slept == [0.5, 0.5]
+
+
+def test_a_learnt_retry_after_holds_every_call_of_that_account_only():
+    now, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+    limiter = RateLimiter(rate=100.0, burst=10, clock=lambda: now[0], sleep=sleep)
+    limiter.hold("ada", 7.0)
+    limiter.hold("ada", 3.0)  # a shorter wait does not shorten the longer one
+    limiter.hold("lin", None)  # no Retry-After: nothing learnt
+    limiter.acquire("lin")
+    assert slept == []
+    limiter.acquire("ada")
+    limiter.acquire("ada")
+    assert slept == [7.0]  # the first call waited the Retry-After out, the next one did not
+
+
+def test_a_learnt_wait_longer_than_max_hold_is_raised_not_slept():
+    now, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+    limiter = RateLimiter(rate=100.0, burst=10, clock=lambda: now[0], sleep=sleep, max_hold=5.0)
+    limiter.hold("ada", 9.0)
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire("ada")
+    assert caught.value.retry_after == 9.0 and slept == []
+    now[0] = 6.0  # 3 s left: short enough to wait in place
+    limiter.acquire("ada")
+    assert slept == [3.0]

@@ -16,6 +16,7 @@ def _view(connection) -> dict:
     return {"id": connection.id, "provider": connection.provider,
             "label": connection.label,
             "account": connection.account_email, "status": connection.status, "problem": connection.problem,
+            "updates": connection.updates, "push_failures": connection.push_failures,
             "oauth": connection.provider in ("google", "microsoft")}
 
 

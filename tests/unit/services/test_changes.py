@@ -99,6 +99,44 @@ def test_channel_tokens_prove_their_connection(deps):
     assert changes.verify_channel_token("another secret", "google", token) is None
 
 
+def test_a_live_channel_is_extended_in_place_and_a_gone_one_replaced(deps, seed, clock, calendars):
+    seeded = seed(connected=True)
+    connection = _mentor_connection(deps, seeded)
+    assert changes.ensure_watch(deps, connection.id)
+    with deps.uow() as uow:
+        first = uow.connections.get(connection.id).watch
+    clock.advance(days=6, hours=12)  # less than a day before it expires: renewed where it is
+    assert changes.ensure_watch(deps, connection.id)
+    with deps.uow() as uow:
+        renewed = uow.connections.get(connection.id).watch
+    assert renewed["watch_id"] == first["watch_id"] and renewed["expires_at"] > first["expires_at"]
+    calendars.revoke(mentor_account(deps, seeded))  # the provider forgot the channel
+    clock.advance(days=6, hours=12)
+    assert changes.ensure_watch(deps, connection.id)
+    with deps.uow() as uow:
+        replaced = uow.connections.get(connection.id).watch
+    assert replaced["watch_id"] != first["watch_id"] and replaced["failures"] == 0
+
+
+def test_failures_of_a_channel_count_in_health_and_make_it_polled(deps, seed, clock):
+    seeded = seed(connected=True)
+    connection = _mentor_connection(deps, seeded)
+    changes.ensure_watch(deps, connection.id)
+    with deps.uow() as uow:
+        watch = uow.connections.get(connection.id).watch
+        assert not changes.needs_polling(watch, clock.now())
+        changes.record_webhook_failure(uow, connection.id, "Microsoft Graph sent missed")
+        changes.record_webhook_failure(uow, connection.id, "Microsoft Graph sent missed")
+        uow.commit()
+    with deps.uow() as uow:
+        watch = uow.connections.get(connection.id).watch
+    assert watch["failures"] == 2 and "missed" in watch["error"]
+    assert changes.needs_polling(watch, clock.now())
+    assert changes.needs_polling(None, clock.now())
+    assert changes.needs_polling({"watch_id": None, "resource_id": None,
+                                  "expires_at": clock.now().isoformat()}, clock.now())
+
+
 def test_a_session_declined_in_a_calendar_is_a_cancellation_by_that_person(deps, seed, calendars, clock):
     seeded = seed(status="booked", connected=True)
     series_id, occ_ids = book_series(deps, seeded)

@@ -113,3 +113,18 @@ def test_a_connection_from_a_form_is_checked_by_the_worker_before_it_is_used(dep
     assert [(c.account_email, c.status) for c in connections.connections_of(deps, s.mentor_id)] == [
         ("mina@x.org", "ok")]
     assert not connections.check_connection(deps, view.id)  # a repeated delivery changes nothing
+
+
+def test_the_calendars_page_says_how_changes_arrive_and_counts_push_failures(deps, seed):
+    from scheduler.services import changes
+    s = seed(connected=True)
+    [before] = connections.connections_of(deps, s.mentor_id)
+    assert (before.updates, before.push_failures) == ("polling", 0)  # no channel yet: checked daily
+    changes.ensure_watch(deps, before.id)
+    [pushed] = connections.connections_of(deps, s.mentor_id)
+    assert (pushed.updates, pushed.push_failures) == ("push", 0)
+    with deps.uow() as uow:
+        changes.record_webhook_failure(uow, before.id, "Microsoft Graph sent missed")
+        uow.commit()
+    [failing] = connections.connections_of(deps, s.mentor_id)
+    assert (failing.updates, failing.push_failures) == ("polling", 1)

@@ -165,3 +165,31 @@ def test_a_pair_the_cap_leaves_without_sessions_is_not_booked(deps, seed):
         pair = uow.pairs.get(second)
         assert pair.status == "unschedulable" and "another mentor" in pair.status_reason
         assert list(pair.series) == []
+
+
+def test_sibling_deliveries_wait_for_the_run_that_took_the_group_first(deps, seed, calendars):
+    import pytest
+
+    from scheduler.services.planning import GroupBeingPlanned
+    s = seed(status="ready", connected=True)
+    second = _second_ready_pair(deps, s)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        uow.outbox.add_once("plan_pair", s.pair_id, "plan_pair:first", now)
+        uow.outbox.add_once("plan_pair", second, "plan_pair:second", now)
+        uow.commit()
+    with deps.uow() as uow:  # both deliveries are running; the first pair's took its row 20 s ago
+        rows = {r.subject_id: r for r in uow.outbox.claim_due(now, limit=5, claim_timeout=timedelta(minutes=5),
+                                                               max_attempts=5)}
+        uow.outbox.acquire(rows[s.pair_id].id, now - timedelta(seconds=20), timedelta(minutes=5))
+        uow.outbox.acquire(rows[second].id, now - timedelta(seconds=19), timedelta(minutes=5))
+        uow.commit()
+    served = calendars.requests_served
+
+    with pytest.raises(GroupBeingPlanned) as waited:
+        plan_mentor_group(deps, second)
+    assert calendars.requests_served == served  # nobody's calendar was read twice
+    assert 20 <= waited.value.retry_after <= 30  # as long again as the group's run has taken so far
+    plans = plan_mentor_group(deps, s.pair_id)
+    assert sorted(p.pair_id for p in plans) == sorted([s.pair_id, second])
+    assert plan_mentor_group(deps, second) == []  # planned with its group: nothing left to do

@@ -36,3 +36,18 @@ def test_renew_watches_asks_for_a_channel_when_none_or_expiring(deps, seed, cloc
     clock.advance(days=2, hours=1)  # less than a day before it expires
     assert sweeps.renew_watches(deps) == 2
     assert sweeps.renew_watches(deps) == 0  # once per expiry
+
+
+def test_calendars_with_a_working_channel_are_not_polled_daily_and_failing_ones_are(deps, seed, clock):
+    from scheduler.services import changes
+    seeded = seed(connected=True)
+    with deps.uow() as uow:
+        mentor = uow.connections.usable_of(seeded.mentor_id)[0].id
+        mentee = uow.connections.usable_of(seeded.mentee_id)[0].id
+    assert changes.ensure_watch(deps, mentor) and changes.ensure_watch(deps, mentee)
+    assert sweeps.daily_rechecks(deps) == 0  # both push: polling is only the fallback
+    with deps.uow() as uow:
+        changes.record_webhook_failure(uow, mentee, "Microsoft Graph sent missed")
+        uow.commit()
+    assert sweeps.daily_rechecks(deps) == 1
+    assert [m.subject_id for m in outbox(deps, "handle_calendar_change")] == [mentee]

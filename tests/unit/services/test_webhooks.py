@@ -60,3 +60,14 @@ def test_graph_subscription_removed_forgets_the_channel(deps, seed):
     with deps.uow() as uow:
         assert uow.connections.get(connection_id).watch is None
     assert [m.kind for m in outbox(deps, "renew_watch")] == ["renew_watch"]
+
+
+def test_graph_notices_of_lost_notifications_or_a_removed_subscription_count_in_health(deps, seed):
+    connection_id, token = _connection(deps, seed)
+    notices = [{"clientState": token, "lifecycleEvent": "missed", "subscriptionId": "w1"},
+               {"clientState": token, "lifecycleEvent": "reauthorizationRequired", "subscriptionId": "w1"},
+               {"clientState": connection_id + ".forged", "lifecycleEvent": "missed", "subscriptionId": "w1"}]
+    assert webhooks.receive_graph_notices(deps, notices) == 2
+    with deps.uow() as uow:
+        watch = uow.connections.get(connection_id).watch
+    assert watch["failures"] == 1 and "missed" in watch["error"]  # reauthorization is routine, not a failure
