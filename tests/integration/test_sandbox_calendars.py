@@ -16,6 +16,7 @@ from emulators.microsoft.browser import sign_in as microsoft_consent
 from emulators.tls import client_session
 from scheduler.services import programs, sandbox
 from scheduler.services.accounts import account_for
+from scheduler.services.connections import check_connection
 from tandem import demo
 from tests.support.web import sign_in_as
 from web import create_app
@@ -143,11 +144,14 @@ def test_the_sandbox_connectors_reach_no_other_loopback_server(site):
     client = app.test_client()
     csrf = sign_in_as(client, person_id)
     elsewhere = f"{emulators.google.base_url}/calendar/ical/{NEWCOMER}/public/basic.ics"  # loopback, not ours
-    reply = client.post("/calendars/ics", data={"url": elsewhere, "csrf_token": csrf})
-    assert reply.status_code == 400 and "private or local network address" in reply.get_data(as_text=True)
-    reply = client.post("/calendars/caldav", data={"url": emulators.google.base_url + "/", "username": NEWCOMER,
-                                                  "password": "x", "csrf_token": csrf})
-    assert reply.status_code == 400 and "private or local network address" in reply.get_data(as_text=True)
+    for kind, form in (("ics", {"url": elsewhere}),
+                       ("caldav", {"url": emulators.google.base_url + "/", "username": NEWCOMER, "password": "x"})):
+        reply = client.post(f"/calendars/{kind}", data={**form, "csrf_token": csrf})
+        assert reply.status_code == 302  # checked by the worker, never in the request
+        with container.uow() as uow:
+            [connection_id] = [c.id for c in uow.connections.of_people([person_id]) if c.provider == kind]
+        assert not check_connection(container, connection_id)
+        assert "private or local network address" in client.get("/calendars/").get_data(as_text=True)
 
 
 def test_people_seeded_later_have_accounts_too(site):
