@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from scheduler.core.entities import WebSession
 from scheduler.ports import Dependencies
@@ -23,6 +23,13 @@ __all__ = ["SESSION_LIFETIME", "end_all_sessions", "end_session", "forget_expire
 SESSION_LIFETIME = timedelta(hours=12)
 
 
+def _now(deps: Dependencies) -> datetime:
+    """A browser's session lives in real time: in the sandbox, skipping a week ahead on the
+    sandbox clock must not sign the person out (``SandboxClock.real_now``; other clocks are real)."""
+    real_now = getattr(deps.clock, "real_now", None)
+    return real_now() if real_now is not None else deps.clock.now()
+
+
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -30,7 +37,7 @@ def _key(token: str) -> str:
 def start_session(deps: Dependencies, person_id: str) -> str:
     """A new session for ``person_id``; returns the token for the browser's cookie."""
     token = secrets.token_urlsafe(32)
-    now = deps.clock.now()
+    now = _now(deps)
     with deps.uow() as uow:
         uow.web_sessions.add(WebSession(id=_key(token), person_id=person_id, created_at=now,
                                         expires_at=now + SESSION_LIFETIME))
@@ -47,7 +54,7 @@ def session_person(deps: Dependencies, token: str | None, person_id: str | None)
         row = uow.web_sessions.get(_key(token))
         if row is None or row.person_id != person_id or row.revoked_at is not None:
             return None
-        if row.expires_at <= deps.clock.now():
+        if row.expires_at <= _now(deps):
             return None
     return signed_in_person(deps, person_id)
 
@@ -59,14 +66,14 @@ def end_session(deps: Dependencies, token: str | None) -> None:
     with deps.uow() as uow:
         row = uow.web_sessions.get(_key(token))
         if row is not None and row.revoked_at is None:
-            row.revoked_at = deps.clock.now()
+            row.revoked_at = _now(deps)
             uow.commit()
 
 
 def end_all_sessions(deps: Dependencies, person_id: str) -> int:
     """Sign out everywhere: end every session of ``person_id``; returns how many were live."""
     with deps.uow() as uow:
-        ended = uow.web_sessions.revoke_all(person_id, deps.clock.now())
+        ended = uow.web_sessions.revoke_all(person_id, _now(deps))
         uow.commit()
     return ended
 
@@ -75,6 +82,6 @@ def forget_expired_sessions(deps: Dependencies) -> int:
     """Delete sessions that expired more than a day ago (a tick step: the table stays small);
     returns how many."""
     with deps.uow() as uow:
-        forgotten = uow.web_sessions.delete_expired(deps.clock.now() - timedelta(days=1))
+        forgotten = uow.web_sessions.delete_expired(_now(deps) - timedelta(days=1))
         uow.commit()
     return forgotten
