@@ -6,6 +6,9 @@ and the tests hand it in.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable
+
 from adapters.providers.registry import (BURST_PER_ACCOUNT, MAX_WAIT_IN_PROCESS, REQUESTS_PER_SECOND_PER_ACCOUNT,
                                          microsoft_session)
 from adapters.providers.retry import RateLimiter, RetryPolicy
@@ -28,14 +31,23 @@ def build_providers(settings: Settings) -> dict[str, CalendarProvider]:
             revoke_uri=settings.google.revoke_uri,
             retry_policy=RetryPolicy(max_retry_after=MAX_WAIT_IN_PROCESS), rate_limiter=_limiter())
     if settings.microsoft.client_id:
-        from adapters.providers.microsoft import MicrosoftCalendarProvider
-
-        providers["microsoft"] = MicrosoftCalendarProvider(
-            settings.microsoft.graph_base, settings.microsoft.authority, settings.microsoft.client_id,
-            settings.microsoft.client_secret, microsoft_session(settings.microsoft.ca_file),
-            validate_authority=not settings.microsoft.ca_file,
-            retry_policy=RetryPolicy(max_retry_after=MAX_WAIT_IN_PROCESS), rate_limiter=_limiter())
+        ms = settings.microsoft
+        providers["microsoft"] = microsoft_provider(ms.graph_base, ms.authority, ms.client_id, ms.client_secret,
+                                                    ms.ca_file)
     return providers
+
+
+def microsoft_provider(graph_base: str, authority: str, client_id: str, client_secret: str, ca_file: str = "", *,
+                       now: Callable[[], datetime] | None = None) -> CalendarProvider:
+    """The Microsoft Graph adapter (a ``ca_file`` means a private authority: the emulator's).
+    ``now`` is the time Graph keeps, for subscriptions' absolute expiries (default: the real
+    time; the sandbox's emulated Graph keeps the sandbox's)."""
+    from adapters.providers.microsoft import MicrosoftCalendarProvider
+
+    return MicrosoftCalendarProvider(
+        graph_base, authority, client_id, client_secret, microsoft_session(ca_file),
+        validate_authority=not ca_file, retry_policy=RetryPolicy(max_retry_after=MAX_WAIT_IN_PROCESS),
+        rate_limiter=_limiter(), **({"now": now} if now is not None else {}))
 
 
 def _limiter() -> RateLimiter:

@@ -22,6 +22,7 @@ class DemoEmulators:
     microsoft: object
     caldav: object | None = None  # emulators.calendar_servers.CalDavServer
     ics: object | None = None  # emulators.calendar_servers.IcsFeedServer
+    clock: "FollowClock | None" = None  # the emulators' time, when they follow Tandem's
 
     def settings_overrides(self) -> dict:
         g, m = self.google, self.microsoft
@@ -34,15 +35,24 @@ class DemoEmulators:
         }
 
     def providers(self) -> dict:
-        """The CalDAV and ICS connectors, allowed to reach the sandbox's own loopback servers (and
-        no other loopback or private address)."""
+        """The connectors that differ from the configured ones: the CalDAV and ICS connectors,
+        allowed to reach the sandbox's own loopback servers (and no other loopback or private
+        address), and, when the emulators follow Tandem's clock, the Microsoft adapter on that
+        clock too (a Graph subscription's expiry is absolute: it must be on the time the emulated
+        Graph keeps)."""
         from adapters.providers.caldav import CalDavCalendarProvider
         from adapters.providers.ics_feed import IcsFeedCalendarProvider
+        from config.providers import microsoft_provider
 
-        if self.caldav is None or self.ics is None:
-            return {}
-        return {"caldav": CalDavCalendarProvider(own_servers=(self.caldav.url,)),
-                "ics": IcsFeedCalendarProvider(own_servers=(self.ics.base_url,))}
+        found = {}
+        if self.clock is not None:
+            m = self.microsoft
+            found["microsoft"] = microsoft_provider(m.graph_url, m.authority, m.client_id, m.client_secret,
+                                                    m.ca_file, now=self.clock.now)
+        if self.caldav is not None and self.ics is not None:
+            found["caldav"] = CalDavCalendarProvider(own_servers=(self.caldav.url,))
+            found["ics"] = IcsFeedCalendarProvider(own_servers=(self.ics.base_url,))
+        return found
 
     def calendar_servers(self) -> dict | None:
         """What /demo shows to try the CalDAV and ICS forms (None without those servers)."""
@@ -59,10 +69,10 @@ class DemoEmulators:
 
 class FollowClock:
     """The emulators' time (seconds since the epoch): Tandem's clock once it is given (the sandbox
-    clock, so a skip ahead moves the emulated Google Calendar too: token and channel expiry, the
-    times it stamps), the real time before. The Microsoft emulator has no clock hook: it keeps
-    the real time (events are absolute instants, so free/busy is the same; only its own stamps
-    and expiries differ)."""
+    clock, so a skip ahead moves the emulated Google Calendar and Microsoft Graph too: the expiry
+    of codes, tokens, channels and subscriptions, and the times they stamp), the real time
+    before. An access token that expires in emulated time after a skip is refreshed by the
+    adapters on the 401, as with the real services."""
 
     def __init__(self) -> None:
         self.clock = None
@@ -110,8 +120,9 @@ def start_emulators(clock: FollowClock | None = None, directory: SandboxDirector
     google = GoogleEmulator(clock=clock, directory=hook("google")) if clock is not None else GoogleEmulator()
     # Graph wants https notification URLs; the sandbox's Tandem serves plain http on loopback, so
     # its Graph emulator accepts http ones (push works in the sandbox instead of polling).
-    microsoft = GraphEmulator(directory=hook("microsoft"), allow_http_webhooks=directory is not None)
-    emulators = DemoEmulators(google.start(), microsoft.start())
+    ms_clock = {"clock": clock} if clock is not None else {}
+    microsoft = GraphEmulator(directory=hook("microsoft"), allow_http_webhooks=directory is not None, **ms_clock)
+    emulators = DemoEmulators(google.start(), microsoft.start(), clock=clock)
     if directory is not None:
         emulators.caldav = CalDavServer(directory=hook("caldav")).start()
         emulators.ics = IcsFeedServer(directory=hook("ics")).start()

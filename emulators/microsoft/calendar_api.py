@@ -224,7 +224,8 @@ class Calendar:
                    start=start, end=end, start_zone=body["start"].get("timeZone") or "UTC",
                    end_zone=body["end"].get("timeZone") or "UTC", show_as=show_as,
                    organizer_email=user.email, transaction_id=txn,
-                   sensitivity=body.get("sensitivity", "normal"), is_all_day=bool(body.get("isAllDay")))
+                   sensitivity=body.get("sensitivity", "normal"), is_all_day=bool(body.get("isAllDay")),
+                   created=self.store.now())
         self._apply_common(ev, body, user)
         if body.get("recurrence") is not None:
             try:
@@ -317,7 +318,7 @@ class Calendar:
                 if end < start:
                     raise bad_request("The end time of the event must be after its start time.")
                 ev.exceptions[original] = (start, end)
-                ev.touch()
+                ev.touch(self.store.now())
                 self.on_change(ctx.user, ev.id, "updated")
                 self.invitations.sync(ev)
                 return json_reply(event_json(ev, ctx.zone(), instance=self._instance(ev, original), basic=ctx.basic))
@@ -334,7 +335,7 @@ class Calendar:
             except (ValueError, ZoneError, RecurrenceError) as exc:
                 raise bad_request(str(exc)) from exc
             self._apply_common(ev, body, ctx.user)
-            ev.touch()
+            ev.touch(self.store.now())
             self.on_change(ctx.user, ev.id, "updated")
             self.invitations.deliver(ctx.user, ev)  # attendees added by this change are invited
             self.invitations.sync(ev)
@@ -364,7 +365,7 @@ class Calendar:
                 self._remove(ctx.user, ev, original)
             else:  # the organizer's copy goes to Deleted Items; attendees get a cancellation
                 ev.is_cancelled = True
-                ev.touch()
+                ev.touch(self.store.now())
                 self.on_change(ctx.user, ev.id, "deleted")
                 self.invitations.cancel(ev)
         return Response(status=202)
@@ -373,7 +374,7 @@ class Calendar:
         if original is not None:
             ev.cancelled.add(original)
             ev.exceptions.pop(original, None)
-            ev.touch()
+            ev.touch(self.store.now())
             self.on_change(user, ev.occurrence_id(original), "deleted")
             self.on_change(user, ev.id, "updated")
             self.invitations.sync(ev)

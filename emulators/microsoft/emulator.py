@@ -11,7 +11,7 @@ served over HTTPS on 127.0.0.1 from a background thread, with a Python control A
 from __future__ import annotations
 
 import random
-
+import time
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
@@ -37,17 +37,22 @@ class GraphEmulator:
 
     def __init__(self, *, port: int = 0, tenant: str = DEFAULT_TENANT, tls: LocalTls | None = None,
                  allow_http_webhooks: bool = False, deliver_invitations: bool = False,
-                 directory: Callable[[str], bool] | None = None):
+                 directory: Callable[[str], bool] | None = None, clock: Callable[[], float] = time.time):
         """``directory``: an outside directory the tenant syncs its accounts from (as a tenant
         synced from an organisation's own directory knows everyone in it). When someone signs in
         with an address the emulator does not know, ``directory(email)`` is asked (outside the
         emulator's lock); it may create the mailbox (``add_user``, ``add_event``) and answers
         whether the account exists. Without one, only accounts added with ``add_user`` (or the
-        ``users`` control action) can sign in, and others get AADSTS50034 as on a real tenant."""
+        ``users`` control action) can sign in, and others get AADSTS50034 as on a real tenant.
+
+        ``clock`` (seconds since the epoch, default ``time.time``) is the emulator's time: the
+        expiry of codes, tokens and subscriptions, the ``iat``/``exp`` of ID tokens, events'
+        created/modified stamps, response times and the stamps of notifications and errors all
+        follow it, so a test or a sandbox that jumps its clock ahead sees what Graph would then."""
         self.tls = tls or shared_tls()
         self.tenant = tenant
         self._port = port
-        self.store = Store()
+        self.store = Store(clock=clock)
         self.store.directory = directory
         self._control = Control()
         self._subs = Subscriptions(self.store, self.tls.ca_file, allow_http=allow_http_webhooks)
@@ -77,6 +82,10 @@ class GraphEmulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def now(self) -> datetime:
+        """The emulator's time (its ``clock``), aware UTC."""
+        return self.store.now()
 
     @property
     def port(self) -> int:
@@ -149,7 +158,7 @@ class GraphEmulator:
             organizer = "organizer@elsewhere.example" if cancelled else user.email
             ev = Event(id=new_id(), owner=user.email, subject=subject, start=start, end=end, start_zone=zone,
                        end_zone=zone, show_as=show_as, organizer_email=organizer, sensitivity=sensitivity,
-                       is_cancelled=cancelled, body=body)
+                       is_cancelled=cancelled, body=body, created=self.store.now())
             if recurrence is not None:
                 ev.recurrence = parse_recurrence(recurrence, start, zone)
             user.events[ev.id] = ev
@@ -174,13 +183,14 @@ class GraphEmulator:
                 action = {v: k for k, v in RESPONSES.items()}[response]
                 self.app.calendar.invitations.respond(copy_owner, copy, action)
                 return
+            now = self.store.now().astimezone()
             for a in ev.attendees:
                 if a.email.lower() == attendee.lower():
-                    a.response, a.response_time = response, datetime.now().astimezone()
+                    a.response, a.response_time = response, now
                     break
             else:
-                ev.attendees.append(Attendee(attendee, response=response, response_time=datetime.now().astimezone()))
-            ev.touch()
+                ev.attendees.append(Attendee(attendee, response=response, response_time=now))
+            ev.touch(now)
             self.app._on_change(user, ev.id, "updated")
 
     # --- faults -------------------------------------------------------------------------------
@@ -259,9 +269,10 @@ class GraphEmulator:
         self._subs.redirects[prefix] = target
 
     def subscriptions(self) -> list[Subscription]:
-        """Live subscriptions."""
+        """Live subscriptions (those not yet expired on the emulator's clock)."""
         with self.store.lock:
-            return list(self.store.subscriptions.values())
+            now = self.store.now()
+            return [sub for sub in self.store.subscriptions.values() if sub.expires_at >= now]
 
     def trigger_lifecycle(self, subscription_id: str, event: str) -> None:
         """Send a lifecycle notification: reauthorizationRequired, subscriptionRemoved or missed."""

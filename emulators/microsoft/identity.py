@@ -13,9 +13,8 @@ import html
 import json
 import secrets
 import threading
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlencode, urlparse
 
 import jwt
@@ -174,7 +173,7 @@ class Identity:
         self.store.codes[code] = AuthCode(
             code, pending["client_id"], pending["redirect_uri"], oid, tuple(pending["scopes"]), pending["nonce"],
             pending["code_challenge"], pending["code_challenge_method"],
-            datetime.now(timezone.utc) + timedelta(minutes=10))
+            self.store.now() + timedelta(minutes=10))
         params = {"code": code, "session_state": str(uuid.uuid4())}
         if pending["state"] is not None:
             params["state"] = pending["state"]
@@ -217,7 +216,7 @@ class Identity:
             if code.used:
                 raise OAuthError("invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, "
                                  "please retry with a new valid code or use an existing refresh token.")
-            if code.expires_at < datetime.now(timezone.utc):
+            if code.expires_at < self.store.now():
                 raise OAuthError("invalid_grant", 70008, "The provided authorization code or refresh token has "
                                  "expired due to inactivity. Send a new interactive authorization request.")
             if form.get("redirect_uri") != code.redirect_uri:
@@ -248,7 +247,7 @@ class Identity:
             if rt.state == "rotated":
                 raise OAuthError("invalid_grant", 70000, "The provided grant is invalid: the refresh token was "
                                  "already redeemed and replaced by a newer one.")
-            if rt.state == "expired" or rt.expires_at < datetime.now(timezone.utc):
+            if rt.state == "expired" or rt.expires_at < self.store.now():
                 raise OAuthError("invalid_grant", 700082, "The refresh token has expired due to inactivity. "
                                  "The token was issued on a date and was inactive for 90.00:00:00.")
             requested, _ = normalise_scopes(form.get("scope"))
@@ -284,7 +283,7 @@ class Identity:
         return json_reply(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def _id_token(self, client_id: str, user, nonce: str | None) -> str:
-        now = int(time.time())
+        now = int(self.store.clock())
         claims = {
             "aud": client_id, "iss": f"{self.issuer_base}/{user.tid}/v2.0", "iat": now, "nbf": now,
             "exp": now + 3600, "name": user.display_name, "oid": user.oid,

@@ -7,7 +7,7 @@ declined meeting leaves the attendee's calendar).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from .model import Attendee, Event, User, new_id
@@ -37,7 +37,7 @@ class Invitations:
                 continue
             copy = Event(id=new_id(), owner=user.email, subject=ev.subject, start=ev.start, end=ev.end,
                          start_zone=ev.start_zone, end_zone=ev.end_zone, show_as="tentative",
-                         organizer_email=organizer.email)
+                         organizer_email=organizer.email, created=self.store.now())
             copy.invited_by = (organizer.email.lower(), ev.id)
             self._copy_fields(ev, copy)
             user.events[copy.id] = copy
@@ -50,7 +50,7 @@ class Invitations:
             copy.start, copy.end, copy.start_zone, copy.end_zone = ev.start, ev.end, ev.start_zone, ev.end_zone
             self._copy_fields(ev, copy)
             copy.is_cancelled = ev.is_cancelled
-            copy.touch()
+            copy.touch(self.store.now())
             self.on_change(user, copy.id, "updated")
 
     def cancel(self, ev: Event) -> None:
@@ -61,13 +61,13 @@ class Invitations:
     def respond(self, attendee: User, copy: Event, action: str) -> None:
         """The attendee answers with ``accept``, ``tentativelyAccept`` or ``decline``."""
         response = RESPONSES[action]
-        now = datetime.now(timezone.utc)
+        now = self.store.now()
         if copy.invited_by is not None:
             organizer = self.store.users.get(copy.invited_by[0])
             master = organizer.events.get(copy.invited_by[1]) if organizer else None
             if master is not None:
                 _set_response(master, attendee.email, response, now)
-                master.touch()
+                master.touch(now)
                 self.on_change(organizer, master.id, "updated")
         if response == "declined":
             attendee.events.pop(copy.id, None)
@@ -75,7 +75,7 @@ class Invitations:
             return
         copy.show_as = SHOW_AS_AFTER[response]
         _set_response(copy, attendee.email, response, now)
-        copy.touch()
+        copy.touch(self.store.now())
         self.on_change(attendee, copy.id, "updated")
 
     def _copies(self, ev: Event):

@@ -96,9 +96,13 @@ class Event:
     copies: dict[str, str] = field(default_factory=dict)  # attendee email -> id of their copy
     invited_by: tuple[str, str] | None = None  # (organizer email, organizer's event id) on a copy
     ical_uid: str = field(default_factory=lambda: "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper())
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    modified: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     change_key: str = field(default_factory=lambda: new_id("CQAAA"))
+    created: datetime = field(kw_only=True)  # the emulator's time (Store.now), never a global clock
+    modified: datetime | None = field(default=None, kw_only=True)  # None: ``created``
+
+    def __post_init__(self) -> None:
+        if self.modified is None:
+            self.modified = self.created
 
     @property
     def duration(self) -> timedelta:
@@ -114,8 +118,9 @@ class Event:
         still readable by id (``isCancelled: true``)."""
         return self.is_cancelled and self.organizer_email.lower() == self.owner.lower()
 
-    def touch(self) -> None:
-        self.modified = datetime.now(timezone.utc)
+    def touch(self, now: datetime) -> None:
+        """A change at ``now`` (the emulator's time): new modified stamp and change key."""
+        self.modified = now
         self.change_key = new_id("CQAAA")
 
     # --- instances ------------------------------------------------------------------------

@@ -25,10 +25,11 @@ def json_reply(body: object, status: int = 200, headers: dict | None = None) -> 
     return resp
 
 
-def graph_error_reply(err: GraphError, client_request_id: str | None = None) -> Response:
+def graph_error_reply(err: GraphError, now: datetime, client_request_id: str | None = None) -> Response:
+    """``now``: the emulator's time, stamped in ``innerError.date``."""
     request_id = str(uuid.uuid4())
     body = {"error": {"code": err.code, "message": err.message, "innerError": {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "date": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
         "request-id": request_id, "client-request-id": client_request_id or request_id}}}
     resp = json_reply(body, err.status, err.headers)
     if err.status == 401:
@@ -46,8 +47,9 @@ class OAuthError(Exception):
         self.error, self.aadsts, self.description, self.status = error, aadsts, description, status
 
 
-def oauth_error_reply(err: OAuthError) -> Response:
-    now = datetime.now(timezone.utc)
+def oauth_error_reply(err: OAuthError, now: datetime) -> Response:
+    """``now``: the emulator's time, stamped in the description and ``timestamp``."""
+    now = now.astimezone(timezone.utc)
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
     return json_reply({
         "error": err.error,

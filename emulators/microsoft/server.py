@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -128,14 +127,14 @@ class GraphApp:
         try:
             endpoint, values = adapter.match()
         except MethodNotAllowed:
-            return graph_error_reply(GraphError(405, "Request_BadRequest", "The HTTP method is not allowed."))
+            return self._error_reply(GraphError(405, "Request_BadRequest", "The HTTP method is not allowed."))
         except (NotFound, HTTPException):
-            return graph_error_reply(GraphError(400, "BadRequest", f"Resource not found for the segment "
+            return self._error_reply(GraphError(400, "BadRequest", f"Resource not found for the segment "
                                                                      f"'{request.path.rsplit('/', 1)[-1]}'."))
         if endpoint == "control":
             return self.control.handle(request, values["action"])
         if endpoint == "batch" and batch_part:
-            return graph_error_reply(GraphError(400, "BadRequest", "A $batch cannot hold another $batch."))
+            return self._error_reply(GraphError(400, "BadRequest", "A $batch cannot hold another $batch."))
         try:
             fault = self.store.take_fault(request.path)
             delay = fault.delay if fault is not None else 0.0
@@ -154,12 +153,15 @@ class GraphApp:
                 return self._fault_reply(request, fault)  # done, but the caller never hears of it
             return response
         except GraphError as err:
-            return graph_error_reply(err, request.headers.get("client-request-id"))
+            return self._error_reply(err, request.headers.get("client-request-id"))
         except OAuthError as err:
-            return oauth_error_reply(err)
+            return oauth_error_reply(err, self.store.now())
         except Exception:  # a bug in the emulator: say so like Graph would, and log it
             log.exception("graph emulator failed on %s %s", request.method, request.path)
-            return graph_error_reply(GraphError(500, "ErrorInternalServerError", "An internal server error occurred."))
+            return self._error_reply(GraphError(500, "ErrorInternalServerError", "An internal server error occurred."))
+
+    def _error_reply(self, err: GraphError, client_request_id: str | None = None) -> Response:
+        return graph_error_reply(err, self.store.now(), client_request_id)
 
     def _fault_reply(self, request: Request, fault) -> Response:
         if "/oauth2/" in request.path:
@@ -177,7 +179,7 @@ class GraphApp:
                  504: ("GatewayTimeout", "The gateway timed out."),
                  401: ("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")}
         code, message = codes.get(fault.status, ("ErrorInternalServerError", "Injected failure."))
-        return graph_error_reply(GraphError(fault.status, fault.code or code, message, headers))
+        return self._error_reply(GraphError(fault.status, fault.code or code, message, headers))
 
     def _identity(self, request: Request, endpoint: str, values: dict) -> Response:
         tenant = values["tenant"]
@@ -200,7 +202,7 @@ class GraphApp:
             at = self.store.access_tokens.get(token)
             if at is None:
                 raise GraphError(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
-            if at.expires_at <= datetime.now(timezone.utc):
+            if at.expires_at <= self.store.now():
                 raise GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
             user = self.store.users_by_oid[at.oid]
             self._check_throttle(user.oid)

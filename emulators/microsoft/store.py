@@ -6,6 +6,7 @@ import random
 
 import secrets
 import threading
+import time
 import uuid
 from typing import Callable
 from dataclasses import dataclass, field
@@ -103,9 +104,14 @@ class Fault:
 
 
 class Store:
-    """Mutable state of one emulator. Handlers take ``lock`` for every read and write."""
+    """Mutable state of one emulator. Handlers take ``lock`` for every read and write.
 
-    def __init__(self) -> None:
+    ``clock`` (seconds since the epoch) is the emulator's time: every expiry and every stamp it
+    writes reads it (a test or a sandbox may pass its own, so a jump ahead expires tokens and
+    subscriptions as the real service would)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}  # by lower-cased email
         self.users_by_oid: dict[str, User] = {}
@@ -131,6 +137,10 @@ class Store:
         self.latency = 0.0  # seconds added to every Graph round trip (a $batch is one)
         self.concurrency_limit: int | None = 4  # Graph: 4 concurrent requests per app per mailbox
         self.in_flight: dict[tuple[str, str], int] = {}  # (client id, oid) -> requests being served
+
+    def now(self) -> datetime:
+        """The emulator's current time (aware, UTC)."""
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
 
     # --- users and clients ---------------------------------------------------------------
     def add_user(self, email: str, *, personal: bool = False, display_name: str = "",
@@ -176,7 +186,7 @@ class Store:
 
     # --- tokens ---------------------------------------------------------------------------
     def issue_tokens(self, client_id: str, oid: str, scopes: tuple[str, ...]) -> tuple[AccessToken, RefreshToken]:
-        now = datetime.now(timezone.utc)
+        now = self.now()
         with self.lock:
             at = AccessToken("eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(48), client_id, oid, scopes,
                              now + self.access_token_lifetime)
@@ -188,7 +198,7 @@ class Store:
 
     def expire_access_tokens(self, email: str | None = None) -> int:
         with self.lock:
-            past = datetime.now(timezone.utc) - timedelta(seconds=1)
+            past = self.now() - timedelta(seconds=1)
             n = 0
             for at in self.access_tokens.values():
                 if email is None or at.oid == self.user(email).oid:

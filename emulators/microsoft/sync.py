@@ -157,7 +157,7 @@ class Subscriptions:
                 if item is None:
                     return
                 url, body = item
-                entry = {"url": url, "body": body, "at": datetime.now(timezone.utc).isoformat()}
+                entry = {"url": url, "body": body, "at": self.store.now().isoformat()}
                 try:
                     resp = self._session.post(self._target(url), json=body, timeout=NOTIFICATION_TIMEOUT)
                     entry["status"] = resp.status_code
@@ -229,7 +229,7 @@ class Subscriptions:
     def _own(self, ctx: Ctx, sub_id: str) -> Subscription:
         with self.store.lock:
             sub = self.store.subscriptions.get(sub_id)
-            if sub is not None and sub.expires_at < datetime.now(timezone.utc):
+            if sub is not None and sub.expires_at < self.store.now():
                 del self.store.subscriptions[sub_id]
                 sub = None
         if sub is None or sub.oid != ctx.user.oid:
@@ -258,7 +258,7 @@ class Subscriptions:
             raise bad_request("expirationDateTime is not a valid date.", "InvalidRequest") from exc
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=timezone.utc)
-        now = datetime.now(timezone.utc)
+        now = self.store.now()
         if expires <= now:
             raise bad_request("Subscription expiration must be in the future.", "InvalidRequest")
         if expires > now + timedelta(minutes=MAX_EVENT_SUBSCRIPTION_MINUTES):
@@ -295,7 +295,7 @@ class Subscriptions:
         """Called under the store lock whenever an event of ``user`` changes."""
         if split_occurrence_id(event_id) is not None:
             return  # the master's own "updated" change covers it
-        now = datetime.now(timezone.utc)
+        now = self.store.now()
         for sub in list(self.store.subscriptions.values()):
             if sub.oid != user.oid or sub.expires_at < now or kind not in sub.change_types:
                 continue

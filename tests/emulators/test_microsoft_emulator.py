@@ -350,3 +350,33 @@ def test_an_outside_directory_provisions_the_accounts_it_knows_at_sign_in(http):
                                            login_hint="someone@else.example"))
         sign_in(session, authorize_url(emu, "Calendars.ReadBasic openid", challenge, login_hint="nia@org.example"))
     assert asked == ["nia@org.example", "someone@else.example"]  # a known account is not asked again
+
+
+# --- the emulator's clock ------------------------------------------------------------------------
+def test_tokens_codes_and_stamps_follow_the_emulators_clock():
+    now = [datetime(2027, 3, 1, 9, tzinfo=UTC).timestamp()]  # months ahead of the real time
+    with GraphEmulator(clock=lambda: now[0]) as emu, client_session(emu.ca_file) as http:
+        email = unique("hal")
+        reply = tokens(emu, http, email)
+        claims = jwt.decode(reply["id_token"], options={"verify_signature": False})
+        assert claims["iat"] == int(now[0]) and claims["exp"] == int(now[0]) + 3600
+        created = http.post(f"{emu.graph_url}/me/events", json=weekly_event(), headers=bearer(reply)).json()
+        assert created["createdDateTime"] == created["lastModifiedDateTime"] == "2027-03-01T09:00:00Z"
+
+        now[0] += 2 * 3600  # the access token (an hour) is now expired; the refresh token (90 days) is not
+        expired = http.get(f"{emu.graph_url}/me/events", headers=bearer(reply))
+        assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+        assert expired.json()["error"]["innerError"]["date"] == "2027-03-01T11:00:00"
+        fresh = _refresh(emu, http, reply["refresh_token"])
+        assert fresh.status_code == 200, fresh.text
+        patched = http.patch(f"{emu.graph_url}/me/events/{created['id']}", json={"subject": "Moved"},
+                             headers=bearer(fresh.json())).json()
+        assert patched["createdDateTime"] == "2027-03-01T09:00:00Z"
+        assert patched["lastModifiedDateTime"] == "2027-03-01T11:00:00Z"
+
+        verifier, challenge = pkce()
+        answer = sign_in(http, authorize_url(emu, "Calendars.ReadBasic openid", challenge, login_hint=email))
+        now[0] += 11 * 60  # an authorization code lives ten minutes
+        late = redeem(emu, http, answer["code"], verifier)
+        assert late.status_code == 400 and late.json()["error_codes"] == [70008]
+        assert "2027-03-01 11:11:00Z" in late.json()["error_description"]

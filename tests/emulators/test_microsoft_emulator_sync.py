@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from emulators.microsoft import GraphEmulator
 from emulators.microsoft.receiver import WebhookReceiver
 from emulators.tls import client_session
 from tests.emulators.microsoft_helpers import bearer, tokens, unique, weekly_event
@@ -137,6 +138,32 @@ def test_subscription_handshake_notifications_renewal_and_delete(emu, http, hook
     assert too_far.status_code == 400
     assert http.delete(f"{emu.graph_url}/subscriptions/{sub['id']}", headers=bearer(reply)).status_code == 204
     assert http.get(f"{emu.graph_url}/subscriptions/{sub['id']}", headers=bearer(reply)).status_code == 404
+
+
+def test_a_subscription_expires_on_the_emulators_clock(hook):
+    now = [datetime(2027, 3, 1, 9, tzinfo=UTC).timestamp()]  # months ahead of the real time
+    with GraphEmulator(clock=lambda: now[0]) as emu, client_session(emu.ca_file) as http:
+        emu.set_token_lifetime(24 * 3600)  # the token outlives the jump below; the subscription does not
+        reply = tokens(emu, http, unique("gus"))
+        created = _subscribe(emu, http, reply, hook.url, expirationDateTime="2027-03-01T10:00:00Z")
+        assert created.status_code == 201, created.text  # an hour ahead on the emulator's clock
+        sub = created.json()
+        http.post(f"{emu.graph_url}/me/events", json=weekly_event(), headers=bearer(reply))
+        emu.flush_notifications()
+        assert [n["value"][0]["changeType"] for n in hook.notifications] == ["created"]
+        assert emu.notifications()[0]["at"].startswith("2027-03-01T09:00:00")
+
+        now[0] += 2 * 3600
+        assert emu.subscriptions() == []
+        http.post(f"{emu.graph_url}/me/events", json=weekly_event(start="2027-03-09T10:00:00"), headers=bearer(reply))
+        emu.flush_notifications()
+        assert len(hook.notifications) == 1  # an expired subscription is not notified
+        assert http.get(f"{emu.graph_url}/subscriptions/{sub['id']}", headers=bearer(reply)).status_code == 404
+        renew = http.patch(f"{emu.graph_url}/subscriptions/{sub['id']}",
+                           json={"expirationDateTime": "2027-03-02T09:00:00Z"}, headers=bearer(reply))
+        assert renew.status_code == 404
+        past = _subscribe(emu, http, reply, hook.url, expirationDateTime="2027-03-01T10:30:00Z")
+        assert past.status_code == 400 and "future" in past.json()["error"]["message"]
 
 
 def test_lifecycle_events_reach_the_lifecycle_url(emu, http, hook):

@@ -234,6 +234,29 @@ def test_rotated_refresh_token_is_persisted_and_the_old_cache_is_dead(world):
     assert world.provider.free_busy([ada], *MARCH)[ada.connection_id].error is None
 
 
+def test_an_access_token_expired_in_emulated_time_is_refreshed_on_the_401():
+    """The sandbox skips ahead: the emulator's clock jumps two hours, so the access token MSAL
+    still holds (valid by the real clock) is expired for Graph; the next read refreshes once."""
+    now = [datetime(2027, 3, 1, 9, tzinfo=UTC).timestamp()]
+    with (GraphEmulator(clock=lambda: now[0]) as emu, WebhookReceiver() as hook,
+          client_session(emu.ca_file) as session):
+        emu.set_auto_approve(True)
+        world = World(emu, hook, session)
+        ada = world.account("ada@contoso.example")
+        emu.add_event(ada.email, "Dentist", _utc(1, 14), _utc(1, 15))
+        first = world.provider.free_busy([ada], *MARCH)[ada.connection_id]
+        assert first.error is None and [(b.start, b.end) for b in first.busy] == [(_utc(1, 14), _utc(1, 15))]
+
+        now[0] += 2 * 3600
+        second = world.provider.free_busy([ada], *MARCH)[ada.connection_id]
+
+        assert second.error is None and second.busy == first.busy
+        assert [r["status"] for r in world.graph_requests("getSchedule")] == [200, 401, 200]
+        assert [r["status"] for r in world.graph_requests("/oauth2/v2.0/token")] == [200, 200]  # sign-in, refresh
+        assert len(world.saved) == 1 and ada.credentials == world.saved[0]  # the rotated refresh token is kept
+        assert world.sleeps == []  # a refresh, not a retry
+
+
 def test_short_lived_tokens_refresh_each_call_and_every_rotation_is_saved(world):
     world.emu.set_token_lifetime(60)  # MSAL refreshes tokens that expire within 5 minutes
     ada = world.account("ada@contoso.example")

@@ -13,6 +13,7 @@ import requests
 from adapters.mail.memory import InMemoryMailer
 from config.bootstrap import bootstrap
 from emulators.microsoft.browser import sign_in as microsoft_consent
+from emulators.microsoft.receiver import WebhookReceiver
 from emulators.tls import client_session
 from scheduler.services import programs, sandbox
 from scheduler.services.accounts import account_for
@@ -96,6 +97,27 @@ def test_a_mentee_imported_later_connects_microsoft_and_google_through_the_conse
     done = client.get("/" + callback)
     assert done.status_code == 302, done.get_data(as_text=True)
     assert _busy(container, person_id, "google") == _expected_busy(container, NEWCOMER, "Europe/Paris")
+
+
+def test_after_a_skip_the_emulated_graph_sees_the_sandbox_time_and_microsoft_calendars_keep_working(site):
+    container, _, emulators = site
+    with container.uow() as uow:
+        [lin] = uow.people.by_emails(["lin.mentee@sandbox.tandem.test"])
+        lin_id = lin.id
+        [connection] = [c.id for c in uow.connections.of_people([lin_id]) if c.provider == "microsoft"]
+    before = _busy(container, lin_id, "microsoft")
+
+    sandbox.advance(container, timedelta(days=8))  # past the access token's hour and a subscription's 6 days
+
+    now = container.clock.now()
+    assert timedelta(0) <= emulators.microsoft.now() - now < timedelta(minutes=10)  # the same clock
+    assert emulators.microsoft.now() - emulators.google.now() < timedelta(minutes=10)
+    assert _busy(container, lin_id, "microsoft") == [b for b in before if b[1] > now]  # token refreshed on 401
+    with container.uow() as uow:
+        account = account_for(container, uow.connections.get(connection))
+    with WebhookReceiver() as hook:  # a subscription's expiry is set on the same (sandbox) time as Graph's
+        watch = container.providers["microsoft"].watch(account, hook.url, "sandbox-token")
+    assert watch is not None and now < watch.expires_at <= now + timedelta(days=7)
 
 
 def _query(url: str) -> dict:
