@@ -118,6 +118,7 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("/programs/<program_id>/alerts", "POST"): PROGRAM_COORDINATOR,
     ("/programs/<program_id>/settings", "GET"): PROGRAM_COORDINATOR,
     ("/programs/<program_id>/settings", "POST"): PROGRAM_COORDINATOR,
+    ("/programs/<program_id>/sharing", "POST"): PROGRAM_COORDINATOR,
     ("/programs/<program_id>/api-tokens", "POST"): PROGRAM_COORDINATOR,
     ("/programs/<program_id>/api-tokens/<token_id>/revoke", "POST"): PROGRAM_COORDINATOR,
     ("/programs/<program_id>/pairs/<pair_id>/<action>", "POST"): PROGRAM_COORDINATOR,
