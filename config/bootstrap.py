@@ -67,6 +67,9 @@ class Container(Dependencies):
                          renderer=MailRenderer(), links=link_signer(settings))
 
     def dispose(self) -> None:
+        close = getattr(self.mailer, "close", None)  # kept SMTP connections
+        if close is not None:
+            close()
         self.engine.dispose()
 
 
