@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import plan
+from bench import delivery, plan
 
-BENCHMARKS = (("planning", plan.main),)
+BENCHMARKS = (("planning", plan.main), ("delivery", delivery.main))
 
 
 def main(argv: list[str] | None = None) -> int:
