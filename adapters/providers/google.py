@@ -44,6 +44,7 @@ from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, Recon
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
+PROVIDER = "google"  # the provider label of the metrics
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 GOOGLE_BATCH_URI = "https://www.googleapis.com/batch/calendar/v3"
 SERIES_TAG = "tandemSeriesKey"
@@ -139,19 +140,20 @@ class GoogleCalendarProvider:
         finally:
             self._persist(account, session)
 
-    def _execute(self, account: CalendarAccount, make: Callable[[object], object],
+    def _execute(self, method: str, account: CalendarAccount, make: Callable[[object], object],
                  session: _Session | None = None) -> dict:
-        """Run one API request with retries of transient failures (in ``session`` if given)."""
+        """Run one API request with retries of transient failures (in ``session`` if given);
+        ``method`` is the adapter operation the metrics name."""
         if session is None:
             with self._open(account) as opened:
-                return self._execute(account, make, opened)
+                return self._execute(method, account, make, opened)
         return call_with_retries(lambda: self._guarded(account, session, lambda: make(session.service).execute()),
-                                 self._retry, sleep=self._sleep)
+                                 self._retry, provider=PROVIDER, method=method, sleep=self._sleep)
 
-    def _execute_many(self, account: CalendarAccount, makers: list[Callable[[object], object]]) -> list[dict]:
+    def _execute_many(self, method: str, account: CalendarAccount, makers: list[Callable[[object], object]]) -> list[dict]:
         """Run several requests of one account, 50 per HTTP batch; retry only the failed ones."""
         if len(makers) == 1:
-            return [self._execute(account, makers[0])]
+            return [self._execute(method, account, makers[0])]
         results: dict[int, dict] = {}
 
         def attempt() -> list[dict]:
@@ -175,7 +177,7 @@ class GoogleCalendarProvider:
                 raise worst_of(list(failures.values()))
             return [results[i] for i in range(len(makers))]
         with self._open(account) as session:
-            return call_with_retries(attempt, self._retry, sleep=self._sleep)
+            return call_with_retries(attempt, self._retry, provider=PROVIDER, method=method, sleep=self._sleep)
 
     # --- free/busy ---------------------------------------------------------------------------
     def free_busy(self, accounts: Sequence[CalendarAccount], start: datetime, end: datetime) -> dict[str, FreeBusy]:
@@ -205,7 +207,7 @@ class GoogleCalendarProvider:
             body = {"timeMin": _rfc3339(part.start), "timeMax": _rfc3339(part.end), "timeZone": "UTC",
                     "calendarExpansionMax": MAX_CALENDARS_PER_QUERY, "items": [{"id": c} for c in calendar_ids]}
             return lambda service: service.freebusy().query(body=body)
-        replies = self._execute_many(lead, [query(part) for part in windows])
+        replies = self._execute_many("free_busy", lead, [query(part) for part in windows])
         busy: dict[str, list[Interval]] = {c: [] for c in calendar_ids}
         errors: dict[str, str] = {}
         for reply in replies:
@@ -246,11 +248,11 @@ class GoogleCalendarProvider:
                                                         "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
         calendar = account.calendar_id
         try:
-            event = self._execute(account, lambda s: s.events().insert(
+            event = self._execute("create_series", account, lambda s: s.events().insert(
                 calendarId=calendar, body=body, conferenceDataVersion=1, sendUpdates=self._send_updates))
         except AlreadyExists:
             log.info("series %s already exists on Google; reading it back", event_id)
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
+            event = self._execute("create_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS))
             if event.get("status") == "cancelled":
                 raise CancelledBefore(f"Google Calendar already holds event {event_id} for this series, cancelled: "
@@ -260,7 +262,7 @@ class GoogleCalendarProvider:
             if not _meet_pending(event):
                 break
             self._sleep(wait)
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
+            event = self._execute("create_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS))
         return SeriesRef(event_id=event_id, video_url=_video_url(event))
 
@@ -268,10 +270,10 @@ class GoogleCalendarProvider:
         window = interval(start, end)
         calendar = account.calendar_id
         with self._open(account) as session:
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
+            event = self._execute("get_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
                                                                     fields=SERIES_FIELDS), session)
             if event.get("recurrence"):
-                items = self._all_pages(account, session, lambda s, page: s.events().instances(
+                items = self._all_pages("get_series", account, session, lambda s, page: s.events().instances(
                     calendarId=calendar, eventId=event_id, timeMin=_rfc3339(window.start),
                     timeMax=_rfc3339(window.end), showDeleted=True, maxResults=250, pageToken=page,
                     fields=INSTANCE_FIELDS))
@@ -286,21 +288,21 @@ class GoogleCalendarProvider:
                            description=event.get("description", ""), attendees=attendees,
                            occurrences=tuple(occurrences))
 
-    def _all_pages(self, account: CalendarAccount, session: _Session,
+    def _all_pages(self, method: str, account: CalendarAccount, session: _Session,
                    make: Callable[[object, str | None], object]) -> list[dict]:
         items: list[dict] = []
         page: str | None = None
         while True:
-            reply = self._execute(account, lambda s, p=page: make(s, p), session)
+            reply = self._execute(method, account, lambda s, p=page: make(s, p), session)
             items.extend(reply.get("items", []))
             page = reply.get("nextPageToken")
             if not page:
                 return items
 
-    def _instance(self, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
+    def _instance(self, method: str, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
         """The instance of ``event_id`` that originally started at ``original_start``."""
         calendar = account.calendar_id
-        reply = self._execute(account, lambda s: s.events().instances(
+        reply = self._execute(method, account, lambda s: s.events().instances(
             calendarId=calendar, eventId=event_id, originalStart=_rfc3339(original_start),
             showDeleted=True, fields="items(id,status,start,end,originalStartTime)"))
         for item in reply.get("items", []):
@@ -310,29 +312,29 @@ class GoogleCalendarProvider:
 
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
-        instance = self._instance(account, event_id, original_start)
+        instance = self._instance("move_occurrence", account, event_id, original_start)
         zone = instance.get("start", {}).get("timeZone")
         patch = {"start": _event_time(new_start, zone), "end": _event_time(new_end, zone), "status": "confirmed"}
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
+        self._execute("move_occurrence", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
                                                           body=patch, sendUpdates=self._send_updates,
                                                           fields="id"))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
-        instance = self._instance(account, event_id, original_start)
+        instance = self._instance("cancel_occurrence", account, event_id, original_start)
         if instance.get("status") == "cancelled":
             return
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
+        self._execute("cancel_occurrence", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
                                                           body={"status": "cancelled"},
                                                           sendUpdates=self._send_updates, fields="id"))
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=event_id,
+        self._execute("update_description", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=event_id,
                                                           body={"description": description},
                                                           sendUpdates=self._send_updates, fields="id"))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
         try:
-            self._execute(account, lambda s: s.events().delete(calendarId=account.calendar_id, eventId=event_id,
+            self._execute("cancel_series", account, lambda s: s.events().delete(calendarId=account.calendar_id, eventId=event_id,
                                                                sendUpdates=self._send_updates))
         except AlreadyDeleted:
             return
@@ -348,7 +350,7 @@ class GoogleCalendarProvider:
         changed: list[str] = []
         with self._open(account) as session:
             while True:
-                reply = self._execute(account, lambda s, p=dict(params): s.events().list(**p), session)
+                reply = self._execute("changes", account, lambda s, p=dict(params): s.events().list(**p), session)
                 for item in reply.get("items", []):
                     ours = SERIES_TAG in item.get("extendedProperties", {}).get("private", {})
                     if ours or (cursor and item.get("status") == "cancelled"):
@@ -362,14 +364,14 @@ class GoogleCalendarProvider:
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         body = {"id": str(uuid.uuid4()), "type": "web_hook", "address": webhook_url, "token": token}
-        reply = self._execute(account, lambda s: s.events().watch(calendarId=account.calendar_id, body=body))
+        reply = self._execute("watch", account, lambda s: s.events().watch(calendarId=account.calendar_id, body=body))
         expires = datetime.fromtimestamp(int(reply["expiration"]) / 1000, timezone.utc)
         return Watch(watch_id=reply["id"], resource_id=reply["resourceId"], expires_at=expires, token=token)
 
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         body = {"id": watch.watch_id, "resourceId": watch.resource_id}
         try:
-            self._execute(account, lambda s: s.channels().stop(body=body))
+            self._execute("stop_watch", account, lambda s: s.channels().stop(body=body))
         except NotFound:
             return  # expired or stopped already
 
@@ -377,7 +379,7 @@ class GoogleCalendarProvider:
         token = account.credentials.get("refresh_token") or account.credentials.get("token")
         if token:
             call_with_retries(lambda: google_oauth.revoke_token(self._revoke_uri, token, trust_env=self._trust_env),
-                              self._retry, sleep=self._sleep)
+                              self._retry, provider=PROVIDER, method="revoke", sleep=self._sleep)
 
     def verify(self, account: CalendarAccount, now: datetime) -> None:
         """Nothing to check: the tokens come straight from the person's OAuth consent."""

@@ -97,7 +97,8 @@ class IcsFeedCalendarProvider:
         url = credentials.get("url")
         if not url:
             raise ReconnectNeeded("no calendar feed link is stored for this person: give Tandem the feed link")
-        body = call_with_retries(lambda: _feed_body(self._fetch(url)), self._retry_policy, sleep=self._sleep)
+        body = call_with_retries(lambda: _feed_body(self._fetch(url)), self._retry_policy, provider="ics",
+                                 method="load_feed", sleep=self._sleep)
         return body, "the calendar feed"
 
     def busy_in(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[Interval, ...]:

@@ -45,14 +45,16 @@ class GraphClient:
         self.rate_limiter = rate_limiter
         self.timeout = timeout
 
-    def request(self, account: CalendarAccount, method: str, path_or_url: str, *, params: dict | None = None,
-                json: dict | None = None, headers: dict | None = None) -> requests.Response:
-        """Send one Graph request (retried when transient) and return the 2xx response."""
+    def request(self, operation: str, account: CalendarAccount, method: str, path_or_url: str, *,
+                params: dict | None = None, json: dict | None = None,
+                headers: dict | None = None) -> requests.Response:
+        """Send one Graph request (retried when transient) and return the 2xx response.
+        ``operation`` is the adapter's (``free_busy``, ``create_series``, ...), for the metrics."""
         url = path_or_url if path_or_url.startswith("https://") else self.graph_url + path_or_url
         if not url.startswith(self.graph_url + "/"):
             raise ProviderError(f"refusing to send a Graph token to {url.split('?')[0]!r}")
         return call_with_retries(lambda: self._once(account, method, url, params, json, headers),
-                                 self.retry_policy, sleep=self.sleep)
+                                 self.retry_policy, provider="microsoft", method=operation, sleep=self.sleep)
 
     def _once(self, account, method, url, params, json, headers) -> requests.Response:
         if self.rate_limiter is not None:
