@@ -136,55 +136,57 @@ def _notification_ids(container) -> list[str]:
         return list(session.scalars(select(Notification.id).order_by(Notification.id)))
 
 
-def _rendered(container, ids: list[str], chunk: int = 1000):
-    """The emails of ``ids`` as the pipeline renders them, ``chunk`` at a time (untimed)."""
+def render_all(container, chunk: int = 1000) -> list[list]:
+    """Every due email as the pipeline renders it, in chunks of ``chunk`` (untimed, done once)."""
+    ids, chunks = _notification_ids(container), []
     for start in range(0, len(ids), chunk):
         with container.uow() as uow:
-            yield [render(container, uow, uow.notifications.get(i)) for i in ids[start:start + chunk]]
+            chunks.append([render(container, uow, uow.notifications.get(i)) for i in ids[start:start + chunk]])
+    return chunks
 
 
-def smtplib_prebuilt(container, port: int, sink: Path) -> Result:
+def smtplib_prebuilt(container, rendered: list[list], port: int, sink: Path) -> Result:
     """The floor: the messages rendered and built beforehand (untimed), then sent with
     ``send_message`` on one kept ``smtplib`` connection (only the sending is timed)."""
-    ids, seconds = _notification_ids(container), 0.0
+    seconds = 0.0
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         smtp.ehlo()
-        for emails in _rendered(container, ids):
+        for emails in rendered:
             built = [(list(email.to), build_message(email, from_address=FROM)) for email in emails]
             began = time.perf_counter()
             for to, message in built:
                 smtp.send_message(message, from_addr=ENVELOPE_FROM, to_addrs=to)
             seconds += time.perf_counter() - began
-    return _result("smtplib, built beforehand, kept connection", len(ids), seconds, sink, container)
+    return _result("smtplib, built beforehand, kept connection", sum(map(len, rendered)), seconds, sink, container)
 
 
-def smtplib_building(container, port: int, sink: Path) -> Result:
+def smtplib_building(container, rendered: list[list], port: int, sink: Path) -> Result:
     """A plain script: each message built (``build_message``) and sent on one kept connection."""
-    ids, seconds = _notification_ids(container), 0.0
+    seconds = 0.0
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         smtp.ehlo()
-        for emails in _rendered(container, ids):
+        for emails in rendered:
             began = time.perf_counter()
             for email in emails:
                 smtp.send_message(build_message(email, from_address=FROM), from_addr=ENVELOPE_FROM,
                                   to_addrs=list(email.to))
             seconds += time.perf_counter() - began
-    return _result("smtplib, building each, kept connection", len(ids), seconds, sink, container)
+    return _result("smtplib, building each, kept connection", sum(map(len, rendered)), seconds, sink, container)
 
 
-def mailer_alone(container, port: int, sink: Path, max_per_connection: int) -> Result:
+def mailer_alone(container, rendered: list[list], port: int, sink: Path, max_per_connection: int) -> Result:
     """``SmtpMailer.send`` (builds, sends, maps errors) on the rendered emails, one thread."""
     mailer = SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port, from_address=FROM,
                                     max_messages_per_connection=max_per_connection))
-    ids, seconds = _notification_ids(container), 0.0
-    for emails in _rendered(container, ids):
+    seconds = 0.0
+    for emails in rendered:
         began = time.perf_counter()
         for email in emails:
             mailer.send(email)
         seconds += time.perf_counter() - began
     mailer.close()
     what = "a connection per email" if max_per_connection == 1 else "kept connection"
-    return _result(f"SmtpMailer alone, {what}", len(ids), seconds, sink, container)
+    return _result(f"SmtpMailer alone, {what}", sum(map(len, rendered)), seconds, sink, container)
 
 
 def pipeline(container, threads: int, sink: Path, deadline_s: float = 3600) -> Result:
@@ -255,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     if messages < 1 or args.threads < 1:
         parser.error("--messages and --threads must be at least 1")
     cases = [("prebuilt", smtplib_prebuilt), ("building", smtplib_building),
-             ("mailer", lambda c, port, sink: mailer_alone(c, port, sink, 100))]
+             ("mailer", lambda c, r, port, sink: mailer_alone(c, r, port, sink, 100))]
     if not args.skip_old:
-        cases.append(("mailer-per-email", lambda c, port, sink: mailer_alone(c, port, sink, 1)))
+        cases.append(("mailer-per-email", lambda c, r, port, sink: mailer_alone(c, r, port, sink, 1)))
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
         tmp_path = Path(tmp)
         url = args.database or f"sqlite:///{tmp_path / 'delivery.db'}"
@@ -269,11 +271,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"seeding {messages:,} due reminders on {container.engine.url.get_backend_name()} ...",
                       flush=True)
                 seed(container, messages)
-                results = []
+                print("rendering them once for the baselines (untimed) ...", flush=True)
+                rendered, results = render_all(container), []
                 for name, case in cases:
                     out = tmp_path / f"{name}.txt"
                     with smtp_sink(out) as port:
-                        results.append(case(container, port, out))
+                        results.append(case(container, rendered, port, out))
+                    print(f"  {results[-1].name}: {results[-1].rate:.0f} msg/s", flush=True)
+                del rendered
                 results.append(pipeline(container, args.threads, pipeline_out))
             finally:
                 container.dispose()
