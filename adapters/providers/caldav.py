@@ -215,7 +215,8 @@ class CalDavCalendarProvider:
         resource = calendar.get_event_by_uid(event_id)
         return resource, ical_util.parse_calendar(resource.data, f"CalDAV event {event_id}")
 
-    def _edit(self, method: str, account: CalendarAccount, event_id: str, change: Callable[[icalendar.Calendar], object]) -> None:
+    def _edit(self, method: str, account: CalendarAccount, event_id: str,
+              change: Callable[[icalendar.Calendar], object]) -> None:
         """Read the series, apply ``change`` and write it back under If-Match (False: no write)."""
         def edit(calendar: caldav.Calendar) -> None:
             resource, ics = self._load_series(calendar, event_id)
@@ -239,7 +240,8 @@ class CalDavCalendarProvider:
             def read(calendar: caldav.Calendar) -> list[str]:
                 return [resource.data for resource in calendar.search(start=start, end=end, event=True)]
             try:
-                return FreeBusy(busy=ical_util.busy_time(self._run("free_busy", account, read), "an event in the CalDAV calendar",
+                texts = self._run("free_busy", account, read)
+                return FreeBusy(busy=ical_util.busy_time(texts, "an event in the CalDAV calendar",
                                                          start, end, account.credentials.get("tz"),
                                                          limits=self._expansion_limits))
             except (ProviderError, InvalidInput) as exc:
@@ -283,7 +285,8 @@ class CalDavCalendarProvider:
             ics, event_id, description, now=self._now()))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
-        self._edit("cancel_series", account, event_id, lambda ics: ical_util.cancel_series(ics, event_id, now=self._now()))
+        self._edit("cancel_series", account, event_id,
+                   lambda ics: ical_util.cancel_series(ics, event_id, now=self._now()))
 
     def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
         def read(calendar: caldav.Calendar) -> Changes:

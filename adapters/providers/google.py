@@ -150,7 +150,8 @@ class GoogleCalendarProvider:
         return call_with_retries(lambda: self._guarded(account, session, lambda: make(session.service).execute()),
                                  self._retry, provider=PROVIDER, method=method, sleep=self._sleep)
 
-    def _execute_many(self, method: str, account: CalendarAccount, makers: list[Callable[[object], object]]) -> list[dict]:
+    def _execute_many(self, method: str, account: CalendarAccount,
+                      makers: list[Callable[[object], object]]) -> list[dict]:
         """Run several requests of one account, 50 per HTTP batch; retry only the failed ones."""
         if len(makers) == 1:
             return [self._execute(method, account, makers[0])]
@@ -252,8 +253,8 @@ class GoogleCalendarProvider:
                 calendarId=calendar, body=body, conferenceDataVersion=1, sendUpdates=self._send_updates))
         except AlreadyExists:
             log.info("series %s already exists on Google; reading it back", event_id)
-            event = self._execute("create_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS))
+            event = self._execute("create_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS))
             if event.get("status") == "cancelled":
                 raise CancelledBefore(f"Google Calendar already holds event {event_id} for this series, cancelled: "
                                       "a cancelled series is not re-created under the same key; book it as a new "
@@ -262,16 +263,16 @@ class GoogleCalendarProvider:
             if not _meet_pending(event):
                 break
             self._sleep(wait)
-            event = self._execute("create_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS))
+            event = self._execute("create_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS))
         return SeriesRef(event_id=event_id, video_url=_video_url(event))
 
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
         window = interval(start, end)
         calendar = account.calendar_id
         with self._open(account) as session:
-            event = self._execute("get_series", account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS), session)
+            event = self._execute("get_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS), session)
             if event.get("recurrence"):
                 items = self._all_pages("get_series", account, session, lambda s, page: s.events().instances(
                     calendarId=calendar, eventId=event_id, timeMin=_rfc3339(window.start),
@@ -315,27 +316,27 @@ class GoogleCalendarProvider:
         instance = self._instance("move_occurrence", account, event_id, original_start)
         zone = instance.get("start", {}).get("timeZone")
         patch = {"start": _event_time(new_start, zone), "end": _event_time(new_end, zone), "status": "confirmed"}
-        self._execute("move_occurrence", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
-                                                          body=patch, sendUpdates=self._send_updates,
-                                                          fields="id"))
+        self._execute("move_occurrence", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=instance["id"], body=patch, sendUpdates=self._send_updates,
+            fields="id"))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         instance = self._instance("cancel_occurrence", account, event_id, original_start)
         if instance.get("status") == "cancelled":
             return
-        self._execute("cancel_occurrence", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
-                                                          body={"status": "cancelled"},
-                                                          sendUpdates=self._send_updates, fields="id"))
+        self._execute("cancel_occurrence", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=instance["id"], body={"status": "cancelled"},
+            sendUpdates=self._send_updates, fields="id"))
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
-        self._execute("update_description", account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=event_id,
-                                                          body={"description": description},
-                                                          sendUpdates=self._send_updates, fields="id"))
+        self._execute("update_description", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=event_id, body={"description": description},
+            sendUpdates=self._send_updates, fields="id"))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
         try:
-            self._execute("cancel_series", account, lambda s: s.events().delete(calendarId=account.calendar_id, eventId=event_id,
-                                                               sendUpdates=self._send_updates))
+            self._execute("cancel_series", account, lambda s: s.events().delete(
+                calendarId=account.calendar_id, eventId=event_id, sendUpdates=self._send_updates))
         except AlreadyDeleted:
             return
 

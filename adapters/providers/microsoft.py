@@ -179,7 +179,8 @@ class MicrosoftCalendarProvider:
                 busy.append(iv)
         return busy
 
-    def _pages(self, operation: str, account: CalendarAccount, path: str, params: dict | None, headers: dict | None = None):
+    def _pages(self, operation: str, account: CalendarAccount, path: str, params: dict | None,
+               headers: dict | None = None):
         url, query = path, params
         while url:
             reply = self.graph.request(operation, account, "GET", url, params=query, headers=headers).json()
@@ -232,7 +233,8 @@ class MicrosoftCalendarProvider:
         occurrences.sort(key=lambda o: o.original_start)
         return SeriesState(event_id, False, description, attendees, tuple(occurrences))
 
-    def _instances(self, operation: str, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> list[dict]:
+    def _instances(self, operation: str, account: CalendarAccount, event_id: str, start: datetime,
+                   end: datetime) -> list[dict]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
                   "$select": "start,end,originalStart,isCancelled,type", "$top": "100"}
         return [i for i in self._pages(operation, account, f"/me/events/{event_id}/instances", params)
@@ -256,9 +258,11 @@ class MicrosoftCalendarProvider:
                 out.append(OccurrenceState(original, original, original + duration, cancelled=True))
         return out
 
-    def _find_occurrence(self, operation: str, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
+    def _find_occurrence(self, operation: str, account: CalendarAccount, event_id: str,
+                         original_start: datetime) -> dict:
         target = original_start.astimezone(UTC)
-        for inst in self._instances(operation, account, event_id, target - OCCURRENCE_SEARCH, target + OCCURRENCE_SEARCH):
+        for inst in self._instances(operation, account, event_id, target - OCCURRENCE_SEARCH,
+                                    target + OCCURRENCE_SEARCH):
             original = parse_graph_datetime({"dateTime": inst["originalStart"], "timeZone": "UTC"})
             if original == target:
                 return inst
