@@ -6,7 +6,9 @@ an aiosmtpd server in its own process (``bench.smtp_sink``: one line per accepte
 before it answers 250), the Google and Microsoft emulators, two ``tandem worker`` processes, and
 the tick run by this test. Nothing shared on this machine is restarted.
 
-Faults, all at once: a worker SIGKILLed every few seconds (and a new one started), Redis
+Faults, all at once: a worker SIGKILLed every 3 s (one that has run for 8 s at least: a worker
+killed while it boots does nothing, and at 300 pairs with a kill every 3 s regardless, rows
+ran out of attempts; a new one is started each time), Redis
 restarted (every queued message lost), PostgreSQL restarted (every connection dropped), 20 % of
 calendar calls failing (5xx / 429 with ``Retry-After``), 429 storms (every call refused for a
 while), and the tick an hour late: once the pairs are booked it stops, the sandbox clock
@@ -53,6 +55,7 @@ PAIRS = int(os.environ.get("TANDEM_CHAOS_PAIRS", "30"))
 MENTEES_PER_MENTOR = 5
 WORKER_THREADS = 4
 KILL_EVERY_S = 3.0
+MIN_WORKER_AGE_S = 8.0  # a worker is not killed before it has had time to boot and take work
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
 
@@ -98,7 +101,7 @@ def world(tmp_path):
             "TANDEM_SECURITY__SECRET_KEY": "k" * 48, "TANDEM_SECURITY__TOKEN_KEYS": TokenCipher.generate_key(),
             "TANDEM_SECURITY__WEBHOOK_SECRET": "w" * 32,
             "TANDEM_MAIL__SMTP_HOST": "127.0.0.1", "TANDEM_MAIL__SMTP_PORT": str(smtp_port),
-            "TANDEM_TICK__CLAIM_TIMEOUT_SECONDS": "6", "TANDEM_TICK__MAX_ATTEMPTS": "80",
+            "TANDEM_TICK__CLAIM_TIMEOUT_SECONDS": "15", "TANDEM_TICK__MAX_ATTEMPTS": "80",
             "TANDEM_TICK__BATCH_SIZE": "200",
             "TANDEM_GOOGLE__CLIENT_ID": google.client_id, "TANDEM_GOOGLE__CLIENT_SECRET": google.client_secret,
             "TANDEM_GOOGLE__TOKEN_URI": google.token_uri, "TANDEM_GOOGLE__REVOKE_URI": google.revoke_uri,
@@ -126,6 +129,7 @@ def world(tmp_path):
             log = stack.enter_context(open(tmp_path / f"worker{len(workers)}.log", "w"))
             workers.append(subprocess.Popen([sys.executable, "-m", "tandem", "worker"], cwd=ROOT, env=proc_env,
                                             stdout=log, stderr=subprocess.STDOUT))
+            workers[-1].started = time.monotonic()
             return workers[-1]
 
         yield dict(container=container, settings=settings, redis=redis, postgres=postgres, google=google,
@@ -185,9 +189,10 @@ class Chaos:
 
     def __call__(self, progress: float, phase: str) -> None:
         world = self.world
-        alive = [p for p in world["workers"] if p.poll() is None]
-        if time.monotonic() - self._last_kill >= KILL_EVERY_S and alive:
-            self.rng.choice(alive).send_signal(signal.SIGKILL)
+        now = time.monotonic()
+        grown = [p for p in world["workers"] if p.poll() is None and now - p.started >= MIN_WORKER_AGE_S]
+        if now - self._last_kill >= KILL_EVERY_S and grown:
+            self.rng.choice(grown).send_signal(signal.SIGKILL)
             self.kills += 1
             self._last_kill = time.monotonic()
             world["start_worker"]()
