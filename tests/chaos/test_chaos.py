@@ -56,7 +56,7 @@ MENTEES_PER_MENTOR = 5
 WORKER_THREADS = 4
 KILL_EVERY_S = 3.0
 MIN_WORKER_AGE_S = 8.0  # a worker is not killed before it has had time to boot and take work
-pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+pytestmark = pytest.mark.slow  # its own PostgreSQL and Redis: not the shared ones the markers name
 
 
 @pytest.fixture
