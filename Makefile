@@ -7,13 +7,14 @@ VAR := var
 CONFIG := $(VAR)/tandem.toml
 PIP_INSTALL := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test test-fast fuzz bench services doctor emulators lock clean help
+.PHONY: run test test-fast fuzz bench chaos services doctor emulators lock clean help
 
 help:
 	@echo "make run    - set up and run Tandem on SQLite + in-process broker with a sandbox program"
 	@echo "make test   - set up and run the whole test suite (starts PostgreSQL/Redis if down)"
 	@echo "make fuzz   - a long Hypothesis run of the parsers of untrusted input (TANDEM_FUZZ_EXAMPLES=4000)"
 	@echo "make bench  - run the benchmarks"
+	@echo "make chaos  - the chaos run at full size (300 pairs; private PostgreSQL and Redis)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,10 @@ fuzz: $(VENV)/.installed-dev services
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# The chaos run of `make test` (30 pairs) at full size; it starts its own PostgreSQL and Redis.
+chaos: $(VENV)/.installed-dev
+	TANDEM_CHAOS_PAIRS=300 $(BIN)/python -m pytest tests/chaos -s -p no:cacheprovider
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock: $(BIN)/python

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import booking, dashboard, plan
+from bench import booking, dashboard, delivery, plan
 
-BENCHMARKS = (("planning", plan.main), ("dashboard", dashboard.main), ("booking", booking.main))
+BENCHMARKS = (("planning", plan.main), ("dashboard", dashboard.main), ("booking", booking.main),
+              ("delivery", delivery.main))
 
 
 def main(argv: list[str] | None = None) -> int:

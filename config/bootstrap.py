@@ -77,6 +77,9 @@ class Container(Dependencies):
                          renderer=MailRenderer(), links=link_signer(settings), webhooks=webhook_sender(settings))
 
     def dispose(self) -> None:
+        close = getattr(self.mailer, "close", None)  # kept SMTP connections
+        if close is not None:
+            close()
         self.engine.dispose()
 
 

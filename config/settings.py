@@ -62,6 +62,9 @@ class MailSection:
     smtp_password: str = ""
     starttls: bool = False
     from_address: str = "Tandem <tandem@localhost>"
+    # emails sent on one kept SMTP connection (per worker thread) before it is renewed; 1: a
+    # connection per email
+    max_messages_per_connection: int = 100
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The SMTP :class:`~scheduler.ports.Mailer`: one connection per email, errors mapped by meaning.
+"""The SMTP :class:`~scheduler.ports.Mailer`: a kept connection per thread, errors mapped by meaning.
 
 Message layout (what Gmail, Outlook and Apple Mail all read as an invitation)::
 
@@ -12,6 +12,16 @@ Message layout (what Gmail, Outlook and Apple Mail all read as an invitation)::
 The Message-ID is derived from the idempotency key alone, so a retried send of the same outbox
 row carries the same Message-ID and mail clients show it once.
 
+Connections: each thread (a Dramatiq worker thread) keeps its own SMTP connection and sends
+one email after another on it (``MAIL``/``RCPT``/``DATA`` per email), up to
+``mail.max_messages_per_connection`` (then ``QUIT`` and a fresh one; 1 gives the old
+connection per email). A connection idle for more than ``IDLE_CHECK_SECONDS`` is checked with
+``NOOP`` first. A kept connection the server has closed meanwhile is noticed before anything
+of the message is sent (``NOOP``, ``MAIL`` or ``RCPT`` fails): the email is then sent once on a
+fresh connection, which cannot double it. Once ``DATA`` has started, a failure is not retried
+here: the server may have accepted the message, so the error goes to the outbox like any other,
+and the retry carries the same Message-ID. Any failure discards the connection.
+
 Errors: a temporary failure (4xx, refused or dropped connection, timeout, our sender or login
 refused) raises :class:`~scheduler.errors.MailUnavailable` and the outbox retries; a permanent
 refusal of recipients or of the message (5xx) raises :class:`~scheduler.errors.MailRejected`
@@ -22,6 +32,9 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+import threading
+import time
+import weakref
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import TYPE_CHECKING
@@ -34,6 +47,7 @@ if TYPE_CHECKING:  # the settings' type only: adapters never read settings thems
     from config.settings import MailSection
 
 ICS_METHODS = ("REQUEST", "CANCEL")
+IDLE_CHECK_SECONDS = 5.0  # a kept connection idle longer than this is checked with NOOP before use
 
 
 class InvalidEmail(InvalidInput, ValueError):
@@ -96,14 +110,36 @@ def _method_in(ics: str) -> str | None:
     return None
 
 
+class _Connection(smtplib.SMTP):
+    """An SMTP client that knows whether the current email's ``DATA`` has begun (after that a
+    failure may hide an accepted message, so it must not be resent on the spot)."""
+
+    def __init__(self, *args, **kwargs):
+        self.data_started = False
+        self.sent = 0
+        self.last_used = time.monotonic()
+        super().__init__(*args, **kwargs)
+
+    def data(self, msg):
+        self.data_started = True
+        return super().data(msg)
+
+
 class SmtpMailer:
-    """Sends each email over a fresh SMTP connection (STARTTLS and login when configured)."""
+    """Sends over a kept SMTP connection per thread (STARTTLS and login when configured, once per
+    connection); see the module docstring for when a connection is renewed."""
 
     def __init__(self, settings: MailSection, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None):
         self._settings = settings
         self._timeout = timeout
         self._tls_context = tls_context
         self._envelope_from = parseaddr(settings.from_address)[1] or settings.from_address
+        self._max_messages = max(1, settings.max_messages_per_connection)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[_Connection] = set()
+        # a mailer dropped without close() still closes its sockets (no network talk then)
+        weakref.finalize(self, _close_all, self._open, self._lock)
 
     def send(self, email: OutgoingEmail) -> None:
         """Deliver ``email`` or raise :class:`MailUnavailable` / :class:`MailRejected` (counted in
@@ -121,13 +157,19 @@ class SmtpMailer:
             raise
         EMAILS_SENT.inc()
 
+    def close(self) -> None:
+        """``QUIT`` every kept connection (each thread's); the next email opens a new one."""
+        with self._lock:
+            connections = list(self._open)
+            self._open.clear()
+        for smtp in connections:
+            _quit(smtp)
+
     def _send(self, email: OutgoingEmail) -> None:
         message = build_message(email, from_address=self._settings.from_address)
         recipients = [address for _, address in getaddresses(list(email.to))]
         try:
-            with smtplib.SMTP(self._settings.smtp_host, self._settings.smtp_port, timeout=self._timeout) as smtp:
-                self._prepare(smtp)
-                refused = smtp.send_message(message, from_addr=self._envelope_from, to_addrs=recipients)
+            refused = self._transmit(message, recipients)
         except smtplib.SMTPRecipientsRefused as exc:
             raise _recipients_error(exc.recipients) from exc
         except smtplib.SMTPDataError as exc:
@@ -154,6 +196,64 @@ class SmtpMailer:
             # is retried, which resends to everyone under the same Message-ID (clients show it once).
             raise _recipients_error(refused)
 
+    def _transmit(self, message: EmailMessage, recipients: list[str]) -> dict:
+        """Send on this thread's kept connection; a stale one (closed by the server while idle) is
+        replaced once, which is safe only because nothing of the message was sent on it."""
+        smtp, reused = self._connection()
+        try:
+            smtp.data_started = False
+            refused = smtp.send_message(message, from_addr=self._envelope_from, to_addrs=recipients)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._discard(smtp)
+            if not reused or smtp.data_started:
+                raise
+            smtp, _ = self._connection()  # the kept connection had gone stale: one fresh try
+            try:
+                smtp.data_started = False
+                refused = smtp.send_message(message, from_addr=self._envelope_from, to_addrs=recipients)
+            except BaseException:
+                self._discard(smtp)
+                raise
+        except BaseException:
+            self._discard(smtp)
+            raise
+        smtp.sent += 1
+        smtp.last_used = time.monotonic()
+        if smtp.sent >= self._max_messages:
+            self._discard(smtp, polite=True)
+        return refused
+
+    def _connection(self) -> tuple[_Connection, bool]:
+        """This thread's connection and whether it was kept from an earlier email."""
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is not None and time.monotonic() - smtp.last_used > IDLE_CHECK_SECONDS:
+            try:
+                alive = smtp.noop()[0] == 250
+            except (smtplib.SMTPException, OSError):
+                alive = False
+            if not alive:
+                self._discard(smtp)
+                smtp = None
+        if smtp is not None:
+            return smtp, True
+        smtp = _Connection(self._settings.smtp_host, self._settings.smtp_port, timeout=self._timeout)
+        try:
+            self._prepare(smtp)
+        except BaseException:
+            _close(smtp)
+            raise
+        self._local.smtp = smtp
+        with self._lock:
+            self._open.add(smtp)
+        return smtp, False
+
+    def _discard(self, smtp: _Connection, *, polite: bool = False) -> None:
+        if getattr(self._local, "smtp", None) is smtp:
+            self._local.smtp = None
+        with self._lock:
+            self._open.discard(smtp)
+        _quit(smtp) if polite else _close(smtp)
+
     def _prepare(self, smtp: smtplib.SMTP) -> None:
         smtp.ehlo()
         if self._settings.starttls:
@@ -161,6 +261,27 @@ class SmtpMailer:
             smtp.ehlo()
         if self._settings.smtp_user:
             smtp.login(self._settings.smtp_user, self._settings.smtp_password)
+
+
+def _close_all(connections: set[_Connection], lock: threading.Lock) -> None:
+    with lock:
+        for smtp in connections:
+            _close(smtp)
+        connections.clear()
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass
 
 
 def _permanent(code: int) -> bool:

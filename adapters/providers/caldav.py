@@ -225,8 +225,9 @@ class CalDavCalendarProvider:
         self._lock = threading.Lock()
 
     # --- plumbing --------------------------------------------------------------------------
-    def _run(self, account: CalendarAccount, operation: Callable[[caldav.Calendar], T]) -> T:
-        """Run ``operation`` on the account's calendar with retries and translated errors."""
+    def _run(self, method: str, account: CalendarAccount, operation: Callable[[caldav.Calendar], T]) -> T:
+        """Run ``operation`` on the account's calendar with retries and translated errors (``method``:
+        the adapter operation the metrics name)."""
         def attempt() -> T:
             url = account.credentials.get("url", "")
             # the sandbox's own CalDAV server is the one loopback address a link may name
@@ -253,7 +254,7 @@ class CalDavCalendarProvider:
                     "the server at this address did not answer as a CalDAV server (its reply is not WebDAV "
                     "XML): check the CalDAV address your provider gives (for example "
                     "https://caldav.fastmail.com/dav/) and connect again") from exc
-        return call_with_retries(attempt, self._retry_policy, sleep=self._sleep)
+        return call_with_retries(attempt, self._retry_policy, provider="caldav", method=method, sleep=self._sleep)
 
     def _calendar(self, client: caldav.DAVClient, account: CalendarAccount) -> caldav.Calendar:
         if account.calendar_id != "primary":
@@ -273,7 +274,8 @@ class CalDavCalendarProvider:
         resource = calendar.get_event_by_uid(event_id)
         return resource, ical_util.parse_calendar(resource.data, f"CalDAV event {event_id}")
 
-    def _edit(self, account: CalendarAccount, event_id: str, change: Callable[[icalendar.Calendar], object]) -> None:
+    def _edit(self, method: str, account: CalendarAccount, event_id: str,
+              change: Callable[[icalendar.Calendar], object]) -> None:
         """Read the series, apply ``change`` and write it back under If-Match (False: no write)."""
         def edit(calendar: caldav.Calendar) -> None:
             resource, ics = self._load_series(calendar, event_id)
@@ -281,12 +283,12 @@ class CalDavCalendarProvider:
                 return
             resource.data = ics.to_ical().decode()
             resource.save(increase_seqno=False)
-        self._run(account, edit)
+        self._run(method, account, edit)
 
     # --- CalendarProvider ---------------------------------------------------------------------
     def check_connection(self, account: CalendarAccount) -> None:
         """Raise the typed error if the account cannot be used (for the connect step)."""
-        self._run(account, lambda calendar: calendar.get_supported_components())
+        self._run("check_connection", account, lambda calendar: calendar.get_supported_components())
 
     def verify(self, account: CalendarAccount, now: datetime) -> None:
         """Log in once and open the calendar (:meth:`check_connection`)."""
@@ -297,7 +299,8 @@ class CalDavCalendarProvider:
             def read(calendar: caldav.Calendar) -> list[str]:
                 return [resource.data for resource in calendar.search(start=start, end=end, event=True)]
             try:
-                return FreeBusy(busy=ical_util.busy_time(self._run(account, read), "an event in the CalDAV calendar",
+                texts = self._run("free_busy", account, read)
+                return FreeBusy(busy=ical_util.busy_time(texts, "an event in the CalDAV calendar",
                                                          start, end, account.credentials.get("tz"),
                                                          limits=self._expansion_limits))
             except (ProviderError, InvalidInput) as exc:
@@ -320,28 +323,29 @@ class CalDavCalendarProvider:
                 calendar.add_event(ics, no_overwrite=True, increase_seqno=False)
             except (dav_error.ConsistencyError, dav_error.UidConflictError):
                 log.info("CalDAV series %s already exists: create is a no-op", uid)
-        self._run(account, create)
+        self._run("create_series", account, create)
         return SeriesRef(event_id=uid, video_url=None)
 
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
-        return self._run(account, lambda calendar: ical_util.read_series(
+        return self._run("get_series", account, lambda calendar: ical_util.read_series(
             self._load_series(calendar, event_id)[1], event_id, start, end))
 
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
-        self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
+        self._edit("move_occurrence", account, event_id, lambda ics: ical_util.set_occurrence(
             ics, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
-        self._edit(account, event_id, lambda ics: ical_util.set_occurrence(
+        self._edit("cancel_occurrence", account, event_id, lambda ics: ical_util.set_occurrence(
             ics, event_id, original_start, now=self._now(), cancelled=True))
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
-        self._edit(account, event_id, lambda ics: ical_util.set_description(
+        self._edit("update_description", account, event_id, lambda ics: ical_util.set_description(
             ics, event_id, description, now=self._now()))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
-        self._edit(account, event_id, lambda ics: ical_util.cancel_series(ics, event_id, now=self._now()))
+        self._edit("cancel_series", account, event_id,
+                   lambda ics: ical_util.cancel_series(ics, event_id, now=self._now()))
 
     def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
         def read(calendar: caldav.Calendar) -> Changes:
@@ -352,7 +356,7 @@ class CalDavCalendarProvider:
                                                            disable_fallback=not cursor.startswith("fake-"))
             changed = _our_uids([*(o.url for o in found.objects), *getattr(found, "deleted_urls", ())])
             return Changes(cursor=str(found.sync_token), changed_event_ids=changed, full_resync=cursor is None)
-        return self._run(account, read)
+        return self._run("changes", account, read)
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         return None

@@ -44,6 +44,7 @@ from scheduler.errors import NotFound, ProviderError, ProviderUnavailable, RateL
 from scheduler.ports import (CalendarAccount, Changes, FreeBusy, OccurrenceState, SeriesRef, SeriesSpec,
                              SeriesState, Watch)
 
+PROVIDER = "google"  # the provider label of the metrics
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 GOOGLE_BATCH_URI = "https://www.googleapis.com/batch/calendar/v3"
 SERIES_TAG = "tandemSeriesKey"
@@ -157,14 +158,15 @@ class GoogleCalendarProvider:
             self._limiter.hold(account.connection_id, error.retry_after)
         return error
 
-    def _execute(self, account: CalendarAccount, make: Callable[[object], object],
+    def _execute(self, method: str, account: CalendarAccount, make: Callable[[object], object],
                  session: _Session | None = None) -> dict:
-        """Run one API request with retries of transient failures (in ``session`` if given)."""
+        """Run one API request with retries of transient failures (in ``session`` if given);
+        ``method`` is the adapter operation the metrics name."""
         if session is None:
             with self._open(account) as opened:
-                return self._execute(account, make, opened)
+                return self._execute(method, account, make, opened)
         return call_with_retries(lambda: self._guarded(account, session, lambda: make(session.service).execute()),
-                                 self._retry, sleep=self._sleep)
+                                 self._retry, provider=PROVIDER, method=method, sleep=self._sleep)
 
     def _execute_parts(self, parts: list[_Part]) -> list[dict | ProviderError]:
         """Run requests of one or many accounts: alone when there is one, else 50 per HTTP batch,
@@ -177,7 +179,7 @@ class GoogleCalendarProvider:
         if len(parts) == 1:
             part = parts[0]
             try:
-                return [self._execute(part.account, part.make, part.session)]
+                return [self._execute("free_busy", part.account, part.make, part.session)]
             except (ReconnectNeeded, NotFound) as exc:
                 return [exc]
         results: dict[int, dict | ProviderError] = {}
@@ -195,14 +197,14 @@ class GoogleCalendarProvider:
                 self._send_batch(parts, pending[offset:offset + MAX_BATCH], results, failures)
             if failures:
                 raise worst_of(list(failures.values()))
-        call_with_retries(attempt, self._retry, sleep=self._sleep)
+        call_with_retries(attempt, self._retry, provider=PROVIDER, method="free_busy", sleep=self._sleep)
         return [results[i] for i in range(len(parts))]
 
     def _refresh(self, part: _Part) -> None:
         request = google_auth_httplib2.Request(part.session.http.http)
         call_with_retries(lambda: self._guarded(part.account, part.session,
                                                 lambda: part.session.credentials.refresh(request), limit=False),
-                          self._retry, sleep=self._sleep)
+                          self._retry, provider=PROVIDER, method="refresh_token", sleep=self._sleep)
 
     def _send_batch(self, parts: list[_Part], chunk: list[int], results: dict, failures: dict) -> None:
         """One HTTP batch of ``parts[i] for i in chunk``: replies and lasting errors into
@@ -326,12 +328,12 @@ class GoogleCalendarProvider:
                                                         "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
         calendar = account.calendar_id
         try:
-            event = self._execute(account, lambda s: s.events().insert(
+            event = self._execute("create_series", account, lambda s: s.events().insert(
                 calendarId=calendar, body=body, conferenceDataVersion=1, sendUpdates=self._send_updates))
         except AlreadyExists:
             log.info("series %s already exists on Google; reading it back", event_id)
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS))
+            event = self._execute("create_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS))
             if event.get("status") == "cancelled":
                 raise CancelledBefore(f"Google Calendar already holds event {event_id} for this series, cancelled: "
                                       "a cancelled series is not re-created under the same key; book it as a new "
@@ -340,18 +342,18 @@ class GoogleCalendarProvider:
             if not _meet_pending(event):
                 break
             self._sleep(wait)
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS))
+            event = self._execute("create_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS))
         return SeriesRef(event_id=event_id, video_url=_video_url(event))
 
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
         window = interval(start, end)
         calendar = account.calendar_id
         with self._open(account) as session:
-            event = self._execute(account, lambda s: s.events().get(calendarId=calendar, eventId=event_id,
-                                                                    fields=SERIES_FIELDS), session)
+            event = self._execute("get_series", account, lambda s: s.events().get(
+                calendarId=calendar, eventId=event_id, fields=SERIES_FIELDS), session)
             if event.get("recurrence"):
-                items = self._all_pages(account, session, lambda s, page: s.events().instances(
+                items = self._all_pages("get_series", account, session, lambda s, page: s.events().instances(
                     calendarId=calendar, eventId=event_id, timeMin=_rfc3339(window.start),
                     timeMax=_rfc3339(window.end), showDeleted=True, maxResults=250, pageToken=page,
                     fields=INSTANCE_FIELDS))
@@ -366,21 +368,21 @@ class GoogleCalendarProvider:
                            description=event.get("description", ""), attendees=attendees,
                            occurrences=tuple(occurrences))
 
-    def _all_pages(self, account: CalendarAccount, session: _Session,
+    def _all_pages(self, method: str, account: CalendarAccount, session: _Session,
                    make: Callable[[object, str | None], object]) -> list[dict]:
         items: list[dict] = []
         page: str | None = None
         while True:
-            reply = self._execute(account, lambda s, p=page: make(s, p), session)
+            reply = self._execute(method, account, lambda s, p=page: make(s, p), session)
             items.extend(reply.get("items", []))
             page = reply.get("nextPageToken")
             if not page:
                 return items
 
-    def _instance(self, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
+    def _instance(self, method: str, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
         """The instance of ``event_id`` that originally started at ``original_start``."""
         calendar = account.calendar_id
-        reply = self._execute(account, lambda s: s.events().instances(
+        reply = self._execute(method, account, lambda s: s.events().instances(
             calendarId=calendar, eventId=event_id, originalStart=_rfc3339(original_start),
             showDeleted=True, fields="items(id,status,start,end,originalStartTime)"))
         for item in reply.get("items", []):
@@ -390,30 +392,30 @@ class GoogleCalendarProvider:
 
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
-        instance = self._instance(account, event_id, original_start)
+        instance = self._instance("move_occurrence", account, event_id, original_start)
         zone = instance.get("start", {}).get("timeZone")
         patch = {"start": _event_time(new_start, zone), "end": _event_time(new_end, zone), "status": "confirmed"}
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
-                                                          body=patch, sendUpdates=self._send_updates,
-                                                          fields="id"))
+        self._execute("move_occurrence", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=instance["id"], body=patch, sendUpdates=self._send_updates,
+            fields="id"))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
-        instance = self._instance(account, event_id, original_start)
+        instance = self._instance("cancel_occurrence", account, event_id, original_start)
         if instance.get("status") == "cancelled":
             return
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=instance["id"],
-                                                          body={"status": "cancelled"},
-                                                          sendUpdates=self._send_updates, fields="id"))
+        self._execute("cancel_occurrence", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=instance["id"], body={"status": "cancelled"},
+            sendUpdates=self._send_updates, fields="id"))
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
-        self._execute(account, lambda s: s.events().patch(calendarId=account.calendar_id, eventId=event_id,
-                                                          body={"description": description},
-                                                          sendUpdates=self._send_updates, fields="id"))
+        self._execute("update_description", account, lambda s: s.events().patch(
+            calendarId=account.calendar_id, eventId=event_id, body={"description": description},
+            sendUpdates=self._send_updates, fields="id"))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
         try:
-            self._execute(account, lambda s: s.events().delete(calendarId=account.calendar_id, eventId=event_id,
-                                                               sendUpdates=self._send_updates))
+            self._execute("cancel_series", account, lambda s: s.events().delete(
+                calendarId=account.calendar_id, eventId=event_id, sendUpdates=self._send_updates))
         except AlreadyDeleted:
             return
 
@@ -428,7 +430,7 @@ class GoogleCalendarProvider:
         changed: list[str] = []
         with self._open(account) as session:
             while True:
-                reply = self._execute(account, lambda s, p=dict(params): s.events().list(**p), session)
+                reply = self._execute("changes", account, lambda s, p=dict(params): s.events().list(**p), session)
                 for item in reply.get("items", []):
                     ours = SERIES_TAG in item.get("extendedProperties", {}).get("private", {})
                     if ours or (cursor and item.get("status") == "cancelled"):
@@ -442,7 +444,7 @@ class GoogleCalendarProvider:
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         body = {"id": str(uuid.uuid4()), "type": "web_hook", "address": webhook_url, "token": token}
-        reply = self._execute(account, lambda s: s.events().watch(calendarId=account.calendar_id, body=body))
+        reply = self._execute("watch", account, lambda s: s.events().watch(calendarId=account.calendar_id, body=body))
         expires = datetime.fromtimestamp(int(reply["expiration"]) / 1000, timezone.utc)
         return Watch(watch_id=reply["id"], resource_id=reply["resourceId"], expires_at=expires, token=token)
 
@@ -453,7 +455,7 @@ class GoogleCalendarProvider:
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         body = {"id": watch.watch_id, "resourceId": watch.resource_id}
         try:
-            self._execute(account, lambda s: s.channels().stop(body=body))
+            self._execute("stop_watch", account, lambda s: s.channels().stop(body=body))
         except NotFound:
             return  # expired or stopped already
 
@@ -461,7 +463,7 @@ class GoogleCalendarProvider:
         token = account.credentials.get("refresh_token") or account.credentials.get("token")
         if token:
             call_with_retries(lambda: google_oauth.revoke_token(self._revoke_uri, token, trust_env=self._trust_env),
-                              self._retry, sleep=self._sleep)
+                              self._retry, provider=PROVIDER, method="revoke", sleep=self._sleep)
 
     def verify(self, account: CalendarAccount, now: datetime) -> None:
         """Nothing to check: the tokens come straight from the person's OAuth consent."""

@@ -108,7 +108,8 @@ class IcsFeedCalendarProvider:
         else:
             def fetch() -> FetchedDocument:
                 return self._fetch(url)
-        body = call_with_retries(lambda: _feed_body(fetch()), self._retry_policy, sleep=self._sleep)
+        body = call_with_retries(lambda: _feed_body(fetch()), self._retry_policy, provider="ics", method="load_feed",
+                                 sleep=self._sleep)
         return body, "the calendar feed"
 
     def busy_in(self, account: CalendarAccount, start: datetime, end: datetime) -> tuple[Interval, ...]:

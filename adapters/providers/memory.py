@@ -147,7 +147,7 @@ class InMemoryCalendarProvider:
                                            "the calendar", start, end, account.credentials.get("tz"))
                 result[account.connection_id] = FreeBusy(busy=busy)
             return result
-        return self._call(read)
+        return self._call("free_busy", read)
 
     def create_series(self, account: CalendarAccount, spec: SeriesSpec) -> SeriesRef:
         uid = ical_util.series_uid(spec.series_key)
@@ -159,7 +159,7 @@ class InMemoryCalendarProvider:
                 return False
             self._store(calendar, uid, ical_util.build_series_calendar(spec, now=self._now()), ours=True)
             return True
-        if self._call(create):
+        if self._call("create_series", create):
             self._push(account)
         return SeriesRef(event_id=uid, video_url=None)
 
@@ -167,23 +167,23 @@ class InMemoryCalendarProvider:
         def read() -> SeriesState:
             self._request()
             return ical_util.read_series(self._object(account, event_id).calendar, event_id, start, end)
-        return self._call(read)
+        return self._call("get_series", read)
 
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
-        self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(
+        self._edit_and_push("move_occurrence", account, event_id, lambda cal: ical_util.set_occurrence(
             cal, event_id, original_start, now=self._now(), new_start=new_start, new_end=new_end, cancelled=False))
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
-        self._edit_and_push(account, event_id, lambda cal: ical_util.set_occurrence(
+        self._edit_and_push("cancel_occurrence", account, event_id, lambda cal: ical_util.set_occurrence(
             cal, event_id, original_start, now=self._now(), cancelled=True))
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
-        self._edit_and_push(account, event_id, lambda cal: ical_util.set_description(
+        self._edit_and_push("update_description", account, event_id, lambda cal: ical_util.set_description(
             cal, event_id, description, now=self._now()))
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
-        self._edit_and_push(account, event_id, lambda cal: ical_util.cancel_series(
+        self._edit_and_push("cancel_series", account, event_id, lambda cal: ical_util.cancel_series(
             cal, event_id, now=self._now()))
 
     def changes(self, account: CalendarAccount, cursor: str | None) -> Changes:
@@ -197,7 +197,7 @@ class InMemoryCalendarProvider:
                             if obj.ours and obj.revision > since)
             return Changes(cursor=f"m:{calendar.epoch}:{calendar.revision}", changed_event_ids=changed,
                            full_resync=full)
-        return self._call(read)
+        return self._call("changes", read)
 
     def watch(self, account: CalendarAccount, webhook_url: str, token: str) -> Watch | None:
         def start() -> Watch:
@@ -206,7 +206,7 @@ class InMemoryCalendarProvider:
                           expires_at=self._now() + WATCH_LIFETIME, token=token)
             self._calendar(account.email, account.calendar_id).watches[watch.watch_id] = (webhook_url, watch)
             return watch
-        return self._call(start)
+        return self._call("watch", start)
 
     def renew_watch(self, account: CalendarAccount, watch: Watch) -> Watch | None:
         """Extend a live watch in place (like a Graph subscription); NotFound when it is gone."""
@@ -225,7 +225,7 @@ class InMemoryCalendarProvider:
         def stop() -> None:
             self._request()
             self._calendar(account.email, account.calendar_id).watches.pop(watch.watch_id, None)
-        self._call(stop)
+        self._call("stop_watch", stop)
 
     def revoke(self, account: CalendarAccount) -> None:
         """Nothing is held on the service's side for an account; watches of it are stopped."""
@@ -234,14 +234,14 @@ class InMemoryCalendarProvider:
 
     def verify(self, account: CalendarAccount, now: datetime) -> None:
         """One request to the service (so an injected fault surfaces as a real check's would)."""
-        self._call(self._request)
+        self._call("verify", self._request)
 
     # --- internals ------------------------------------------------------------------------------
-    def _call(self, operation: Callable[[], T]) -> T:
+    def _call(self, method: str, operation: Callable[[], T]) -> T:
         def locked() -> T:
             with self._lock:
                 return operation()
-        return call_with_retries(locked, self._retry_policy, sleep=self._sleep)
+        return call_with_retries(locked, self._retry_policy, provider="memory", method=method, sleep=self._sleep)
 
     def _request(self) -> None:
         """Count one request and fail it if a fault is pending (caller holds the lock)."""
@@ -281,12 +281,12 @@ class InMemoryCalendarProvider:
             return
         self._store(self._calendar(account.email, account.calendar_id), event_id, edited, ours=stored.ours)
 
-    def _edit_and_push(self, account: CalendarAccount, event_id: str,
+    def _edit_and_push(self, method: str, account: CalendarAccount, event_id: str,
                        change: Callable[[icalendar.Calendar], object]) -> None:
         def edit() -> None:
             self._request()
             self._edit(account, event_id, change)
-        self._call(edit)
+        self._call(method, edit)
         self._push(account)
 
     def _parse_cursor(self, calendar: _MemoryCalendar, cursor: str) -> int:

@@ -181,7 +181,7 @@ class MicrosoftCalendarProvider:
                   "body": {"schedules": emails, "startTime": utc_graph_datetime(s), "endTime": utc_graph_datetime(e),
                            "availabilityViewInterval": 60}} for s, e in windows]
         try:
-            replies = self.graph.batch(job.lead, calls)
+            replies = self.graph.batch("free_busy", job.lead, calls)
         except (ReconnectNeeded, NotFound, GraphRejected) as exc:
             replies = [exc]
         failed = next((r for r in replies if isinstance(r, ProviderError)), None)
@@ -223,7 +223,7 @@ class MicrosoftCalendarProvider:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
                   "$select": "start,end,showAs,isCancelled", "$top": "100"}
         busy = []
-        for item in self._pages(account, "/me/calendarView", params):
+        for item in self._pages("free_busy", account, "/me/calendarView", params):
             if item.get("isCancelled") or item.get("showAs") not in BUSY_STATUSES:
                 continue
             iv = _clip(interval(parse_graph_datetime(item["start"]), parse_graph_datetime(item["end"])), start, end)
@@ -231,10 +231,11 @@ class MicrosoftCalendarProvider:
                 busy.append(iv)
         return busy
 
-    def _pages(self, account: CalendarAccount, path: str, params: dict | None, headers: dict | None = None):
+    def _pages(self, operation: str, account: CalendarAccount, path: str, params: dict | None,
+               headers: dict | None = None):
         url, query = path, params
         while url:
-            reply = self.graph.request(account, "GET", url, params=query, headers=headers).json()
+            reply = self.graph.request(operation, account, "GET", url, params=query, headers=headers).json()
             yield from reply.get("value", [])
             url, query = reply.get("@odata.nextLink"), None
 
@@ -256,7 +257,7 @@ class MicrosoftCalendarProvider:
         }
         if spec.video:
             body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
-        created = self.graph.request(account, "POST", "/me/events", json=body).json()
+        created = self.graph.request("create_series", account, "POST", "/me/events", json=body).json()
         if created.get("isCancelled"):  # the transactionId met our own earlier event, since cancelled
             raise CancelledBefore(f"Microsoft already holds event {created.get('id')} for this series, cancelled: "
                                   "a cancelled series is not re-created under the same key; book it as a new series "
@@ -266,7 +267,7 @@ class MicrosoftCalendarProvider:
 
     def get_series(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> SeriesState:
         """The series and its occurrences in ``[start, end)``, cancelled ones included as cancelled."""
-        master = self.graph.request(
+        master = self.graph.request("get_series", 
             account, "GET", f"/me/events/{event_id}",
             params={"$select": "isCancelled,body,attendees,recurrence,cancelledOccurrences,start,end,type"},
             headers={"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="text"'}).json()
@@ -280,15 +281,16 @@ class MicrosoftCalendarProvider:
                                                                             "timeZone": "UTC"}),
                                        start=parse_graph_datetime(i["start"]), end=parse_graph_datetime(i["end"]),
                                        declined_by=_declined(i))
-                       for i in self._instances(account, event_id, start, end)]
+                       for i in self._instances("get_series", account, event_id, start, end)]
         occurrences.extend(self._cancelled_occurrences(master, start, end))
         occurrences.sort(key=lambda o: o.original_start)
         return SeriesState(event_id, False, description, attendees, tuple(occurrences))
 
-    def _instances(self, account: CalendarAccount, event_id: str, start: datetime, end: datetime) -> list[dict]:
+    def _instances(self, operation: str, account: CalendarAccount, event_id: str, start: datetime,
+                   end: datetime) -> list[dict]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end),
                   "$select": "start,end,originalStart,isCancelled,type,attendees", "$top": "100"}
-        return [i for i in self._pages(account, f"/me/events/{event_id}/instances", params)
+        return [i for i in self._pages(operation, account, f"/me/events/{event_id}/instances", params)
                 if not i.get("isCancelled") and i.get("originalStart")]
 
     def _cancelled_occurrences(self, master: dict, start: datetime, end: datetime) -> list[OccurrenceState]:
@@ -309,9 +311,11 @@ class MicrosoftCalendarProvider:
                 out.append(OccurrenceState(original, original, original + duration, cancelled=True))
         return out
 
-    def _find_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> dict:
+    def _find_occurrence(self, operation: str, account: CalendarAccount, event_id: str,
+                         original_start: datetime) -> dict:
         target = original_start.astimezone(UTC)
-        for inst in self._instances(account, event_id, target - OCCURRENCE_SEARCH, target + OCCURRENCE_SEARCH):
+        for inst in self._instances(operation, account, event_id, target - OCCURRENCE_SEARCH,
+                                    target + OCCURRENCE_SEARCH):
             original = parse_graph_datetime({"dateTime": inst["originalStart"], "timeZone": "UTC"})
             if original == target:
                 return inst
@@ -320,28 +324,28 @@ class MicrosoftCalendarProvider:
     def move_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime,
                         new_start: datetime, new_end: datetime) -> None:
         """Move the occurrence that originally started at ``original_start``; NotFound if none."""
-        inst = self._find_occurrence(account, event_id, original_start)
-        self.graph.request(account, "PATCH", f"/me/events/{inst['id']}",
+        inst = self._find_occurrence("move_occurrence", account, event_id, original_start)
+        self.graph.request("move_occurrence", account, "PATCH", f"/me/events/{inst['id']}",
                            json={"start": utc_graph_datetime(new_start), "end": utc_graph_datetime(new_end)})
 
     def cancel_occurrence(self, account: CalendarAccount, event_id: str, original_start: datetime) -> None:
         """Cancel one occurrence (the attendee gets a cancellation for that date only)."""
-        inst = self._find_occurrence(account, event_id, original_start)
-        self.graph.request(account, "POST", f"/me/events/{inst['id']}/cancel", json={})
+        inst = self._find_occurrence("cancel_occurrence", account, event_id, original_start)
+        self.graph.request("cancel_occurrence", account, "POST", f"/me/events/{inst['id']}/cancel", json={})
 
     def update_description(self, account: CalendarAccount, event_id: str, description: str) -> None:
         """Replace the agenda (the event body, as text)."""
-        self.graph.request(account, "PATCH", f"/me/events/{event_id}",
+        self.graph.request("update_description", account, "PATCH", f"/me/events/{event_id}",
                            json={"body": {"contentType": "text", "content": description}})
 
     def cancel_series(self, account: CalendarAccount, event_id: str) -> None:
         """Cancel the whole series; cancelling a cancelled or missing series is a no-op."""
         try:
-            state = self.graph.request(account, "GET", f"/me/events/{event_id}",
+            state = self.graph.request("cancel_series", account, "GET", f"/me/events/{event_id}",
                                        params={"$select": "isCancelled"}).json()
             if state.get("isCancelled"):
                 return
-            self.graph.request(account, "POST", f"/me/events/{event_id}/cancel", json={})
+            self.graph.request("cancel_series", account, "POST", f"/me/events/{event_id}/cancel", json={})
         except NotFound:
             return  # already gone: cancelling is idempotent
 
@@ -359,7 +363,7 @@ class MicrosoftCalendarProvider:
             url, params = cursor, None
         changed: dict[str, None] = {}
         while True:
-            reply = self.graph.request(account, "GET", url, params=params, headers=headers).json()
+            reply = self.graph.request("changes", account, "GET", url, params=params, headers=headers).json()
             for item in reply.get("value", []):
                 event_id = _ours(item)  # ids only: subjects in the reply are never read
                 if event_id is not None and not (cursor is None and "@removed" in item):
@@ -381,7 +385,7 @@ class MicrosoftCalendarProvider:
         if not scopes & {"Calendars.Read", "Calendars.ReadWrite"}:
             return None
         expires = self._now() + WATCH_LIFETIME
-        sub = self.graph.request(account, "POST", "/subscriptions", json={
+        sub = self.graph.request("watch", account, "POST", "/subscriptions", json={
             "changeType": "created,updated,deleted", "notificationUrl": webhook_url,
             "lifecycleNotificationUrl": webhook_url, "resource": "me/events",
             "expirationDateTime": _iso(expires), "clientState": token}).json()
@@ -389,14 +393,14 @@ class MicrosoftCalendarProvider:
 
     def renew_watch(self, account: CalendarAccount, watch: Watch, lifetime: timedelta = WATCH_LIFETIME) -> Watch:
         """Extend a subscription (Graph event subscriptions live less than 7 days)."""
-        sub = self.graph.request(account, "PATCH", f"/subscriptions/{watch.watch_id}",
+        sub = self.graph.request("renew_watch", account, "PATCH", f"/subscriptions/{watch.watch_id}",
                                  json={"expirationDateTime": _iso(self._now() + lifetime)}).json()
         return _watch(sub, watch.token)
 
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         """Delete the subscription (one that is already gone is fine)."""
         try:
-            self.graph.request(account, "DELETE", f"/subscriptions/{watch.watch_id}")
+            self.graph.request("stop_watch", account, "DELETE", f"/subscriptions/{watch.watch_id}")
         except NotFound:
             return
 

@@ -46,14 +46,16 @@ class GraphClient:
         self.rate_limiter = rate_limiter
         self.timeout = timeout
 
-    def request(self, account: CalendarAccount, method: str, path_or_url: str, *, params: dict | None = None,
-                json: dict | None = None, headers: dict | None = None) -> requests.Response:
-        """Send one Graph request (retried when transient) and return the 2xx response."""
+    def request(self, operation: str, account: CalendarAccount, method: str, path_or_url: str, *,
+                params: dict | None = None, json: dict | None = None,
+                headers: dict | None = None) -> requests.Response:
+        """Send one Graph request (retried when transient) and return the 2xx response.
+        ``operation`` is the adapter's (``free_busy``, ``create_series``, ...), for the metrics."""
         url = path_or_url if path_or_url.startswith("https://") else self.graph_url + path_or_url
         if not url.startswith(self.graph_url + "/"):
             raise ProviderError(f"refusing to send a Graph token to {url.split('?')[0]!r}")
         return call_with_retries(lambda: self._once(account, method, url, params, json, headers),
-                                 self.retry_policy, sleep=self.sleep)
+                                 self.retry_policy, provider="microsoft", method=operation, sleep=self.sleep)
 
     def _once(self, account, method, url, params, json, headers) -> requests.Response:
         if self.rate_limiter is not None:
@@ -105,16 +107,17 @@ class GraphClient:
         resp.close()
         raise error_for(status, code, _retry_after(resp.headers.get("Retry-After")), where)
 
-    def batch(self, account: CalendarAccount, calls: list[dict]) -> list[dict | ProviderError]:
+    def batch(self, operation: str, account: CalendarAccount, calls: list[dict]) -> list[dict | ProviderError]:
         """Run ``calls`` (``{"method", "url", "body"?}``, urls relative to ``/v1.0``) for one
         account through JSON ``$batch``, 20 a batch. Failures are per call: those that are
         transient (429 with its ``Retry-After``, 5xx) are sent again together after one wait;
         the lasting ones (404, lost consent, rejected) are returned in their place. Replies are
-        the calls' JSON bodies, in order. One call alone is sent as itself."""
+        the calls' JSON bodies, in order. One call alone is sent as itself. ``operation`` is the
+        adapter's, for the metrics."""
         if len(calls) == 1:
             call = calls[0]
             try:
-                return [self.request(account, call["method"], call["url"], json=call.get("body")).json()]
+                return [self.request(operation, account, call["method"], call["url"], json=call.get("body")).json()]
             except (NotFound, ReconnectNeeded, GraphRejected) as exc:
                 return [exc]
         results: dict[int, dict | ProviderError] = {}
@@ -147,7 +150,7 @@ class GraphClient:
                     failures.append(ProviderUnavailable("Microsoft Graph's $batch reply left requests unanswered"))
             if failures:
                 raise _worst(failures)
-        call_with_retries(attempt, self.retry_policy, sleep=self.sleep)
+        call_with_retries(attempt, self.retry_policy, provider="microsoft", method=operation, sleep=self.sleep)
         return [results[i] for i in range(len(calls))]
 
 

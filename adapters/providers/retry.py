@@ -3,7 +3,6 @@ per-account rate limiter. Shared by every HTTP-based provider adapter."""
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -29,17 +28,18 @@ class RetryPolicy:
         return rng.uniform(0, cap)
 
 
-def call_with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(), *,
+def call_with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(), *, provider: str, method: str,
                       sleep: Callable[[float], None] = time.sleep,
                       rng: random.Random | None = None) -> T:
     """Call ``fn``; retry on RateLimited / ProviderUnavailable. Other errors (ReconnectNeeded,
     NotFound, ...) propagate at once: they are not fixed by waiting.
 
-    Every attempt is counted in ``tandem_provider_requests`` (provider and method named after the
-    adapter that called, see :func:`_caller_labels`), 429s in ``tandem_provider_rate_limited`` and
-    the waits in ``tandem_provider_retry_wait_seconds``."""
+    Every attempt is counted in ``tandem_provider_requests{provider, method, status}``, 429s in
+    ``tandem_provider_rate_limited`` and the waits in ``tandem_provider_retry_wait_seconds``.
+    The adapter names itself (``provider``: google, microsoft, caldav, ics, memory) and the
+    operation it is doing (``method``: ``free_busy``, ``create_series``, ...): closed sets of
+    code names, never data."""
     rng = rng or random.Random()
-    provider, method = _caller_labels()
     for attempt in range(policy.attempts):
         try:
             result = fn()
@@ -65,31 +65,6 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(), 
             PROVIDER_REQUESTS.labels(provider, method, "ok").inc()
             return result
     raise AssertionError("unreachable")
-
-
-# adapter module -> the provider label (modules not listed are named by their last part)
-PROVIDER_OF_MODULE = {"adapters.providers.google": "google", "adapters.providers.google_oauth": "google",
-                      "adapters.providers.microsoft": "microsoft", "adapters.providers.microsoft_graph": "microsoft",
-                      "adapters.providers.microsoft_auth": "microsoft", "adapters.providers.caldav": "caldav",
-                      "adapters.providers.ics_feed": "ics", "adapters.providers.memory": "memory"}
-
-
-def _caller_labels(max_depth: int = 8) -> tuple[str, str]:
-    """(provider, method) for the metrics, read off the call stack so the adapters need not pass
-    them: the provider from the calling adapter's module, the method from the nearest public
-    function of that module (``free_busy``, ``create_series``, ...; ``request`` for Graph's
-    client). Both are closed sets of code names, never data."""
-    frame = sys._getframe(2)
-    module = frame.f_globals.get("__name__", "")
-    provider = PROVIDER_OF_MODULE.get(module, module.rsplit(".", 1)[-1] or "unknown")
-    method, depth = frame.f_code.co_name, 0
-    while frame is not None and depth < max_depth:
-        name = frame.f_code.co_name
-        if frame.f_globals.get("__name__", "").startswith("adapters.providers.") and not name.startswith(("_", "<")):
-            method = name
-            break
-        frame, depth = frame.f_back, depth + 1
-    return provider, method.strip("_<>") or "unknown"
 
 
 def _error_kind(exc: Exception) -> str:

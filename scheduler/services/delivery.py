@@ -10,6 +10,7 @@ attachments are the renderer's business.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from scheduler.core.entities import Notification, Pair, Series
@@ -45,12 +46,35 @@ def deliver_notification(deps: Dependencies, notification_id: str) -> bool:
             return False
         email = _renderer(deps).render(digest.KIND, context)
     deps.mailer.send(email)
-    with deps.uow() as uow:
-        n = uow.notifications.get(notification_id)
-        if n.status == "pending":
-            n.status, n.sent_at = "sent", deps.clock.now()
-        uow.commit()
+    _mark_sent(deps, notification_id)
     return True
+
+
+MARK_SENT_WAITS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # seconds between tries
+
+
+_sleep = time.sleep
+
+
+def _mark_sent(deps: Dependencies, notification_id: str, sleep=None) -> None:
+    """Record that the server accepted the email. The database may be away for a moment (a
+    restart, a failover) right then; the email is out, so the mark is tried again for up to half
+    the row's lease (``claim_timeout``) before the error goes to the outbox, whose retry would
+    send the email a second time (the residual window, docs/pipeline.md)."""
+    budget, waited, sleep = deps.config.claim_timeout.total_seconds() / 2, 0.0, sleep or _sleep
+    for wait in (*MARK_SENT_WAITS, None):
+        try:
+            with deps.uow() as uow:
+                n = uow.notifications.get(notification_id)
+                if n.status == "pending":
+                    n.status, n.sent_at = "sent", deps.clock.now()
+                uow.commit()
+            return
+        except Exception:  # whatever the storage raises when it is unreachable
+            if wait is None or waited + wait > budget:
+                raise
+            sleep(wait)
+            waited += wait
 
 
 def _renderer(deps: Dependencies) -> EmailRenderer:

@@ -184,13 +184,14 @@ def test_provider_retries_and_429s_are_counted():
             raise outcome
         return "ok"
 
-    provider = __name__.rsplit(".", 1)[-1]
+    provider = "ops-test"  # named by the caller, as each adapter names itself and its operation
     before = sample("tandem_provider_rate_limited_total", provider=provider)
     waits = []
-    assert call_with_retries(request, RetryPolicy(attempts=3), sleep=waits.append) == "ok"
+    assert call_with_retries(request, RetryPolicy(attempts=3), provider=provider, method="free_busy",
+                             sleep=waits.append) == "ok"
     assert waits == [3]
     assert sample("tandem_provider_rate_limited_total", provider=provider) == before + 1
-    assert sample("tandem_provider_requests_total", provider=provider, method="test_provider_retries_and_429s_are_counted",
+    assert sample("tandem_provider_requests_total", provider=provider, method="free_busy",
                   status="ok") >= 1
     assert sample("tandem_provider_retry_wait_seconds_sum", provider=provider, reason="rate_limited") >= 3
 
@@ -302,3 +303,19 @@ def test_doctor_production_checks_pass_what_is_right():
     assert checks["base_url"][0] is True
     assert checks["smtp"][0] is False and "mail.smtp_host is not set" in checks["smtp"][1]
     assert not any(not ok for ok, area, _ in production_checks(settings) if area == "secrets")
+
+
+def test_each_adapter_names_itself_and_its_operation_in_the_provider_metrics():
+    from datetime import datetime, timezone
+
+    from adapters.providers.memory import InMemoryCalendarProvider
+    from scheduler.ports import CalendarAccount
+
+    provider = InMemoryCalendarProvider()
+    account = CalendarAccount(connection_id="c-1", provider="memory", email="ada@example.org", credentials={})
+    labels = dict(provider="memory", method="free_busy", status="ok")
+    before = sample("tandem_provider_requests_total", **labels)
+
+    provider.free_busy([account], datetime(2027, 3, 1, tzinfo=timezone.utc), datetime(2027, 3, 8, tzinfo=timezone.utc))
+
+    assert sample("tandem_provider_requests_total", **labels) == before + 1

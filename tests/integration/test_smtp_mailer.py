@@ -34,6 +34,8 @@ class RecordingHandler:
     def __init__(self, refuse: tuple[str, ...] = (), defer: tuple[str, ...] = ()):
         self.refuse, self.defer = refuse, defer
         self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.peers: list = []  # the client's (address, port) of each accepted message: one per connection
+        self.hang_up_after_data = False  # take the message, then drop the connection before answering
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd hook
         if address in self.refuse:
@@ -46,6 +48,9 @@ class RecordingHandler:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.peers.append(session.peer)
+        if self.hang_up_after_data:
+            server.transport.close()
         return "250 Message accepted for delivery"
 
 
@@ -56,18 +61,24 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server(handler: RecordingHandler, **smtp_options) -> Iterator[int]:
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **smtp_options)
+def smtp_server(handler: RecordingHandler, port: int | None = None, **smtp_options) -> Iterator[int]:
+    controller = Controller(handler, hostname="127.0.0.1", port=port or _free_port(), **smtp_options)
     controller.start()
     try:
         yield controller.port
     finally:
+        while MAILERS:  # hang up kept connections first: aiosmtpd leaves open ones unclosed at stop
+            MAILERS.pop().close()
         controller.stop()
 
 
+MAILERS: list[SmtpMailer] = []
+
+
 def _mailer(port: int, **settings) -> SmtpMailer:
-    return SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port,
-                                  from_address="Tandem <tandem@example.org>", **settings), timeout=5)
+    MAILERS.append(SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port,
+                                          from_address="Tandem <tandem@example.org>", **settings), timeout=5))
+    return MAILERS[-1]
 
 
 def _invite(to: tuple[str, ...] = ("Zoë Example <zoe@example.org>",), key: str = "booked:series-9:zoe") -> OutgoingEmail:
@@ -176,6 +187,7 @@ def test_starttls_then_login_when_configured():
         mailer = SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port, starttls=True, smtp_user="tandem",
                                         smtp_password="s3cret", from_address="tandem@example.org"),
                             timeout=5, tls_context=client_context)
+        MAILERS.append(mailer)
         mailer.send(_invite())
         with pytest.raises(MailUnavailable, match="CERTIFICATE_VERIFY_FAILED"):  # system trust: not our CA
             SmtpMailer(MailSection(smtp_host="127.0.0.1", smtp_port=port, starttls=True), timeout=5).send(_invite())
@@ -232,3 +244,70 @@ def test_an_invitation_without_a_valid_method_is_a_programming_error():
     with pytest.raises(ValueError, match="REQUEST or CANCEL"):
         _mailer(_free_port()).send(OutgoingEmail(to=("zoe@example.org",), subject="s", text="t",
                                                  idempotency_key="k", ics=ics))
+
+
+def test_one_kept_connection_carries_many_emails_up_to_the_limit():
+    handler = RecordingHandler()
+    with smtp_server(handler) as port:
+        mailer = _mailer(port, max_messages_per_connection=3)
+        for n in range(7):
+            mailer.send(_invite(key=f"booked:series-9:{n}"))
+        mailer.close()
+
+    assert len(handler.received) == 7
+    per_connection = [handler.peers.count(peer) for peer in dict.fromkeys(handler.peers)]
+    assert per_connection == [3, 3, 1]
+
+
+def test_each_thread_keeps_its_own_connection():
+    import threading
+
+    handler = RecordingHandler()
+    with smtp_server(handler) as port:
+        mailer = _mailer(port)
+
+        def send_some(thread: int):
+            for n in range(4):
+                mailer.send(_invite(key=f"t{thread}:{n}"))
+
+        threads = [threading.Thread(target=send_some, args=(t,)) for t in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        mailer.close()
+
+    assert len({message["Message-ID"] for _, _, message in handler.received}) == 12
+    assert sorted(handler.peers.count(peer) for peer in set(handler.peers)) == [4, 4, 4]
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_and_the_email_sent_once():
+    handler = RecordingHandler()
+    port = _free_port()
+    with smtp_server(handler, port=port):
+        mailer = _mailer(port)
+        mailer.send(_invite(key="first"))
+    with smtp_server(handler, port=port):  # a restart: the kept connection is dead
+        mailer.send(_invite(key="second"))
+        mailer.close()
+
+    assert [message["Message-ID"] for _, _, message in handler.received] == [message_id_for("first"),
+                                                                            message_id_for("second")]
+    assert len(set(handler.peers)) == 2
+
+
+def test_a_connection_lost_after_the_message_was_sent_is_not_resent_on_the_spot():
+    """The server may have accepted it (here it did): the outbox retries later, same Message-ID."""
+    handler = RecordingHandler()
+    with smtp_server(handler) as port:
+        mailer = _mailer(port)
+        mailer.send(_invite(key="warm-up"))  # the connection is now a kept one
+        handler.hang_up_after_data = True
+        with pytest.raises(MailUnavailable, match="retried"):
+            mailer.send(_invite(key="lost-answer"))
+        handler.hang_up_after_data = False
+        mailer.send(_invite(key="after"))
+        mailer.close()
+
+    ids = [message["Message-ID"] for _, _, message in handler.received]
+    assert ids == [message_id_for("warm-up"), message_id_for("lost-answer"), message_id_for("after")]

@@ -21,7 +21,8 @@ def _flaky(errors):
 def test_retry_after_is_honoured_and_backoff_grows_with_jitter():
     slept = []
     fn, calls = _flaky([RateLimited(retry_after=7), ProviderUnavailable("503"), ProviderUnavailable("503")])
-    assert call_with_retries(fn, RetryPolicy(attempts=5, base_delay=1, max_delay=30), sleep=slept.append,
+    assert call_with_retries(fn, RetryPolicy(attempts=5, base_delay=1, max_delay=30), provider="test", method="read",
+                             sleep=slept.append,
                              rng=random.Random(1)) == "ok"
     assert len(calls) == 4 and slept[0] == 7
     assert 0 <= slept[1] <= 2 and 0 <= slept[2] <= 4
@@ -31,18 +32,18 @@ def test_no_retry_for_errors_waiting_cannot_fix():
     for error in (ReconnectNeeded("revoked"), NotFound("gone")):
         fn, calls = _flaky([error])
         with pytest.raises(type(error)):
-            call_with_retries(fn, sleep=lambda s: None)
+            call_with_retries(fn, provider="test", method="read", sleep=lambda s: None)
         assert len(calls) == 1
 
 
 def test_gives_up_after_the_attempts_and_on_a_too_long_retry_after():
     fn, calls = _flaky([ProviderUnavailable("503")] * 10)
     with pytest.raises(ProviderUnavailable):
-        call_with_retries(fn, RetryPolicy(attempts=3), sleep=lambda s: None)
+        call_with_retries(fn, RetryPolicy(attempts=3), provider="test", method="read", sleep=lambda s: None)
     assert len(calls) == 3
     fn, calls = _flaky([RateLimited(retry_after=3600)])
     with pytest.raises(RateLimited):
-        call_with_retries(fn, RetryPolicy(max_retry_after=120), sleep=lambda s: None)
+        call_with_retries(fn, RetryPolicy(max_retry_after=120), provider="test", method="read", sleep=lambda s: None)
     assert len(calls) == 1
 
 

@@ -178,3 +178,48 @@ def test_a_pair_attention_email_links_to_the_coordinators_pair_page(deps, seed):
     (email,) = deps.mailer.sent
     assert f"https://tandem.example/programs/{s.program_id}/pairs/{s.pair_id}" in email.text
     assert f"https://tandem.example/pairs/{s.pair_id}" not in email.text  # the pair's own page answers 403
+
+
+def test_a_database_away_after_the_server_accepted_is_waited_for_not_a_second_send(deps, seed, monkeypatch):
+    """The mark after SMTP accepted is tried again while the database is away (up to half the
+    lease), so the outbox does not retry, which would send the email again."""
+    from dataclasses import replace
+
+    from scheduler.services import delivery
+
+    s = seed()
+    _, (first, *_) = _series(deps, s.pair_id)
+    nid = _notify(deps, kind="reminder", person_id=s.mentor_id, pair_id=s.pair_id, occurrence_id=first,
+                  key="reminder:away")
+    calls, waits = {"n": 0}, []
+
+    def flaky_uow():
+        calls["n"] += 1
+        if calls["n"] in (2, 3):  # the 1st unit of work renders; the 2nd and 3rd (the mark) fail
+            raise ConnectionError("the database is restarting")
+        return deps.unit_of_work()
+
+    monkeypatch.setattr(delivery, "_sleep", waits.append)
+    assert deliver_notification(replace(deps, unit_of_work=flaky_uow), nid) is True
+    assert len(deps.mailer.sent) == 1 and _status(deps, nid) == "sent"
+    assert waits == [0.1, 0.25]
+
+
+def test_a_database_away_longer_than_half_the_lease_fails_the_run(deps, seed):
+    from dataclasses import replace
+
+    from scheduler.services.delivery import _mark_sent
+
+    s = seed()
+    _, (first, *_) = _series(deps, s.pair_id)
+    nid = _notify(deps, kind="reminder", person_id=s.mentor_id, pair_id=s.pair_id, occurrence_id=first,
+                  key="reminder:gone")
+
+    def gone():
+        raise ConnectionError("the database is gone")
+
+    waits = []
+    short = replace(deps, unit_of_work=gone, config=replace(deps.config, claim_timeout=timedelta(seconds=4)))
+    with pytest.raises(ConnectionError):
+        _mark_sent(short, nid, sleep=waits.append)
+    assert sum(waits) <= 2 and waits == [0.1, 0.25, 0.5, 1.0]

@@ -1,0 +1,23 @@
+"""The delivery benchmark runs end to end at a tiny size and prints its table (speed is the
+benchmark's business: nothing here looks at timings)."""
+from __future__ import annotations
+
+import pytest
+
+from bench import delivery
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_delivery_benchmark_prints_its_table_with_nothing_doubled_or_missing(capsys):
+    assert delivery.main(["--messages", "30", "--threads", "2", "--skip-old"]) == 0
+
+    out = capsys.readouterr().out
+    header, *rows = out.strip().splitlines()[-5:]
+    assert header.split()[:4] == ["case", "messages", "seconds", "msg/s"]
+    names = [row[:44].strip() for row in rows]
+    assert names == ["smtplib, built beforehand, kept connection", "smtplib, building each, kept connection",
+                     "SmtpMailer alone, kept connection", "Tandem pipeline, 2 worker threads"]
+    for row in rows:
+        messages, arrived, dupes, missing = row[44:].split()[:1] + row[44:].split()[-3:]
+        assert (messages, arrived, dupes, missing) == ("30", "30", "0", "0"), row
