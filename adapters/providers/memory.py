@@ -219,7 +219,7 @@ class InMemoryCalendarProvider:
             renewed = Watch(watch.watch_id, watch.resource_id, self._now() + WATCH_LIFETIME, watch.token)
             watches[watch.watch_id] = (url, renewed)
             return renewed
-        return self._call(renew)
+        return self._call("renew_watch", renew)
 
     def stop_watch(self, account: CalendarAccount, watch: Watch) -> None:
         def stop() -> None:
