@@ -103,9 +103,12 @@ def _seed(config: Path, pairs: int, weeks: int) -> tuple[str, float]:
 
 
 def _serve(config: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "web.wsgi:create()"],
-                            cwd=ROOT, env=_env(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # a file, not a pipe: a pipe nobody reads fills up and blocks the server
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "web.wsgi:create()"],
+                              cwd=ROOT, env=_env(config), stdout=subprocess.DEVNULL, stderr=log)
+    server.log_file = log
+    return server
 
 
 def _wait_until_up(base: str, server: subprocess.Popen, deadline_s: float = 120.0) -> None:
@@ -115,7 +118,8 @@ def _wait_until_up(base: str, server: subprocess.Popen, deadline_s: float = 120.
     with requests.Session() as session:
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise SystemExit(f"gunicorn stopped:\n{server.stderr.read().decode(errors='replace')}")
+                server.log_file.seek(0)
+                raise SystemExit(f"gunicorn stopped:\n{server.log_file.read().decode(errors='replace')}")
             try:
                 with session.get(f"{base}/healthz", timeout=2) as reply:
                     if reply.status_code == 200:
@@ -168,8 +172,11 @@ def _cookie(container, program_id: str) -> tuple[str, str]:
 
     with container.uow() as uow:
         coordinator_id = uow.memberships.coordinator_ids(program_id)[0]
+    from scheduler.services.web_sessions import start_session
+
     app = create_app(container=container)
-    value = app.session_interface.get_signing_serializer(app).dumps({"pid": coordinator_id})
+    session = {"pid": coordinator_id, "sid": start_session(container, coordinator_id)}  # a server-side session
+    value = app.session_interface.get_signing_serializer(app).dumps(session)
     return app.config["SESSION_COOKIE_NAME"], value
 
 
@@ -256,7 +263,7 @@ def run_one(kind: str, args) -> list[RouteResult]:
                 except subprocess.TimeoutExpired:
                     server.kill()
                     server.wait()
-                server.stderr.close()
+                server.log_file.close()
             if container is not None:
                 container.dispose()
             if kind == "postgres":
