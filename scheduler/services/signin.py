@@ -31,6 +31,7 @@ from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies
 from scheduler.services.links import ALREADY_USED, LinkError, signer
 from scheduler.services.notifications import add_notification
+from scheduler.services.programs import email_problem
 
 THROTTLE_COUNT = 5  # sign-in emails per person ...
 THROTTLE_WINDOW = timedelta(minutes=15)  # ... within this window
@@ -58,8 +59,13 @@ def request_magic_link(deps: Dependencies, email: str, url_for_token: Callable[[
     or when too many links were asked for lately — the page does not reveal either).
 
     ``client`` is the requesting client's address (the web passes the remote address); when
-    given, over the per-client limit raises :class:`TooManyRequests` before anything is read."""
+    given, over the per-client limit raises :class:`TooManyRequests` before anything is read.
+    An address Tandem could never send to (not an address, control characters, letters outside
+    plain ASCII) is :class:`InvalidInput` saying so; it was never stored, so nothing is revealed."""
     now = deps.clock.now()
+    problem = email_problem("The address", normalise_email(email))
+    if problem is not None:
+        raise InvalidInput(f"{problem}. Enter the email address your invitation was sent to.")
     if client is not None:
         refused = deps.signin_clients.hit(client_key(client), now)
         if refused is not None:

@@ -121,6 +121,21 @@ def test_a_non_ascii_email_address_is_refused_at_import(client, container, seede
     assert _count(container, Person, Person.email == "tom@example.org") == 0
 
 
+@pytest.mark.parametrize("address", ["jürgen@example.org", "lena@exämple.org", "ana@example.org\r\nBcc: x@example.org",
+                                     "not an address@"])
+def test_an_address_no_email_could_reach_is_refused_at_sign_in_and_nothing_is_queued(client, container, seeded,
+                                                                                    address):
+    from adapters.storage.models import Notification
+
+    token = csrf_from(client.get("/signin").get_data(as_text=True))
+    reply = client.post("/signin/email", data={"csrf_token": token, "email": address})
+    assert reply.status_code == 302
+    page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "Enter the email address your invitation was sent to." in page
+    with container.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
 def test_a_five_thousand_character_tzid_in_a_calendar_file_is_a_short_refusal_not_a_crash():
     from datetime import datetime, timezone
 

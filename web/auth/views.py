@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from scheduler.errors import InvalidInput
 from scheduler.services import signin
 from scheduler.services.links import LinkError
 from web import deps
@@ -59,6 +60,9 @@ def request_link():
                                google=bool(deps.container().settings.google.client_id),
                                microsoft=bool(deps.container().settings.microsoft.client_id))
         return page, 429, {"Retry-After": str(max(1, int(exc.retry_after.total_seconds())))}
+    except InvalidInput as exc:  # an address nobody could be sent to
+        flash(str(exc), "error")
+        return redirect(url_for("auth.sign_in"))
     sandbox_url = url if deps.container().settings.app.demo else None
     return render_template("auth/link_sent.html", email=signin.normalise_email(email), sandbox_url=sandbox_url)
 
