@@ -471,6 +471,10 @@ class Repository(Protocol, Generic[E]):
 
     def add(self, entity: E) -> E: ...
 
+    def add_many(self, entities: Sequence[E]) -> None:
+        """Insert many new rows at once (one statement, for bulk loads such as seeded programs);
+        the entities are not tracked afterwards: later changes to them are not saved."""
+
     def delete(self, entity: E) -> None: ...
 
 

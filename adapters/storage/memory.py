@@ -466,6 +466,10 @@ class MemoryRepository(Generic[E]):
         self.uow._add(entity)
         return entity
 
+    def add_many(self, entities: Sequence[E]) -> None:
+        for entity in entities:
+            self.uow._add(entity)
+
     def delete(self, entity: E) -> None:
         self.uow._delete(entity)
 

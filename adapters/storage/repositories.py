@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import String, case, cast, func, or_, select, true, update
+from sqlalchemy import String, case, cast, func, insert, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +67,11 @@ class SqlRepository(Generic[E]):
     def add(self, entity: E) -> E:
         self.session.add(entity)
         return entity
+
+    def add_many(self, entities: Sequence[E]) -> None:
+        rows = [{column: getattr(entity, column) for column in type(entity).FIELDS} for entity in entities]
+        if rows:
+            self.session.execute(insert(inspect(self.model).local_table), rows)  # Core: no ORM bookkeeping
 
     def delete(self, entity: E) -> None:
         self.session.delete(entity)

@@ -391,6 +391,32 @@ def test_get_and_get_many_answer_alike(both):
         assert answers[0] == answers[1], repo
 
 
+def test_add_many_writes_what_add_writes(uow_factory):
+    signals = [{"kind": "skipped", "at": "2027-03-01T09:00:00+00:00", "by": "mentor"}]
+    with uow_factory() as uow:
+        uow.programs.add_many([Program(id="pb", name="B", created_at=T), Program(id="pa", name="A", created_at=T)])
+        uow.programs.add_many([])
+        uow.commit()
+    with uow_factory() as uow:
+        assert [(p.id, p.name, p.created_at) for p in uow.programs.get_many(["pb", "pa"])] == \
+            [("pa", "A", T), ("pb", "B", T)]
+        uow.people.add(Person(id="pe1", email="pe1@example.org"))
+        uow.people.add(Person(id="pe2", email="pe2@example.org"))
+        uow.flush()
+        uow.pairs.add_many([Pair(id="pr1", program_id="pa", mentor_id="pe1", mentee_id="pe2", status="booked")])
+        uow.series.add_many([Series(id="sr1", pair_id="pr1", rrule="FREQ=WEEKLY", tz="UTC",
+                                    dtstart_local="2027-03-01T09:00:00", duration_min=30, status="booked",
+                                    idempotency_key="sr1")])
+        uow.occurrences.add_many([Occurrence(id="oc1", series_id="sr1", original_start=T, start=T, end=T + H,
+                                             status="skipped", attendance_verdict="cancelled",
+                                             attendance_signals=signals)])
+        uow.commit()
+    with uow_factory() as uow:
+        occ = uow.occurrences.get("oc1")
+        assert (occ.start, occ.attendance_verdict, occ.attendance_signals) == (T, "cancelled", signals)
+        assert [o.id for o in uow.occurrences.of_pair("pr1")] == ["oc1"]
+
+
 def state(factory) -> dict:
     """Everything the writes touch, as plain values."""
     with factory() as uow:
