@@ -240,7 +240,18 @@ READS: dict[str, list[tuple]] = {
     "memberships.roles_in": [("prog1",), ("prog3",)],
     "memberships.of_program": [("prog1",)],
     "pairs.of_person": [("pers4",), ("pers1",), ("pers4", {"states": ["ready"]}), ("pers2", {"states": []})],
-    "pairs.of_program": [("prog1",), ("prog1", {"states": ["ready", "paused"]})],
+    "pairs.of_program": [("prog1",), ("prog1", {"states": ["ready", "paused"]}), ("prog1", {"limit": 2}),
+                         ("prog1", {"states": ["ready"], "limit": 1})],
+    "pairs.counts_in": [("prog1", T + H), ("prog1", T + 40 * D), ("prog2", T), ("prog2", T + 40 * D), ("nope", T)],
+    "pairs.refresh_summaries": [("prog1", T), ("prog2", T + 5 * D)],
+    "pairs.table_page": [("prog1", T + H), ("prog1", T + H, {"sort": "next"}), ("prog1", T + 40 * D, {"risk": "yes"}),
+                         ("prog1", T + H, {"risk": "connection", "sort": "misses", "descending": True}),
+                         ("prog1", T + H, {"mentor": "pers4"}), ("prog1", T + H, {"mentor": "bob@"}),
+                         ("prog1", T + H, {"mentor": "ALICE"}), ("prog1", T + H, {"mentor": "%"}),
+                         ("prog1", T + H, {"state": "ready", "sort": "last_held", "descending": True}),
+                         ("prog1", T + H, {"offset": 1, "limit": 1}), ("prog1", T + 40 * D, {"risk": "no"}),
+                         ("prog1", T + 40 * D, {"risk": "no_held", "sort": "name", "descending": True}),
+                         ("prog2", T + 5 * D, {"sort": "last_held"}), ("nope", T)],
     "pairs.ready_of_mentor": [("prog1", "pers4"), ("prog2", "pers4")],
     "pairs.count_by_state": [()],
     "pairs.table_rows": [("prog1",), ("prog2",), ("nope",)],
@@ -342,6 +353,8 @@ WRITES: list[tuple[str, tuple]] = [
 
 def call(uow, name: str, args: tuple):
     repo, method = name.split(".")
+    if name in ("pairs.counts_in", "pairs.table_page"):  # they read the summaries: refreshed first, as documented
+        uow.pairs.refresh_summaries(args[0], args[1])
     kwargs = args[-1] if args and isinstance(args[-1], dict) else {}
     positional = args[:-1] if kwargs else args
     if positional and isinstance(positional[0], Notification):  # a fresh object per store

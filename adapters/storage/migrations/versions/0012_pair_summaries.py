@@ -1,0 +1,43 @@
+"""pair_summaries: each pair's attendance facts kept for the dashboard's pairs table (filtered,
+sorted and paged in SQL); an index on pairs (program_id, status) for its state filter and counts
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-29 23:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import adapters.storage.types
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'pair_summaries',
+        sa.Column('pair_id', sa.String(length=32), nullable=False),
+        sa.Column('program_id', sa.String(length=32), nullable=False),
+        sa.Column('first_start', adapters.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('last_held', adapters.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('next_start', adapters.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('misses_in_a_row', sa.Integer(), nullable=False),
+        sa.Column('unanswered_in_a_row', sa.Integer(), nullable=False),
+        sa.Column('computed_at', adapters.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['pair_id'], ['pairs.id'], name=op.f('fk_pair_summaries_pair_id_pairs'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_pair_summaries_program_id_programs'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('pair_id', name=op.f('pk_pair_summaries')),
+    )
+    op.create_index('ix_pair_summaries_program_next', 'pair_summaries', ['program_id', 'next_start'])
+    op.create_index('ix_pairs_program_status', 'pairs', ['program_id', 'status'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_pairs_program_status', table_name='pairs')
+    op.drop_index('ix_pair_summaries_program_next', table_name='pair_summaries')
+    op.drop_table('pair_summaries')
