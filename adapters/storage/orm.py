@@ -289,6 +289,19 @@ pair_summaries = Table(
 )
 
 
+# Not an entity either: the dashboard charts' counts (``verdict_counts``, ``verdicts_by_mentor``)
+# per program and question (``key``: the periods asked, all but the last edge), as of ``until``.
+# A later ask adds the sessions that started since ``until``; a flush touching the program's
+# pairs, series or occurrences deletes the program's rows (``adapters.storage.summaries``).
+chart_counts = Table(
+    "chart_counts", metadata,
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
+
 def start_mappers() -> None:
     """Instrument the entity classes (idempotent).
 

@@ -7,7 +7,7 @@ indexed and measured in one place.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Generic, Iterable, Sequence, TypeVar
+from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
 from sqlalchemy import ColumnElement, String, case, cast, func, insert, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
-from adapters.storage.orm import pair_summaries
+from adapters.storage.orm import chart_counts, pair_summaries
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
                                      Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, new_id)
@@ -38,6 +38,13 @@ SUMMARY_BATCH = 500  # pairs summed up per query by refresh_summaries
 def _label(person) -> ColumnElement:
     """A person as tables name them: their name, or their email when they have none."""
     return func.coalesce(func.nullif(person.name, ""), person.email)
+
+
+def _started_between(start: datetime, until: datetime):
+    """The occurrences that started in ``[start, until)``, found by their start (a few, for the
+    kept chart counts): OFFSET 0 keeps SQLite from reaching them through the program's pairs."""
+    return (select(Occurrence.series_id, Occurrence.start, Occurrence.attendance_verdict)
+            .where(Occurrence.start >= start, Occurrence.start < until).offset(0).subquery())
 
 
 def _risk_flags(now: datetime) -> dict[str, ColumnElement]:
@@ -442,21 +449,64 @@ class SqlOccurrences(SqlRepository[Occurrence]):
         edges = list(edges)
         if len(edges) < 2:
             return {}
-        period = case(*[(Occurrence.start < edge, i) for i, edge in enumerate(edges[1:])])
-        rows = (select(period.label("period"), Occurrence.attendance_verdict.label("verdict"))
-                .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
-                .where(Pair.program_id == program_id, Occurrence.start >= edges[0], Occurrence.start < edges[-1])
-                ).subquery()  # grouped outside: PostgreSQL would not match a CASE with parameters twice
-        query = select(rows.c.period, rows.c.verdict, func.count()).group_by(rows.c.period, rows.c.verdict)
-        return {(int(i), verdict): count for i, verdict, count in self.session.execute(query)}
+        last = len(edges) - 2
+
+        def counted() -> dict[tuple[int, str], int]:
+            period = case(*[(Occurrence.start < edge, i) for i, edge in enumerate(edges[1:])])
+            rows = (select(period.label("period"), Occurrence.attendance_verdict.label("verdict"))
+                    .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                    .where(Pair.program_id == program_id, Occurrence.start >= edges[0], Occurrence.start < edges[-1])
+                    ).subquery()  # grouped outside: PostgreSQL would not match a CASE with parameters twice
+            query = select(rows.c.period, rows.c.verdict, func.count()).group_by(rows.c.period, rows.c.verdict)
+            return {(int(i), verdict): count for i, verdict, count in self.session.execute(query)}
+
+        def since(start: datetime) -> dict[tuple[int, str], int]:  # all in the last period
+            recent = _started_between(start, edges[-1])
+            query = (select(recent.c.attendance_verdict, func.count())
+                     .join(Series, recent.c.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                     .where(Pair.program_id == program_id).group_by(recent.c.attendance_verdict))
+            return {(last, verdict): count for verdict, count in self.session.execute(query)}
+        found = self._kept_counts(program_id, "periods:" + ",".join(e.isoformat() for e in edges[:-1]), edges[-1],
+                                  counted, since)
+        return {(int(i), v): n for (i, v), n in found.items()}
 
     def verdicts_by_mentor(self, program_id: str, since: datetime, until: datetime
                            ) -> dict[tuple[str, str], int]:
-        query = (select(Pair.mentor_id, Occurrence.attendance_verdict, func.count())
-                 .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
-                 .where(Pair.program_id == program_id, Occurrence.start >= since, Occurrence.start < until)
-                 .group_by(Pair.mentor_id, Occurrence.attendance_verdict))
-        return {(mentor_id, verdict): count for mentor_id, verdict, count in self.session.execute(query)}
+        def counted(start: datetime) -> dict[tuple[str, str], int]:
+            recent = _started_between(start, until) if start != since else Occurrence.__table__
+            query = (select(Pair.mentor_id, recent.c.attendance_verdict, func.count())
+                     .join(Series, recent.c.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                     .where(Pair.program_id == program_id, recent.c.start >= start, recent.c.start < until)
+                     .group_by(Pair.mentor_id, recent.c.attendance_verdict))
+            return {(mentor_id, verdict): count for mentor_id, verdict, count in self.session.execute(query)}
+        if until <= since:
+            return {}
+        return self._kept_counts(program_id, "mentors:" + since.isoformat(), until, lambda: counted(since), counted)
+
+    def _kept_counts(self, program_id: str, key: str, until: datetime, count_all: Callable[[], dict],
+                     count_since: Callable[[datetime], dict]) -> dict:
+        """Counts of sessions that started before ``until`` (the question ``key`` names), from the
+        row kept in ``chart_counts`` plus the sessions that started since it was kept (a flush
+        that touches the program's sessions deletes the row), else counted in full; then kept."""
+        kept = self.session.execute(select(chart_counts.c.until, chart_counts.c.counts).where(
+            chart_counts.c.program_id == program_id, chart_counts.c.key == key)).one_or_none()
+        changed = True
+        if kept is not None and kept.until <= until:
+            found = {tuple(k): n for *k, n in kept.counts}
+            added = count_since(kept.until) if kept.until < until else {}
+            for k, n in added.items():
+                found[k] = found.get(k, 0) + n
+            changed = bool(added)  # else the kept row stays as it is (asked again from its ``until``)
+        else:
+            found = count_all()
+        if changed:
+            insert = pg_insert if _is_postgres(self.session) else sqlite_insert
+            stmt = insert(chart_counts).values(program_id=program_id, key=key, until=until,
+                                               counts=[[*k, n] for k, n in sorted(found.items())])
+            self.session.execute(stmt.on_conflict_do_update(
+                index_elements=[chart_counts.c.program_id, chart_counts.c.key],
+                set_={"until": stmt.excluded.until, "counts": stmt.excluded.counts}))
+        return found
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

@@ -124,3 +124,27 @@ def test_the_summaries_follow_changed_sessions(stores):
         uow.pairs.refresh_summaries("prR", now)
         rows, _ = uow.pairs.table_page("prR", now, risk="no_held", limit=100)
         assert "prNew" in [r.pair_id for r in rows]
+
+
+def chart_answers(factory, now) -> list:
+    edges = [T - (11 - i) * 7 * D for i in range(12)] + [now]
+    with factory() as uow:
+        found = [uow.occurrences.verdict_counts("prR", edges),
+                 uow.occurrences.verdict_counts("prR", [T - 30 * D, now]),
+                 uow.occurrences.verdicts_by_mentor("prR", edges[0], now)]
+        uow.commit()  # SQL keeps the counts
+    return found
+
+
+def test_the_kept_chart_counts_follow_time_and_changed_sessions(stores):
+    sql, memory = stores
+    for now in (T + H, T + H, T + 2 * D, T + 9 * D):  # kept, then the sessions since added
+        assert chart_answers(sql, now) == chart_answers(memory, now), now
+    for factory in (sql, memory):
+        with factory() as uow:
+            uow.occurrences.get("oc0105").attendance_verdict = "held"
+            uow.occurrences.delete(uow.occurrences.get("oc0207"))
+            uow.pairs.get("pr03").status = "ended"
+            uow.commit()
+    for now in (T + 9 * D, T + 10 * D, T + 2 * D):  # a change, then an earlier question
+        assert chart_answers(sql, now) == chart_answers(memory, now), now

@@ -1,5 +1,6 @@
 """pair_summaries: each pair's attendance facts kept for the dashboard's pairs table (filtered,
-sorted and paged in SQL); an index on pairs (program_id, status) for its state filter and counts
+sorted and paged in SQL); chart_counts: the dashboard charts' counts kept per program; an index on
+pairs (program_id, status) for the state filter and counts
 
 Revision ID: 0012
 Revises: 0011
@@ -34,10 +35,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('pair_id', name=op.f('pk_pair_summaries')),
     )
     op.create_index('ix_pair_summaries_program_next', 'pair_summaries', ['program_id', 'next_start'])
+    op.create_table(
+        'chart_counts',
+        sa.Column('program_id', sa.String(length=32), nullable=False),
+        sa.Column('key', sa.String(length=400), nullable=False),
+        sa.Column('until', adapters.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('counts', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_chart_counts_program_id_programs'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('program_id', 'key', name=op.f('pk_chart_counts')),
+    )
     op.create_index('ix_pairs_program_status', 'pairs', ['program_id', 'status'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_pairs_program_status', table_name='pairs')
+    op.drop_table('chart_counts')
     op.drop_index('ix_pair_summaries_program_next', table_name='pair_summaries')
     op.drop_table('pair_summaries')
