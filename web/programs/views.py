@@ -68,10 +68,10 @@ def _page(program_id: str, **extra):
                  mentor_chart=charts.rows(board.mentors, what="Mentor", noun="mentors"), states=dashboards.STATES,
                  state_names=dashboards.STATE_LABELS, sorts=dashboards.SORTS, risk_labels=dashboards.at_risk.RULE_LABELS)
     overview = page.overview
-    counts = {state: sum(1 for line in overview if line.state == state) for state in STATE_LABELS}
-    names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
-    return render_template("programs/show.html", program=page.program, overview=overview, counts=counts,
-                           labels=STATE_LABELS, failures=page.failures, pair_names=names, **extra)
+    names = {**page.failed_pair_names, **{line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}}
+    return render_template("programs/show.html", program=page.program, overview=overview,
+                           more_setting_up=page.more_setting_up, labels=STATE_LABELS, failures=page.failures,
+                           pair_names=names, **extra)
 
 
 @bp.post("/<program_id>/alerts")
