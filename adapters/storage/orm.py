@@ -137,6 +137,7 @@ occurrences = Table(
     UniqueConstraint("series_id", "original_start"),
     Index("ix_occurrences_start", "start"),
     Index("ix_occurrences_attendance_verdict", "attendance_verdict", "end"),
+    Index("ix_occurrences_verdict_start", "attendance_verdict", "start"),  # reports: one verdict in a date range
 )
 
 agenda_templates = Table(

@@ -202,7 +202,7 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
         month = uow.occurrences.verdict_counts(program_id, [month_start.astimezone(ZoneInfo("UTC")), now])
         weekly = uow.occurrences.verdict_counts(program_id, edges)
         by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
-        mentor_bars = _mentor_bars(uow, by_mentor)
+        mentor_bars, mentors_total = _mentor_bars(uow, by_mentor)
         uow.commit()  # the refreshed summaries
 
     def texts(line: PairLine) -> PairLine:
@@ -219,16 +219,17 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
     weeks = tuple(Bar(f"{d.day} {d.strftime('%b')}", weekly.get((i, "held"), 0), weekly.get((i, "missed"), 0))
                   for i, d in enumerate(week_edges))
     shown = tuple(texts(line) for line in pair_lines(rows, sums, broken_rows, now))
-    return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars[:MENTORS_SHOWN]),
-                     len(mentor_bars), shown, matching, page, pages, replace(filters, page=page))
+    return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars), mentors_total, shown,
+                     matching, page, pages, replace(filters, page=page))
 
 
-def _mentor_bars(uow: UnitOfWork, by_mentor: Mapping[tuple[str, str], int]) -> list[Bar]:
-    """The per-mentor chart's bars, most missed first (then most held, then by name): every mentor
-    with held or missed sessions, only those that can be shown named (one lookup of people)."""
+def _mentor_bars(uow: UnitOfWork, by_mentor: Mapping[tuple[str, str], int]) -> tuple[list[Bar], int]:
+    """The per-mentor chart's bars, most missed first (then most held, then by name), at most
+    :data:`MENTORS_SHOWN`, and how many mentors have held or missed sessions; only the mentors
+    that may be shown are looked up (names decide ties at the cut)."""
     counts = {mid: (by_mentor.get((mid, "held"), 0), by_mentor.get((mid, "missed"), 0)) for mid, _ in by_mentor}
     ranked = sorted((mid for mid, (h, m) in counts.items() if h or m), key=lambda mid: (-counts[mid][1], -counts[mid][0]))
-    if len(ranked) > MENTORS_SHOWN:  # names decide ties at the cut only
+    if len(ranked) > MENTORS_SHOWN:
         cut = counts[ranked[MENTORS_SHOWN - 1]]
         named = [mid for mid in ranked if (counts[mid][1], counts[mid][0]) >= (cut[1], cut[0])]
     else:
@@ -237,7 +238,7 @@ def _mentor_bars(uow: UnitOfWork, by_mentor: Mapping[tuple[str, str], int]) -> l
     bars = [Bar(_label(people[mid].name, people[mid].email) if mid in people else "a former mentor",
                 counts[mid][0], counts[mid][1], mid) for mid in named]
     bars.sort(key=lambda b: (-b.missed, -b.held, b.label.lower(), b.key))
-    return bars + [Bar("", counts[mid][0], counts[mid][1], mid) for mid in ranked[len(named):]]
+    return bars[:MENTORS_SHOWN], len(ranked)
 
 
 def pair_lines(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance], broken_rows: Sequence[BrokenConnectionRow],

@@ -273,6 +273,9 @@ def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) 
                 _seed_pair(rows, rng, program, index, people, domain, day0, weeks, now)
             rows.insert(uow)
             uow.commit()
+    with deps.uow() as uow:  # the dashboard's per-pair summaries, so its first visit is not the one computing them
+        uow.pairs.refresh_summaries(program_id, now)
+        uow.commit()
     log.info("seeded program %s: %d pairs, %d weeks of history (seed %d)", program_id, pairs, weeks, seed)
     return program_id
 

@@ -1,6 +1,7 @@
 """pair_summaries: each pair's attendance facts kept for the dashboard's pairs table (filtered,
-sorted and paged in SQL); chart_counts: the dashboard charts' counts kept per program; an index on
-pairs (program_id, status) for the state filter and counts
+sorted and paged in SQL); chart_counts: the dashboard charts' counts kept per program; indexes on
+pairs (program_id, status) for the state filter and counts, and on occurrences (verdict, start)
+for reports of one verdict over a date range
 
 Revision ID: 0012
 Revises: 0011
@@ -46,9 +47,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('program_id', 'key', name=op.f('pk_chart_counts')),
     )
     op.create_index('ix_pairs_program_status', 'pairs', ['program_id', 'status'])
+    op.create_index('ix_occurrences_verdict_start', 'occurrences', ['attendance_verdict', 'start'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_occurrences_verdict_start', table_name='occurrences')
     op.drop_index('ix_pairs_program_status', table_name='pairs')
     op.drop_table('chart_counts')
     op.drop_index('ix_pair_summaries_program_next', table_name='pair_summaries')
