@@ -863,6 +863,10 @@ class UnitOfWork(Protocol):
     def flush(self) -> None:
         """Send pending changes to the store inside the transaction (ids and unique keys checked)."""
 
+    def update_statistics(self) -> None:
+        """After a bulk load (a seeded program): refresh what the database's query planner knows of
+        the tables' sizes (``ANALYZE``), so the next queries do not plan for empty tables."""
+
 
 # --- what every use case receives -----------------------------------------------------------------
 @dataclass(frozen=True)

@@ -212,6 +212,9 @@ class InMemoryUnitOfWork:
         finally:
             self._release()
 
+    def update_statistics(self) -> None:
+        return None  # no query planner here
+
     def flush(self) -> None:
         """Checks primary keys, unique keys and foreign keys left by deletes against the store."""
         self._begin()

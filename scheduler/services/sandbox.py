@@ -273,7 +273,8 @@ def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) 
                 _seed_pair(rows, rng, program, index, people, domain, day0, weeks, now)
             rows.insert(uow)
             uow.commit()
-    with deps.uow() as uow:  # the dashboard's per-pair summaries, so its first visit is not the one computing them
+    with deps.uow() as uow:  # the planner learns the tables' new sizes; the dashboard's per-pair summaries are
+        uow.update_statistics()  # computed now, so that its first visit does not wait for them
         uow.pairs.refresh_summaries(program_id, now)
         uow.commit()
     log.info("seeded program %s: %d pairs, %d weeks of history (seed %d)", program_id, pairs, weeks, seed)
