@@ -149,8 +149,9 @@ def _baselines(container, program_id: str, today, repeat_s: float) -> dict[str, 
     start_at = datetime.combine(today - timedelta(days=30), dtime(0), tzinfo=timezone.utc)
     end_at = datetime.combine(today + timedelta(days=1), dtime(0), tzinfo=timezone.utc)
     queries = {
-        "dashboard": lambda uow: uow.occurrences.attendance_by_pair(program_id, now),
-        "pairs table": lambda uow: uow.pairs.table_rows(program_id),
+        "dashboard": lambda uow: (uow.pairs.refresh_summaries(program_id, now), uow.pairs.counts_in(program_id, now)),
+        "pairs table": lambda uow: (uow.pairs.refresh_summaries(program_id, now),
+                                    uow.pairs.table_page(program_id, now, risk="yes", limit=50)),
         "missed report": lambda uow: uow.occurrences.of_program_between(
             program_id, start_from=start_at, start_before=end_at, verdicts=["missed"]),
     }

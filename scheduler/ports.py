@@ -489,6 +489,10 @@ class Repository(Protocol, Generic[E]):
 
     def add(self, entity: E) -> E: ...
 
+    def add_many(self, entities: Sequence[E]) -> None:
+        """Insert many new rows at once (one statement, for bulk loads such as seeded programs);
+        the entities are not tracked afterwards: later changes to them are not saved."""
+
     def delete(self, entity: E) -> None: ...
 
 
@@ -560,6 +564,15 @@ class PairAttendance:
 
 
 @dataclass(frozen=True)
+class PairCounts:
+    """A program's pairs counted for the dashboard's headline (``pairs.counts_in``)."""
+
+    by_state: dict[str, int]  # status -> pairs, states with pairs only
+    at_risk: int  # pairs with at least one at-risk reason
+    by_rule: dict[str, int]  # every rule of scheduler.core.at_risk.RULES -> pairs it flags
+
+
+@dataclass(frozen=True)
 class BrokenConnectionRow:
     person_id: str
     provider: str
@@ -570,14 +583,37 @@ class PairRepository(Repository[Pair], Protocol):
     def of_person(self, person_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
         """Pairs where the person is mentor or mentee (in one of ``states`` when given), oldest first."""
 
-    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
-        """The program's pairs (in one of ``states`` when given), oldest first."""
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None,
+                   limit: int | None = None) -> list[Pair]:
+        """The program's pairs (in one of ``states`` when given), oldest first; the first ``limit``."""
 
     def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
         """The mentor's pairs in the program waiting to be planned (``ready``), oldest first."""
 
     def count_by_state(self) -> dict[str, int]:
         """How many pairs are in each state, over every program (states with none are left out)."""
+
+    def counts_in(self, program_id: str, now: datetime) -> PairCounts:
+        """The program's pairs by state and how many are at risk at ``now`` (in all and per rule of
+        ``scheduler.core.at_risk``, the same rules), without loading the pairs. SQL reads the
+        pairs' summaries: call :meth:`refresh_summaries` first in the same unit of work."""
+
+    def refresh_summaries(self, program_id: str, now: datetime) -> None:
+        """Bring the program's per-pair attendance summaries up to date at ``now`` (those missing —
+        new pairs, pairs whose sessions changed — or whose next session has started are computed
+        again from ``occurrences.attendance_by_pair``); a store that computes them on each read
+        has nothing to do. Writes: commit the unit of work to keep them."""
+
+    def table_page(self, program_id: str, now: datetime, *, state: str = "", risk: str = "", mentor: str = "",
+                   sort: str = "name", descending: bool = False, offset: int = 0, limit: int = 50
+                   ) -> tuple[list[PairRow], int]:
+        """One page of the dashboard's pairs table and how many pairs match, filtered, sorted and
+        paged in the store. ``state``: a pair status or ""; ``risk``: "", "yes", "no" or an
+        at-risk rule key (judged at ``now``); ``mentor``: a mentor's id (when a pair of the
+        program has that mentor), else a piece of a mentor's name or email (case-insensitive);
+        ``sort``: name (mentor's, mentee's, then id), last_held, next (pairs without one last
+        either way, then by name) or misses (then by name); ``descending`` reverses the order
+        (only the name order reverses its tie-breaks). SQL reads the summaries (refresh first)."""
 
     def table_rows(self, program_id: str) -> list[PairRow]:
         """Every pair of the program with its two people's names, oldest first (one joined SELECT)."""
@@ -897,6 +933,10 @@ class UnitOfWork(Protocol):
 
     def flush(self) -> None:
         """Send pending changes to the store inside the transaction (ids and unique keys checked)."""
+
+    def update_statistics(self) -> None:
+        """After a bulk load (a seeded program): refresh what the database's query planner knows of
+        the tables' sizes (``ANALYZE``), so the next queries do not plan for empty tables."""
 
 
 # --- what every use case receives -----------------------------------------------------------------

@@ -39,7 +39,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    from adapters.storage.summaries import keep_summaries
+
+    return keep_summaries(sessionmaker(engine, expire_on_commit=False))
 
 
 def check_database(engine: Engine) -> str | None:

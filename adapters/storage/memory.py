@@ -32,10 +32,11 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
+from scheduler.core import at_risk
 from scheduler.core import entities as e
 from scheduler.core.entities import Entity, utcnow
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES
-from scheduler.ports import BrokenConnectionRow, DuplicateKey, PairAttendance, PairRow, ProgramSession
+from scheduler.ports import BrokenConnectionRow, DuplicateKey, PairAttendance, PairCounts, PairRow, ProgramSession
 
 BREAKS_MISSES = ("held", "moved", "disputed")
 ANSWERED = ("held", "missed", "moved", "disputed")
@@ -213,6 +214,9 @@ class InMemoryUnitOfWork:
             self._forget()
         finally:
             self._release()
+
+    def update_statistics(self) -> None:
+        return None  # no query planner here
 
     def flush(self) -> None:
         """Checks primary keys, unique keys and foreign keys left by deletes against the store."""
@@ -478,6 +482,10 @@ class MemoryRepository(Generic[E]):
         self.uow._add(entity)
         return entity
 
+    def add_many(self, entities: Sequence[E]) -> None:
+        for entity in entities:
+            self.uow._add(entity)
+
     def delete(self, entity: E) -> None:
         self.uow._delete(entity)
 
@@ -545,9 +553,11 @@ class MemoryPairs(MemoryRepository[e.Pair]):
         return self.where(lambda p: person_id in (p.mentor_id, p.mentee_id) and (states is None or p.status in states),
                           order=lambda p: (p.created_at, p.id))
 
-    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[e.Pair]:
-        return self.where(lambda p: p.program_id == program_id and (states is None or p.status in states),
-                          order=lambda p: (p.created_at, p.id))
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None,
+                   limit: int | None = None) -> list[e.Pair]:
+        found = self.where(lambda p: p.program_id == program_id and (states is None or p.status in states),
+                           order=lambda p: (p.created_at, p.id))
+        return found if limit is None else found[:limit]
 
     def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[e.Pair]:
         return self.where(lambda p: p.program_id == program_id and p.mentor_id == mentor_id and p.status == "ready",
@@ -558,6 +568,68 @@ class MemoryPairs(MemoryRepository[e.Pair]):
         for p in self.all():
             counts[p.status] = counts.get(p.status, 0) + 1
         return counts
+
+    def _judged(self, program_id: str, now: datetime) -> list[tuple[PairRow, PairAttendance, set[str]]]:
+        """Each pair's row, its sessions summed up and the at-risk rules that flag it at ``now``
+        (:func:`scheduler.core.at_risk.reasons` itself)."""
+        sums = self.uow.occurrences.attendance_by_pair(program_id, now)
+        broken = {b.person_id for b in self.uow.connections.broken_in_program(program_id)}
+        judged = []
+        for row in self.table_rows(program_id):
+            s = sums.get(row.pair_id, PairAttendance())
+            marks = tuple(at_risk.BrokenConnection(role, "", "") for role, pid in
+                          (("mentor", row.mentor_id), ("mentee", row.mentee_id)) if pid in broken)
+            facts = at_risk.PairFacts(row.status, row.updated_at, s.misses_in_a_row, s.unanswered_in_a_row,
+                                      s.first_start, s.last_held, marks)
+            judged.append((row, s, {r.rule for r in at_risk.reasons(facts, now)}))
+        return judged
+
+    def counts_in(self, program_id: str, now: datetime) -> PairCounts:
+        judged = self._judged(program_id, now)
+        by_state: dict[str, int] = {}
+        for row, _, _ in judged:
+            by_state[row.status] = by_state.get(row.status, 0) + 1
+        return PairCounts(by_state, sum(1 for _, _, rules in judged if rules),
+                          {rule: sum(1 for _, _, rules in judged if rule in rules) for rule in at_risk.RULES})
+
+    def refresh_summaries(self, program_id: str, now: datetime) -> None:
+        return None  # computed on each read
+
+    def table_page(self, program_id: str, now: datetime, *, state: str = "", risk: str = "", mentor: str = "",
+                   sort: str = "name", descending: bool = False, offset: int = 0, limit: int = 50
+                   ) -> tuple[list[PairRow], int]:
+        judged = self._judged(program_id, now)
+        needle = mentor.lower()
+        by_id = bool(mentor) and any(row.mentor_id == mentor for row, _, _ in judged)
+
+        def label(name: str | None, email: str) -> str:
+            return name or email
+
+        def keep(row: PairRow, rules: set[str]) -> bool:
+            if state and row.status != state:
+                return False
+            if risk == "yes" and not rules or risk == "no" and rules or risk in at_risk.RULES and risk not in rules:
+                return False
+            if by_id:
+                return row.mentor_id == mentor
+            return not needle or needle in label(row.mentor_name, row.mentor_email).lower() \
+                or needle in row.mentor_email.lower()
+        chosen = [(row, s) for row, s, rules in judged if keep(row, rules)]
+
+        def name(item) -> tuple:
+            row = item[0]
+            return (label(row.mentor_name, row.mentor_email).lower(), label(row.mentee_name, row.mentee_email).lower(),
+                    row.pair_id)
+        if sort == "name":
+            ordered = sorted(chosen, key=name, reverse=descending)
+        elif sort == "misses":
+            ordered = sorted(sorted(chosen, key=name), key=lambda item: item[1].misses_in_a_row, reverse=descending)
+        else:
+            attr = "last_held" if sort == "last_held" else "next_start"
+            having = sorted((i for i in chosen if getattr(i[1], attr) is not None), key=name)
+            ordered = sorted(having, key=lambda i: getattr(i[1], attr), reverse=descending) \
+                + sorted((i for i in chosen if getattr(i[1], attr) is None), key=name)
+        return [row for row, _ in ordered[offset:offset + limit]], len(chosen)
 
     def table_rows(self, program_id: str) -> list[PairRow]:
         rows = []

@@ -92,6 +92,7 @@ pairs = Table(
     _created(),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
     UniqueConstraint("program_id", "mentor_id", "mentee_id"),
+    Index("ix_pairs_program_status", "program_id", "status"),
 )
 
 calendar_connections = Table(
@@ -142,6 +143,7 @@ occurrences = Table(
     UniqueConstraint("series_id", "original_start"),
     Index("ix_occurrences_start", "start"),
     Index("ix_occurrences_attendance_verdict", "attendance_verdict", "end"),
+    Index("ix_occurrences_verdict_start", "attendance_verdict", "start"),  # reports: one verdict in a date range
 )
 
 agenda_templates = Table(
@@ -285,6 +287,37 @@ pair_risk_marks = Table(
     Column("since", UTCDateTime, nullable=False, default=utcnow),
     Column("rules", JSON, nullable=False, default=list),
 )
+
+# Not an entity: what the SQL repositories keep per pair so the dashboard's pairs table filters,
+# sorts and pages in SQL (``SqlPairs.refresh_summaries``): the facts of ``attendance_by_pair`` as
+# of ``computed_at``. A flush that touches a pair's series or occurrences deletes its row
+# (``adapters.storage.summaries``); a row whose next session has started is recomputed too.
+pair_summaries = Table(
+    "pair_summaries", metadata,
+    Column("pair_id", ForeignKey("pairs.id", ondelete="CASCADE"), primary_key=True),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
+    Column("first_start", UTCDateTime, nullable=True),
+    Column("last_held", UTCDateTime, nullable=True),
+    Column("next_start", UTCDateTime, nullable=True),
+    Column("misses_in_a_row", Integer, nullable=False, default=0),
+    Column("unanswered_in_a_row", Integer, nullable=False, default=0),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_pair_summaries_program_next", "program_id", "next_start"),
+)
+
+
+# Not an entity either: the dashboard charts' counts (``verdict_counts``, ``verdicts_by_mentor``)
+# per program and question (``key``: the periods asked, all but the last edge), as of ``until``.
+# A later ask adds the sessions that started since ``until``; a flush touching the program's
+# pairs, series or occurrences deletes the program's rows (``adapters.storage.summaries``).
+chart_counts = Table(
+    "chart_counts", metadata,
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
 
 def start_mappers() -> None:
     """Instrument the entity classes (idempotent).

@@ -7,20 +7,22 @@ indexed and measured in one place.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Generic, Iterable, Sequence, TypeVar
+from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import String, Text, case, cast, func, or_, select, true, update
+from sqlalchemy import ColumnElement, String, Text, case, cast, func, insert, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
+from adapters.storage.orm import chart_counts, pair_summaries
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
                                      Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, WebSession, new_id)
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE, ACTIVE_SERIES, PairState
-from scheduler.ports import BrokenConnectionRow, PairAttendance, PairRow, ProgramSession
+from scheduler.core import at_risk
+from scheduler.ports import BrokenConnectionRow, PairAttendance, PairCounts, PairRow, ProgramSession
 
 # Verdicts that end a run of misses, and verdicts that say someone answered (attendance_by_pair).
 BREAKS_MISSES = ("held", "moved", "disputed")
@@ -28,6 +30,43 @@ ANSWERED = ("held", "missed", "moved", "disputed")
 NO_ANSWER_TEXT = '%"no_answer"%'  # a no_answer signal in the JSON list (kinds are JSON strings)
 
 E = TypeVar("E", bound=Entity)
+PS = pair_summaries
+SUMMARY_FACTS = ("first_start", "last_held", "next_start", "misses_in_a_row", "unanswered_in_a_row", "computed_at")
+SUMMARY_BATCH = 500  # pairs summed up per query by refresh_summaries
+
+
+def _label(person) -> ColumnElement:
+    """A person as tables name them: their name, or their email when they have none."""
+    return func.coalesce(func.nullif(person.name, ""), person.email)
+
+
+def _started_between(start: datetime, until: datetime):
+    """The occurrences that started in ``[start, until)``, found by their start (a few, for the
+    kept chart counts): OFFSET 0 keeps SQLite from reaching them through the program's pairs."""
+    return (select(Occurrence.series_id, Occurrence.start, Occurrence.attendance_verdict)
+            .where(Occurrence.start >= start, Occurrence.start < until).offset(0).subquery())
+
+
+def _risk_flags(now: datetime) -> dict[str, ColumnElement]:
+    """Each rule of :mod:`scheduler.core.at_risk` as a 0/1 column over ``pairs`` outer-joined to
+    ``pair_summaries`` (a pair without a summary has no sessions): the same rules, in SQL."""
+    awake = Pair.status.not_in(sorted(at_risk.QUIET_STATES))
+    no_held_since = now - at_risk.NO_HELD_FOR
+    broken = (select(CalendarConnection.id).where(
+        CalendarConnection.status != "ok",
+        (CalendarConnection.person_id == Pair.mentor_id) | (CalendarConnection.person_id == Pair.mentee_id))
+        .exists())
+    rules = {
+        "misses": func.coalesce(PS.c.misses_in_a_row, 0) >= at_risk.MISSES_IN_A_ROW,
+        "no_held": PS.c.first_start.is_not(None) & (PS.c.first_start <= no_held_since)
+        & (PS.c.last_held.is_(None) | (PS.c.last_held < no_held_since)),
+        "connection": broken,
+        "unanswered": func.coalesce(PS.c.unanswered_in_a_row, 0) >= at_risk.UNANSWERED_IN_A_ROW,
+        "unschedulable": (Pair.status == "unschedulable") & Pair.updated_at.is_not(None)
+        & (Pair.updated_at < now - at_risk.UNSCHEDULABLE_FOR),
+    }
+    assert tuple(rules) == at_risk.RULES
+    return {rule: case((awake & condition, 1), else_=0) for rule, condition in rules.items()}
 
 
 def _is_postgres(session: Session) -> bool:
@@ -78,6 +117,11 @@ class SqlRepository(Generic[E]):
     def add(self, entity: E) -> E:
         self.session.add(entity)
         return entity
+
+    def add_many(self, entities: Sequence[E]) -> None:
+        rows = [{column: getattr(entity, column) for column in type(entity).FIELDS} for entity in entities]
+        if rows:
+            self.session.execute(insert(inspect(self.model).local_table), rows)  # Core: no ORM bookkeeping
 
     def delete(self, entity: E) -> None:
         self.session.delete(entity)
@@ -155,11 +199,13 @@ class SqlPairs(SqlRepository[Pair]):
             query = query.where(Pair.status.in_(tuple(states)))
         return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
 
-    def of_program(self, program_id: str, *, states: Sequence[str] | None = None) -> list[Pair]:
+    def of_program(self, program_id: str, *, states: Sequence[str] | None = None,
+                   limit: int | None = None) -> list[Pair]:
         query = select(Pair).where(Pair.program_id == program_id)
         if states is not None:
             query = query.where(Pair.status.in_(tuple(states)))
-        return list(self.session.scalars(query.order_by(Pair.created_at, Pair.id)))
+        query = query.order_by(Pair.created_at, Pair.id)
+        return list(self.session.scalars(query if limit is None else query.limit(limit)))
 
     def ready_of_mentor(self, program_id: str, mentor_id: str) -> list[Pair]:
         return list(self.session.scalars(select(Pair).where(
@@ -169,6 +215,79 @@ class SqlPairs(SqlRepository[Pair]):
     def count_by_state(self) -> dict[str, int]:
         return {status: count for status, count in self.session.execute(
             select(Pair.status, func.count()).group_by(Pair.status))}
+
+    def counts_in(self, program_id: str, now: datetime) -> PairCounts:
+        by_state = {status: count for status, count in self.session.execute(
+            select(Pair.status, func.count()).where(Pair.program_id == program_id).group_by(Pair.status))}
+        flags = _risk_flags(now)
+        summed = (select(*[func.coalesce(func.sum(flag), 0) for flag in flags.values()],
+                         func.count(case((sum(flags.values()) > 0, 1))))
+                  .select_from(Pair).outerjoin(PS, PS.c.pair_id == Pair.id).where(Pair.program_id == program_id))
+        *per_rule, at_risk_count = self.session.execute(summed).one()
+        return PairCounts(by_state, int(at_risk_count or 0), {rule: int(n) for rule, n in zip(flags, per_rule)})
+
+    def refresh_summaries(self, program_id: str, now: datetime) -> None:
+        stale = list(self.session.scalars(
+            select(Pair.id).outerjoin(PS, PS.c.pair_id == Pair.id)
+            .where(Pair.program_id == program_id, PS.c.pair_id.is_(None) | (PS.c.next_start <= now))
+            .order_by(Pair.id)))
+        occurrences = SqlOccurrences(self.session)
+        insert = pg_insert if _is_postgres(self.session) else sqlite_insert
+        for first in range(0, len(stale), SUMMARY_BATCH):
+            ids = stale[first:first + SUMMARY_BATCH]
+            sums = occurrences.attendance_by_pair(program_id, now, pair_ids=ids)
+            rows = [dict(pair_id=pair_id, program_id=program_id, first_start=s.first_start, last_held=s.last_held,
+                         next_start=s.next_start, misses_in_a_row=s.misses_in_a_row,
+                         unanswered_in_a_row=s.unanswered_in_a_row, computed_at=now)
+                    for pair_id in ids for s in (sums.get(pair_id, PairAttendance()),)]
+            stmt = insert(PS)
+            self.session.execute(stmt.on_conflict_do_update(index_elements=[PS.c.pair_id], set_={
+                column: stmt.excluded[column] for column in SUMMARY_FACTS}), rows)
+
+    def table_page(self, program_id: str, now: datetime, *, state: str = "", risk: str = "", mentor: str = "",
+                   sort: str = "name", descending: bool = False, offset: int = 0, limit: int = 50
+                   ) -> tuple[list[PairRow], int]:
+        mentor_p, mentee_p = aliased(Person), aliased(Person)
+        conditions = [Pair.program_id == program_id]
+        if state:
+            conditions.append(Pair.status == state)
+        flags = _risk_flags(now)
+        if risk == "yes":
+            conditions.append(sum(flags.values()) > 0)
+        elif risk == "no":
+            conditions.append(sum(flags.values()) == 0)
+        elif risk:
+            conditions.append(flags[risk] == 1)
+        if mentor:
+            is_id = self.session.scalar(select(Pair.id).where(Pair.program_id == program_id,
+                                                              Pair.mentor_id == mentor).limit(1))
+            if is_id is not None:
+                conditions.append(Pair.mentor_id == mentor)
+            else:
+                needle = mentor.lower()
+                conditions.append(func.lower(_label(mentor_p)).contains(needle, autoescape=True)
+                                  | func.lower(mentor_p.email).contains(needle, autoescape=True))
+
+        def joined(query):
+            return (query.select_from(Pair).join(mentor_p, Pair.mentor_id == mentor_p.id)
+                    .join(mentee_p, Pair.mentee_id == mentee_p.id).outerjoin(PS, PS.c.pair_id == Pair.id)
+                    .where(*conditions))
+        matching = self.session.scalar(joined(select(func.count()))) or 0
+        text = (lambda column: func.lower(column).collate("C")) if _is_postgres(self.session) \
+            else (lambda column: func.lower(column))
+        names = [text(_label(mentor_p)), text(_label(mentee_p)), Pair.id]
+        if sort == "name":
+            order = [n.desc() if descending else n.asc() for n in names]
+        elif sort == "misses":
+            misses = func.coalesce(PS.c.misses_in_a_row, 0)
+            order = [misses.desc() if descending else misses.asc(), *names]
+        else:
+            column = PS.c.last_held if sort == "last_held" else PS.c.next_start
+            order = [case((column.is_(None), 1), else_=0), column.desc() if descending else column.asc(), *names]
+        query = joined(select(Pair.id, Pair.mentor_id, mentor_p.name, mentor_p.email, Pair.mentee_id, mentee_p.name,
+                              mentee_p.email, Pair.status, Pair.status_reason, Pair.updated_at))
+        rows = self.session.execute(query.order_by(*order).offset(offset).limit(limit))
+        return [PairRow(*row) for row in rows], matching
 
     def table_rows(self, program_id: str) -> list[PairRow]:
         mentor, mentee = aliased(Person), aliased(Person)
@@ -360,21 +479,64 @@ class SqlOccurrences(SqlRepository[Occurrence]):
         edges = list(edges)
         if len(edges) < 2:
             return {}
-        period = case(*[(Occurrence.start < edge, i) for i, edge in enumerate(edges[1:])])
-        rows = (select(period.label("period"), Occurrence.attendance_verdict.label("verdict"))
-                .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
-                .where(Pair.program_id == program_id, Occurrence.start >= edges[0], Occurrence.start < edges[-1])
-                ).subquery()  # grouped outside: PostgreSQL would not match a CASE with parameters twice
-        query = select(rows.c.period, rows.c.verdict, func.count()).group_by(rows.c.period, rows.c.verdict)
-        return {(int(i), verdict): count for i, verdict, count in self.session.execute(query)}
+        last = len(edges) - 2
+
+        def counted() -> dict[tuple[int, str], int]:
+            period = case(*[(Occurrence.start < edge, i) for i, edge in enumerate(edges[1:])])
+            rows = (select(period.label("period"), Occurrence.attendance_verdict.label("verdict"))
+                    .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                    .where(Pair.program_id == program_id, Occurrence.start >= edges[0], Occurrence.start < edges[-1])
+                    ).subquery()  # grouped outside: PostgreSQL would not match a CASE with parameters twice
+            query = select(rows.c.period, rows.c.verdict, func.count()).group_by(rows.c.period, rows.c.verdict)
+            return {(int(i), verdict): count for i, verdict, count in self.session.execute(query)}
+
+        def since(start: datetime) -> dict[tuple[int, str], int]:  # all in the last period
+            recent = _started_between(start, edges[-1])
+            query = (select(recent.c.attendance_verdict, func.count())
+                     .join(Series, recent.c.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                     .where(Pair.program_id == program_id).group_by(recent.c.attendance_verdict))
+            return {(last, verdict): count for verdict, count in self.session.execute(query)}
+        found = self._kept_counts(program_id, "periods:" + ",".join(e.isoformat() for e in edges[:-1]), edges[-1],
+                                  counted, since)
+        return {(int(i), v): n for (i, v), n in found.items()}
 
     def verdicts_by_mentor(self, program_id: str, since: datetime, until: datetime
                            ) -> dict[tuple[str, str], int]:
-        query = (select(Pair.mentor_id, Occurrence.attendance_verdict, func.count())
-                 .join(Series, Occurrence.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
-                 .where(Pair.program_id == program_id, Occurrence.start >= since, Occurrence.start < until)
-                 .group_by(Pair.mentor_id, Occurrence.attendance_verdict))
-        return {(mentor_id, verdict): count for mentor_id, verdict, count in self.session.execute(query)}
+        def counted(start: datetime) -> dict[tuple[str, str], int]:
+            recent = _started_between(start, until) if start != since else Occurrence.__table__
+            query = (select(Pair.mentor_id, recent.c.attendance_verdict, func.count())
+                     .join(Series, recent.c.series_id == Series.id).join(Pair, Series.pair_id == Pair.id)
+                     .where(Pair.program_id == program_id, recent.c.start >= start, recent.c.start < until)
+                     .group_by(Pair.mentor_id, recent.c.attendance_verdict))
+            return {(mentor_id, verdict): count for mentor_id, verdict, count in self.session.execute(query)}
+        if until <= since:
+            return {}
+        return self._kept_counts(program_id, "mentors:" + since.isoformat(), until, lambda: counted(since), counted)
+
+    def _kept_counts(self, program_id: str, key: str, until: datetime, count_all: Callable[[], dict],
+                     count_since: Callable[[datetime], dict]) -> dict:
+        """Counts of sessions that started before ``until`` (the question ``key`` names), from the
+        row kept in ``chart_counts`` plus the sessions that started since it was kept (a flush
+        that touches the program's sessions deletes the row), else counted in full; then kept."""
+        kept = self.session.execute(select(chart_counts.c.until, chart_counts.c.counts).where(
+            chart_counts.c.program_id == program_id, chart_counts.c.key == key)).one_or_none()
+        changed = True
+        if kept is not None and kept.until <= until:
+            found = {tuple(k): n for *k, n in kept.counts}
+            added = count_since(kept.until) if kept.until < until else {}
+            for k, n in added.items():
+                found[k] = found.get(k, 0) + n
+            changed = bool(added)  # else the kept row stays as it is (asked again from its ``until``)
+        else:
+            found = count_all()
+        if changed:
+            insert = pg_insert if _is_postgres(self.session) else sqlite_insert
+            stmt = insert(chart_counts).values(program_id=program_id, key=key, until=until,
+                                               counts=[[*k, n] for k, n in sorted(found.items())])
+            self.session.execute(stmt.on_conflict_do_update(
+                index_elements=[chart_counts.c.program_id, chart_counts.c.key],
+                set_={"until": stmt.excluded.until, "counts": stmt.excluded.counts}))
+        return found
 
 
 class SqlAgendaTemplates(SqlRepository[AgendaTemplate]):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.storage import repositories as r
@@ -53,6 +54,9 @@ class SqlUnitOfWork:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def update_statistics(self) -> None:
+        self.session.execute(text("ANALYZE"))  # PostgreSQL and SQLite alike
 
 
 UnitOfWork = SqlUnitOfWork  # the name storage tests and tools know

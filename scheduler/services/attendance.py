@@ -9,10 +9,11 @@ the verdict is then resolved again from the recorded signals, both people's answ
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from typing import Sequence
 
 from scheduler.core import attendance as rules
 from scheduler.core.attendance import Answer, Signal, Verdict
-from scheduler.core.entities import Occurrence, Pair
+from scheduler.core.entities import Feedback, Occurrence, Pair, Program
 from scheduler.errors import InvalidInput, TandemError
 from scheduler.ports import Dependencies, UnitOfWork
 from scheduler.services import webhook_events
@@ -38,8 +39,9 @@ def role_in(pair: Pair, person_id: str | None) -> str | None:
     return "coordinator"
 
 
-def window_of(pair: Pair) -> timedelta:
-    days = getattr(pair.program, "attendance_window_days", None) or rules.DEFAULT_WINDOW_DAYS
+def window_of(pair: Pair, program: Program | None = None) -> timedelta:
+    """How long answers are waited for: the program's window (``program`` or the pair's)."""
+    days = getattr(program or pair.program, "attendance_window_days", None) or rules.DEFAULT_WINDOW_DAYS
     return timedelta(days=max(1, min(int(days), rules.MAX_WINDOW_DAYS)))
 
 
@@ -54,20 +56,29 @@ def resolve_in(uow: UnitOfWork, occ: Occurrence, now: datetime) -> Verdict:
     (a verdict that has just become held or missed is announced to the program's webhooks)."""
     pair = occ.series.pair
     before = occ.attendance_verdict
+    verdict = resolve_with(occ, pair, uow.feedback.of_occurrences([occ.id]), now)
+    webhook_events.session_verdict(uow, occ, before, now)
+    return verdict
+
+
+def resolve_with(occ: Occurrence, pair: Pair, feedback: Sequence[Feedback], now: datetime,
+                 program: Program | None = None) -> Verdict:
+    """Resolve the occurrence's verdict from its ``feedback`` rows (all of them) and store it with
+    its signals on the occurrence; announces nothing (:func:`resolve_in` does). ``program``: the
+    pair's, when ``pair.program`` is not loaded (a pair not yet stored)."""
     answers = {}
-    for row in uow.feedback.of_occurrences([occ.id]):
+    for row in feedback:
         role = role_in(pair, row.person_id)
         if role in rules.ROLES:
             answers[role] = Answer(row.answer, row.created_at)
     recorded = rules.recorded_signals(occ.attendance_signals)
-    verdict = rules.resolve(status=occ.status, start=occ.start, end=occ.end, now=now, window=window_of(pair),
+    verdict = rules.resolve(status=occ.status, start=occ.start, end=occ.end, now=now, window=window_of(pair, program),
                             answers=answers, recorded=recorded)
     stored = [s.to_json() for s in recorded] + [s.to_json() for s in verdict.signals if s.kind in rules.DERIVED]
     if stored != list(occ.attendance_signals or []):
         occ.attendance_signals = stored
     occ.attendance_verdict = verdict.verdict
     occ.attendance_resolved_at = now
-    webhook_events.session_verdict(uow, occ, before, now)
     return verdict
 
 

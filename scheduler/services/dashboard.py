@@ -188,17 +188,24 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
         program = uow.programs.get(program_id)
         if program is None:
             raise UnknownProgram("That program does not exist; pick one from your programs list.")
-        rows = uow.pairs.table_rows(program_id)
-        sums = uow.occurrences.attendance_by_pair(program_id, now)
+        uow.pairs.refresh_summaries(program_id, now)
+        counts = uow.pairs.counts_in(program_id, now)
+        ask = dict(state=filters.state, risk=filters.risk, mentor=filters.mentor, sort=filters.sort,
+                   descending=filters.descending, limit=PAGE_SIZE)
+        rows, matching = uow.pairs.table_page(program_id, now, offset=(filters.page - 1) * PAGE_SIZE, **ask)
+        pages = max(1, -(-matching // PAGE_SIZE))
+        page = min(filters.page, pages)
+        if page != filters.page:  # past the last page: show the last one
+            rows, matching = uow.pairs.table_page(program_id, now, offset=(page - 1) * PAGE_SIZE, **ask)
+        sums = uow.occurrences.attendance_by_pair(program_id, now, pair_ids=[row.pair_id for row in rows])
         broken_rows = uow.connections.broken_in_program(program_id)
         hidden = uow.memberships.not_accepted(program_id, sorted({b.person_id for b in broken_rows}))
         broken_rows = [b for b in broken_rows if b.person_id not in hidden]  # not yet in this program
         month = uow.occurrences.verdict_counts(program_id, [month_start.astimezone(ZoneInfo("UTC")), now])
         weekly = uow.occurrences.verdict_counts(program_id, edges)
         by_mentor = uow.occurrences.verdicts_by_mentor(program_id, edges[0], now)
-
-    lines = pair_lines(rows, sums, broken_rows, now)
-    mentor_names = {line.mentor_id: line.mentor_name for line in lines}
+        mentor_bars, mentors_total = _mentor_bars(uow, by_mentor)
+        uow.commit()  # the refreshed summaries
 
     def texts(line: PairLine) -> PairLine:
         return replace(line, last_held_text=local_when(line.last_held, zone.key) if line.last_held else "never",
@@ -206,30 +213,34 @@ def dashboard(deps: Dependencies, program_id: str, filters: Filters = Filters(),
 
     held = month.get((0, "held"), 0)
     missed = month.get((0, "missed"), 0)
-    states: dict[str, int] = {}
-    for line in lines:
-        states[line.state] = states.get(line.state, 0) + 1
-    by_rule = {rule: sum(1 for line in lines if any(r.rule == rule for r in line.reasons)) for rule in at_risk.RULES}
     headline = Headline(
-        tuple((s, STATE_LABELS[s], states[s]) for s in STATES if states.get(s)), len(lines), held, missed,
-        missed / (held + missed) if held + missed else None, sum(1 for line in lines if line.reasons),
-        len(broken_rows), tuple((rule, at_risk.RULE_LABELS[rule], by_rule[rule]) for rule in at_risk.RULES))
-
+        tuple((s, STATE_LABELS[s], counts.by_state[s]) for s in STATES if counts.by_state.get(s)),
+        sum(counts.by_state.values()), held, missed, missed / (held + missed) if held + missed else None,
+        counts.at_risk, len(broken_rows),
+        tuple((rule, at_risk.RULE_LABELS[rule], counts.by_rule.get(rule, 0)) for rule in at_risk.RULES))
     weeks = tuple(Bar(f"{d.day} {d.strftime('%b')}", weekly.get((i, "held"), 0), weekly.get((i, "missed"), 0))
                   for i, d in enumerate(week_edges))
-    mentor_bars = [Bar(mentor_names.get(mid, "a former mentor"), by_mentor.get((mid, "held"), 0),
-                       by_mentor.get((mid, "missed"), 0), mid)
-                   for mid in sorted({m for m, _ in by_mentor})]
-    mentor_bars = [b for b in mentor_bars if b.held or b.missed]
-    mentor_bars.sort(key=lambda b: (-b.missed, -b.held, b.label.lower(), b.key))
+    shown = tuple(texts(line) for line in pair_lines(rows, sums, broken_rows, now))
+    return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars), mentors_total, shown,
+                     matching, page, pages, replace(filters, page=page))
 
-    chosen = _filter(lines, filters)
-    chosen = _sort(chosen, filters)
-    pages = max(1, -(-len(chosen) // PAGE_SIZE))
-    page = min(filters.page, pages)
-    shown = tuple(texts(line) for line in chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
-    return Dashboard(zone.key, local.strftime("%B %Y"), headline, weeks, tuple(mentor_bars[:MENTORS_SHOWN]),
-                     len(mentor_bars), shown, len(chosen), page, pages, replace(filters, page=page))
+
+def _mentor_bars(uow: UnitOfWork, by_mentor: Mapping[tuple[str, str], int]) -> tuple[list[Bar], int]:
+    """The per-mentor chart's bars, most missed first (then most held, then by name), at most
+    :data:`MENTORS_SHOWN`, and how many mentors have held or missed sessions; only the mentors
+    that may be shown are looked up (names decide ties at the cut)."""
+    counts = {mid: (by_mentor.get((mid, "held"), 0), by_mentor.get((mid, "missed"), 0)) for mid, _ in by_mentor}
+    ranked = sorted((mid for mid, (h, m) in counts.items() if h or m), key=lambda mid: (-counts[mid][1], -counts[mid][0]))
+    if len(ranked) > MENTORS_SHOWN:
+        cut = counts[ranked[MENTORS_SHOWN - 1]]
+        named = [mid for mid in ranked if (counts[mid][1], counts[mid][0]) >= (cut[1], cut[0])]
+    else:
+        named = ranked
+    people = {p.id: p for p in uow.people.get_many(named)}
+    bars = [Bar(_label(people[mid].name, people[mid].email) if mid in people else "a former mentor",
+                counts[mid][0], counts[mid][1], mid) for mid in named]
+    bars.sort(key=lambda b: (-b.missed, -b.held, b.label.lower(), b.key))
+    return bars[:MENTORS_SHOWN], len(ranked)
 
 
 def pair_lines(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance], broken_rows: Sequence[BrokenConnectionRow],
@@ -242,39 +253,6 @@ def pair_lines(rows: Sequence[PairRow], sums: Mapping[str, PairAttendance], brok
                      s.misses_in_a_row, at_risk.connection_health(facts), at_risk.reasons(facts, now),
                      mentee_id=row.mentee_id)
             for row, s, facts in _pair_facts(rows, sums, broken_rows)]
-
-
-def _filter(lines: list[PairLine], f: Filters) -> list[PairLine]:
-    mentor = f.mentor.lower()
-    by_id = mentor and any(line.mentor_id == f.mentor for line in lines)
-
-    def keep(line: PairLine) -> bool:
-        if f.state and line.state != f.state:
-            return False
-        if f.risk == "yes" and not line.reasons or f.risk == "no" and line.reasons:
-            return False
-        if f.risk in at_risk.RULES and not any(r.rule == f.risk for r in line.reasons):
-            return False
-        if mentor:
-            if by_id:
-                return line.mentor_id == f.mentor
-            return mentor in line.mentor_name.lower() or mentor in line.mentor_email.lower()
-        return True
-    return [line for line in lines if keep(line)]
-
-
-def _sort(lines: list[PairLine], f: Filters) -> list[PairLine]:
-    """Sorted as asked; pairs without a value (never held, nothing next) go last either way."""
-    name = lambda line: (line.mentor_name.lower(), line.mentee_name.lower(), line.pair_id)  # noqa: E731
-    if f.sort == "name":
-        return sorted(lines, key=name, reverse=f.descending)
-    if f.sort == "misses":
-        ranked = sorted(lines, key=name)
-        return sorted(ranked, key=lambda line: line.misses_in_a_row, reverse=f.descending)
-    attr = "last_held" if f.sort == "last_held" else "next_start"
-    having = sorted((line for line in lines if getattr(line, attr) is not None), key=name)
-    having = sorted(having, key=lambda line: getattr(line, attr), reverse=f.descending)
-    return having + sorted((line for line in lines if getattr(line, attr) is None), key=name)
 
 
 @dataclass(frozen=True)

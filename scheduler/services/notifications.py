@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from scheduler.core.entities import Notification, Occurrence, Pair, Program
+from scheduler.core.entities import Notification, Occurrence, OutboxMessage, Pair, Program
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import UnitOfWork
 
 FEEDBACK_DELAY = timedelta(minutes=10)
-RECHECK_BEFORE = timedelta(hours=24)  # each session is checked against fresh calendars this long before
+RECHECK_BEFORE = timedelta(hours=24)
+DELIVER = "deliver_notification"  # each session is checked against fresh calendars this long before
 
 
 def add_notification(uow: UnitOfWork, *, kind: str, person_id: str, due_at: datetime, key: str,
@@ -21,7 +22,7 @@ def add_notification(uow: UnitOfWork, *, kind: str, person_id: str, due_at: date
                                 due_at=due_at, status="pending", idempotency_key=key, payload=payload or {})
     if not uow.notifications.add_once(notification):
         return None
-    uow.outbox.add_once("deliver_notification", notification.id, f"deliver:{notification.id}", due_at)
+    uow.outbox.add_once(DELIVER, notification.id, f"deliver:{notification.id}", due_at)
     return notification.id
 
 
@@ -40,28 +41,50 @@ def schedule_occurrence_followups(uow: UnitOfWork, occurrence: Occurrence, pair:
     Keys include the occurrence's start, so a moved occurrence gets fresh rows; call
     :func:`cancel_occurrence_notifications` first to drop the old ones.
     """
-    if occurrence.status not in ACTIVE_OCCURRENCE:
-        return 0
+    recheck, planned = occurrence_followups(occurrence, pair, program, now, occurrence_version(uow, occurrence.id))
+    if recheck is not None:
+        uow.outbox.add_once(recheck.kind, recheck.subject_id, recheck.idempotency_key, recheck.due_at)
     created = 0
-    stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{occurrence_version(uow, occurrence.id)}'
+    for notification in planned:
+        if uow.notifications.add_once(notification):
+            uow.outbox.add_once(DELIVER, notification.id, f"deliver:{notification.id}", notification.due_at)
+            created += 1
+    return created
+
+
+def occurrence_followups(occurrence: Occurrence, pair: Pair, program: Program, now: datetime, version: int
+                         ) -> tuple[OutboxMessage | None, list[Notification]]:
+    """The rows :func:`schedule_occurrence_followups` adds (nothing written): the series re-check
+    (None when too close) and the notifications, ``version`` being :func:`occurrence_version`."""
+    if occurrence.status not in ACTIVE_OCCURRENCE:
+        return None, []
+    stamp = f'{occurrence.start.strftime("%Y%m%dT%H%M%SZ")}:v{version}'
+    recheck = None
     if occurrence.start - RECHECK_BEFORE > now:
-        uow.outbox.add_once("recheck_series", occurrence.series_id,
-                   f"recheck_series:{occurrence.series_id}:before:{occurrence.id}:{stamp}",
-                   occurrence.start - RECHECK_BEFORE)
+        recheck = OutboxMessage(kind="recheck_series", subject_id=occurrence.series_id, status="pending",
+                                idempotency_key=f"recheck_series:{occurrence.series_id}:before:{occurrence.id}:{stamp}",
+                                due_at=occurrence.start - RECHECK_BEFORE, attempts=0)
+    planned = []
+
+    def plan(kind: str, person_id: str, due: datetime, key: str, payload: dict | None = None) -> None:
+        planned.append(Notification(kind=kind, person_id=person_id, pair_id=pair.id, occurrence_id=occurrence.id,
+                                    due_at=due, status="pending", idempotency_key=key, payload=payload or {}))
     for person_id in (pair.mentor_id, pair.mentee_id):
         for offset in sorted(set(program.reminder_offsets_min or [])):
             due = occurrence.start - timedelta(minutes=offset)
             if due > now:
-                created += add_notification(
-                    uow, kind="reminder", person_id=person_id, due_at=due, pair_id=pair.id,
-                    occurrence_id=occurrence.id, key=f"reminder:{occurrence.id}:{person_id}:{offset}:{stamp}",
-                    payload={"offset_min": offset}) is not None
+                plan("reminder", person_id, due, f"reminder:{occurrence.id}:{person_id}:{offset}:{stamp}",
+                     {"offset_min": offset})
         due = occurrence.end + FEEDBACK_DELAY
         if due > now:
-            created += add_notification(
-                uow, kind="feedback", person_id=person_id, due_at=due, pair_id=pair.id,
-                occurrence_id=occurrence.id, key=f"feedback:{occurrence.id}:{person_id}:{stamp}") is not None
-    return created
+            plan("feedback", person_id, due, f"feedback:{occurrence.id}:{person_id}:{stamp}")
+    return recheck, planned
+
+
+def delivery_of(notification: Notification) -> OutboxMessage:
+    """The outbox row that delivers ``notification`` (as :func:`add_notification` queues it)."""
+    return OutboxMessage(kind=DELIVER, subject_id=notification.id, idempotency_key=f"deliver:{notification.id}",
+                         status="pending", due_at=notification.due_at, attempts=0)
 
 
 def cancel_occurrence_notifications(uow: UnitOfWork, occurrence_id: str, kinds=("reminder", "feedback")) -> None:

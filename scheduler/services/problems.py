@@ -141,10 +141,12 @@ def _people_of(uow: UnitOfWork, row: OutboxMessage, pair_id: str) -> set[str]:
 
 def failed_work_in(uow: UnitOfWork, program_id: str) -> list[FailedWork]:
     """:func:`failed_work` inside the caller's unit of work."""
-    pair_ids = {pair.id for pair in uow.pairs.of_program(program_id)}
+    dead = [(row, _pairs_of(uow, row)) for row in sorted(uow.outbox.dead(), key=lambda r: r.due_at, reverse=True)]
+    pair_ids = {pair.id for pair in uow.pairs.get_many({i for _, ids in dead for i in ids})
+                if pair.program_id == program_id}  # the dead rows' pairs, not every pair of the program
     found = []
-    for row in sorted(uow.outbox.dead(), key=lambda r: r.due_at, reverse=True):
-        for pair_id in _pairs_of(uow, row):
+    for row, of_row in dead:
+        for pair_id in of_row:
             if pair_id not in pair_ids:
                 continue
             if is_reconnect_failure(row.last_error) and _calendar_fixed(uow, row, _people_of(uow, row, pair_id)):

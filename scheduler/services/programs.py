@@ -471,9 +471,16 @@ def pair_state(pair: Pair, connections_by_person: dict[str, list[CalendarConnect
     return "connected", "Both are set up; Tandem is finding a time."
 
 
-def program_overview(uow: UnitOfWork, program_id: str) -> list[PairOverview]:
-    """Every pair of the program with its state: those that need attention first, then by name."""
-    pairs = uow.pairs.of_program(program_id)
+# pairs the coordinator may still have to act on before they meet: not booked, paused nor ended
+SETTING_UP = ("invited", "ready", "planning", "needs_attention", "unschedulable")
+OVERVIEW_LIMIT = 50
+
+
+def program_overview(uow: UnitOfWork, program_id: str, *, limit: int | None = None) -> list[PairOverview]:
+    """The program's pairs still setting up (:data:`SETTING_UP`; the first ``limit`` of them by
+    age when given) with their state: those that need attention first, then by name. Booked,
+    paused and ended pairs are in the dashboard's pairs table."""
+    pairs = uow.pairs.of_program(program_id, states=SETTING_UP, limit=limit)
     ids = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
     by_person: dict[str, list[CalendarConnection]] = {}
     not_accepted = frozenset(uow.memberships.not_accepted(program_id, sorted(ids)))
@@ -527,16 +534,23 @@ class ProgramPage:
     that kept failing for its pairs."""
 
     program: ProgramSummary
-    overview: list[PairOverview]
+    overview: list[PairOverview]  # pairs still setting up, at most OVERVIEW_LIMIT
     failures: list[FailedWork]
+    more_setting_up: bool = False  # more pairs are setting up than the overview shows
+    failed_pair_names: dict[str, str] = field(default_factory=dict)  # pair id -> "Mentor & Mentee" (failures')
 
 
 def program_page(deps: Dependencies, program_id: str) -> ProgramPage:
-    """The program page's content; raises :class:`UnknownProgram` when it does not exist."""
+    """The program page's content; raises :class:`UnknownProgram` when it does not exist. Never
+    loads every pair: the overview lists pairs still setting up, at most :data:`OVERVIEW_LIMIT`."""
     with deps.uow() as uow:
         program = _program(uow, program_id)
-        return ProgramPage(ProgramSummary.of(program), program_overview(uow, program_id),
-                           failed_work_in(uow, program_id))
+        overview = program_overview(uow, program_id, limit=OVERVIEW_LIMIT + 1)
+        failures = failed_work_in(uow, program_id)
+        names = {pair.id: f"{pair.mentor.name or pair.mentor.email} & {pair.mentee.name or pair.mentee.email}"
+                 for pair in uow.pairs.get_many({f.pair_id for f in failures})}
+        return ProgramPage(ProgramSummary.of(program), overview[:OVERVIEW_LIMIT], failures,
+                           len(overview) > OVERVIEW_LIMIT, names)
 
 
 def programs_for_coordinator(deps: Dependencies, person_id: str, *,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
 from scheduler.core.attendance import Signal
-from scheduler.core.entities import (CalendarConnection, Feedback, Membership, Occurrence, Pair, Person, Program,
-                                     Series)
+from scheduler.core.entities import (CalendarConnection, Feedback, Membership, Notification, Occurrence, OutboxMessage,
+                                     Pair, Person, Program, Series)
 from scheduler.core.pair_state import PairState, SeriesState
 from scheduler.errors import InvalidInput
 from scheduler.ports import Dependencies, OutgoingEmail
@@ -233,7 +233,7 @@ def skip_ahead(deps: Dependencies, choice: str,
 # working hours all year, and the daily re-checks leave the history's sessions where they are
 SEED_TZS = ("Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Lisbon", "Europe/Madrid", "Europe/Helsinki")
 MENTEES_PER_MENTOR = 3
-SEED_BATCH = 200  # pairs per transaction
+SEED_BATCH = 500  # pairs per transaction (one flush each)
 FUTURE_WEEKS = 4  # sessions still to come after the history
 
 
@@ -265,9 +265,18 @@ def seed_history(deps: Dependencies, pairs: int, weeks: int = 8, seed: int = 1) 
     for first in range(0, pairs, SEED_BATCH):
         with deps.uow() as uow:
             program = uow.programs.get(program_id)
-            for index in range(first, min(pairs, first + SEED_BATCH)):
-                _seed_pair(uow, rng, program, index, domain, day0, weeks, now)
+            batch = range(first, min(pairs, first + SEED_BATCH))
+            people = _seed_people(uow, batch, domain, now)
+            uow.flush()
+            rows = SeedRows()
+            for index in batch:
+                _seed_pair(rows, rng, program, index, people, domain, day0, weeks, now)
+            rows.insert(uow)
             uow.commit()
+    with deps.uow() as uow:  # the planner learns the tables' new sizes; the dashboard's per-pair summaries are
+        uow.update_statistics()  # computed now, so that its first visit does not wait for them
+        uow.pairs.refresh_summaries(program_id, now)
+        uow.commit()
     log.info("seeded program %s: %d pairs, %d weeks of history (seed %d)", program_id, pairs, weeks, seed)
     return program_id
 
@@ -279,44 +288,83 @@ def _person(uow, email: str, name: str, tz: str, now: datetime) -> Person:
     return person
 
 
+def _seed_people(uow, batch: range, domain: str, now: datetime) -> dict[str, Person]:
+    """The mentors and mentees of a batch of seeded pairs by email, found (one query) or added."""
+    wanted = {}
+    for index in batch:
+        mentor_no = index // MENTEES_PER_MENTOR
+        wanted[f"mentor{mentor_no}@{domain}"] = (f"Mentor {mentor_no}", SEED_TZS[mentor_no % len(SEED_TZS)])
+        wanted[f"mentee{index}@{domain}"] = (f"Mentee {index}", SEED_TZS[(index + 1) % len(SEED_TZS)])
+    people = {p.email: p for p in uow.people.by_emails(sorted(wanted))}
+    for email, (name, tz) in wanted.items():
+        person = people.get(email) or uow.people.add(Person(email=email))
+        person.name, person.tz, person.working_hours, person.onboarded_at = name, tz, WEEKDAYS_9_17, now
+        people[email] = person
+    return people
+
+
+@dataclass
+class SeedRows:
+    """The new rows of a batch of seeded pairs, inserted table by table in one statement each."""
+
+    memberships: list[Membership] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    occurrences: list[Occurrence] = field(default_factory=list)
+    feedback: list[Feedback] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+    def insert(self, uow) -> None:
+        for repo, found in ((uow.memberships, self.memberships), (uow.pairs, self.pairs), (uow.series, self.series),
+                            (uow.occurrences, self.occurrences), (uow.feedback, self.feedback),
+                            (uow.notifications, self.notifications), (uow.outbox, self.outbox)):
+            repo.add_many(found)
+
+
 # share of past sessions: held, missed, cancelled, nobody answered
 OUTCOMES = (("held", 70), ("missed", 12), ("cancelled", 8), ("silent", 10))
 
 
-def _seed_pair(uow, rng: random.Random, program: Program, index: int, domain: str, day0: datetime, weeks: int,
-               now: datetime) -> None:
+def _seed_pair(rows: SeedRows, rng: random.Random, program: Program, index: int, people: dict[str, Person], domain: str,
+               day0: datetime, weeks: int, now: datetime) -> None:
+    """One pair and its history, gathered in ``rows`` (inserted with the batch): verdicts are resolved by the real rules from the answers made here
+    (:func:`attendance.resolve_with`; a new program has no webhooks to announce them to), and the
+    sessions to come get the reminders and feedback requests booking would queue."""
     mentor_no, mentee_no = index // MENTEES_PER_MENTOR, index
-    mentor = _person(uow, f"mentor{mentor_no}@{domain}", f"Mentor {mentor_no}",
-                     SEED_TZS[mentor_no % len(SEED_TZS)], now)
-    mentee = _person(uow, f"mentee{mentee_no}@{domain}", f"Mentee {mentee_no}",
-                     SEED_TZS[(mentee_no + 1) % len(SEED_TZS)], now)
+    mentor, mentee = people[f"mentor{mentor_no}@{domain}"], people[f"mentee{mentee_no}@{domain}"]
     if index % MENTEES_PER_MENTOR == 0:
-        uow.memberships.add(Membership(program_id=program.id, person_id=mentor.id, role="mentor"))
-    uow.memberships.add(Membership(program_id=program.id, person_id=mentee.id, role="mentee"))
-    pair = uow.pairs.add(Pair(program_id=program.id, mentor_id=mentor.id, mentee_id=mentee.id,
-                              status=PairState.BOOKED.value, created_at=day0, updated_at=day0))
+        rows.memberships.append(Membership(program_id=program.id, person_id=mentor.id, role="mentor"))
+    rows.memberships.append(Membership(program_id=program.id, person_id=mentee.id, role="mentee"))
+    pair = Pair(program_id=program.id, mentor_id=mentor.id, mentee_id=mentee.id,
+                status=PairState.BOOKED.value, created_at=day0, updated_at=day0)
+    rows.pairs.append(pair)
     weekday = rng.randrange(5)
     hour = 10 + index % MENTEES_PER_MENTOR  # an hour of its own for each of a mentor's mentees
     first = day0 + timedelta(days=(weekday - day0.weekday()) % 7, hours=hour)
     count = weeks + FUTURE_WEEKS
-    series = uow.series.add(Series(
+    series = Series(
         pair_id=pair.id, rrule=f"FREQ=WEEKLY;INTERVAL=1;COUNT={count}", tz="UTC",
         dtstart_local=first.replace(tzinfo=None).isoformat(), duration_min=program.duration_min,
-        status=SeriesState.BOOKED.value, idempotency_key=f"seed:{program.id}:{index}", created_at=day0))
+        status=SeriesState.BOOKED.value, idempotency_key=f"seed:{program.id}:{index}", created_at=day0)
+    rows.series.append(series)
     length = timedelta(minutes=program.duration_min)
     kinds = [k for k, _ in OUTCOMES]
     weights = [w for _, w in OUTCOMES]
     for week in range(count):
         start = first + timedelta(weeks=week)
-        occ = uow.occurrences.add(Occurrence(series_id=series.id, original_start=start, start=start,
-                                             end=start + length))
-        occ.series = series
+        occ = Occurrence(series_id=series.id, original_start=start, start=start, end=start + length)
+        rows.occurrences.append(occ)
         if start + length > now:  # still to come: reminders and a feedback request, as booking sets
-            uow.flush()
-            notifications.schedule_occurrence_followups(uow, occ, pair, program, now)
+            recheck, planned = notifications.occurrence_followups(occ, pair, program, now, 0)
+            if recheck is not None:
+                rows.outbox.append(recheck)
+            rows.notifications += planned
+            rows.outbox += [notifications.delivery_of(n) for n in planned]
             continue
         outcome = rng.choices(kinds, weights)[0]
         answered = start + length + timedelta(hours=rng.randrange(1, 48))
+        feedback = []
         if outcome == "cancelled":
             by = rng.choice(("mentor", "mentee"))
             at = start - timedelta(hours=rng.choice((2, 12, 48, 96)))
@@ -326,9 +374,8 @@ def _seed_pair(uow, rng: random.Random, program: Program, index: int, domain: st
             answer = "met" if outcome == "held" else "not_met"
             answering = [mentor, mentee] if rng.random() < 0.6 else [rng.choice((mentor, mentee))]
             for person in answering:
-                uow.feedback.add(Feedback(occurrence_id=occ.id, person_id=person.id, answer=answer,
-                                          rating=rng.randint(3, 5) if answer == "met" else None,
-                                          created_at=answered))
+                feedback.append(Feedback(occurrence_id=occ.id, person_id=person.id, answer=answer,
+                                         rating=rng.randint(3, 5) if answer == "met" else None, created_at=answered))
             occ.attendance = "met" if answer == "met" else "missed"
-        uow.flush()
-        attendance.resolve_in(uow, occ, now)
+        attendance.resolve_with(occ, pair, feedback, now, program)
+        rows.feedback += feedback

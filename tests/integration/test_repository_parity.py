@@ -254,7 +254,18 @@ READS: dict[str, list[tuple]] = {
     "memberships.of_person": [("pers4",), ("pers3",), ("nobody",)],
     "memberships.of_program": [("prog1",)],
     "pairs.of_person": [("pers4",), ("pers1",), ("pers4", {"states": ["ready"]}), ("pers2", {"states": []})],
-    "pairs.of_program": [("prog1",), ("prog1", {"states": ["ready", "paused"]})],
+    "pairs.of_program": [("prog1",), ("prog1", {"states": ["ready", "paused"]}), ("prog1", {"limit": 2}),
+                         ("prog1", {"states": ["ready"], "limit": 1})],
+    "pairs.counts_in": [("prog1", T + H), ("prog1", T + 40 * D), ("prog2", T), ("prog2", T + 40 * D), ("nope", T)],
+    "pairs.refresh_summaries": [("prog1", T), ("prog2", T + 5 * D)],
+    "pairs.table_page": [("prog1", T + H), ("prog1", T + H, {"sort": "next"}), ("prog1", T + 40 * D, {"risk": "yes"}),
+                         ("prog1", T + H, {"risk": "connection", "sort": "misses", "descending": True}),
+                         ("prog1", T + H, {"mentor": "pers4"}), ("prog1", T + H, {"mentor": "bob@"}),
+                         ("prog1", T + H, {"mentor": "ALICE"}), ("prog1", T + H, {"mentor": "%"}),
+                         ("prog1", T + H, {"state": "ready", "sort": "last_held", "descending": True}),
+                         ("prog1", T + H, {"offset": 1, "limit": 1}), ("prog1", T + 40 * D, {"risk": "no"}),
+                         ("prog1", T + 40 * D, {"risk": "no_held", "sort": "name", "descending": True}),
+                         ("prog2", T + 5 * D, {"sort": "last_held"}), ("nope", T)],
     "pairs.ready_of_mentor": [("prog1", "pers4"), ("prog2", "pers4")],
     "pairs.count_by_state": [()],
     "pairs.table_rows": [("prog1",), ("prog2",), ("nope",)],
@@ -374,6 +385,8 @@ WRITES: list[tuple[str, tuple]] = [
 
 def call(uow, name: str, args: tuple):
     repo, method = name.split(".")
+    if name in ("pairs.counts_in", "pairs.table_page"):  # they read the summaries: refreshed first, as documented
+        uow.pairs.refresh_summaries(args[0], args[1])
     kwargs = args[-1] if args and isinstance(args[-1], dict) else {}
     positional = args[:-1] if kwargs else args
     if positional and isinstance(positional[0], Notification):  # a fresh object per store
@@ -421,6 +434,32 @@ def test_get_and_get_many_answer_alike(both):
                                 norm(r.get_many(list(reversed(ids)) + ["missing"], lock=True)),
                                 norm(r.get_many([]))))
         assert answers[0] == answers[1], repo
+
+
+def test_add_many_writes_what_add_writes(uow_factory):
+    signals = [{"kind": "skipped", "at": "2027-03-01T09:00:00+00:00", "by": "mentor"}]
+    with uow_factory() as uow:
+        uow.programs.add_many([Program(id="pb", name="B", created_at=T), Program(id="pa", name="A", created_at=T)])
+        uow.programs.add_many([])
+        uow.commit()
+    with uow_factory() as uow:
+        assert [(p.id, p.name, p.created_at) for p in uow.programs.get_many(["pb", "pa"])] == \
+            [("pa", "A", T), ("pb", "B", T)]
+        uow.people.add(Person(id="pe1", email="pe1@example.org"))
+        uow.people.add(Person(id="pe2", email="pe2@example.org"))
+        uow.flush()
+        uow.pairs.add_many([Pair(id="pr1", program_id="pa", mentor_id="pe1", mentee_id="pe2", status="booked")])
+        uow.series.add_many([Series(id="sr1", pair_id="pr1", rrule="FREQ=WEEKLY", tz="UTC",
+                                    dtstart_local="2027-03-01T09:00:00", duration_min=30, status="booked",
+                                    idempotency_key="sr1")])
+        uow.occurrences.add_many([Occurrence(id="oc1", series_id="sr1", original_start=T, start=T, end=T + H,
+                                             status="skipped", attendance_verdict="cancelled",
+                                             attendance_signals=signals)])
+        uow.commit()
+    with uow_factory() as uow:
+        occ = uow.occurrences.get("oc1")
+        assert (occ.start, occ.attendance_verdict, occ.attendance_signals) == (T, "cancelled", signals)
+        assert [o.id for o in uow.occurrences.of_pair("pr1")] == ["oc1"]
 
 
 def state(factory) -> dict:

@@ -165,7 +165,9 @@ def test_a_pair_of_people_already_set_up_is_ready_once_the_newcomer_to_the_progr
             OutboxMessage.kind == "plan_pair", OutboxMessage.subject_id == pair.id)) == f"plan_pair:{pair.id}:1"
 
 
-def test_the_overview_lists_pairs_that_need_attention_first(client, container, seeded):
+def test_the_overview_lists_pairs_still_setting_up_and_the_dashboard_counts_every_pair(client, container, seeded):
+    # the page changed with the dashboard's SQL pairs table: "Pairs at a glance" listed every pair;
+    # "Pairs setting up" lists those not booked yet (booked ones are in the pairs table above)
     with container.uow() as uow:
         uow.session.get(Pair, seeded.pair_id).status = "booked"
         uow.session.add(Pair(program_id=seeded.program_id, mentor_id=seeded.admin_id, mentee_id=seeded.other_mentee_id,
@@ -173,8 +175,10 @@ def test_the_overview_lists_pairs_that_need_attention_first(client, container, s
         uow.commit()
     sign_in_as(client, seeded.coordinator_id)
     page = client.get(f"/programs/{seeded.program_id}").get_data(as_text=True)
-    assert page.index("No mutual time: Olu works nights.") < page.index("Sessions are booked.")
-    assert "Needs attention: 1" in page and "Booked: 1" in page
+    setting_up = page[page.index("<h2>Pairs setting up</h2>"):]
+    assert "No mutual time: Olu works nights." in setting_up and f'data-pair="{seeded.pair_id}"' not in setting_up
+    assert "Booked: 1" in page and "No common time found: 1" in page
+    assert page.count("<tr", page.index('id="dashboard-pairs"'), page.index("<h2>Pairs setting up</h2>")) == 3
 
 
 def test_work_that_kept_failing_is_shown_on_the_program_page(client, container, seeded):

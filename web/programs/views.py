@@ -71,10 +71,10 @@ def _page(program_id: str, **extra):
                  state_names=dashboards.STATE_LABELS, sorts=dashboards.SORTS, risk_labels=dashboards.at_risk.RULE_LABELS,
                  sharing_choices=program_sharing.SHARING_CHOICES)
     overview = page.overview
-    counts = {state: sum(1 for line in overview if line.state == state) for state in STATE_LABELS}
-    names = {line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}
-    return render_template("programs/show.html", program=page.program, overview=overview, counts=counts,
-                           labels=STATE_LABELS, failures=page.failures, pair_names=names, **extra)
+    names = {**page.failed_pair_names, **{line.pair_id: f"{line.mentor_name} & {line.mentee_name}" for line in overview}}
+    return render_template("programs/show.html", program=page.program, overview=overview,
+                           more_setting_up=page.more_setting_up, labels=STATE_LABELS, failures=page.failures,
+                           pair_names=names, **extra)
 
 
 @bp.route("/<program_id>/settings", methods=["GET", "POST"])
