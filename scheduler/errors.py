@@ -11,9 +11,12 @@ class TandemError(Exception):
     ``retryable`` says whether doing the same work again later can help: the outbox retries a
     failed row with backoff only when it can (an error that is not a ``TandemError`` is taken as
     transient). A row whose error is not retryable is ``dead`` at once, shown to coordinators.
+    ``routine``: the retry is part of normal operation (another run is doing the work), so the
+    worker logs it at INFO, not as a warning.
     """
 
     retryable: bool = True
+    routine: bool = False
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -91,7 +91,9 @@ def _run(deps: Dependencies, kind: str, use_case: Callable[[Dependencies, str], 
         now = deps.clock.now()
         retry_at = now + retry_delay(attempts, exc) \
             if can_retry(exc) and attempts < deps.config.max_attempts else None
-        log.warning("%s(%s) failed%s: %s", kind, subject_id, "" if retry_at else " for good", exc)
+        level = logging.INFO if retry_at and getattr(exc, "routine", False) else logging.WARNING
+        log.log(level, "%s(%s) %s: %s", kind, subject_id,
+                "waits" if level == logging.INFO else "failed" if retry_at else "failed for good", exc)
         with deps.uow() as uow:
             uow.outbox.record_failure(outbox_id, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
             uow.commit()

@@ -48,6 +48,8 @@ class GroupBeingPlanned(PlanRace):
     this pair with it: look again shortly, by which time the pair is planned, so its calendars
     are not read twice."""
 
+    routine = True
+
     def __init__(self, message: str, running_for: timedelta = timedelta(0)):
         super().__init__(message)
         # as long again as the group's run has taken so far (2 to 30 s, with jitter): a slow run

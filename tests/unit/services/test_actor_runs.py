@@ -70,3 +70,21 @@ def test_binding_declares_the_table_on_the_given_broker_only():
     assert set(bound) == set(ACTOR_TABLE) and broker.get_actor("deliver_notification") is bound["deliver_notification"]
     assert all(actor.options["max_retries"] == 0 for actor in bound.values())
     broker.close()
+
+
+def test_a_routine_wait_is_logged_at_info_and_a_real_failure_as_a_warning(deps, caplog):
+    import logging
+
+    from scheduler.services.planning import GroupBeingPlanned
+
+    def wait(d, subject):
+        raise GroupBeingPlanned("another run is planning this mentor's group")
+
+    def fail(d, subject):
+        raise ProviderUnavailable("503")
+
+    with caplog.at_level(logging.INFO, logger="workers.actors"):
+        run_outbox_row(deps, "test_kind", wait, _claimed(deps, "k:wait"))
+        run_outbox_row(deps, "test_kind", fail, _claimed(deps, "k:fail"))
+    levels = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records if r.name == "workers.actors"]
+    assert levels == [("INFO", "test_kind(subject-1) waits"), ("WARNING", "test_kind(subject-1) failed")]
