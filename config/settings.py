@@ -89,8 +89,14 @@ class MicrosoftSection:
 @dataclass(frozen=True)
 class TickSection:
     interval_seconds: float = 30.0
-    batch_size: int = 100
+    batch_size: int = 100  # rows claimed at once; a full batch is followed by another at once
     claim_timeout_seconds: int = 300  # a claimed row not done by then is re-driven
+    # emails (deliver_notification rows) go to a worker this many to a message, which sends them
+    # on one kept SMTP connection; 1 sends each in a message of its own
+    delivery_batch_size: int = 50
+    # a full batch is followed by another at once only while fewer rows than this wait in the
+    # broker for a worker (so a backlog never sits in Redis long enough to be re-driven)
+    max_waiting: int = 2000
     max_attempts: int = 8  # then the row is marked dead and shown to coordinators
 
 

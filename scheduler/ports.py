@@ -779,6 +779,15 @@ class NotificationRepository(Repository[Notification], Protocol):
     def has_key(self, idempotency_key: str) -> bool:
         """A notification with this key exists (sent, pending or cancelled)."""
 
+    def load_for_delivery(self, ids: Sequence[str]) -> list[Notification]:
+        """The notifications with these ids (any status; unknown ids left out), sorted by id,
+        with what rendering them reads — the person, the pair with its two people and goals,
+        the occurrence with its series — loaded at once, so a batch of emails costs a few
+        queries instead of several per email."""
+
+    def mark_sent(self, notification_id: str, now: datetime) -> bool:
+        """A ``pending`` row becomes ``sent`` at ``now``; False when it was not pending."""
+
     def of_person(self, person_id: str) -> list[Notification]:
         """Every notification addressed to the person (any status), oldest due first."""
 
@@ -813,6 +822,10 @@ class OutboxRepository(Repository[OutboxMessage], Protocol):
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         """Take the row for one run; False when done, dead, not due, or running elsewhere."""
+
+    def acquire_many(self, outbox_ids: Sequence[str], now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        """Take each row :meth:`acquire` would take, in one statement; returns the rows taken
+        (as they are after taking them), in the order of ``outbox_ids``."""
 
     def mark_done(self, outbox_id: str, now: datetime) -> bool:
         """Finish a row; False when it was done already."""

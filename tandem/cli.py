@@ -259,7 +259,7 @@ def cmd_tick(args) -> int:
         broker = configure_broker(settings)
         for step in _tick_steps():
             step(container)
-        print(f"sent {tick_once(container, broker)} message(s)")
+        print(f"handed over {tick_once(container, broker)} outbox row(s)")
         return 0
     _start_services(settings, worker=False, tick=True, stop=stop)
     print(f"tick running every {settings.tick.interval_seconds:g}s", flush=True)

@@ -7,6 +7,12 @@ when the error says a retry can help (``TandemError.retryable``). The database d
 a Redis flush loses nothing. ``bind_actors(broker, deps)`` declares the table on the broker the
 process built, so no actor ever binds to Dramatiq's implicit default broker, and no actor reaches
 for a process-wide global: each closes over the dependencies it was given.
+
+One actor takes many rows: ``deliver_notifications`` gets the ids of up to
+``tick.delivery_batch_size`` ``deliver_notification`` rows the tick claimed together, leases
+them in one statement and delivers them with ``delivery.deliver_many`` (one read, then per email
+one send and one transaction). Each row still ends done, retried or dead on its own, exactly as
+it would under ``deliver_notification``, which stays for single rows.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from config.logs import log_context
 from scheduler.ports import Dependencies
 from scheduler.services import (at_risk_alerts, booking, changes, connections, delivery, lifecycle, outgoing_webhooks,
                                 pair_actions, planning, privacy, repair)
+from scheduler.services.notifications import DELIVER, DELIVER_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +95,72 @@ def _run(deps: Dependencies, kind: str, use_case: Callable[[Dependencies, str], 
         use_case(deps, subject_id)
     except Exception as exc:
         ACTOR_DURATION.labels(kind).observe(time.perf_counter() - started)
-        now = deps.clock.now()
-        retry_at = now + retry_delay(attempts, exc) \
-            if can_retry(exc) and attempts < deps.config.max_attempts else None
-        level = logging.INFO if retry_at and getattr(exc, "routine", False) else logging.WARNING
-        log.log(level, "%s(%s) %s: %s", kind, subject_id,
-                "waits" if level == logging.INFO else "failed" if retry_at else "failed for good", exc)
-        with deps.uow() as uow:
-            uow.outbox.record_failure(outbox_id, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
-            uow.commit()
-        return "retry" if retry_at else "dead"
+        return _fail(deps, kind, outbox_id, subject_id, attempts, exc)
     ACTOR_DURATION.labels(kind).observe(time.perf_counter() - started)
+    _finish(deps, outbox_id)
+    return "done"
+
+
+def _finish(deps: Dependencies, outbox_id: str) -> None:
     with deps.uow() as uow:
         uow.outbox.mark_done(outbox_id, deps.clock.now())
         uow.commit()
-    return "done"
+
+
+def _fail(deps: Dependencies, kind: str, outbox_id: str, subject_id: str, attempts: int, exc: Exception) -> str:
+    """Record the error on the row: retried later when that can help, else dead. Returns the
+    outcome's name."""
+    now = deps.clock.now()
+    retry_at = now + retry_delay(attempts, exc) if can_retry(exc) and attempts < deps.config.max_attempts else None
+    level = logging.INFO if retry_at and getattr(exc, "routine", False) else logging.WARNING
+    log.log(level, "%s(%s) %s: %s", kind, subject_id,
+            "waits" if level == logging.INFO else "failed" if retry_at else "failed for good", exc)
+    with deps.uow() as uow:
+        uow.outbox.record_failure(outbox_id, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
+        uow.commit()
+    return "retry" if retry_at else "dead"
+
+
+def run_delivery_batch(deps: Dependencies, outbox_ids: list[str]) -> None:
+    """Lease these ``deliver_notification`` rows in one statement and deliver them
+    (``delivery.deliver_many``); each row is then done, retried or dead as under
+    ``run_outbox_row``, counted in ``tandem_actor_messages{actor="deliver_notification"}``. Safe
+    to call twice: a row taken by another run is skipped. No new email starts after half the
+    lease (``tick.claim_timeout_seconds``), so a slow batch never outlives its leases."""
+    with log_context(actor=DELIVER_BATCH):
+        taken_at, lease = deps.clock.now(), deps.config.claim_timeout
+        with deps.uow() as uow:
+            rows = uow.outbox.acquire_many(outbox_ids, taken_at, lease)
+            jobs = {row.id: (row.subject_id, row.attempts) for row in rows}
+            uow.commit()
+        skipped = len(set(outbox_ids)) - len(jobs)
+        if skipped:  # done, dead, or running elsewhere: a duplicate message is a no-op
+            ACTOR_MESSAGES.labels(DELIVER, "skipped").inc(skipped)
+        if not jobs:
+            return
+        started = time.perf_counter()
+        budget = lease.total_seconds() / 2
+
+        def time_left() -> bool:
+            return time.perf_counter() - started < budget and deps.clock.now() < taken_at + lease / 2
+
+        def scope(outbox_id: str):
+            return log_context(outbox_id=outbox_id, actor=DELIVER)
+
+        for outcome in delivery.deliver_many(
+                deps, [delivery.DeliveryJob(i, subject_id) for i, (subject_id, _) in jobs.items()],
+                time_left=time_left, scope=scope):
+            outbox_id = outcome.job.outbox_id
+            with scope(outbox_id):
+                if outcome.error is not None:
+                    subject_id, attempts = jobs[outbox_id]
+                    result = _fail(deps, DELIVER, outbox_id, subject_id, attempts, outcome.error)
+                else:
+                    if not outcome.finished:
+                        _finish(deps, outbox_id)
+                    result = "done"
+            ACTOR_MESSAGES.labels(DELIVER, result).inc()
+        ACTOR_DURATION.labels(DELIVER_BATCH).observe(time.perf_counter() - started)
 
 
 def _actor_fn(kind: str, spec: ActorSpec, deps: Dependencies) -> Callable[[str], None]:
@@ -120,6 +178,16 @@ def bind_actors(broker: dramatiq.Broker, deps: Dependencies,
     ``broker.get_actor(kind)``. Retries are driven by the outbox row, not by Dramatiq
     (``max_retries=0``), so a lost retry message loses nothing."""
     table = {**ACTOR_TABLE, **(extra or {})}
-    return {kind: dramatiq.actor(_actor_fn(kind, spec, deps), actor_name=kind, broker=broker, max_retries=0,
-                                 time_limit=spec.time_limit_ms)
-            for kind, spec in table.items()}
+    actors = {kind: dramatiq.actor(_actor_fn(kind, spec, deps), actor_name=kind, broker=broker, max_retries=0,
+                                   time_limit=spec.time_limit_ms)
+              for kind, spec in table.items()}
+
+    def deliver_notifications(outbox_ids: list[str]) -> None:
+        run_delivery_batch(deps, outbox_ids)
+
+    # Past the lease: no email starts after half of it, so only a send hanging until its own
+    # timeout (SMTP: 30 s) comes near; the time limit is the last guard, not the schedule.
+    limit_ms = int(deps.config.claim_timeout.total_seconds() * 1000) + 60_000
+    actors[DELIVER_BATCH] = dramatiq.actor(deliver_notifications, actor_name=DELIVER_BATCH, broker=broker,
+                                           max_retries=0, time_limit=limit_ms)
+    return actors

@@ -863,6 +863,16 @@ class MemoryNotifications(MemoryRepository[e.Notification]):
     def has_key(self, idempotency_key: str) -> bool:
         return self._exists("idempotency_key", idempotency_key)
 
+    def load_for_delivery(self, ids: Sequence[str]) -> list[e.Notification]:
+        return self.get_many(ids)  # everything is in memory already
+
+    def mark_sent(self, notification_id: str, now: datetime) -> bool:
+        n = self.get(notification_id)
+        if n is None or n.status != "pending":
+            return False
+        n.status, n.sent_at = "sent", now
+        return True
+
     def of_person(self, person_id: str) -> list[e.Notification]:
         return self.where(lambda n: n.person_id == person_id, order=lambda n: (n.due_at, n.id))
 
@@ -916,6 +926,9 @@ class MemoryOutbox(MemoryRepository[e.OutboxMessage]):
             return False
         row.status, row.locked_until = "running", now + lease
         return True
+
+    def acquire_many(self, outbox_ids: Sequence[str], now: datetime, lease: timedelta) -> list[e.OutboxMessage]:
+        return [self.get(i) for i in dict.fromkeys(outbox_ids) if self.acquire(i, now, lease)]
 
     def mark_done(self, outbox_id: str, now: datetime) -> bool:
         row = self.get(outbox_id)

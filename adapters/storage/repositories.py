@@ -13,10 +13,12 @@ from sqlalchemy import ColumnElement, String, Text, case, cast, func, insert, in
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import adapters.storage.orm  # noqa: F401  (maps the entities)
 from adapters.storage.orm import chart_counts, pair_summaries
+from adapters.storage.orm import notifications as notifications_table
+from adapters.storage.orm import outbox as outbox_table
 from scheduler.core.entities import (AgendaTemplate, ApiToken, CalendarConnection, ClockOffset, Entity, Feedback, Goal,
                                      Membership, Notification, Occurrence, OutboxMessage, Pair, PairRiskMark, Person,
                                      Program, Series, UsedLink, WebhookDelivery, WebhookEndpoint, WebSession, new_id)
@@ -605,6 +607,25 @@ class SqlNotifications(SqlRepository[Notification]):
         return self.session.scalar(select(Notification.id)
                                    .where(Notification.idempotency_key == idempotency_key)) is not None
 
+    def load_for_delivery(self, ids: Sequence[str]) -> list[Notification]:
+        ids = sorted(set(ids))
+        if not ids:
+            return []
+        # The relationships hold the related rows, so the identity map keeps them for the
+        # ``get`` and lazy loads of rendering (which then need no query).
+        pair = selectinload(Notification._pair)
+        return list(self.session.scalars(
+            select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
+            .options(selectinload(Notification._person),
+                     pair.selectinload(Pair.mentor), pair.selectinload(Pair.mentee), pair.selectinload(Pair.goals),
+                     selectinload(Notification._occurrence).selectinload(Occurrence.series))))
+
+    def mark_sent(self, notification_id: str, now: datetime) -> bool:
+        t = notifications_table  # Core, on the session's connection: no ORM bookkeeping per email
+        result = self.session.connection().execute(
+            update(t).where(t.c.id == notification_id, t.c.status == "pending").values(status="sent", sent_at=now))
+        return result.rowcount == 1
+
     def of_person(self, person_id: str) -> list[Notification]:
         return list(self.session.scalars(select(Notification).where(Notification.person_id == person_id)
                                          .order_by(Notification.due_at, Notification.id)))
@@ -618,6 +639,12 @@ class SqlNotifications(SqlRepository[Notification]):
 
 
 UNFINISHED = ("pending", "enqueued", "running")
+
+
+def _takeable(now: datetime) -> ColumnElement[bool]:
+    """A row a worker may take now: handed to the broker, or running on a lease that ran out."""
+    return or_(OutboxMessage.status == "enqueued",
+               (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now))
 
 
 class SqlOutbox(SqlRepository[OutboxMessage]):
@@ -684,17 +711,25 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
 
     def acquire(self, outbox_id: str, now: datetime, lease: timedelta) -> bool:
         result = self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == outbox_id,
-                   or_(OutboxMessage.status == "enqueued",
-                       (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)))
-            .values(status="running", locked_until=now + lease))
+            update(OutboxMessage).where(OutboxMessage.id == outbox_id, _takeable(now))
+            .values(status="running", locked_until=now + lease).execution_options(synchronize_session=False))
         return result.rowcount == 1
 
+    def acquire_many(self, outbox_ids: Sequence[str], now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        ids = sorted(set(outbox_ids))
+        if not ids:
+            return []
+        taken = {row.id: row for row in self.session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), _takeable(now))
+            .values(status="running", locked_until=now + lease).returning(OutboxMessage),
+            execution_options={"synchronize_session": False, "populate_existing": True})}
+        return [taken[i] for i in dict.fromkeys(outbox_ids) if i in taken]
+
     def mark_done(self, outbox_id: str, now: datetime) -> bool:
-        result = self.session.execute(update(OutboxMessage)
-                                      .where(OutboxMessage.id == outbox_id, OutboxMessage.status != "done")
-                                      .values(status="done", done_at=now, last_error=None, locked_until=None))
+        t = outbox_table  # Core, on the session's connection: no ORM bookkeeping per row
+        result = self.session.connection().execute(
+            update(t).where(t.c.id == outbox_id, t.c.status != "done")
+            .values(status="done", done_at=now, last_error=None, locked_until=None))
         return result.rowcount == 1
 
     def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:

@@ -7,14 +7,25 @@ delivery after a crash sends nothing new.
 This use case loads what the email needs and hands a plain context to the ``EmailRenderer``
 port (``adapters.mail.renderers``: one renderer per kind); wording, local times and iTIP
 attachments are the renderer's business.
+
+Many at once (:func:`deliver_many`, run by the ``deliver_notifications`` actor on a batch of
+outbox rows the tick handed over together): one read loads every row's notification and what it
+needs, each email is rendered, then sent one after another on the mailer's kept connection, and
+right after each server's ``250`` one transaction marks that notification sent *and* its outbox
+row done — so the window in which a crash could resend an email is the same single email as
+with one row per message, while the per-email cost falls to one send and one small transaction.
 """
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable, Iterator, Sequence
 
 from scheduler.core.entities import Notification, Pair, Series
 from scheduler.core.pair_state import ACTIVE_OCCURRENCE
+from scheduler.errors import MailUnavailable, TandemError
 from scheduler.ports import (Dependencies, EmailContext, EmailRenderer, FeedbackRequestContext, InvitationContext,
                              InvitedPair, MagicLinkContext, MOVE_CAUSES, MovedContext, MovedSession, NoticeContext, OutgoingEmail,
                              PairAttentionContext, PartnerLeftContext, ReconnectContext, ReminderContext, SeriesBookedContext,
@@ -50,24 +61,145 @@ def deliver_notification(deps: Dependencies, notification_id: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class DeliveryJob:
+    """One outbox row of kind ``deliver_notification``, taken (leased) by the caller."""
+
+    outbox_id: str
+    notification_id: str
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of one job: ``error`` None means done (sent, or nothing left to send);
+    ``finished`` says the outbox row was marked done already (with the notification, after the
+    send); else the caller finishes the row, or records ``error`` on it."""
+
+    job: DeliveryJob
+    error: Exception | None = None
+    sent: bool = False
+    finished: bool = False
+
+
+class NotTried(TandemError):
+    """An email of a batch that was not sent, because the batch stopped before it (the mail
+    server is away, the database could not record a send, or the lease is running out): the
+    outbox row is retried like any failed row."""
+
+
+MAX_UNAVAILABLE_IN_A_ROW = 2  # then the mail server is taken to be away and the batch stops
+
+
+def deliver_many(deps: Dependencies, jobs: Sequence[DeliveryJob], *, time_left: Callable[[], bool] = lambda: True,
+                 scope: Callable[[str], AbstractContextManager] = lambda _outbox_id: nullcontext()
+                 ) -> Iterator[DeliveryOutcome]:
+    """Deliver the notifications of ``jobs``, yielding one outcome per job as soon as it is known.
+
+    Rendering reads every notification and what it needs in one unit of work; then each email
+    is sent and, right after the server accepted it, its notification marked sent and its outbox
+    row done in one transaction. A job whose notification is not pending any more (sent or
+    cancelled meanwhile) is done without a send; digests are delivered one by one
+    (:func:`deliver_notification`). No new send starts once ``time_left()`` is False (the
+    caller's lease is running out) or after the mail server was unavailable twice in a row;
+    the jobs left then fail with the reason (:class:`NotTried`, retried by the outbox).
+    ``scope(outbox_id)`` wraps each job's work (the worker puts the row id on its log lines)."""
+    prepared, failed = _render_many(deps, jobs, scope)
+    yield from failed
+    unavailable, stop, rest = 0, None, []
+    for index, (job, email, is_digest) in enumerate(prepared):
+        with scope(job.outbox_id):
+            if is_digest:
+                yield _deliver_digest(deps, job)
+                continue
+            if email is None:  # sent or cancelled meanwhile: nothing to send
+                yield DeliveryOutcome(job)
+                continue
+            if not time_left():
+                stop, rest = NotTried("not sent: the batch ran out of time; it is sent again soon"), prepared[index:]
+                break
+            outcome = _send(deps, job, email)
+            yield outcome
+            if isinstance(outcome.error, MailUnavailable):
+                unavailable += 1
+                if unavailable < MAX_UNAVAILABLE_IN_A_ROW:
+                    continue
+                stop = NotTried(f"not sent: the mail server is unavailable ({outcome.error})")
+            elif outcome.sent and outcome.error is not None:
+                stop = NotTried("not sent: the database could not record the email sent before it "
+                                f"({type(outcome.error).__name__}); it is sent again soon")
+            else:  # sent, or refused for this email alone
+                unavailable = 0
+                continue
+            rest = prepared[index + 1:]
+            break
+    for job, email, is_digest in rest:
+        with scope(job.outbox_id):
+            yield DeliveryOutcome(job, stop) if email is not None or is_digest else DeliveryOutcome(job)
+
+
+def _render_many(deps: Dependencies, jobs: Sequence[DeliveryJob], scope: Callable[[str], AbstractContextManager]
+                 ) -> tuple[list[tuple[DeliveryJob, OutgoingEmail | None, bool]], list[DeliveryOutcome]]:
+    """Each job with its rendered email (None: nothing to send) and whether it is a digest
+    (rendered later, from the dashboard's use cases), and the jobs whose rendering failed. The
+    unit of work only reads, and ends before anything is sent or written."""
+    prepared, failed = [], []
+    with deps.uow() as uow:
+        notes = {n.id: n for n in uow.notifications.load_for_delivery([job.notification_id for job in jobs])}
+        for job in jobs:
+            n = notes.get(job.notification_id)
+            if n is None or n.status != "pending":
+                prepared.append((job, None, False))
+            elif n.kind == digest.KIND:
+                prepared.append((job, None, True))
+            else:
+                with scope(job.outbox_id):
+                    try:
+                        prepared.append((job, render(deps, uow, n), False))
+                    except Exception as exc:  # this row only: the outbox retries or gives up on it
+                        failed.append(DeliveryOutcome(job, exc))
+    return prepared, failed
+
+
+def _send(deps: Dependencies, job: DeliveryJob, email: OutgoingEmail) -> DeliveryOutcome:
+    """Send, then mark the notification sent and its outbox row done in one transaction."""
+    try:
+        deps.mailer.send(email)
+    except Exception as exc:  # unavailable, rejected, invalid: the caller and the outbox decide
+        return DeliveryOutcome(job, exc)
+    try:
+        _mark_sent(deps, job.notification_id, outbox_id=job.outbox_id)
+    except Exception as exc:  # the database stayed away longer than the mark's budget
+        return DeliveryOutcome(job, exc, sent=True)
+    return DeliveryOutcome(job, sent=True, finished=True)
+
+
+def _deliver_digest(deps: Dependencies, job: DeliveryJob) -> DeliveryOutcome:
+    try:
+        return DeliveryOutcome(job, sent=deliver_notification(deps, job.notification_id))
+    except Exception as exc:
+        return DeliveryOutcome(job, exc)
+
+
 MARK_SENT_WAITS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # seconds between tries
 
 
 _sleep = time.sleep
 
 
-def _mark_sent(deps: Dependencies, notification_id: str, sleep=None) -> None:
-    """Record that the server accepted the email. The database may be away for a moment (a
-    restart, a failover) right then; the email is out, so the mark is tried again for up to half
-    the row's lease (``claim_timeout``) before the error goes to the outbox, whose retry would
-    send the email a second time (the residual window, docs/pipeline.md)."""
+def _mark_sent(deps: Dependencies, notification_id: str, sleep=None, *, outbox_id: str | None = None) -> None:
+    """Record that the server accepted the email (and, given ``outbox_id``, finish that outbox
+    row in the same transaction). The database may be away for a moment (a restart, a failover)
+    right then; the email is out, so the mark is tried again for up to half the row's lease
+    (``claim_timeout``) before the error goes to the outbox, whose retry would send the email a
+    second time (the residual window, docs/pipeline.md)."""
     budget, waited, sleep = deps.config.claim_timeout.total_seconds() / 2, 0.0, sleep or _sleep
     for wait in (*MARK_SENT_WAITS, None):
         try:
             with deps.uow() as uow:
-                n = uow.notifications.get(notification_id)
-                if n.status == "pending":
-                    n.status, n.sent_at = "sent", deps.clock.now()
+                now = deps.clock.now()
+                uow.notifications.mark_sent(notification_id, now)
+                if outbox_id is not None:
+                    uow.outbox.mark_done(outbox_id, now)
                 uow.commit()
             return
         except Exception:  # whatever the storage raises when it is unreachable

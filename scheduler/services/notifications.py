@@ -10,8 +10,9 @@ from scheduler.core.pair_state import ACTIVE_OCCURRENCE
 from scheduler.ports import UnitOfWork
 
 FEEDBACK_DELAY = timedelta(minutes=10)
-RECHECK_BEFORE = timedelta(hours=24)
-DELIVER = "deliver_notification"  # each session is checked against fresh calendars this long before
+RECHECK_BEFORE = timedelta(hours=24)  # each session is checked against fresh calendars this long before
+DELIVER = "deliver_notification"  # the outbox kind of an email; each row is one notification
+DELIVER_BATCH = "deliver_notifications"  # the actor that takes many such rows at once (workers.tick)
 
 
 def add_notification(uow: UnitOfWork, *, kind: str, person_id: str, due_at: datetime, key: str,

@@ -319,6 +319,7 @@ READS: dict[str, list[tuple]] = {
                                                                                   {"due_since": T - D})],
     "notifications.count_pending_of_pair": [("pair1",), ("pair9",)],
     "notifications.has_key": [("k2",), ("k9",)],
+    "notifications.load_for_delivery": [(["not3", "nope", "not1", "not3"],), ([],)],
     "notifications.of_person": [("pers1",), ("pers3",)],
     "notifications.payload_mentioning": [(["Zo\\u00eb Q"],), (["alice@example.org", "nobody"],), (["Zoë Q"],),
                                          ([],)],
@@ -362,6 +363,14 @@ WRITES: list[tuple[str, tuple]] = [
     ("outbox.acquire", ("out5", T, timedelta(minutes=2))),
     ("outbox.mark_done", ("out2", T)),
     ("outbox.mark_done", ("out2", T)),
+    # out4 and out5 ran on leases that have run out by then; out2 is done; out9 does not exist
+    ("outbox.acquire_many", (["out5", "out2", "out9", "out4", "out5"], T + 3 * timedelta(minutes=1),
+                             timedelta(minutes=2))),
+    ("outbox.acquire_many", (["out5", "out4"], T + 4 * timedelta(minutes=1), timedelta(minutes=2))),
+    ("outbox.acquire_many", ([], T, timedelta(minutes=2))),
+    ("notifications.mark_sent", ("not4", T)),  # pending: sent
+    ("notifications.mark_sent", ("not4", T + H)),  # sent already
+    ("notifications.mark_sent", ("not3", T)),  # cancelled above
     ("outbox.record_failure", ("out1", "boom", {"retry_at": T + H})),
     ("outbox.record_failure", ("out9", "x" * 3000, {"retry_at": None})),
     ("outbox.record_failure", ("out2", "late", {"retry_at": None})),
@@ -468,7 +477,7 @@ def state(factory) -> dict:
         return {"outbox": [(m.id, m.status, m.attempts, m.enqueued_at, m.locked_until, m.done_at, m.due_at,
                             m.last_error) for m in uow.outbox.get_many(f"out{i}" for i in range(10))]
                 + [uow.outbox.count_with_key_prefix("")],
-                "notifications": [(n.id, n.status) for n in uow.notifications.get_many(
+                "notifications": [(n.id, n.status, n.sent_at) for n in uow.notifications.get_many(
                     ["not1", "not2", "not3", "not4"])] + [uow.notifications.count_for_occurrence("occ1"),
                                                           uow.notifications.has_key("k9")],
                 "clock_offsets": [uow.clock_offsets.offset()],
