@@ -187,7 +187,8 @@ def bind_actors(broker: dramatiq.Broker, deps: Dependencies,
 
     # Past the lease: no email starts after half of it, so only a send hanging until its own
     # timeout (SMTP: 30 s) comes near; the time limit is the last guard, not the schedule.
-    limit_ms = int(deps.config.claim_timeout.total_seconds() * 1000) + 60_000
+    lease = deps.config.claim_timeout if deps is not None else timedelta(minutes=5)
+    limit_ms = int(lease.total_seconds() * 1000) + 60_000
     actors[DELIVER_BATCH] = dramatiq.actor(deliver_notifications, actor_name=DELIVER_BATCH, broker=broker,
                                            max_retries=0, time_limit=limit_ms)
     return actors

@@ -67,7 +67,8 @@ def test_binding_declares_the_table_on_the_given_broker_only():
 
     broker = StubBroker()
     bound = bind_actors(broker, deps=None, extra={})
-    assert set(bound) == set(ACTOR_TABLE) and broker.get_actor("deliver_notification") is bound["deliver_notification"]
+    assert set(bound) == set(ACTOR_TABLE) | {"deliver_notifications"}  # the table, and emails in batches
+    assert broker.get_actor("deliver_notification") is bound["deliver_notification"]
     assert all(actor.options["max_retries"] == 0 for actor in bound.values())
     broker.close()
 
