@@ -11,7 +11,7 @@ from adapters.clock import SandboxClock, SystemClock
 from adapters.links import link_signer
 from adapters.mail.renderers import MailRenderer
 from adapters.storage.clock_offsets import offset_reader
-from adapters.storage.db import make_engine, make_session_factory
+from adapters.storage.db import make_engine, make_read_session_factory, make_session_factory
 from adapters.storage.uow import SqlUnitOfWork
 from adapters.tokens import TokenCipher
 from adapters.webhooks import HttpWebhookSender
@@ -71,10 +71,12 @@ class Container(Dependencies):
         self.settings = settings
         self.engine = engine
         self.session_factory = session_factory
+        read_factory = make_read_session_factory(engine)
         super().__init__(unit_of_work=lambda: SqlUnitOfWork(session_factory), clock=clock,
                          providers=dict(providers), mailer=mailer,
                          cipher=LazyCipher(settings.security.token_keys), config=service_config(settings),
-                         renderer=MailRenderer(), links=link_signer(settings), webhooks=webhook_sender(settings))
+                         renderer=MailRenderer(), links=link_signer(settings), webhooks=webhook_sender(settings),
+                         read_only_unit_of_work=lambda: SqlUnitOfWork(read_factory, read_only=True))
 
     def dispose(self) -> None:
         close = getattr(self.mailer, "close", None)  # kept SMTP connections

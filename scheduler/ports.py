@@ -985,9 +985,16 @@ class Dependencies:
     webhooks: WebhookSender | None = None  # outgoing webhooks (``adapters.webhooks``); None: not in this process
     # sign-in requests per client, counted in this process (``scheduler.core.rate_limit``)
     signin_clients: RecentRequests = field(default_factory=signin_clients)
+    # units of work that only read (None: the ordinary ones); on SQLite they wait for no writer
+    read_only_unit_of_work: Callable[[], UnitOfWork] | None = None
 
     def uow(self) -> UnitOfWork:
         return self.unit_of_work()
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work for reads alone: it cannot commit, and on SQLite it neither takes nor
+        waits for the write lock (``adapters.storage.db.make_read_session_factory``)."""
+        return (self.read_only_unit_of_work or self.unit_of_work)()
 
     def provider(self, kind: str) -> CalendarProvider:
         try:

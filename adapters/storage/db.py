@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 LOCK_TIMEOUT_S = 30  # as SQLite's own busy timeout below
+READ_ONLY = "tandem_read_only"  # execution option of the engine behind read-only units of work
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
 
@@ -94,9 +95,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # IMMEDIATE takes the write lock at BEGIN: two claimers can never read the same
             # pending outbox rows and both mark them (SQLite's stand-in for SKIP LOCKED).
             raw = conn.connection.dbapi_connection
+            if conn.get_execution_options().get(READ_ONLY):
+                # A reader (``make_read_session_factory``): WAL gives it a snapshot and it never
+                # blocks a writer, nor waits for one.
+                raw.execute("BEGIN DEFERRED")
+                return
             raw.take_write_lock()
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")  # on the driver itself: this runs once per transaction
             except BaseException:
                 raw.release_write_lock()
                 raise
@@ -111,6 +117,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     from adapters.storage.summaries import keep_summaries
 
     return keep_summaries(sessionmaker(engine, expire_on_commit=False))
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite their transactions begin ``DEFERRED`` and take neither
+    the write lock nor this process's lock, so a long read (rendering a batch of emails) never
+    holds up the writers. A write there would bypass the queue of writers, so the unit of work
+    built on these sessions refuses to commit (``SqlUnitOfWork(read_only=True)``). On
+    PostgreSQL they are ordinary sessions."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def check_database(engine: Engine) -> str | None:

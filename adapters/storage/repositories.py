@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
-from sqlalchemy import ColumnElement, String, Text, case, cast, func, insert, inspect, or_, select, true, update
+from sqlalchemy import (ColumnElement, String, Text, bindparam, case, cast, func, insert, inspect, or_, select, true,
+                        update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -574,6 +575,13 @@ class SqlFeedback(SqlRepository[Feedback]):
                                          .order_by(Feedback.created_at, Feedback.id)))
 
 
+_MARK_SENT = (update(notifications_table)
+              .where(notifications_table.c.id == bindparam("nid"), notifications_table.c.status == "pending")
+              .values(status="sent", sent_at=bindparam("now")))
+_MARK_DONE = (update(outbox_table).where(outbox_table.c.id == bindparam("oid"), outbox_table.c.status != "done")
+              .values(status="done", done_at=bindparam("now"), last_error=None, locked_until=None))
+
+
 class SqlNotifications(SqlRepository[Notification]):
     model = Notification
 
@@ -621,9 +629,8 @@ class SqlNotifications(SqlRepository[Notification]):
                      selectinload(Notification._occurrence).selectinload(Occurrence.series))))
 
     def mark_sent(self, notification_id: str, now: datetime) -> bool:
-        t = notifications_table  # Core, on the session's connection: no ORM bookkeeping per email
-        result = self.session.connection().execute(
-            update(t).where(t.c.id == notification_id, t.c.status == "pending").values(status="sent", sent_at=now))
+        # Core, built once, on the session's connection: nothing built or tracked per email
+        result = self.session.connection().execute(_MARK_SENT, {"nid": notification_id, "now": now})
         return result.rowcount == 1
 
     def of_person(self, person_id: str) -> list[Notification]:
@@ -726,10 +733,8 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
         return [taken[i] for i in dict.fromkeys(outbox_ids) if i in taken]
 
     def mark_done(self, outbox_id: str, now: datetime) -> bool:
-        t = outbox_table  # Core, on the session's connection: no ORM bookkeeping per row
-        result = self.session.connection().execute(
-            update(t).where(t.c.id == outbox_id, t.c.status != "done")
-            .values(status="done", done_at=now, last_error=None, locked_until=None))
+        # Core, built once, on the session's connection: nothing built or tracked per row
+        result = self.session.connection().execute(_MARK_DONE, {"oid": outbox_id, "now": now})
         return result.rowcount == 1
 
     def record_failure(self, outbox_id: str, error: str, *, retry_at: datetime | None) -> None:

@@ -13,8 +13,9 @@ class SqlUnitOfWork:
     """``with uow_factory() as uow: ...; uow.commit()`` — leaving without commit rolls back.
     Implements ``scheduler.ports.UnitOfWork``."""
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(self, session_factory: sessionmaker[Session], *, read_only: bool = False):
         self._session_factory = session_factory
+        self._read_only = read_only
         self.session: Session
 
     def __enter__(self) -> "SqlUnitOfWork":
@@ -47,6 +48,8 @@ class SqlUnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit (use Dependencies.uow to write)")
         self.session.commit()
 
     def rollback(self) -> None:

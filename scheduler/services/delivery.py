@@ -143,7 +143,7 @@ def _render_many(deps: Dependencies, jobs: Sequence[DeliveryJob], scope: Callabl
     (rendered later, from the dashboard's use cases), and the jobs whose rendering failed. The
     unit of work only reads, and ends before anything is sent or written."""
     prepared, failed = [], []
-    with deps.uow() as uow:
+    with deps.reading() as uow:
         notes = {n.id: n for n in uow.notifications.load_for_delivery([job.notification_id for job in jobs])}
         for job in jobs:
             n = notes.get(job.notification_id)

@@ -237,3 +237,57 @@ def test_migration_0004_maps_old_attendance_values_onto_verdicts(tmp_path):
     assert rows == {"unknown": "unknown", "met": "held", "missed": "missed", "rescheduled": "moved"}
     assert window == 3 and signals == {"[]"}
     engine.dispose()
+
+
+def test_a_reader_neither_waits_for_nor_holds_up_a_writer(container):
+    """``Dependencies.reading()``: on SQLite its transaction begins DEFERRED, outside the queue
+    of writers, so a writer does not wait for an open reader, a reader does not wait for a
+    writer holding the lock (in one thread, any wait would never end), and it cannot commit."""
+    def names(uow) -> list[str]:
+        return sorted(p.name for p in uow.programs.all_oldest_first())
+
+    with container.uow() as uow:
+        uow.session.add(Program(name="Spring cohort"))
+        uow.commit()
+    with container.reading() as reader:
+        assert names(reader) == ["Spring cohort"]  # its read transaction is open
+        with container.uow() as writer:
+            writer.session.add(Program(name="Autumn cohort"))
+            writer.commit()
+        with pytest.raises(RuntimeError, match="cannot commit"):
+            reader.commit()
+    with container.uow() as writer:
+        writer.session.add(Program(name="Winter cohort"))
+        writer.flush()  # the write lock is taken and held until the commit
+        with container.reading() as reader:
+            assert names(reader) == ["Autumn cohort", "Spring cohort"]
+        writer.commit()
+
+
+def test_threads_of_one_process_take_turns_at_writing_sqlite(tmp_path):
+    """Eight threads each add rows in many short transactions on one SQLite file: the lock of the
+    process queues them (nothing fails with "database is locked", nothing is lost)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    from adapters.storage.migrate import upgrade
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    errors: list[Exception] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(40):
+                with UnitOfWork(factory) as uow:
+                    uow.session.add(Program(name=f"p{n}-{i}"))
+                    uow.commit()
+        except Exception as exc:  # collected: the test fails with it below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with UnitOfWork(factory) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Program)) == 320
+    engine.dispose()
+    assert errors == []
