@@ -11,8 +11,9 @@ for a process-wide global: each closes over the dependencies it was given.
 One actor takes many rows: ``deliver_notifications`` gets the ids of up to
 ``tick.delivery_batch_size`` ``deliver_notification`` rows the tick claimed together, leases
 them in one statement and delivers them with ``delivery.deliver_many`` (one read, then per email
-one send and one transaction). Each row still ends done, retried or dead on its own, exactly as
-it would under ``deliver_notification``, which stays for single rows.
+one send and one transaction marking it sent), then finishes the rows together. Each row still
+ends done, retried or dead on its own, exactly as it would under ``deliver_notification``,
+which stays for single rows.
 """
 from __future__ import annotations
 
@@ -101,9 +102,13 @@ def _run(deps: Dependencies, kind: str, use_case: Callable[[Dependencies, str], 
     return "done"
 
 
-def _finish(deps: Dependencies, outbox_id: str) -> None:
+def _finish(deps: Dependencies, *outbox_ids: str) -> None:
+    if not outbox_ids:
+        return
     with deps.uow() as uow:
-        uow.outbox.mark_done(outbox_id, deps.clock.now())
+        now = deps.clock.now()
+        for outbox_id in outbox_ids:
+            uow.outbox.mark_done(outbox_id, now)
         uow.commit()
 
 
@@ -147,20 +152,26 @@ def run_delivery_batch(deps: Dependencies, outbox_ids: list[str]) -> None:
         def scope(outbox_id: str):
             return log_context(outbox_id=outbox_id, actor=DELIVER)
 
-        for outcome in delivery.deliver_many(
-                deps, [delivery.DeliveryJob(i, subject_id) for i, (subject_id, _) in jobs.items()],
-                time_left=time_left, scope=scope):
-            outbox_id = outcome.job.outbox_id
-            with scope(outbox_id):
-                if outcome.error is not None:
+        done: list[str] = []
+        try:
+            for outcome in delivery.deliver_many(
+                    deps, [delivery.DeliveryJob(i, subject_id) for i, (subject_id, _) in jobs.items()],
+                    time_left=time_left, scope=scope):
+                outbox_id = outcome.job.outbox_id
+                if outcome.error is None:
+                    done.append(outbox_id)
+                    continue
+                with scope(outbox_id):
                     subject_id, attempts = jobs[outbox_id]
-                    result = _fail(deps, DELIVER, outbox_id, subject_id, attempts, outcome.error)
-                else:
-                    if not outcome.finished:
-                        _finish(deps, outbox_id)
-                    result = "done"
-            ACTOR_MESSAGES.labels(DELIVER, result).inc()
-        ACTOR_DURATION.labels(DELIVER_BATCH).observe(time.perf_counter() - started)
+                    ACTOR_MESSAGES.labels(DELIVER, _fail(deps, DELIVER, outbox_id, subject_id, attempts,
+                                                         outcome.error)).inc()
+        finally:
+            # Each sent email's notification was marked sent right after the server took it; its
+            # outbox row is finished here with the others. Rows left running by a crash before
+            # this are re-driven, find their notification sent, and are done without a send.
+            _finish(deps, *done)
+            ACTOR_MESSAGES.labels(DELIVER, "done").inc(len(done))
+            ACTOR_DURATION.labels(DELIVER_BATCH).observe(time.perf_counter() - started)
 
 
 def _actor_fn(kind: str, spec: ActorSpec, deps: Dependencies) -> Callable[[str], None]:

@@ -11,9 +11,10 @@ attachments are the renderer's business.
 Many at once (:func:`deliver_many`, run by the ``deliver_notifications`` actor on a batch of
 outbox rows the tick handed over together): one read loads every row's notification and what it
 needs, each email is rendered, then sent one after another on the mailer's kept connection, and
-right after each server's ``250`` one transaction marks that notification sent *and* its outbox
-row done — so the window in which a crash could resend an email is the same single email as
-with one row per message, while the per-email cost falls to one send and one small transaction.
+right after each server's ``250`` one small transaction marks that notification sent — so the
+window in which a crash could resend an email is the same single email as with one row per
+message. The caller finishes the batch's outbox rows together afterwards: a row a crash left
+unfinished is re-driven, finds its notification sent, and is done without a send.
 """
 from __future__ import annotations
 
@@ -71,14 +72,13 @@ class DeliveryJob:
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """What became of one job: ``error`` None means done (sent, or nothing left to send);
-    ``finished`` says the outbox row was marked done already (with the notification, after the
-    send); else the caller finishes the row, or records ``error`` on it."""
+    """What became of one job: ``error`` None means done (sent, or nothing left to send: the
+    caller finishes the outbox row), else the caller records ``error`` on the row. ``sent``: the
+    server took the email (with an error: its mark could not be written)."""
 
     job: DeliveryJob
     error: Exception | None = None
     sent: bool = False
-    finished: bool = False
 
 
 class NotTried(TandemError):
@@ -95,9 +95,9 @@ def deliver_many(deps: Dependencies, jobs: Sequence[DeliveryJob], *, time_left: 
                  ) -> Iterator[DeliveryOutcome]:
     """Deliver the notifications of ``jobs``, yielding one outcome per job as soon as it is known.
 
-    Rendering reads every notification and what it needs in one unit of work; then each email
-    is sent and, right after the server accepted it, its notification marked sent and its outbox
-    row done in one transaction. A job whose notification is not pending any more (sent or
+    Rendering reads every notification and what it needs in one read-only unit of work; then
+    each email is sent and, right after the server accepted it, its notification marked sent in
+    a transaction of its own (the caller finishes the outbox rows). A job whose notification is not pending any more (sent or
     cancelled meanwhile) is done without a send; digests are delivered one by one
     (:func:`deliver_notification`). No new send starts once ``time_left()`` is False (the
     caller's lease is running out) or after the mail server was unavailable twice in a row;
@@ -161,16 +161,16 @@ def _render_many(deps: Dependencies, jobs: Sequence[DeliveryJob], scope: Callabl
 
 
 def _send(deps: Dependencies, job: DeliveryJob, email: OutgoingEmail) -> DeliveryOutcome:
-    """Send, then mark the notification sent and its outbox row done in one transaction."""
+    """Send, then mark the notification sent at once."""
     try:
         deps.mailer.send(email)
     except Exception as exc:  # unavailable, rejected, invalid: the caller and the outbox decide
         return DeliveryOutcome(job, exc)
     try:
-        _mark_sent(deps, job.notification_id, outbox_id=job.outbox_id)
+        _mark_sent(deps, job.notification_id)
     except Exception as exc:  # the database stayed away longer than the mark's budget
         return DeliveryOutcome(job, exc, sent=True)
-    return DeliveryOutcome(job, sent=True, finished=True)
+    return DeliveryOutcome(job, sent=True)
 
 
 def _deliver_digest(deps: Dependencies, job: DeliveryJob) -> DeliveryOutcome:

@@ -269,3 +269,28 @@ def test_a_backlog_is_claimed_without_waiting_for_the_interval(settings, max_wai
 def _claimed(container) -> int:
     with container.uow() as uow:
         return sum(1 for _ in uow.session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "enqueued")))
+
+
+def test_a_batch_cut_short_after_its_sends_finishes_later_without_sending_again(settings):
+    """A worker that dies after the sends, before it finished the outbox rows, leaves them
+    running: once their lease runs out they are taken again, find their notifications sent, and
+    are done without a second email."""
+    handler = RecordingHandler()
+    with smtp_server(handler) as port:
+        container, mailer = _world(settings, port)
+        try:
+            ids = _reminders(container, 3)
+            with container.uow() as uow:
+                jobs = [delivery.DeliveryJob(r.id, r.subject_id) for r in uow.outbox.acquire_many(ids, NOW, LEASE)]
+                uow.commit()
+            assert [o.sent for o in delivery.deliver_many(container, jobs)] == [True] * 3  # ... and the worker dies
+            assert set(_rows(container, ids).values()) == {("running", "sent")}
+            run_delivery_batch(container, ids)  # the lease has not run out: not taken
+            assert set(_rows(container, ids).values()) == {("running", "sent")}
+            container.clock.advance(LEASE + timedelta(seconds=1))
+            run_delivery_batch(container, ids)
+            mailer.close()
+            states = _rows(container, ids)
+        finally:
+            container.dispose()
+    assert set(states.values()) == {("done", "sent")} and len(handler.received) == 3
