@@ -61,8 +61,8 @@ def messages_for(claimed: list[tuple[str, str]], delivery_batch_size: int) -> li
 
 
 def waiting(container: Container) -> int:
-    """How many claimed rows wait in the broker for a worker."""
-    with container.uow() as uow:
+    """How many claimed rows wait in the broker for a worker (read without holding up writers)."""
+    with container.reading() as uow:
         return uow.outbox.count_by_status().get("enqueued", 0)
 
 

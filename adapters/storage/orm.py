@@ -203,7 +203,7 @@ outbox = Table(
     Column("done_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     _created(),
-    Index("ix_outbox_due", "status", "due_at"),
+    Index("ix_outbox_due", "status", "due_at", "id"),  # claims read it in order (0016)
 )
 
 used_links = Table(

@@ -668,16 +668,19 @@ class SqlOutbox(SqlRepository[OutboxMessage]):
     def claim_due(self, now: datetime, *, limit: int, claim_timeout: timedelta,
                   max_attempts: int) -> list[OutboxMessage]:
         stale_before = now - claim_timeout
-        query = (select(OutboxMessage)
-                 .where(or_((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= now),
-                            (OutboxMessage.status == "enqueued") & (OutboxMessage.enqueued_at <= stale_before),
-                            (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)))
-                 .order_by(OutboxMessage.due_at, OutboxMessage.id)
-                 .limit(limit))
-        if _is_postgres(self.session):
-            query = query.with_for_update(skip_locked=True)
+        # One query per status, each reading ix_outbox_due (status, due_at, id) in order and
+        # stopping at ``limit`` — an OR of the three made the database sort every due row first.
+        # The first ``limit`` of the merged answers are the first ``limit`` of all.
+        candidates = []
+        for condition in ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= now),
+                          (OutboxMessage.status == "enqueued") & (OutboxMessage.enqueued_at <= stale_before),
+                          (OutboxMessage.status == "running") & (OutboxMessage.locked_until <= now)):
+            query = select(OutboxMessage).where(condition).order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
+            if _is_postgres(self.session):
+                query = query.with_for_update(skip_locked=True)
+            candidates += self.session.scalars(query)
         claimed = []
-        for row in list(self.session.scalars(query)):
+        for row in sorted(candidates, key=lambda m: (m.due_at, m.id))[:limit]:
             if row.attempts >= max_attempts:
                 row.status = "dead"
                 row.last_error = ((row.last_error or "no worker finished it")
