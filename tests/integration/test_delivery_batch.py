@@ -13,7 +13,6 @@ from adapters.mail.smtp import SmtpMailer, message_id_for
 from adapters.storage.models import Goal, Occurrence, OutboxMessage, Series
 from config.bootstrap import bootstrap
 from config.settings import MailSection
-from scheduler.errors import MailUnavailable
 from scheduler.services import delivery
 from scheduler.services.notifications import DELIVER, DELIVER_BATCH, add_notification
 from tests.integration.test_smtp_mailer import RecordingHandler, smtp_server
