@@ -1,6 +1,7 @@
 """Engine and session factory for PostgreSQL (production) or SQLite (embedded default)."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 30  # as SQLite's own busy timeout below
 READ_ONLY = "tandem_read_only"  # execution option of the engine behind read-only units of work
 _write_locks: dict[str, threading.Lock] = {}
@@ -33,7 +35,11 @@ class _WriterConnection(sqlite3.Connection):
         if self.write_lock is None or self.holding:
             return
         if not self.write_lock.acquire(timeout=LOCK_TIMEOUT_S):
-            raise sqlite3.OperationalError("database is locked")
+            # Only a transaction open this long, or a lock lost to a thread killed mid-step,
+            # gets here: go on under SQLite's own lock (its busy timeout), as before this lock.
+            log.warning("waited %ss for this process's turn to write to SQLite; going on with "
+                        "SQLite's own lock", LOCK_TIMEOUT_S)
+            return
         self.holding = True
 
     def release_write_lock(self) -> None:

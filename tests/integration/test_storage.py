@@ -291,3 +291,26 @@ def test_threads_of_one_process_take_turns_at_writing_sqlite(tmp_path):
         assert uow.session.scalar(select(func.count()).select_from(Program)) == 320
     engine.dispose()
     assert errors == []
+
+
+def test_a_lost_turn_to_write_falls_back_on_sqlite_s_own_lock(tmp_path, monkeypatch, caplog):
+    """If this process's lock is never given back (a thread killed between taking it and noting
+    it), writers wait out the timeout and go on under SQLite's own lock: slower, never stuck."""
+    import logging
+
+    from adapters.storage import db
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'lost.db'}")
+    from adapters.storage.migrate import upgrade
+    upgrade(engine)
+    monkeypatch.setattr(db, "LOCK_TIMEOUT_S", 0.2)
+    assert db._write_lock_for(str(tmp_path / "lost.db")).acquire()  # taken and never released
+    factory = make_session_factory(engine)
+    with caplog.at_level(logging.WARNING, logger="adapters.storage.db"):
+        with UnitOfWork(factory) as uow:
+            uow.session.add(Program(name="Spring cohort"))
+            uow.commit()
+    with UnitOfWork(factory) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Program)) == 1
+    assert "going on with SQLite's own lock" in caplog.text
+    engine.dispose()
