@@ -119,8 +119,14 @@ def check_expansion(calendar: icalendar.Calendar, name: str, until: datetime, bu
     until_naive = until.astimezone(timezone.utc).replace(tzinfo=None) + timedelta(days=1)
     total = 0
     for event in calendar.walk("VEVENT"):
-        uid = str(event.get("UID", "(no UID)"))
-        count = _instances_to_generate(event, name, uid, until_naive, budget.limits.per_event)
+        try:
+            uid = str(event.get("UID", "(no UID)"))
+            count = _instances_to_generate(event, name, uid, until_naive, budget.limits.per_event)
+        except (InvalidCalendarFile, UnknownTimeZone):
+            raise
+        except Exception as exc:  # a property the library kept as broken (an RRULE without FREQ …)
+            raise InvalidCalendarFile(f"{name}: an event has a property that cannot be read ({_first_line(exc)}); "
+                                      "fix or delete that event in your calendar app, or export it again") from exc
         total += count
         budget.spent += count
         if budget.spent > budget.limits.per_file:

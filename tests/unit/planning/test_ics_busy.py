@@ -102,6 +102,17 @@ def test_malformed_file_names_the_file_and_the_problem(fixture, words):
     assert fixture in str(info.value) and words in str(info.value)
 
 
+@pytest.mark.parametrize("rule", ["FREQ=", "FREQ=WEEKLY;INTERVAL=x", "COUNT=3"])
+def test_an_unreadable_rrule_is_refused_naming_the_file(rule):
+    """Found by `make fuzz`: an RRULE the library keeps as a broken property must be refused
+    as invalid input, not escape as the library's own error."""
+    data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20270301T100000Z\r\n"
+            f"DTEND:20270301T110000Z\r\nRRULE:{rule}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    with pytest.raises(InvalidCalendarFile, match="broken.ics: .*(RRULE|property)") as info:
+        busy_from_ics(data, "broken.ics", "Europe/Berlin", *WINDOW)
+    assert "calendar" in str(info.value)
+
+
 def test_empty_file_is_invalid():
     with pytest.raises(InvalidCalendarFile, match="empty.ics: the file is empty"):
         busy_from_ics(b"", "empty.ics", "UTC", *WINDOW)
